@@ -1,0 +1,71 @@
+//! Rebound's browser UI. Pages and components render on the server (feature
+//! `ssr`) and hydrate in the browser (feature `hydrate`). Server functions live
+//! in `server_fns/`, one per file, grouped by domain; their bodies run only on
+//! the server and reach the domain through `engine`.
+#![recursion_limit = "256"]
+
+pub mod components;
+pub mod pages;
+pub mod server_fns;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod types;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use components::layout::StaffLayout;
+use pages::{audit::AuditPage, home::HomePage, login::LoginPage, not_found::NotFound, users::UsersPage};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Lets browser tests wait until the page is interactive.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/rebound.css"/>
+        <Title text="Rebound"/>
+        <Router>
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/") view=|| view! { <StaffLayout><HomePage/></StaffLayout> }/>
+                <Route path=path!("/admin/users") view=|| view! { <StaffLayout><UsersPage/></StaffLayout> }/>
+                <Route path=path!("/admin/audit") view=|| view! { <StaffLayout><AuditPage/></StaffLayout> }/>
+            </Routes>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

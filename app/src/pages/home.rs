@@ -1,0 +1,42 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::server_fns::auth::current_user;
+use crate::types::{Role, error_text};
+
+/// Where staff land after signing in: who they are and what they can reach.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let user = Resource::new(|| (), |_| current_user());
+    view! {
+        <Title text="Home · Rebound"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(u)) => view! {
+                        <h1>"Welcome, "{u.display_name.clone()}</h1>
+                        <p>"You are signed in as "<strong>{u.email.clone()}</strong>" with the role "
+                            <strong>{u.role.label()}</strong>"."</p>
+                        <h2>"What you can do"</h2>
+                        <ul class="capabilities">
+                            {match u.role {
+                                Role::Admin => view! {
+                                    <li><a href="/admin/users">"Manage staff accounts and roles"</a></li>
+                                    <li><a href="/admin/audit">"Read the audit log"</a></li>
+                                }.into_any(),
+                                Role::Manager => view! {
+                                    <li>"Read delivery dashboards and orders (read-only)."</li>
+                                }.into_any(),
+                                Role::Agent => view! {
+                                    <li>"Work the held-receipt queue: call, SMS and regenerate links."</li>
+                                }.into_any(),
+                            }}
+                        </ul>
+                    }.into_any(),
+                    Ok(None) => view! { <p>"You are signed out. "<a href="/login">"Sign in"</a></p> }.into_any(),
+                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -1,0 +1,3 @@
+mod list_audit;
+
+pub use list_audit::*;

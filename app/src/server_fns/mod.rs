@@ -1,0 +1,7 @@
+//! Server functions, one per file, grouped by domain. Every one checks the
+//! caller's role on the server before doing anything (see `ssr::require_role`).
+//! URLs are stable (`/fn/<domain>/<name>`) so tests and scripts can call them.
+
+pub mod audit;
+pub mod auth;
+pub mod users;

@@ -1,0 +1,22 @@
+use engine::{Clock, Config, Db};
+use leptos::prelude::{ServerFnError, use_context};
+use std::sync::Arc;
+
+/// What every server function may reach; provided as Leptos context by the
+/// server for each request.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+pub fn state() -> Result<AppState, ServerFnError> {
+    use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state is missing"))
+}

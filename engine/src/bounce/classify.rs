@@ -1,0 +1,106 @@
+//! Message-level classification: [`parse_message`](super::parse_message) + [`Classifier`].
+
+use serde::{Deserialize, Serialize};
+
+use super::parse::{ParseError, RecipientReport, ReportKind, parse_message};
+use super::reason::{BounceClass, Reason};
+use super::reply::SmtpReply;
+use super::rules::{Classifier, Stage, Verdict, parse_status};
+
+/// The verdict for one recipient of a bounce/complaint/auto-reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientVerdict {
+    /// The recipient address (final, else original), if the report names one.
+    pub recipient: Option<String>,
+    /// The report kind this came from.
+    pub kind: ReportKind,
+    /// Everything the report said about this recipient.
+    pub report: RecipientReport,
+    /// The reply that was classified (diagnostic + status).
+    pub reply: SmtpReply,
+    /// Reason, class and deciding rule.
+    pub verdict: Verdict,
+    /// True only when the address is permanently dead (class `recipient_permanent` and not a
+    /// temporary 4xx/delayed report): suppress it.
+    pub hard_bounce: bool,
+    /// Original Message-ID (correlation).
+    pub original_message_id: Option<String>,
+    /// VERP token (correlation).
+    pub verp_token: Option<String>,
+}
+
+/// The reply to classify: the diagnostic text, with the DSN `Status` used when the text
+/// carries no (or only a generic x.0.0) enhanced code, and the report's reply code as fallback.
+pub fn reply_for(r: &RecipientReport) -> SmtpReply {
+    let mut reply = SmtpReply::parse(r.diagnostic.as_deref().unwrap_or(""));
+    if let Some(st) = r.status.as_deref()
+        && parse_status(st).is_some()
+    {
+        let generic = |e: &str| parse_status(e).is_none_or(|p| p[1] == 0 && p[2] == 0);
+        match reply.enhanced.as_deref() {
+            None => reply.enhanced = Some(st.to_string()),
+            Some(e) if generic(e) && !generic(st) => reply.enhanced = Some(st.to_string()),
+            _ => {}
+        }
+    }
+    if reply.code.is_none() {
+        reply.code = r.reply_code;
+    }
+    reply
+}
+
+impl Classifier {
+    /// Classifies one recipient of a parsed report.
+    pub fn classify_recipient(&self, kind: ReportKind, r: &RecipientReport) -> (SmtpReply, Verdict) {
+        let reply = reply_for(r);
+        let fixed = |reason: Reason, id: &str| Verdict {
+            reason,
+            class: reason.class(),
+            rule_id: id.to_string(),
+            stage: Stage::Fallback,
+        };
+        match kind {
+            ReportKind::Feedback => return (reply, fixed(Reason::Feedback, "arf-feedback")),
+            ReportKind::AutoReply => return (reply, fixed(Reason::Vacation, "rfc3834-auto-reply")),
+            _ => {}
+        }
+        let action = r.action.as_deref().unwrap_or("");
+        if matches!(action, "delivered" | "relayed" | "expanded")
+            || reply.enhanced.as_deref().is_some_and(|e| e.starts_with("2."))
+        {
+            return (reply, fixed(Reason::Delivered, "dsn-delivered"));
+        }
+        let mut v = self.classify(&reply, None);
+        if action.starts_with("delayed") && v.stage >= Stage::StatusClass {
+            v = fixed(Reason::Expired, "dsn-delayed");
+        }
+        (reply, v)
+    }
+
+    /// Parses `raw` and classifies every recipient.
+    pub fn classify_message(&self, raw: &[u8]) -> Result<Vec<RecipientVerdict>, ParseError> {
+        let report = parse_message(raw)?;
+        let out = report
+            .recipients
+            .iter()
+            .map(|r| {
+                let (reply, verdict) = self.classify_recipient(report.kind, r);
+                let delayed = r.action.as_deref().is_some_and(|a| a.starts_with("delayed"));
+                let hard_bounce = verdict.class == BounceClass::RecipientPermanent
+                    && !reply.is_temporary()
+                    && !delayed;
+                RecipientVerdict {
+                    recipient: r.address().map(str::to_string),
+                    kind: report.kind,
+                    report: r.clone(),
+                    reply,
+                    verdict,
+                    hard_bounce,
+                    original_message_id: report.original_message_id.clone(),
+                    verp_token: report.verp_token.clone(),
+                }
+            })
+            .collect();
+        Ok(out)
+    }
+}

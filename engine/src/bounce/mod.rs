@@ -1,0 +1,39 @@
+//! Bounce classification: parse bounce messages (RFC 3464 DSNs and the non-standard formats
+//! real MTAs send, RFC 5965 feedback reports, RFC 3834 auto-replies), and classify each
+//! recipient's failure into a Sisimai-compatible [`Reason`] and an actionable [`BounceClass`].
+//!
+//! ```no_run
+//! # fn demo(raw: &[u8]) -> Result<(), engine::bounce::ParseError> {
+//! use engine::bounce::{BounceClass, Classifier};
+//! let classifier = Classifier::builtin(); // build once, share
+//! for v in classifier.classify_message(raw)? {
+//!     if v.hard_bounce { /* suppress v.recipient */ }
+//!     if v.verdict.class == BounceClass::SenderReputation { /* retry via another pool */ }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The rules are data: `engine/rules/bounce_rules.toml` (embedded; a file can be loaded at
+//! runtime with [`Classifier::from_path`]). This module is self-contained: it only refers to
+//! its own items.
+
+mod arf;
+mod autoreply;
+mod classify;
+mod headers;
+mod parse;
+mod reason;
+mod reply;
+mod rules;
+mod text;
+
+#[cfg(test)]
+mod fixture_tests;
+
+pub use classify::{RecipientVerdict, reply_for};
+pub use parse::{
+    MAX_MESSAGE_SIZE, ParseError, RecipientReport, Report, ReportKind, parse_message,
+};
+pub use reason::{BounceClass, Reason, UnknownReason};
+pub use reply::SmtpReply;
+pub use rules::{BUILTIN_RULES, Classifier, RuleSpec, RulesError, Stage, Verdict};

@@ -1,0 +1,510 @@
+//! Turning a raw bounce message into a [`Report`]: RFC 3464 delivery status notifications,
+//! the non-standard texts real MTAs still send, RFC 5965 feedback reports and RFC 3834
+//! auto-replies.
+
+use mail_parser::{MessageParser, MimeHeaders, PartType};
+use serde::{Deserialize, Serialize};
+
+use super::headers::{field_name, find_addresses, parse_fields, strip_addr_type, verp_token};
+use super::reply::{find_enhanced, find_reply_code};
+use super::{arf, autoreply, text};
+
+/// The largest message accepted (bytes). Bounces carrying a returned attachment can be big;
+/// anything larger is refused unparsed.
+pub const MAX_MESSAGE_SIZE: usize = 10 * 1024 * 1024;
+
+/// Why a message could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Zero bytes.
+    #[error("empty message")]
+    Empty,
+    /// Over [`MAX_MESSAGE_SIZE`].
+    #[error("message too large: {size} bytes (limit {limit})")]
+    TooLarge {
+        /// The message size.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// No RFC 5322 header could be found.
+    #[error("not an e-mail message: no header found")]
+    NotAMessage,
+}
+
+/// What kind of report a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// RFC 3464 delivery status notification (`multipart/report; report-type=delivery-status`).
+    Dsn,
+    /// A non-standard bounce (plain-text MTA formats: qmail, Exim, old Sendmail, Exchange ...).
+    Bounce,
+    /// RFC 5965 ARF feedback (complaint) report.
+    Feedback,
+    /// RFC 3834 automatic reply (vacation, out of office).
+    AutoReply,
+    /// Anything else.
+    NotABounce,
+}
+
+/// One recipient of a report.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecipientReport {
+    /// `Final-Recipient` (or the address the text names).
+    pub final_recipient: Option<String>,
+    /// `Original-Recipient` / ARF `Original-Rcpt-To`.
+    pub original_recipient: Option<String>,
+    /// `Action` (failed, delayed, delivered, relayed, expanded), lowercase.
+    pub action: Option<String>,
+    /// `Status` enhanced code (or the one found in the text).
+    pub status: Option<String>,
+    /// Diagnostic text (`Diagnostic-Code` without its type, or the MTA's explanation).
+    pub diagnostic: Option<String>,
+    /// `Remote-MTA` (without the `dns;` type).
+    pub remote_mta: Option<String>,
+    /// SMTP reply code found in the diagnostic.
+    pub reply_code: Option<u16>,
+    /// The SMTP command the remote host was answering (`RCPT`, `MAIL`, `DATA`, ...), when stated.
+    pub smtp_command: Option<String>,
+    /// ARF `Feedback-Type` (abuse, fraud, opt-out, ...).
+    pub feedback_type: Option<String>,
+    /// ARF `Source-IP`.
+    pub source_ip: Option<String>,
+}
+
+impl RecipientReport {
+    /// The best address for this recipient: final, else original.
+    pub fn address(&self) -> Option<&str> {
+        self.final_recipient
+            .as_deref()
+            .or(self.original_recipient.as_deref())
+    }
+}
+
+/// A parsed bounce/complaint/auto-reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    /// The kind.
+    pub kind: ReportKind,
+    /// One entry per recipient (empty for [`ReportKind::NotABounce`]).
+    pub recipients: Vec<RecipientReport>,
+    /// `Reporting-MTA` (without type).
+    pub reporting_mta: Option<String>,
+    /// Message-ID of the original message (from the returned message or its headers), without `<>`.
+    pub original_message_id: Option<String>,
+    /// VERP token from a `bounce+<token>@...` address (To, Delivered-To, X-Original-To,
+    /// Envelope-To, or the returned message's Return-Path).
+    pub verp_token: Option<String>,
+    /// The report's Subject.
+    pub subject: Option<String>,
+    /// The report's From address.
+    pub from: Option<String>,
+}
+
+/// What the MIME walk collected.
+#[derive(Default)]
+pub(crate) struct Parts {
+    pub texts: Vec<String>,
+    pub dsn: Option<String>,
+    pub feedback: Option<String>,
+    /// Headers of the returned message (`message/rfc822`, `text/rfc822-headers`).
+    pub returned: Vec<(String, String)>,
+}
+
+/// Parses a raw message. Never panics; see [`ParseError`] for refusals.
+pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
+    if raw.is_empty() || raw.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ParseError::Empty);
+    }
+    if raw.len() > MAX_MESSAGE_SIZE {
+        return Err(ParseError::TooLarge {
+            size: raw.len(),
+            limit: MAX_MESSAGE_SIZE,
+        });
+    }
+    let raw = strip_mbox_from_line(raw);
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or(ParseError::NotAMessage)?;
+    if msg.headers().is_empty() || !starts_with_header(raw) {
+        return Err(ParseError::NotAMessage);
+    }
+
+    let mut parts = Parts::default();
+    let top_ct = msg.root_part().content_type();
+    let report_type = top_ct
+        .and_then(|ct| ct.attribute("report-type"))
+        .map(|s| s.to_ascii_lowercase());
+    for (i, part) in msg.parts.iter().enumerate() {
+        let (ctype, subtype) = match part.content_type() {
+            Some(ct) => (
+                ct.ctype().to_ascii_lowercase(),
+                ct.subtype().unwrap_or("").to_ascii_lowercase(),
+            ),
+            None => ("text".to_string(), "plain".to_string()),
+        };
+        match (&part.body, ctype.as_str(), subtype.as_str()) {
+            (PartType::Multipart(_), _, _) => {}
+            (PartType::Message(m), _, _) => {
+                if parts.returned.is_empty() {
+                    parts.returned = m
+                        .headers_raw()
+                        .map(|(n, v)| (n.to_string(), unfold(v)))
+                        .collect();
+                }
+            }
+            (body, "message", st) if st.ends_with("delivery-status") => {
+                let t = body_text(body);
+                append(&mut parts.dsn, &t);
+            }
+            (body, "message", "feedback-report") => {
+                let t = body_text(body);
+                append(&mut parts.feedback, &t);
+            }
+            (body, _, st) if st.contains("rfc822-headers") || st == "rfc822" => {
+                // text/rfc822-headers, or a message/rfc822 mail-parser could not nest.
+                if parts.returned.is_empty() {
+                    let t = body_text(body);
+                    parts.returned = header_pairs(&t);
+                }
+            }
+            (PartType::Text(t), "text", _) => {
+                if i == 0 || part.headers.is_empty() || parts.texts.len() < 4 {
+                    parts.texts.push(t.to_string());
+                }
+            }
+            (PartType::Html(h), _, _) => {
+                if parts.texts.len() < 4 {
+                    parts.texts.push(html_to_text(h));
+                }
+            }
+            (PartType::Text(t), _, _) if i == 0 => parts.texts.push(t.to_string()),
+            _ => {}
+        }
+    }
+
+    let header = |name: &str| msg.header_raw(name).map(unfold);
+    let subject = msg.subject().map(str::to_string).or_else(|| header("Subject"));
+    let from = header("From").and_then(|f| super::headers::first_address(&f));
+
+    // Correlation data.
+    let mut verp = None;
+    for name in ["To", "Delivered-To", "X-Original-To", "Envelope-To"] {
+        for (n, v) in msg.headers_raw() {
+            if verp.is_none() && n.eq_ignore_ascii_case(name) {
+                verp = find_addresses(v).iter().find_map(|(_, a)| verp_token(a));
+            }
+        }
+    }
+    // Returned headers found inline in a text body (non-MIME bounces).
+    let mut inline_returned = Vec::new();
+    if parts.returned.is_empty() {
+        for t in &parts.texts {
+            if let Some(h) = text::inline_returned_headers(t) {
+                inline_returned = h;
+                break;
+            }
+        }
+    }
+    let returned: &[(String, String)] = if parts.returned.is_empty() {
+        &inline_returned
+    } else {
+        &parts.returned
+    };
+    let find_ret = |name: &str| {
+        returned
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    if verp.is_none() {
+        verp = find_ret("Return-Path")
+            .and_then(|rp| find_addresses(rp).iter().find_map(|(_, a)| verp_token(a)));
+    }
+    let original_message_id = find_ret("Message-ID")
+        .map(|v| v.trim().trim_start_matches('<').trim_end_matches('>').trim().to_string())
+        .filter(|v| !v.is_empty());
+    let original_sender = find_ret("Return-Path")
+        .and_then(super::headers::first_address)
+        .or_else(|| find_ret("From").and_then(super::headers::first_address));
+    let original_to: Vec<String> = find_ret("To")
+        .map(|t| find_addresses(t).iter().map(|(_, a)| a.to_string()).collect())
+        .unwrap_or_default();
+
+    let mut report = Report {
+        kind: ReportKind::NotABounce,
+        recipients: Vec::new(),
+        reporting_mta: None,
+        original_message_id,
+        verp_token: verp,
+        subject: subject.clone(),
+        from: from.clone(),
+    };
+
+    // 1. ARF feedback report.
+    let is_feedback = parts.feedback.is_some()
+        || report_type.as_deref() == Some("feedback-report");
+    if is_feedback {
+        report.kind = ReportKind::Feedback;
+        report.recipients = arf::recipients(parts.feedback.as_deref().unwrap_or(""), &original_to);
+        return Ok(report);
+    }
+
+    let body_text = parts.texts.join("\n");
+    let sender = original_sender.as_deref();
+    let failed: Vec<String> = header("X-Failed-Recipients")
+        .map(|v| find_addresses(&v).iter().map(|(_, a)| a.to_string()).collect())
+        .unwrap_or_default();
+
+    // 2. RFC 3464 delivery status.
+    if let Some(dsn) = &parts.dsn {
+        let (mta, mut recips) = parse_dsn(dsn);
+        if !recips.is_empty() {
+            report.reporting_mta = mta;
+            text::fill_from_text(&mut recips, &body_text, sender);
+            report.kind = ReportKind::Dsn;
+            report.recipients = recips;
+            return Ok(report);
+        }
+    }
+
+    // 3. Auto-replies (not from a mail system).
+    let bouncy = text::looks_like_bounce(from.as_deref(), subject.as_deref(), &body_text);
+    if !bouncy && autoreply::is_auto_reply(&msg, subject.as_deref()) {
+        report.kind = ReportKind::AutoReply;
+        report.recipients = vec![RecipientReport {
+            final_recipient: from.clone(),
+            diagnostic: subject.clone(),
+            ..RecipientReport::default()
+        }];
+        return Ok(report);
+    }
+
+    // 4. Non-standard bounce text.
+    let recips = text::parse_text_bounce(&body_text, &failed, sender, &original_to, bouncy);
+    if !recips.is_empty() {
+        report.kind = ReportKind::Bounce;
+        report.recipients = recips;
+    }
+    Ok(report)
+}
+
+/// Parses the fields of a `message/delivery-status` body.
+pub(crate) fn parse_dsn(dsn: &str) -> (Option<String>, Vec<RecipientReport>) {
+    let fields = parse_fields(dsn);
+    let mut mta = None;
+    let mut out: Vec<RecipientReport> = Vec::new();
+    let mut cur = RecipientReport::default();
+    let mut cur_used = false;
+    let mut cur_block = usize::MAX;
+    for (name, value, block) in fields {
+        let lname = name.to_ascii_lowercase();
+        let per_recipient = matches!(
+            lname.as_str(),
+            "final-recipient"
+                | "original-recipient"
+                | "action"
+                | "status"
+                | "remote-mta"
+                | "diagnostic-code"
+                | "x-actual-recipient"
+        );
+        if !per_recipient {
+            if lname == "reporting-mta" && mta.is_none() {
+                mta = Some(strip_addr_type(&value).to_string());
+            }
+            continue;
+        }
+        // A new recipient starts with a new blank-line separated block, or (for reports
+        // without blank lines) when a recipient field repeats.
+        let has_addr = cur.final_recipient.is_some() || cur.original_recipient.is_some();
+        let starts = (block != cur_block && has_addr)
+            || (lname == "final-recipient" && cur.final_recipient.is_some())
+            || (lname == "original-recipient" && cur.original_recipient.is_some());
+        if starts && cur_used {
+            out.push(std::mem::take(&mut cur));
+        }
+        cur_used = true;
+        cur_block = block;
+        let v = value.trim();
+        match lname.as_str() {
+            "final-recipient" => cur.final_recipient = non_empty(strip_addr_type(v)),
+            "original-recipient" => cur.original_recipient = non_empty(strip_addr_type(v)),
+            "x-actual-recipient" => {
+                if cur.final_recipient.is_none() {
+                    cur.final_recipient = non_empty(strip_addr_type(v));
+                }
+            }
+            "action" => cur.action = non_empty(&v.to_ascii_lowercase()),
+            "status" => {
+                cur.status = find_enhanced(v).map(str::to_string).or_else(|| non_empty(v));
+            }
+            "remote-mta" => cur.remote_mta = non_empty(strip_addr_type(v)),
+            "diagnostic-code" => {
+                let d = match v.find(';') {
+                    Some(i) if i <= 16 => v[i + 1..].trim(),
+                    _ => v,
+                };
+                if !d.is_empty() {
+                    cur.diagnostic = Some(d.to_string());
+                    if let Some((c, _)) = find_reply_code(d) {
+                        cur.reply_code = Some(c);
+                    } else if let Some((c, _)) = super::reply::leading_code(d) {
+                        cur.reply_code = Some(c);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if cur_used && (cur.final_recipient.is_some() || cur.original_recipient.is_some()) {
+        out.push(cur);
+    }
+    out.retain(|r| r.address().is_some_and(|a| a.contains('@')) || r.diagnostic.is_some());
+    (mta, out)
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn append(slot: &mut Option<String>, t: &str) {
+    match slot {
+        Some(s) => {
+            s.push_str("\n\n");
+            s.push_str(t);
+        }
+        None => *slot = Some(t.to_string()),
+    }
+}
+
+fn body_text(body: &PartType<'_>) -> String {
+    match body {
+        PartType::Text(t) | PartType::Html(t) => t.to_string(),
+        PartType::Binary(b) | PartType::InlineBinary(b) => String::from_utf8_lossy(b).into_owned(),
+        PartType::Message(m) => String::from_utf8_lossy(m.raw_message()).into_owned(),
+        PartType::Multipart(_) => String::new(),
+    }
+}
+
+fn unfold(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for (i, l) in v.lines().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        out.push_str(l.trim());
+    }
+    out.trim().to_string()
+}
+
+/// Header fields of a header block (stops at the first blank line).
+pub(crate) fn header_pairs(t: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in t.lines() {
+        if line.trim().is_empty() {
+            if out.is_empty() {
+                continue;
+            }
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = out.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((n, v)) = field_name(line) {
+            out.push((n.to_string(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
+/// Rough HTML → text: drops tags, script/style, decodes a few entities, keeps line breaks.
+pub(crate) fn html_to_text(h: &str) -> String {
+    let mut out = String::with_capacity(h.len() / 2);
+    let mut in_tag = false;
+    let mut tag = String::new();
+    let mut skip = false;
+    for ch in h.chars() {
+        if in_tag {
+            if ch == '>' {
+                in_tag = false;
+                let t = tag.to_ascii_lowercase();
+                let name = t.trim_start_matches('/').split_whitespace().next().unwrap_or("");
+                if matches!(name, "script" | "style") {
+                    skip = !t.starts_with('/');
+                }
+                if matches!(name, "br" | "p" | "div" | "tr" | "li" | "h1" | "h2" | "h3" | "table") {
+                    out.push('\n');
+                }
+                tag.clear();
+            } else if tag.len() < 64 {
+                tag.push(ch);
+            }
+        } else if ch == '<' {
+            in_tag = true;
+        } else if !skip {
+            out.push(ch);
+        }
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+fn strip_mbox_from_line(raw: &[u8]) -> &[u8] {
+    if raw.starts_with(b"From ")
+        && let Some(nl) = raw.iter().position(|&b| b == b'\n')
+    {
+        return &raw[nl + 1..];
+    }
+    raw
+}
+
+fn starts_with_header(raw: &[u8]) -> bool {
+    let first = raw
+        .split(|&b| b == b'\n')
+        .find(|l| !l.iter().all(|b| b.is_ascii_whitespace()))
+        .unwrap_or(b"");
+    let s = String::from_utf8_lossy(&first[..first.len().min(200)]);
+    field_name(&s).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_garbage() {
+        assert_eq!(parse_message(b""), Err(ParseError::Empty));
+        assert_eq!(parse_message(b"   \r\n"), Err(ParseError::Empty));
+        assert_eq!(parse_message(b"hello world"), Err(ParseError::NotAMessage));
+        let big = vec![b'a'; MAX_MESSAGE_SIZE + 1];
+        assert!(matches!(parse_message(&big), Err(ParseError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn dsn_fields() {
+        let (mta, r) = parse_dsn(
+            "Reporting-MTA: dns; mx.example\n\nFinal-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 <a@example.org>:\n  user unknown\n\nOriginal-Recipient: rfc822;b@example.org\nFinal-Recipient: rfc822;b@example.org\nAction: delayed\nStatus: 4.4.7\n",
+        );
+        assert_eq!(mta.as_deref(), Some("mx.example"));
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].final_recipient.as_deref(), Some("a@example.org"));
+        assert_eq!(r[0].reply_code, Some(550));
+        assert_eq!(r[0].diagnostic.as_deref(), Some("550 5.1.1 <a@example.org>: user unknown"));
+        assert_eq!(r[1].original_recipient.as_deref(), Some("b@example.org"));
+        assert_eq!(r[1].action.as_deref(), Some("delayed"));
+    }
+
+    #[test]
+    fn html() {
+        assert_eq!(html_to_text("<p>a&amp;b</p><style>x</style>c"), "\na&b\nc");
+    }
+}

@@ -1,0 +1,456 @@
+//! Heuristics for the non-standard, human-readable bounce texts (qmail, Exim, old Sendmail,
+//! Exchange, Lotus Notes, provider-specific formats) and for filling gaps in RFC 3464 reports.
+
+use super::headers::{find_addresses, is_system_address};
+use super::parse::{RecipientReport, header_pairs, parse_dsn};
+use super::reply::{find_enhanced, find_reply_code};
+
+/// Longest diagnostic text kept per recipient (bytes).
+const MAX_SECTION: usize = 2048;
+
+/// Phrases that mark where the returned original message starts in a text body.
+fn is_original_marker(line: &str) -> bool {
+    let l = line.trim().to_ascii_lowercase();
+    if l.len() < 8 || l.len() > 120 {
+        return false;
+    }
+    const PHRASES: [&str; 22] = [
+        "this is a copy of the message",
+        "below this line is a copy of the message",
+        "original message follows",
+        "unsent message follows",
+        "returned message",
+        "original message headers",
+        "headers of the original message",
+        "header of the original message",
+        "message headers follow",
+        "the original message was",
+        "original message header",
+        "content-type: message/rfc822",
+        "------ original message",
+        "----- original message",
+        "--- original message",
+        "-----original message-----",
+        "following is a copy of the message",
+        "copy of the original message",
+        "the text of your message",
+        "your message reads",
+        "original mail as follows",
+        "message text follows",
+    ];
+    if PHRASES.iter().any(|p| l.contains(p)) {
+        // "The original message was received at ..." (Sendmail) is not a marker.
+        return !l.contains("was received at");
+    }
+    let dashed = l.starts_with("--") || l.starts_with("==") || l.starts_with("**");
+    dashed
+        && (l.contains("original")
+            || l.contains("returned")
+            || l.contains("unsent")
+            || l.contains("rfc822")
+            || l.contains("headers"))
+}
+
+fn header_like(line: &str) -> bool {
+    let Some((name, _)) = super::headers::field_name(line) else {
+        return false;
+    };
+    let n = name.to_ascii_lowercase();
+    matches!(
+        n.as_str(),
+        "return-path" | "received" | "message-id" | "from" | "to" | "subject" | "date"
+            | "mime-version" | "content-type" | "dkim-signature" | "x-mailer" | "reply-to"
+            | "delivered-to" | "authentication-results" | "x-originating-ip" | "arc-seal"
+            | "x-received" | "x-google-smtp-source"
+    )
+}
+
+/// Byte offset where the error explanation ends (the returned message starts).
+pub(crate) fn error_section_end(text: &str) -> usize {
+    let mut off = 0;
+    let mut lines_seen = 0;
+    let mut prev_header = false;
+    let mut prev_off = 0;
+    for line in text.split_inclusive('\n') {
+        if is_original_marker(line) {
+            return off;
+        }
+        // Two consecutive header lines starting with Received/Return-Path after some prose.
+        let hl = header_like(line);
+        if hl && prev_header && lines_seen > 2 {
+            return prev_off;
+        }
+        let t = line.trim_start();
+        prev_header = hl
+            && (t.starts_with("Received:")
+                || t.starts_with("Return-Path:")
+                || t.starts_with("Return-path:")
+                || t.starts_with("DKIM-Signature:")
+                || t.starts_with("X-Received:")
+                || t.starts_with("Message-ID:")
+                || t.starts_with("Message-Id:"));
+        prev_off = off;
+        off += line.len();
+        lines_seen += 1;
+    }
+    text.len()
+}
+
+/// Headers of a returned message embedded in a text body after a marker.
+pub(crate) fn inline_returned_headers(text: &str) -> Option<Vec<(String, String)>> {
+    let end = error_section_end(text);
+    if end >= text.len() {
+        return None;
+    }
+    let rest = &text[end..];
+    // Skip the marker line itself.
+    let rest = match rest.find('\n') {
+        Some(i) if !header_like(rest) => &rest[i + 1..],
+        _ => rest,
+    };
+    let h = header_pairs(rest);
+    (!h.is_empty()).then_some(h)
+}
+
+/// Whether the message looks like it comes from a mail system reporting a failure.
+pub(crate) fn looks_like_bounce(from: Option<&str>, subject: Option<&str>, body: &str) -> bool {
+    if from.is_some_and(is_system_address) {
+        return true;
+    }
+    let s = subject.unwrap_or("").to_ascii_lowercase();
+    const SUBJ: [&str; 18] = [
+        "undeliver",
+        "undelivered",
+        "delivery fail",
+        "delivery status",
+        "failure notice",
+        "returned mail",
+        "mail delivery",
+        "delivery notification",
+        "non remis",
+        "non-remis",
+        "nicht zustellbar",
+        "could not send",
+        "delivery failure",
+        "mail system error",
+        "warning: message",
+        "rejected:",
+        "delayed mail",
+        "unzustellbar",
+    ];
+    if SUBJ.iter().any(|p| s.contains(p)) {
+        return true;
+    }
+    let head = super::reply::truncate(body, 2000).to_ascii_lowercase();
+    head.contains("could not be delivered")
+        || head.contains("mail delivery failed")
+        || head.contains("permanent error")
+        || head.contains("delivery has failed")
+}
+
+/// SMTP command the remote host was answering, as far as the text says.
+pub(crate) fn smtp_command(text: &str) -> Option<String> {
+    let l = text.to_ascii_lowercase();
+    const CMDS: [(&str, &str); 14] = [
+        ("in reply to rcpt to", "RCPT"),
+        ("after rcpt to", "RCPT"),
+        (">>> rcpt to", "RCPT"),
+        ("in reply to mail from", "MAIL"),
+        ("after mail from", "MAIL"),
+        (">>> mail from", "MAIL"),
+        ("in reply to end of data", "DATA"),
+        ("after end of data", "DATA"),
+        ("in reply to data", "DATA"),
+        (">>> data", "DATA"),
+        ("after data", "DATA"),
+        ("after initial connection", "CONN"),
+        ("in reply to ehlo", "EHLO"),
+        ("in reply to helo", "HELO"),
+    ];
+    CMDS.iter()
+        .find(|(p, _)| l.contains(p))
+        .map(|(_, c)| c.to_string())
+}
+
+/// Addresses that are not recipients: our sender and mail-system mailboxes.
+fn excluded(addr: &str, sender: Option<&str>) -> bool {
+    sender.is_some_and(|s| s.eq_ignore_ascii_case(addr)) || is_system_address(addr)
+}
+
+/// Is `line` a "recipient line" whose subject is `addr` (at `pos` within the line)?
+fn is_recipient_line(line: &str, pos: usize, addr: &str) -> bool {
+    let lower = line.to_ascii_lowercase();
+    if lower.contains("mail from") || lower.contains("envelope-from") || lower.contains("from:") {
+        return false;
+    }
+    if lower.contains("rcpt to") {
+        return true;
+    }
+    let before = line[..pos].trim();
+    let before = before.trim_end_matches(['<', '"', '\'', '(']).trim();
+    let after = line[pos + addr.len()..].trim_start_matches(['>', '"', '\'', ')']);
+    let after_l = after.trim().to_ascii_lowercase();
+    if before.is_empty() {
+        return true;
+    }
+    let bl = before.to_ascii_lowercase();
+    // Sendmail "550 <a@b>... User unknown", "554 5.0.0 <a@b>..."
+    if before.len() <= 12
+        && before.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b' ' || b == b'-')
+        && after_l.starts_with("...")
+    {
+        return true;
+    }
+    const LABELS: [&str; 12] = [
+        "recipient:",
+        "recipient address:",
+        "original-recipient:",
+        "final-recipient:",
+        "failed recipient:",
+        "address:",
+        "rcpt:",
+        "e-mail:",
+        "email:",
+        "*",
+        "-",
+        "user:",
+    ];
+    if LABELS.iter().any(|l| bl.ends_with(l)) {
+        return true;
+    }
+    bl.ends_with("rfc822;")
+}
+
+struct Hit<'a> {
+    addr: &'a str,
+    line: usize,
+}
+
+/// Recipients and their explanations from a non-standard bounce text.
+pub(crate) fn parse_text_bounce(
+    body: &str,
+    failed: &[String],
+    sender: Option<&str>,
+    original_to: &[String],
+    bouncy: bool,
+) -> Vec<RecipientReport> {
+    let section = &body[..error_section_end(body)];
+
+    // Some MTAs put RFC 3464 fields into the text itself.
+    if section.contains("Final-Recipient:") || section.contains("Final-recipient:") {
+        let (_, mut recips) = parse_dsn(section);
+        if !recips.is_empty() {
+            fill_from_text(&mut recips, section, sender);
+            return recips;
+        }
+    }
+    scan_text(section, failed, sender, original_to, bouncy)
+}
+
+/// The address/section scan of [`parse_text_bounce`] (no embedded-DSN detection, so
+/// [`fill_from_text`] can use it without recursion).
+fn scan_text(
+    section: &str,
+    failed: &[String],
+    sender: Option<&str>,
+    original_to: &[String],
+    bouncy: bool,
+) -> Vec<RecipientReport> {
+    let lines: Vec<&str> = section.lines().collect();
+    let mut hits: Vec<Hit<'_>> = Vec::new();
+    let mut loose: Vec<Hit<'_>> = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        for (pos, addr) in find_addresses(line) {
+            if excluded(addr, sender) {
+                continue;
+            }
+            if is_recipient_line(line, pos, addr) {
+                hits.push(Hit { addr, line: i });
+            } else {
+                loose.push(Hit { addr, line: i });
+            }
+        }
+    }
+    // X-Failed-Recipients is authoritative for who failed.
+    if !failed.is_empty() {
+        let listed: Vec<Hit<'_>> = hits
+            .iter()
+            .chain(loose.iter())
+            .filter(|h| failed.iter().any(|f| f.eq_ignore_ascii_case(h.addr)))
+            .map(|h| Hit {
+                addr: h.addr,
+                line: h.line,
+            })
+            .collect();
+        let mut out = Vec::new();
+        for f in failed {
+            let line = listed
+                .iter()
+                .filter(|h| h.addr.eq_ignore_ascii_case(f))
+                .map(|h| h.line)
+                .min();
+            out.push((f.clone(), line));
+        }
+        return build(&lines, out);
+    }
+    if hits.is_empty() {
+        if let Some(h) = loose.first() {
+            hits.push(Hit {
+                addr: h.addr,
+                line: h.line,
+            });
+        } else if bouncy && let Some(t) = original_to.first() {
+            return build(&lines, vec![(t.clone(), None)]);
+        } else {
+            return Vec::new();
+        }
+    }
+    let mut order: Vec<(String, Option<usize>)> = Vec::new();
+    for h in &hits {
+        if !order.iter().any(|(a, _)| a.eq_ignore_ascii_case(h.addr)) {
+            order.push((h.addr.to_string(), Some(h.line)));
+        }
+    }
+    build(&lines, order)
+}
+
+/// Builds one report per recipient; each gets the lines from its first mention up to the next
+/// recipient's first mention (or the end), and the preamble when that alone says nothing.
+fn build(lines: &[&str], order: Vec<(String, Option<usize>)>) -> Vec<RecipientReport> {
+    let starts: Vec<usize> = order.iter().filter_map(|(_, l)| *l).collect();
+    let first = starts.iter().copied().min().unwrap_or(lines.len());
+    let preamble = join(&lines[..first.min(lines.len())]);
+    let single = order.len() == 1;
+    order
+        .into_iter()
+        .map(|(addr, start)| {
+            let text = match start {
+                Some(s) => {
+                    let end = starts
+                        .iter()
+                        .copied()
+                        .filter(|&x| x > s)
+                        .min()
+                        .unwrap_or(lines.len());
+                    let own = join(&lines[s.min(lines.len())..end.min(lines.len())]);
+                    if single || !has_code(&own) {
+                        let mut t = preamble.clone();
+                        t.push('\n');
+                        t.push_str(&own);
+                        if !single && !has_code(&t) {
+                            // Multi-recipient: the code may follow after all addresses.
+                            t.push('\n');
+                            t.push_str(&join(&lines[end.min(lines.len())..]));
+                        }
+                        t
+                    } else {
+                        own
+                    }
+                }
+                None => join(lines),
+            };
+            make_report(addr, &text)
+        })
+        .collect()
+}
+
+fn has_code(t: &str) -> bool {
+    find_reply_code(t).is_some() || find_enhanced(t).is_some()
+}
+
+fn join(lines: &[&str]) -> String {
+    let mut out = String::new();
+    for l in lines {
+        if out.len() > MAX_SECTION {
+            break;
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn make_report(addr: String, text: &str) -> RecipientReport {
+    let text = super::reply::truncate(text.trim(), MAX_SECTION);
+    let reply_code = find_reply_code(text).map(|(c, _)| c);
+    RecipientReport {
+        final_recipient: Some(addr),
+        status: find_enhanced(text).map(str::to_string),
+        reply_code,
+        smtp_command: smtp_command(text),
+        diagnostic: (!text.is_empty()).then(|| text.to_string()),
+        ..RecipientReport::default()
+    }
+}
+
+/// Completes DSN recipients from the human-readable part: a missing or code-only diagnostic
+/// gets the text around the recipient's address; the SMTP command is taken from either.
+pub(crate) fn fill_from_text(recips: &mut [RecipientReport], body: &str, sender: Option<&str>) {
+    let section = &body[..error_section_end(body)];
+    let need = recips.iter().any(|r| {
+        r.diagnostic
+            .as_deref()
+            .is_none_or(|d| d.chars().filter(|c| c.is_alphabetic()).count() < 4)
+    });
+    let mut texts: Vec<Option<String>> = vec![None; recips.len()];
+    if need && !section.trim().is_empty() {
+        let known: Vec<String> = recips
+            .iter()
+            .filter_map(|r| r.address().map(str::to_string))
+            .collect();
+        let parsed = scan_text(section, &known, sender, &[], true);
+        for (i, r) in recips.iter().enumerate() {
+            let Some(a) = r.address() else { continue };
+            texts[i] = parsed
+                .iter()
+                .find(|p| p.address().is_some_and(|x| x.eq_ignore_ascii_case(a)))
+                .and_then(|p| p.diagnostic.clone());
+        }
+        if recips.len() == 1 && texts[0].is_none() {
+            texts[0] = Some(super::reply::truncate(section.trim(), MAX_SECTION).to_string());
+        }
+    }
+    for (r, t) in recips.iter_mut().zip(texts) {
+        let thin = r
+            .diagnostic
+            .as_deref()
+            .is_none_or(|d| d.chars().filter(|c| c.is_alphabetic()).count() < 4);
+        if thin && let Some(t) = t {
+            let merged = match &r.diagnostic {
+                Some(d) => format!("{d} {t}"),
+                None => t,
+            };
+            if r.reply_code.is_none() {
+                r.reply_code = find_reply_code(&merged).map(|(c, _)| c);
+            }
+            r.diagnostic = Some(merged);
+        }
+        if r.smtp_command.is_none() {
+            r.smtp_command = r.diagnostic.as_deref().and_then(smtp_command);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qmail_style() {
+        let body = "Hi. This is the qmail-send program at mx.example.\nI'm afraid I wasn't able to deliver your message to the following addresses.\n\n<nobody@example.org>:\n192.0.2.1 does not like recipient.\nRemote host said: 550 5.1.1 <nobody@example.org>... User Unknown\n\n<full@example.org>:\nRemote host said: 552 5.2.2 Mailbox full\n\n--- Below this line is a copy of the message.\n\nReturn-Path: <me@example.net>\nMessage-ID: <id@example.net>\n";
+        let r = parse_text_bounce(body, &[], Some("me@example.net"), &[], true);
+        assert_eq!(r.len(), 2);
+        assert_eq!(r[0].final_recipient.as_deref(), Some("nobody@example.org"));
+        assert_eq!(r[0].status.as_deref(), Some("5.1.1"));
+        assert_eq!(r[1].reply_code, Some(552));
+        let h = inline_returned_headers(body).unwrap_or_default();
+        assert!(h.iter().any(|(n, v)| n == "Message-ID" && v == "<id@example.net>"));
+    }
+
+    #[test]
+    fn marker_detection() {
+        assert!(is_original_marker("------ This is a copy of the message, including all the headers. ------"));
+        assert!(!is_original_marker("The original message was received at Thu, 1 Jan"));
+        assert!(is_original_marker("----- Original message -----"));
+    }
+}

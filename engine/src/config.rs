@@ -1,0 +1,310 @@
+//! Configuration: optional `rebound.toml`, overridden by `REBOUND_…` environment
+//! variables (nested keys joined with `__`, e.g. `REBOUND_SESSION__IDLE_MINUTES`),
+//! and the conventional `DATABASE_URL`. Unknown keys and bad values stop start-up
+//! with a message naming the key.
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Environment variables with the `REBOUND_` prefix that are not configuration
+/// keys (tooling and tests read them directly).
+const NON_CONFIG_ENV: &[&str] = &["config", "test_", "user_password", "corpus_dir"];
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub bind: SocketAddr,
+    /// `sqlite://path` (default, embedded) or `postgres://…` (scale-out).
+    pub database_url: String,
+    /// The externally visible base URL (used for links and the CSRF origin check).
+    pub public_url: Option<String>,
+    /// Trust the first `X-Forwarded-For` address (only behind your own proxy).
+    pub trust_forwarded_for: bool,
+    pub session: SessionConfig,
+    pub login: LoginConfig,
+    pub demo: DemoConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Minutes of inactivity after which a staff session expires.
+    pub idle_minutes: i64,
+    /// Set the `Secure` flag on the session cookie (turn on behind https).
+    pub secure_cookie: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoginConfig {
+    /// Consecutive failures for one account before it is locked for a while.
+    pub max_failures_per_account: i64,
+    /// Failures from one IP address before it is locked for a while.
+    pub max_failures_per_ip: i64,
+    /// First lockout in seconds; doubles with each further failure.
+    pub base_lockout_seconds: i64,
+    /// Longest lockout in seconds.
+    pub max_lockout_seconds: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// Create an admin with a generated password when there are no users.
+    pub create_admin: bool,
+    /// Email of that first admin.
+    pub admin_email: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A `tracing` filter such as `info` or `rebound=debug,info`.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            database_url: "sqlite://./data/rebound.db".into(),
+            public_url: None,
+            trust_forwarded_for: false,
+            session: SessionConfig::default(),
+            login: LoginConfig::default(),
+            demo: DemoConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_minutes: 480,
+            secure_cookie: false,
+        }
+    }
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        Self {
+            max_failures_per_account: 5,
+            max_failures_per_ip: 20,
+            base_lockout_seconds: 30,
+            max_lockout_seconds: 900,
+        }
+    }
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            create_admin: true,
+            admin_email: "admin@rebound.local".into(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults ← `rebound.toml` (or the file named by `REBOUND_CONFIG`)
+    /// ← `REBOUND_…` ← `DATABASE_URL`, then validates.
+    pub fn load() -> Result<Self> {
+        let file = std::env::var_os("REBOUND_CONFIG")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("rebound.toml"));
+        if std::env::var_os("REBOUND_CONFIG").is_some() && !file.exists() {
+            return Err(Error::Config(format!(
+                "REBOUND_CONFIG names {} which does not exist",
+                file.display()
+            )));
+        }
+        Self::load_from(&file, std::env::vars())
+    }
+
+    /// Loads from a given file (skipped when absent) and a given environment;
+    /// `load` passes the process environment, tests pass their own.
+    pub fn load_from(
+        file: &Path,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if file.exists() {
+            figment = figment.merge(Toml::file(file));
+        }
+        let rebound_env: Vec<(String, String)> = env
+            .iter()
+            .filter_map(|(k, v)| {
+                let key = k.strip_prefix("REBOUND_")?.to_ascii_lowercase();
+                let ignored = NON_CONFIG_ENV.iter().any(|p| key.starts_with(p));
+                (!ignored).then(|| (key, v.clone()))
+            })
+            .collect();
+        for (key, value) in rebound_env {
+            // `session__idle_minutes` → key path `session.idle_minutes`.
+            figment = figment.merge(Serialized::global(
+                &key.replace("__", "."),
+                parse_env_value(&value),
+            ));
+        }
+        if let Some((_, url)) = env.iter().find(|(k, _)| k == "DATABASE_URL") {
+            figment = figment.merge(Serialized::global("database_url", url.clone()));
+        }
+        let config: Config = figment.extract().map_err(|e| Error::Config(describe(&e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |key: &str, why: &str| Err(Error::Config(format!("`{key}`: {why}")));
+        if !(self.database_url.starts_with("sqlite:")
+            || self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://"))
+        {
+            return bad(
+                "database_url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            );
+        }
+        if self.session.idle_minutes < 1 {
+            return bad("session.idle_minutes", "must be at least 1");
+        }
+        if self.login.max_failures_per_account < 1 {
+            return bad("login.max_failures_per_account", "must be at least 1");
+        }
+        if self.login.max_failures_per_ip < 1 {
+            return bad("login.max_failures_per_ip", "must be at least 1");
+        }
+        if self.login.base_lockout_seconds < 1
+            || self.login.max_lockout_seconds < self.login.base_lockout_seconds
+        {
+            return bad(
+                "login.max_lockout_seconds",
+                "must be at least login.base_lockout_seconds (>= 1)",
+            );
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad("log.format", "must be `text` or `json`");
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad("public_url", "must start with http:// or https://");
+        }
+        if !self.demo.admin_email.contains('@') {
+            return bad("demo.admin_email", "must be an email address");
+        }
+        Ok(())
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres")
+    }
+}
+
+/// Environment values are strings; let `true`, numbers and TOML literals keep
+/// their type so `REBOUND_SESSION__SECURE_COOKIE=true` is a bool.
+fn parse_env_value(raw: &str) -> figment::value::Value {
+    use figment::value::Value;
+    if let Ok(b) = raw.parse::<bool>() {
+        return Value::from(b);
+    }
+    if let Ok(i) = raw.parse::<i64>() {
+        return Value::from(i);
+    }
+    Value::from(raw.to_string())
+}
+
+fn describe(e: &figment::Error) -> String {
+    let mut out = Vec::new();
+    for err in e.clone() {
+        let key = if err.path.is_empty() {
+            String::from("(top level)")
+        } else {
+            err.path.join(".")
+        };
+        out.push(format!("`{key}`: {}", err.kind));
+    }
+    out.join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_without_file_or_env() {
+        let c = Config::load_from(Path::new("/nonexistent/rebound.toml"), env(&[])).expect("config");
+        assert_eq!(c, Config::default());
+        assert_eq!(c.database_url, "sqlite://./data/rebound.db");
+    }
+
+    #[test]
+    fn env_overrides_file_and_nested_keys() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("rebound.toml");
+        std::fs::write(&file, "bind = \"0.0.0.0:8080\"\n[session]\nidle_minutes = 60\n").expect("write");
+        let c = Config::load_from(
+            &file,
+            env(&[
+                ("REBOUND_SESSION__IDLE_MINUTES", "15"),
+                ("REBOUND_SESSION__SECURE_COOKIE", "true"),
+                ("REBOUND_TEST_POSTGRES_URL", "postgres://ignored"),
+                ("DATABASE_URL", "postgres://x@127.0.0.1/db"),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(c.bind.port(), 8080);
+        assert_eq!(c.session.idle_minutes, 15);
+        assert!(c.session.secure_cookie);
+        assert!(c.is_postgres());
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let err = Config::load_from(
+            Path::new("/nonexistent"),
+            env(&[("REBOUND_SESSION__IDLE_MINUTES", "soon")]),
+        )
+        .expect_err("must fail");
+        assert!(err.to_string().contains("session.idle_minutes"), "{err}");
+
+        let err = Config::load_from(Path::new("/nonexistent"), env(&[("REBOUND_BINDD", "x")]))
+            .expect_err("unknown key must fail");
+        assert!(err.to_string().contains("bindd"), "{err}");
+
+        let err = Config::load_from(
+            Path::new("/nonexistent"),
+            env(&[("DATABASE_URL", "mysql://nope")]),
+        )
+        .expect_err("must fail");
+        assert!(err.to_string().contains("database_url"), "{err}");
+    }
+}

@@ -1,0 +1,12 @@
+//! The few statements whose SQL differs between SQLite and PostgreSQL.
+//! Everything else in the repository layer is written once.
+
+use super::Db;
+
+/// Case-insensitive substring match operator.
+pub fn ilike(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "LIKE", // SQLite's LIKE is case-insensitive for ASCII
+        Db::Postgres(_) => "ILIKE",
+    }
+}

@@ -1,0 +1,132 @@
+//! Database access: one pool type for both backends and the repository
+//! functions the rest of Rebound calls.
+//!
+//! Queries are written once with `$1`-style placeholders (both SQLite and
+//! PostgreSQL accept them) and run on either backend through [`on_pool!`].
+//! SQL that must differ between the two lives in [`dialect`], nowhere else.
+
+pub mod dialect;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::str::FromStr;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// A connection pool on SQLite (embedded default) or PostgreSQL (scale-out).
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs the same block of sqlx code on whichever pool `db` holds.
+/// `on_pool!(db, p => query(...).fetch_all(p).await)`.
+#[macro_export]
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Like [`on_pool!`] for statements run with `.execute(..)`: yields the
+/// number of rows affected, the one part of the result both backends share.
+#[macro_export]
+macro_rules! exec_on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite($pool) => $body.map(|r| r.rows_affected()),
+            $crate::db::Db::Postgres($pool) => $body.map(|r| r.rows_affected()),
+        }
+    };
+}
+
+impl Db {
+    /// Connects to `url` (creating the SQLite file and its folder if needed).
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            let opts = SqliteConnectOptions::from_str(url)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true);
+            if let Some(parent) = opts.get_filename().parent()
+                && !parent.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Error::Config(format!(
+                        "`database_url`: cannot create {}: {e}",
+                        parent.display()
+                    ))
+                })?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let opts = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(opts)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else {
+            Err(Error::Config(
+                "`database_url` must start with sqlite: or postgres://".into(),
+            ))
+        }
+    }
+
+    /// Applies the embedded migrations for this backend.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Db::Sqlite(p) => sqlx::migrate!("../migrations/sqlite").run(p).await?,
+            Db::Postgres(p) => sqlx::migrate!("../migrations/postgres").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// True when every embedded migration has been applied (for `/readyz`).
+    pub async fn migrations_current(&self) -> Result<bool> {
+        let (expected, applied): (usize, i64) = match self {
+            Db::Sqlite(p) => (
+                sqlx::migrate!("../migrations/sqlite").iter().count(),
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(p)
+                    .await?,
+            ),
+            Db::Postgres(p) => (
+                sqlx::migrate!("../migrations/postgres").iter().count(),
+                sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                    .fetch_one(p)
+                    .await?,
+            ),
+        };
+        Ok(applied as usize == expected)
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<()> {
+        exec_on_pool!(self, p => sqlx::query("SELECT 1").execute(p).await)?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        on_pool!(self, p => p.close().await)
+    }
+}

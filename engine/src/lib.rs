@@ -1,0 +1,18 @@
+//! Rebound's domain: everything that is not UI.
+//!
+//! `server` and `app` (ssr) call into this crate; it depends on neither.
+
+pub mod accounts;
+pub mod audit;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod privacy;
+pub mod receipt;
+pub mod testing;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::Config;
+pub use db::Db;
+pub use error::{Error, Result};

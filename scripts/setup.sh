@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs everything Rebound needs to build, run and test, on a fresh machine.
+# Idempotent: each step checks first and skips what is already there.
+# Usage: scripts/setup.sh [build|test]   (test also installs browser + SMTP sink)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want=${1:-build}
+CARGO_LEPTOS_VERSION=0.3.11
+WASM_BINDGEN_VERSION=0.2.130
+BINARYEN_VERSION=132.0.0
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+
+apt_updated=0
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if [ $apt_updated -eq 0 ]; then $sudo apt-get update -qq; apt_updated=1; fi
+  say "apt: installing ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# 1. Rust toolchain pinned in rust-toolchain.toml (rustup reads it here).
+if ! command -v rustup >/dev/null; then
+  say "installing rustup"
+  curl -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --default-toolchain none
+fi
+rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install "$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)"
+rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+# 2. cargo-leptos without its own downloads, plus the tools it would download.
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 10 minutes on 2 cores)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# 3. Node tools (wasm-opt from npm binaryen: Debian's v108 breaks hydration).
+command -v npm >/dev/null || apt_install nodejs npm
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.stamp ]; then
+  say "npm ci (binaryen, playwright, axe-core)"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules/.stamp
+fi
+
+if [ "$want" = test ]; then
+  # 4. Browser, SMTP sink for the dispatch bench, PostgreSQL client.
+  apt_install chromium postfix postgresql-client
+fi
+say "ready"

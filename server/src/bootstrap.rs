@@ -1,0 +1,40 @@
+//! Start-up work shared by `serve` and the tests: open and migrate the
+//! database, create the first admin.
+
+use engine::accounts::{NewUser, Role, count_users, create_user, generate_password};
+use engine::audit::{self, Actor};
+use engine::{Config, Db};
+
+/// Connects to the configured database and applies migrations.
+pub async fn open_database(config: &Config) -> engine::Result<Db> {
+    let db = Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// On an empty user table, creates the demo admin and returns its password so
+/// the caller can print it once. Never logs it.
+pub async fn ensure_first_admin(
+    db: &Db,
+    config: &Config,
+    now: i64,
+) -> engine::Result<Option<(String, String)>> {
+    if !config.demo.create_admin || count_users(db).await? > 0 {
+        return Ok(None);
+    }
+    let password = generate_password();
+    let user = create_user(
+        db,
+        now,
+        NewUser {
+            email: config.demo.admin_email.clone(),
+            display_name: "Demo admin".into(),
+            role: Role::Admin,
+            password: password.clone(),
+        },
+    )
+    .await?;
+    audit::record(db, now, &Actor::system(), "user.add", &user.email, "first admin created at start-up")
+        .await?;
+    Ok(Some((user.email, password)))
+}

@@ -1,0 +1,206 @@
+//! `rebound` subcommands. Passwords never come from arguments (they would sit
+//! in shell history and `ps`): from `REBOUND_USER_PASSWORD` or standard input.
+
+use clap::{Parser, Subcommand};
+use engine::accounts::{self, NewUser, Role};
+use engine::audit::{self, Actor};
+use engine::{Clock, Config, SystemClock};
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::bootstrap;
+
+#[derive(Parser, Debug)]
+#[command(name = "rebound", version, about = "Every customer gets their receipt, one way or another.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the web server (migrates the database first).
+    Serve {
+        /// Listen address; overrides `bind` from the configuration.
+        #[arg(long)]
+        bind: Option<std::net::SocketAddr>,
+        /// Dev only: run the clock this many times faster (makes retries visible in a demo).
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage staff accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a staff user. The password is read from REBOUND_USER_PASSWORD or stdin.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// agent, manager or admin
+        #[arg(long)]
+        role: Role,
+        /// Display name (defaults to the part of the email before @).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List staff users.
+    List,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rebound: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("rebound: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rebound: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { bind, time_scale } => {
+            if let Some(b) = bind {
+                config.bind = b;
+            }
+            serve(config, time_scale).await
+        }
+        Command::Migrate => {
+            bootstrap::open_database(&config).await.map_err(|e| e.to_string())?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User { command } => user_command(command, &config).await,
+    }
+}
+
+async fn serve(config: Config, time_scale: f64) -> Result<(), String> {
+    let db = bootstrap::open_database(&config).await.map_err(|e| e.to_string())?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::scaled(time_scale));
+    if time_scale != 1.0 {
+        tracing::warn!(time_scale, "the clock runs faster than real time (dev only)");
+    }
+    if let Some((email, password)) = bootstrap::ensure_first_admin(&db, &config, clock.now_ms())
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        // Printed once to the terminal on purpose; never logged.
+        println!("\n  Created the first admin account (shown once):\n    email:    {email}\n    password: {password}\n");
+    }
+    let mut leptos_options = leptos::config::get_configuration(None)
+        .map_err(|e| format!("leptos configuration: {e}"))?
+        .leptos_options;
+    leptos_options.site_addr = config.bind;
+    let bind = config.bind;
+    let state = app::ssr::AppState { db: db.clone(), config: Arc::new(config), clock };
+    let router = crate::http::router(state, leptos_options).await.map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    tracing::info!(%bind, backend = db.backend_name(), "Rebound is serving on http://{bind}");
+    crate::http::serve(listener, router, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    db.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+fn read_password() -> Result<String, String> {
+    if let Ok(p) = std::env::var("REBOUND_USER_PASSWORD") {
+        return Ok(p);
+    }
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password("Password: ").map_err(|e| e.to_string());
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), String> {
+    let db = bootstrap::open_database(config).await.map_err(|e| e.to_string())?;
+    let clock = SystemClock::new();
+    match cmd {
+        UserCommand::Add { email, role, name } => {
+            let password = read_password()?;
+            let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+            let user = accounts::create_user(
+                &db,
+                clock.now_ms(),
+                NewUser { email, display_name, role, password },
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            audit::record(&db, clock.now_ms(), &Actor::cli(), "user.add", &user.email, &format!("role {role}"))
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("added {} ({})", user.email, user.role);
+        }
+        UserCommand::List => {
+            let users = accounts::list_users(&db).await.map_err(|e| e.to_string())?;
+            println!("{:<6} {:<36} {:<8} {:<9} last sign-in", "id", "email", "role", "status");
+            for u in users {
+                println!(
+                    "{:<6} {:<36} {:<8} {:<9} {}",
+                    u.id,
+                    u.email,
+                    u.role,
+                    if u.disabled { "disabled" } else { "active" },
+                    u.last_login_at.map(engine::clock::format_utc).unwrap_or_else(|| "never".into())
+                );
+            }
+        }
+    }
+    db.close().await;
+    Ok(())
+}

@@ -1,0 +1,74 @@
+//! The HTTP surface: Leptos pages and server functions, health checks, and the
+//! middleware every request passes (sessions, CSRF guard, sign-in gate).
+
+mod auth_gate;
+mod csrf;
+mod health;
+
+use app::ssr::AppState;
+use app::{App, shell};
+use axum::Router;
+use axum::middleware;
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::sessions::DbSessionStore;
+
+pub const SESSION_COOKIE: &str = "rebound_session";
+
+/// Builds the whole router for `state`.
+pub async fn router(state: AppState, leptos_options: LeptosOptions) -> Result<Router, sqlx::Error> {
+    let store = DbSessionStore::for_db(&state.db).await?;
+    // Expired sessions are swept in the background; any process may do it.
+    tokio::spawn(store.clone().continuously_delete_expired(Duration::from_secs(600)));
+    let session_layer = SessionManagerLayer::new(store)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Strict)
+        .with_secure(state.config.session.secure_cookie)
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            state.config.session.idle_minutes,
+        )));
+
+    let routes = generate_route_list(App);
+    let ctx_state = state.clone();
+    let router = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz).with_state(state.clone()))
+        .leptos_routes_with_context(
+            &leptos_options,
+            routes,
+            move || provide_context(ctx_state.clone()),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(middleware::from_fn(auth_gate::require_sign_in))
+        .layer(session_layer)
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::reject_cross_origin))
+        .with_state(leptos_options);
+    Ok(router)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

@@ -1,0 +1,8 @@
+//! The `rebound` binary's library half: start-up, HTTP wiring, CLI. Integration
+//! tests drive the same functions the binary uses.
+
+pub mod bootstrap;
+pub mod cli;
+pub mod http;
+pub mod sessions;
+pub mod telemetry;
