@@ -95,6 +95,7 @@ fn sisimai_corpus_agreement() {
     let (mut total, mut reason_ok, mut hard_ok, mut missing) = (0usize, 0usize, 0usize, 0usize);
     let mut confusion: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut misses: Vec<String> = Vec::new();
+    let mut hard_misses: Vec<String> = Vec::new();
 
     for path in &files {
         let name = path
@@ -156,6 +157,11 @@ fn sisimai_corpus_agreement() {
             }
             if v.hard_bounce == label.hard {
                 hard_ok += 1;
+            } else {
+                hard_misses.push(format!(
+                    "{name}#{}: expected hard={} got hard={} ({} via {})",
+                    label.index, label.hard, v.hard_bounce, got, v.verdict.rule_id
+                ));
             }
         }
     }
@@ -178,6 +184,12 @@ fn sisimai_corpus_agreement() {
     if !misses.is_empty() {
         println!("\nDisagreements ({}):", misses.len());
         for m in &misses {
+            println!("  {m}");
+        }
+    }
+    if !hard_misses.is_empty() {
+        println!("\nHard-bounce disagreements ({}):", hard_misses.len());
+        for m in &hard_misses {
             println!("  {m}");
         }
     }

@@ -125,7 +125,10 @@ pub async fn get_user(db: &Db, id: i64) -> Result<Option<User>> {
 }
 
 pub async fn list_users(db: &Db) -> Result<Vec<User>> {
-    let sql = format!("SELECT {COLUMNS} FROM users ORDER BY email");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users ORDER BY email{}",
+        crate::db::dialect::bytewise(db)
+    );
     let rows: Vec<UserRow> = on_pool!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
     rows.into_iter().map(|r| r.into_user().map(|(u, _)| u)).collect()
 }

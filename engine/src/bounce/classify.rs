@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::parse::{ParseError, RecipientReport, ReportKind, parse_message};
 use super::reason::{BounceClass, Reason};
 use super::reply::SmtpReply;
-use super::rules::{Classifier, Stage, Verdict, parse_status};
+use super::rules::{Classifier, Context, Stage, Verdict, parse_status};
 
 /// The verdict for one recipient of a bounce/complaint/auto-reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,7 +70,13 @@ impl Classifier {
         {
             return (reply, fixed(Reason::Delivered, "dsn-delivered"));
         }
-        let mut v = self.classify(&reply, None);
+        let mut v = self.classify_with(
+            &reply,
+            &Context {
+                esp_verdict: None,
+                command: r.smtp_command.as_deref(),
+            },
+        );
         if action.starts_with("delayed") && v.stage >= Stage::StatusClass {
             v = fixed(Reason::Expired, "dsn-delayed");
         }

@@ -36,4 +36,4 @@ pub use parse::{
 };
 pub use reason::{BounceClass, Reason, UnknownReason};
 pub use reply::SmtpReply;
-pub use rules::{BUILTIN_RULES, Classifier, RuleSpec, RulesError, Stage, Verdict};
+pub use rules::{BUILTIN_RULES, Classifier, Context, RuleSpec, RulesError, Stage, Verdict};

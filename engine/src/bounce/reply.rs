@@ -32,30 +32,38 @@ impl SmtpReply {
     pub fn parse(raw: &str) -> SmtpReply {
         let raw = truncate(raw, MAX_REPLY_TEXT);
         let mut s = raw.trim_start();
-        // "smtp; 550 ..." / "X-Postfix; ..." diagnostic type prefix.
+        // "smtp; 550 ..." / "X-Postfix; ..." diagnostic type prefix. Types other than smtp are
+        // kept (lowercased) at the front of the text: "x-unix;" tells a local mailer failed.
+        let mut dtype = None;
         if let Some(idx) = s.find(';') {
             let head = &s[..idx];
             if !head.is_empty()
-                && head.len() <= 16
+                && head.len() <= 24
                 && head.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             {
+                if !head.eq_ignore_ascii_case("smtp") {
+                    dtype = Some(head.to_ascii_lowercase());
+                }
                 s = s[idx + 1..].trim_start();
             }
         }
         let mut text = String::with_capacity(s.len());
         let mut code = None;
         let mut enhanced: Option<String> = None;
-        for (i, line) in s.lines().enumerate() {
+        // Codes are stripped from the first line and from continuation lines of a multi-line
+        // reply ("550-5.7.1 ..."); a code found later in free text is recorded but left in place.
+        let mut multiline = false;
+        for line in s.lines() {
             let mut l = line.trim();
             if l.is_empty() {
                 continue;
             }
-            // Strip "550-5.7.1 " / "550 5.7.1 " prefixes of every line, keep the first seen.
             if let Some((c, rest)) = leading_code(l) {
-                if code.is_none() && (i == 0 || text.is_empty()) {
+                if code.is_none() {
                     code = Some(c);
+                    multiline = text.is_empty();
                 }
-                if code == Some(c) || code.is_none() {
+                if multiline && code == Some(c) {
                     l = rest;
                     if let Some((e, rest2)) = leading_enhanced(l) {
                         if enhanced.is_none() {
@@ -66,7 +74,7 @@ impl SmtpReply {
                         }
                     }
                 }
-            } else if i == 0
+            } else if text.is_empty()
                 && let Some((e, rest)) = leading_enhanced(l)
             {
                 enhanced = Some(e.to_string());
@@ -80,7 +88,26 @@ impl SmtpReply {
         if enhanced.is_none() {
             enhanced = find_enhanced(&text).map(str::to_string);
         }
+        // Continuation prefixes of joined multi-line replies ("... 550-5.7.1 more ...").
+        if let (Some(c), Some(e)) = (code, &enhanced) {
+            for sep in ['-', ' '] {
+                let needle = format!(" {c}{sep}{e} ");
+                if text.contains(&needle) {
+                    text = text.replace(&needle, " ");
+                }
+            }
+        }
+        if let Some(c) = code {
+            let needle = format!(" {c}-");
+            if text.contains(&needle) {
+                text = text.replace(&needle, " ");
+            }
+        }
+        if let Some(t) = dtype {
+            text = format!("{t}; {text}");
+        }
         let text = match (code, &enhanced) {
+            _ if !multiline && code.is_some() => text,
             (Some(c), Some(e)) => format!("{c} {e} {text}"),
             (Some(c), None) => format!("{c} {text}"),
             (None, Some(e)) if !text.contains(e.as_str()) => format!("{e} {text}"),

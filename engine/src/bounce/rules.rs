@@ -82,6 +82,17 @@ pub struct RuleSpec {
     /// Basic reply code, exact (550) .
     #[serde(default)]
     pub code: Option<u16>,
+    /// Reuse the `text`/`phrases`/`unless` of an earlier rule (by id), e.g. to give the same
+    /// texts another reason under other conditions.
+    #[serde(default)]
+    pub text_of: Option<String>,
+    /// Only match when the SMTP command the reply answered is one of these (RCPT, MAIL, DATA,
+    /// CONN, EHLO, HELO); an unknown command never matches.
+    #[serde(default)]
+    pub command: Vec<String>,
+    /// Never match when the SMTP command is one of these.
+    #[serde(default)]
+    pub not_command: Vec<String>,
     /// Only match 4xx (true) or only non-4xx (false) replies.
     #[serde(default)]
     pub temporary: Option<bool>,
@@ -134,6 +145,15 @@ pub enum RulesError {
         /// The cause.
         source: regex::Error,
     },
+}
+
+/// Extra facts for [`Classifier::classify_with`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Context<'a> {
+    /// The ESP's own verdict; wins over every rule.
+    pub esp_verdict: Option<Reason>,
+    /// The SMTP command the reply answered (RCPT, MAIL, DATA, CONN, EHLO, HELO), if known.
+    pub command: Option<&'a str>,
 }
 
 /// The outcome of classifying one reply.
@@ -253,7 +273,34 @@ impl Classifier {
         let mut patterns = Vec::new();
         let mut text_index = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        for spec in specs {
+        let mut by_id: std::collections::HashMap<String, RuleSpec> = std::collections::HashMap::new();
+        for mut spec in specs {
+            if let Some(src) = spec.text_of.clone() {
+                match by_id.get(&src) {
+                    Some(orig) if orig.text.is_some() || !orig.phrases.is_empty() => {
+                        if spec.text.is_some() || !spec.phrases.is_empty() {
+                            return Err(RulesError::Invalid {
+                                id: spec.id.clone(),
+                                msg: "text_of excludes text/phrases".into(),
+                            });
+                        }
+                        spec.text = orig.text.clone();
+                        spec.phrases = orig.phrases.clone();
+                        if spec.unless.is_none() {
+                            spec.unless = orig.unless.clone();
+                        }
+                    }
+                    _ => {
+                        return Err(RulesError::Invalid {
+                            id: spec.id.clone(),
+                            msg: format!("text_of {src:?} is not an earlier text rule"),
+                        });
+                    }
+                }
+            }
+            for c in spec.command.iter_mut().chain(spec.not_command.iter_mut()) {
+                *c = c.trim().to_ascii_uppercase();
+            }
             let invalid = |msg: &str| RulesError::Invalid {
                 id: spec.id.clone(),
                 msg: msg.to_string(),
@@ -319,6 +366,7 @@ impl Classifier {
             if matches!(stage, Stage::Esp | Stage::Fallback) {
                 return Err(invalid("stages esp and fallback are reserved"));
             }
+            by_id.insert(spec.id.clone(), spec.clone());
             rules.push(Rule {
                 spec,
                 stage,
@@ -348,10 +396,21 @@ impl Classifier {
 
     /// Classifies one reply. `esp_verdict` (an ESP's own classification) wins when given.
     pub fn classify(&self, reply: &SmtpReply, esp_verdict: Option<Reason>) -> Verdict {
-        if let Some(r) = esp_verdict {
+        self.classify_with(
+            reply,
+            &Context {
+                esp_verdict,
+                command: None,
+            },
+        )
+    }
+
+    /// Classifies one reply with extra context (the SMTP command it answered).
+    pub fn classify_with(&self, reply: &SmtpReply, ctx: &Context<'_>) -> Verdict {
+        if let Some(r) = ctx.esp_verdict {
             return Verdict::new(r, "esp", Stage::Esp);
         }
-        match self.best_rule(reply) {
+        match self.best_rule(reply, ctx.command) {
             Some(i) => {
                 let r = &self.rules[i];
                 Verdict::new(r.spec.reason, &r.spec.id, r.stage)
@@ -371,7 +430,12 @@ impl Classifier {
     }
 
     /// Index of the deciding rule, if any.
-    fn best_rule(&self, reply: &SmtpReply) -> Option<usize> {
+    fn best_rule(&self, reply: &SmtpReply, command: Option<&str>) -> Option<usize> {
+        let command_ok = |r: &Rule| {
+            let cmd = command.map(str::to_ascii_uppercase);
+            let inn = |list: &[String]| cmd.as_ref().is_some_and(|c| list.iter().any(|x| x == c));
+            (r.spec.command.is_empty() || inn(&r.spec.command)) && !inn(&r.spec.not_command)
+        };
         let temporary = reply.is_temporary();
         let status: Option<[u16; 3]> = reply.enhanced.as_deref().and_then(parse_status);
         let mut best: Option<(Stage, usize)> = None;
@@ -387,7 +451,7 @@ impl Classifier {
                     continue;
                 };
                 let r = &self.rules[idx];
-                if r.spec.temporary.is_some_and(|t| t != temporary) {
+                if r.spec.temporary.is_some_and(|t| t != temporary) || !command_ok(r) {
                     continue;
                 }
                 if r.unless.as_ref().is_some_and(|u| u.is_match(text)) {
@@ -397,7 +461,10 @@ impl Classifier {
             }
         }
         for (idx, r) in self.rules.iter().enumerate() {
-            if r.status.is_none() && r.spec.code.is_none() || r.spec.temporary.is_some_and(|t| t != temporary) {
+            if r.status.is_none() && r.spec.code.is_none()
+                || r.spec.temporary.is_some_and(|t| t != temporary)
+                || !command_ok(r)
+            {
                 continue;
             }
             let hit = match (&r.status, r.spec.code) {
@@ -457,7 +524,14 @@ mod tests {
                 failures.push(format!("{}: no example", spec.id));
                 continue;
             };
-            let v = c.classify(&SmtpReply::parse(example), None);
+            let command = spec.command.first().map(String::as_str);
+            let v = c.classify_with(
+                &SmtpReply::parse(example),
+                &Context {
+                    esp_verdict: None,
+                    command,
+                },
+            );
             if v.rule_id != spec.id || v.reason != spec.reason {
                 failures.push(format!(
                     "{}: example {example:?} hit {} ({})",

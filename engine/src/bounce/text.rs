@@ -14,33 +14,40 @@ fn is_original_marker(line: &str) -> bool {
     if l.len() < 8 || l.len() > 120 {
         return false;
     }
-    const PHRASES: [&str; 22] = [
+    const STRONG: [&str; 14] = [
         "this is a copy of the message",
         "below this line is a copy of the message",
         "original message follows",
         "unsent message follows",
-        "returned message",
         "original message headers",
         "headers of the original message",
         "header of the original message",
         "message headers follow",
-        "the original message was",
-        "original message header",
         "content-type: message/rfc822",
-        "------ original message",
-        "----- original message",
-        "--- original message",
-        "-----original message-----",
         "following is a copy of the message",
         "copy of the original message",
-        "the text of your message",
-        "your message reads",
         "original mail as follows",
         "message text follows",
+        "included is a copy of the message header",
     ];
-    if PHRASES.iter().any(|p| l.contains(p)) {
-        // "The original message was received at ..." (Sendmail) is not a marker.
-        return !l.contains("was received at");
+    if STRONG.iter().any(|p| l.contains(p)) {
+        return true;
+    }
+    // Weaker phrases only count as a separator line ("----- Returned message -----",
+    // "Original message:"), not inside prose.
+    const WEAK: [&str; 5] = [
+        "returned message",
+        "original message",
+        "the original message was",
+        "your message reads",
+        "the text of your message",
+    ];
+    let separator = l.starts_with(['-', '=', '*', '_', '<', '['])
+        || l.ends_with(':')
+        || l.ends_with('-')
+        || l.ends_with('=');
+    if separator && WEAK.iter().any(|p| l.contains(p)) && !l.contains("was received at") {
+        return true;
     }
     let dashed = l.starts_with("--") || l.starts_with("==") || l.starts_with("**");
     dashed
@@ -150,9 +157,22 @@ pub(crate) fn looks_like_bounce(from: Option<&str>, subject: Option<&str>, body:
 
 /// SMTP command the remote host was answering, as far as the text says.
 pub(crate) fn smtp_command(text: &str) -> Option<String> {
-    let l = text.to_ascii_lowercase();
-    const CMDS: [(&str, &str); 14] = [
+    let l = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    const CMDS: [(&str, &str); 27] = [
         ("in reply to rcpt to", "RCPT"),
+        ("after rcpt", "RCPT"),
+        ("[rcpt_to]", "RCPT"),
+        ("smtp:rcpt", "RCPT"),
+        ("rcpt command", "RCPT"),
+        ("[mail_from]", "MAIL"),
+        ("in reply to mail command", "MAIL"),
+        ("does not like recipient", "RCPT"),
+        ("rcpt to:<", "RCPT"),
+        ("rcpt to: <", "RCPT"),
         ("after rcpt to", "RCPT"),
         (">>> rcpt to", "RCPT"),
         ("in reply to mail from", "MAIL"),
@@ -166,6 +186,10 @@ pub(crate) fn smtp_command(text: &str) -> Option<String> {
         ("after initial connection", "CONN"),
         ("in reply to ehlo", "EHLO"),
         ("in reply to helo", "HELO"),
+        ("did not like our rcpt to", "RCPT"),
+        ("did not like our mail from", "MAIL"),
+        ("did not like our data", "DATA"),
+        ("rcpt to:", "RCPT"),
     ];
     CMDS.iter()
         .find(|(p, _)| l.contains(p))
@@ -272,35 +296,32 @@ fn scan_text(
         }
     }
     // X-Failed-Recipients is authoritative for who failed.
-    if !failed.is_empty() {
-        let listed: Vec<Hit<'_>> = hits
-            .iter()
+    let all: Vec<(String, usize)> = if failed.is_empty() {
+        hits.iter().map(|h| (h.addr.to_ascii_lowercase(), h.line)).collect()
+    } else {
+        hits.iter()
             .chain(loose.iter())
             .filter(|h| failed.iter().any(|f| f.eq_ignore_ascii_case(h.addr)))
-            .map(|h| Hit {
-                addr: h.addr,
-                line: h.line,
+            .map(|h| (h.addr.to_ascii_lowercase(), h.line))
+            .collect()
+    };
+    if !failed.is_empty() {
+        let out = failed
+            .iter()
+            .map(|f| {
+                let lf = f.to_ascii_lowercase();
+                let line = all.iter().filter(|(a, _)| *a == lf).map(|(_, l)| *l).min();
+                (f.clone(), line)
             })
             .collect();
-        let mut out = Vec::new();
-        for f in failed {
-            let line = listed
-                .iter()
-                .filter(|h| h.addr.eq_ignore_ascii_case(f))
-                .map(|h| h.line)
-                .min();
-            out.push((f.clone(), line));
-        }
-        return build(&lines, out);
+        return build(&lines, out, &all);
     }
     if hits.is_empty() {
         if let Some(h) = loose.first() {
-            hits.push(Hit {
-                addr: h.addr,
-                line: h.line,
-            });
+            let all = vec![(h.addr.to_ascii_lowercase(), h.line)];
+            return build(&lines, vec![(h.addr.to_string(), Some(h.line))], &all);
         } else if bouncy && let Some(t) = original_to.first() {
-            return build(&lines, vec![(t.clone(), None)]);
+            return build(&lines, vec![(t.clone(), None)], &[]);
         } else {
             return Vec::new();
         }
@@ -311,38 +332,41 @@ fn scan_text(
             order.push((h.addr.to_string(), Some(h.line)));
         }
     }
-    build(&lines, order)
+    build(&lines, order, &all)
 }
 
 /// Builds one report per recipient; each gets the lines from its first mention up to the next
-/// recipient's first mention (or the end), and the preamble when that alone says nothing.
-fn build(lines: &[&str], order: Vec<(String, Option<usize>)>) -> Vec<RecipientReport> {
-    let starts: Vec<usize> = order.iter().filter_map(|(_, l)| *l).collect();
-    let first = starts.iter().copied().min().unwrap_or(lines.len());
-    let preamble = join(&lines[..first.min(lines.len())]);
+/// line naming another recipient (`all`: every recipient mention as (lowercase address, line)),
+/// plus the preamble when its own lines carry no code or when it is the only recipient.
+fn build(
+    lines: &[&str],
+    order: Vec<(String, Option<usize>)>,
+    all: &[(String, usize)],
+) -> Vec<RecipientReport> {
+    let first = order
+        .iter()
+        .filter_map(|(_, l)| *l)
+        .min()
+        .unwrap_or(lines.len())
+        .min(lines.len());
+    let preamble = join(&lines[..first]);
     let single = order.len() == 1;
     order
         .into_iter()
         .map(|(addr, start)| {
             let text = match start {
                 Some(s) => {
-                    let end = starts
+                    let la = addr.to_ascii_lowercase();
+                    let end = all
                         .iter()
-                        .copied()
-                        .filter(|&x| x > s)
+                        .filter(|(a, l)| *l > s && *a != la)
+                        .map(|(_, l)| *l)
                         .min()
-                        .unwrap_or(lines.len());
-                    let own = join(&lines[s.min(lines.len())..end.min(lines.len())]);
+                        .unwrap_or(lines.len())
+                        .min(lines.len());
+                    let own = join(&lines[s.min(end)..end]);
                     if single || !has_code(&own) {
-                        let mut t = preamble.clone();
-                        t.push('\n');
-                        t.push_str(&own);
-                        if !single && !has_code(&t) {
-                            // Multi-recipient: the code may follow after all addresses.
-                            t.push('\n');
-                            t.push_str(&join(&lines[end.min(lines.len())..]));
-                        }
-                        t
+                        format!("{preamble}\n{own}")
                     } else {
                         own
                     }
@@ -387,13 +411,8 @@ fn make_report(addr: String, text: &str) -> RecipientReport {
 /// gets the text around the recipient's address; the SMTP command is taken from either.
 pub(crate) fn fill_from_text(recips: &mut [RecipientReport], body: &str, sender: Option<&str>) {
     let section = &body[..error_section_end(body)];
-    let need = recips.iter().any(|r| {
-        r.diagnostic
-            .as_deref()
-            .is_none_or(|d| d.chars().filter(|c| c.is_alphabetic()).count() < 4)
-    });
     let mut texts: Vec<Option<String>> = vec![None; recips.len()];
-    if need && !section.trim().is_empty() {
+    if !section.trim().is_empty() {
         let known: Vec<String> = recips
             .iter()
             .filter_map(|r| r.address().map(str::to_string))
@@ -415,6 +434,13 @@ pub(crate) fn fill_from_text(recips: &mut [RecipientReport], body: &str, sender:
             .diagnostic
             .as_deref()
             .is_none_or(|d| d.chars().filter(|c| c.is_alphabetic()).count() < 4);
+        if r.smtp_command.is_none() {
+            r.smtp_command = r
+                .diagnostic
+                .as_deref()
+                .and_then(smtp_command)
+                .or_else(|| t.as_deref().and_then(smtp_command));
+        }
         if thin && let Some(t) = t {
             let merged = match &r.diagnostic {
                 Some(d) => format!("{d} {t}"),
@@ -424,9 +450,6 @@ pub(crate) fn fill_from_text(recips: &mut [RecipientReport], body: &str, sender:
                 r.reply_code = find_reply_code(&merged).map(|(c, _)| c);
             }
             r.diagnostic = Some(merged);
-        }
-        if r.smtp_command.is_none() {
-            r.smtp_command = r.diagnostic.as_deref().and_then(smtp_command);
         }
     }
 }

@@ -10,3 +10,12 @@ pub fn ilike(db: &Db) -> &'static str {
         Db::Postgres(_) => "ILIKE",
     }
 }
+
+/// Appended to `ORDER BY <text column>` so both backends sort bytewise (a
+/// PostgreSQL locale collation would ignore punctuation and disagree).
+pub fn bytewise(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "",
+        Db::Postgres(_) => " COLLATE \"C\"",
+    }
+}
