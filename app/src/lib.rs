@@ -13,6 +13,7 @@ pub mod types;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::SsrMode;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
@@ -53,11 +54,12 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/rebound.css"/>
         <Title text="Rebound"/>
         <Router>
+            // Async SSR: pages arrive complete, so they read fine with JavaScript off.
             <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/") view=|| view! { <StaffLayout><HomePage/></StaffLayout> }/>
-                <Route path=path!("/admin/users") view=|| view! { <StaffLayout><UsersPage/></StaffLayout> }/>
-                <Route path=path!("/admin/audit") view=|| view! { <StaffLayout><AuditPage/></StaffLayout> }/>
+                <Route path=path!("/login") ssr=SsrMode::Async view=LoginPage/>
+                <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <StaffLayout><HomePage/></StaffLayout> }/>
+                <Route path=path!("/admin/users") ssr=SsrMode::Async view=|| view! { <StaffLayout><UsersPage/></StaffLayout> }/>
+                <Route path=path!("/admin/audit") ssr=SsrMode::Async view=|| view! { <StaffLayout><AuditPage/></StaffLayout> }/>
             </Routes>
         </Router>
     }

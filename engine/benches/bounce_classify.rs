@@ -12,7 +12,10 @@ fn corpus_dir() -> Option<PathBuf> {
     if let Ok(d) = std::env::var("REBOUND_CORPUS_DIR") {
         c.push(PathBuf::from(d));
     }
-    c.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/sisimai")));
+    c.push(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/corpus/sisimai"
+    )));
     c.push(PathBuf::from("/work/shared/corpus/sisimai"));
     c.into_iter().find(|p| p.join("emails").is_dir())
 }
@@ -61,10 +64,24 @@ fn main() {
 
     let rate = |n: usize, d: Duration| n as f64 / d.as_secs_f64();
     println!();
-    println!("bounce_classify — {} messages, {:.1} KiB total, 1 thread", msgs.len(), bytes as f64 / 1024.0);
-    println!("rule set build: {:.2} ms ({} rules)", build.as_secs_f64() * 1e3, classifier.rules().count());
-    println!("{:<28} {:>12} {:>14} {:>12}", "stage", "messages", "msgs/s", "µs/msg");
-    for (name, n, d) in [("parse_message", n_parse, d_parse), ("classify_message", n_full, d_full)] {
+    println!(
+        "bounce_classify — {} messages, {:.1} KiB total, 1 thread",
+        msgs.len(),
+        bytes as f64 / 1024.0
+    );
+    println!(
+        "rule set build: {:.2} ms ({} rules)",
+        build.as_secs_f64() * 1e3,
+        classifier.rules().count()
+    );
+    println!(
+        "{:<28} {:>12} {:>14} {:>12}",
+        "stage", "messages", "msgs/s", "µs/msg"
+    );
+    for (name, n, d) in [
+        ("parse_message", n_parse, d_parse),
+        ("classify_message", n_full, d_full),
+    ] {
         println!(
             "{:<28} {:>12} {:>14.0} {:>12.2}",
             name,
@@ -74,5 +91,8 @@ fn main() {
         );
     }
     let r = rate(n_full, d_full);
-    println!("\ntarget ≥ 20000 msgs/s: {}", if r >= 20000.0 { "MET" } else { "NOT MET" });
+    println!(
+        "\ntarget ≥ 20000 msgs/s: {}",
+        if r >= 20000.0 { "MET" } else { "NOT MET" }
+    );
 }

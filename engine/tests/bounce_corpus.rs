@@ -46,8 +46,10 @@ fn equivalent(expected: &str, got: Reason) -> bool {
     if expected == got {
         return true;
     }
-    matches!((expected, got), ("speeding", "ratelimited") | ("ratelimited", "speeding"))
-        || expected.parse::<Reason>().is_ok_and(|r| r.as_str() == got)
+    matches!(
+        (expected, got),
+        ("speeding", "ratelimited") | ("ratelimited", "speeding")
+    ) || expected.parse::<Reason>().is_ok_and(|r| r.as_str() == got)
 }
 
 fn load_labels(dir: &Path) -> BTreeMap<String, Vec<Label>> {
@@ -80,9 +82,16 @@ fn sisimai_corpus_agreement() {
         return;
     };
     let labels = load_labels(&dir);
-    assert!(!labels.is_empty(), "labels.tsv is empty at {}", dir.display());
+    assert!(
+        !labels.is_empty(),
+        "labels.tsv is empty at {}",
+        dir.display()
+    );
     let classifier = Classifier::builtin();
-    assert!(classifier.rules().count() > 0, "builtin rules failed to load");
+    assert!(
+        classifier.rules().count() > 0,
+        "builtin rules failed to load"
+    );
     let verbose = std::env::var("BOUNCE_CORPUS_VERBOSE").is_ok();
 
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("emails"))
@@ -130,7 +139,10 @@ fn sisimai_corpus_agreement() {
                 *confusion
                     .entry((label.reason.clone(), "<missing>".into()))
                     .or_default() += 1;
-                misses.push(format!("{name}#{}: expected {} got <missing>", label.index, label.reason));
+                misses.push(format!(
+                    "{name}#{}: expected {} got <missing>",
+                    label.index, label.reason
+                ));
                 if !label.hard {
                     // A missing recipient is not suppressed: agreement when Sisimai says soft.
                     hard_ok += 1;
@@ -152,7 +164,11 @@ fn sisimai_corpus_agreement() {
                     v.verdict.rule_id,
                     v.reply.enhanced,
                     v.reply.code,
-                    v.reply.text.chars().take(if verbose { 600 } else { 160 }).collect::<String>()
+                    v.reply
+                        .text
+                        .chars()
+                        .take(if verbose { 600 } else { 160 })
+                        .collect::<String>()
                 ));
             }
             if v.hard_bounce == label.hard {
@@ -178,7 +194,11 @@ fn sisimai_corpus_agreement() {
                 format!("{}{g}:{n}", if ok { "" } else { "*" })
             })
             .collect();
-        let n: usize = confusion.iter().filter(|((ex, _), _)| ex == e).map(|(_, n)| n).sum();
+        let n: usize = confusion
+            .iter()
+            .filter(|((ex, _), _)| ex == e)
+            .map(|(_, n)| n)
+            .sum();
         println!("  {e:<16} ({n:>3}) → {}", row.join(", "));
     }
     if !misses.is_empty() {
@@ -199,14 +219,32 @@ fn sisimai_corpus_agreement() {
             println!("  {e}");
         }
     }
-    let pct = |a: usize, b: usize| if b == 0 { 0.0 } else { 100.0 * a as f64 / b as f64 };
-    println!("\nmessages: {messages}, parsed: {parsed_ok} ({:.1} %), panics: {panics}", pct(parsed_ok, messages));
+    let pct = |a: usize, b: usize| {
+        if b == 0 {
+            0.0
+        } else {
+            100.0 * a as f64 / b as f64
+        }
+    };
+    println!(
+        "\nmessages: {messages}, parsed: {parsed_ok} ({:.1} %), panics: {panics}",
+        pct(parsed_ok, messages)
+    );
     println!("labelled recipients: {total}, missing recipients: {missing}");
-    println!("reason agreement:     {reason_ok}/{total} = {:.1} %", pct(reason_ok, total));
-    println!("hard-bounce agreement: {hard_ok}/{total} = {:.1} %\n", pct(hard_ok, total));
+    println!(
+        "reason agreement:     {reason_ok}/{total} = {:.1} %",
+        pct(reason_ok, total)
+    );
+    println!(
+        "hard-bounce agreement: {hard_ok}/{total} = {:.1} %\n",
+        pct(hard_ok, total)
+    );
 
     assert_eq!(panics, 0, "panics while parsing");
     assert_eq!(parsed_ok, messages, "every message must parse: {errors:?}");
-    assert!(pct(hard_ok, total) >= 97.0, "hard-bounce agreement below 97 %");
+    assert!(
+        pct(hard_ok, total) >= 97.0,
+        "hard-bounce agreement below 97 %"
+    );
     assert!(pct(reason_ok, total) >= 90.0, "reason agreement below 90 %");
 }

@@ -28,8 +28,7 @@ pub(crate) fn is_auto_reply(msg: &Message<'_>, subject: Option<&str>) -> bool {
     if h("Auto-Submitted").is_some_and(|v| v.starts_with("auto-replied")) {
         return true;
     }
-    if h("X-Autoreply").is_some() || h("X-Autorespond").is_some() || h("X-Autoresponse").is_some()
-    {
+    if h("X-Autoreply").is_some() || h("X-Autorespond").is_some() || h("X-Autoresponse").is_some() {
         return true;
     }
     if h("Precedence").is_some_and(|v| v == "auto_reply") {

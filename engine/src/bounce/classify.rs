@@ -51,7 +51,11 @@ pub fn reply_for(r: &RecipientReport) -> SmtpReply {
 
 impl Classifier {
     /// Classifies one recipient of a parsed report.
-    pub fn classify_recipient(&self, kind: ReportKind, r: &RecipientReport) -> (SmtpReply, Verdict) {
+    pub fn classify_recipient(
+        &self,
+        kind: ReportKind,
+        r: &RecipientReport,
+    ) -> (SmtpReply, Verdict) {
         let reply = reply_for(r);
         let fixed = |reason: Reason, id: &str| Verdict {
             reason,
@@ -66,7 +70,10 @@ impl Classifier {
         }
         let action = r.action.as_deref().unwrap_or("");
         if matches!(action, "delivered" | "relayed" | "expanded")
-            || reply.enhanced.as_deref().is_some_and(|e| e.starts_with("2."))
+            || reply
+                .enhanced
+                .as_deref()
+                .is_some_and(|e| e.starts_with("2."))
         {
             return (reply, fixed(Reason::Delivered, "dsn-delivered"));
         }
@@ -91,7 +98,10 @@ impl Classifier {
             .iter()
             .map(|r| {
                 let (reply, verdict) = self.classify_recipient(report.kind, r);
-                let delayed = r.action.as_deref().is_some_and(|a| a.starts_with("delayed"));
+                let delayed = r
+                    .action
+                    .as_deref()
+                    .is_some_and(|a| a.starts_with("delayed"));
                 let hard_bounce = verdict.class == BounceClass::RecipientPermanent
                     && !reply.is_temporary()
                     && !delayed;

@@ -113,7 +113,10 @@ pub(crate) fn find_addresses(text: &str) -> Vec<(usize, &str)> {
 }
 
 fn memchr_at(b: &[u8], from: usize) -> Option<usize> {
-    b.get(from..)?.iter().position(|&c| c == b'@').map(|p| p + from)
+    b.get(from..)?
+        .iter()
+        .position(|&c| c == b'@')
+        .map(|p| p + from)
 }
 
 /// The first address in `text`.
@@ -126,8 +129,18 @@ pub(crate) fn is_system_address(addr: &str) -> bool {
     let local = addr.split('@').next().unwrap_or("").to_ascii_lowercase();
     matches!(
         local.as_str(),
-        "mailer-daemon" | "postmaster" | "mail-daemon" | "mailerdaemon" | "root" | "noreply"
-            | "no-reply" | "abuse" | "bounce" | "bounces" | "fbl" | "fbl-reports"
+        "mailer-daemon"
+            | "postmaster"
+            | "mail-daemon"
+            | "mailerdaemon"
+            | "root"
+            | "noreply"
+            | "no-reply"
+            | "abuse"
+            | "bounce"
+            | "bounces"
+            | "fbl"
+            | "fbl-reports"
     ) || local.starts_with("mailer-daemon")
 }
 
@@ -164,16 +177,26 @@ mod tests {
 
     #[test]
     fn addresses() {
-        let a = find_addresses("<a.b@x.example.jp>: said to c@d... and @ nothing x@y e@[192.0.2.1]");
+        let a =
+            find_addresses("<a.b@x.example.jp>: said to c@d... and @ nothing x@y e@[192.0.2.1]");
         let v: Vec<&str> = a.iter().map(|x| x.1).collect();
         assert_eq!(v, vec!["a.b@x.example.jp", "e@[192.0.2.1]"]);
-        assert!(find_addresses("@@@ @ a@ @b.c").is_empty() || find_addresses("@@@ @ a@ @b.c").len() <= 1);
+        assert!(
+            find_addresses("@@@ @ a@ @b.c").is_empty()
+                || find_addresses("@@@ @ a@ @b.c").len() <= 1
+        );
     }
 
     #[test]
     fn verp() {
-        assert_eq!(verp_token("<bounce+abc123@mail.example>").as_deref(), Some("abc123"));
-        assert_eq!(verp_token("Bounces+t-1=x.y@example").as_deref(), Some("t-1=x.y"));
+        assert_eq!(
+            verp_token("<bounce+abc123@mail.example>").as_deref(),
+            Some("abc123")
+        );
+        assert_eq!(
+            verp_token("Bounces+t-1=x.y@example").as_deref(),
+            Some("t-1=x.y")
+        );
         assert_eq!(verp_token("bounce@example"), None);
         assert_eq!(verp_token("bounce+@example"), None);
     }

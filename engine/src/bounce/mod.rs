@@ -31,9 +31,7 @@ mod text;
 mod fixture_tests;
 
 pub use classify::{RecipientVerdict, reply_for};
-pub use parse::{
-    MAX_MESSAGE_SIZE, ParseError, RecipientReport, Report, ReportKind, parse_message,
-};
+pub use parse::{MAX_MESSAGE_SIZE, ParseError, RecipientReport, Report, ReportKind, parse_message};
 pub use reason::{BounceClass, Reason, UnknownReason};
 pub use reply::SmtpReply;
 pub use rules::{BUILTIN_RULES, Classifier, Context, RuleSpec, RulesError, Stage, Verdict};

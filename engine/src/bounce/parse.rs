@@ -124,9 +124,7 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
         });
     }
     let raw = strip_mbox_from_line(raw);
-    let msg = MessageParser::default()
-        .parse(raw)
-        .ok_or(ParseError::NotAMessage)?;
+    let msg = parser().parse(raw).ok_or(ParseError::NotAMessage)?;
     if msg.headers().is_empty() || !starts_with_header(raw) {
         return Err(ParseError::NotAMessage);
     }
@@ -175,7 +173,7 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
                 }
             }
             (PartType::Html(h), _, _) => {
-                if parts.texts.len() < 4 {
+                if parts.texts.is_empty() {
                     parts.texts.push(html_to_text(h));
                 }
             }
@@ -185,7 +183,10 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
     }
 
     let header = |name: &str| msg.header_raw(name).map(unfold);
-    let subject = msg.subject().map(str::to_string).or_else(|| header("Subject"));
+    let subject = msg
+        .subject()
+        .map(str::to_string)
+        .or_else(|| header("Subject"));
     let from = header("From").and_then(|f| super::headers::first_address(&f));
 
     // Correlation data.
@@ -223,13 +224,24 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
             .and_then(|rp| find_addresses(rp).iter().find_map(|(_, a)| verp_token(a)));
     }
     let original_message_id = find_ret("Message-ID")
-        .map(|v| v.trim().trim_start_matches('<').trim_end_matches('>').trim().to_string())
+        .map(|v| {
+            v.trim()
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .trim()
+                .to_string()
+        })
         .filter(|v| !v.is_empty());
     let original_sender = find_ret("Return-Path")
         .and_then(super::headers::first_address)
         .or_else(|| find_ret("From").and_then(super::headers::first_address));
     let original_to: Vec<String> = find_ret("To")
-        .map(|t| find_addresses(t).iter().map(|(_, a)| a.to_string()).collect())
+        .map(|t| {
+            find_addresses(t)
+                .iter()
+                .map(|(_, a)| a.to_string())
+                .collect()
+        })
         .unwrap_or_default();
 
     let mut report = Report {
@@ -243,8 +255,7 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
     };
 
     // 1. ARF feedback report.
-    let is_feedback = parts.feedback.is_some()
-        || report_type.as_deref() == Some("feedback-report");
+    let is_feedback = parts.feedback.is_some() || report_type.as_deref() == Some("feedback-report");
     if is_feedback {
         report.kind = ReportKind::Feedback;
         report.recipients = arf::recipients(parts.feedback.as_deref().unwrap_or(""), &original_to);
@@ -254,7 +265,12 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
     let body_text = parts.texts.join("\n");
     let sender = original_sender.as_deref();
     let failed: Vec<String> = header("X-Failed-Recipients")
-        .map(|v| find_addresses(&v).iter().map(|(_, a)| a.to_string()).collect())
+        .map(|v| {
+            find_addresses(&v)
+                .iter()
+                .map(|(_, a)| a.to_string())
+                .collect()
+        })
         .unwrap_or_default();
 
     // 2. RFC 3464 delivery status.
@@ -288,6 +304,18 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
         report.recipients = recips;
     }
     Ok(report)
+}
+
+/// A MIME parser that decodes only what is needed (MIME headers, Subject); every other header
+/// is kept raw, which avoids parsing long `Received:` chains.
+fn parser() -> &'static MessageParser {
+    static PARSER: std::sync::OnceLock<MessageParser> = std::sync::OnceLock::new();
+    PARSER.get_or_init(|| {
+        MessageParser::new()
+            .with_mime_headers()
+            .header_text(mail_parser::HeaderName::Subject)
+            .default_header_raw()
+    })
 }
 
 /// Parses the fields of a `message/delivery-status` body.
@@ -338,7 +366,9 @@ pub(crate) fn parse_dsn(dsn: &str) -> (Option<String>, Vec<RecipientReport>) {
             }
             "action" => cur.action = non_empty(&v.to_ascii_lowercase()),
             "status" => {
-                cur.status = find_enhanced(v).map(str::to_string).or_else(|| non_empty(v));
+                cur.status = find_enhanced(v)
+                    .map(str::to_string)
+                    .or_else(|| non_empty(v));
             }
             "remote-mta" => cur.remote_mta = non_empty(strip_addr_type(v)),
             "diagnostic-code" => {
@@ -433,11 +463,18 @@ pub(crate) fn html_to_text(h: &str) -> String {
             if ch == '>' {
                 in_tag = false;
                 let t = tag.to_ascii_lowercase();
-                let name = t.trim_start_matches('/').split_whitespace().next().unwrap_or("");
+                let name = t
+                    .trim_start_matches('/')
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("");
                 if matches!(name, "script" | "style") {
                     skip = !t.starts_with('/');
                 }
-                if matches!(name, "br" | "p" | "div" | "tr" | "li" | "h1" | "h2" | "h3" | "table") {
+                if matches!(
+                    name,
+                    "br" | "p" | "div" | "tr" | "li" | "h1" | "h2" | "h3" | "table"
+                ) {
                     out.push('\n');
                 }
                 tag.clear();
@@ -486,7 +523,10 @@ mod tests {
         assert_eq!(parse_message(b"   \r\n"), Err(ParseError::Empty));
         assert_eq!(parse_message(b"hello world"), Err(ParseError::NotAMessage));
         let big = vec![b'a'; MAX_MESSAGE_SIZE + 1];
-        assert!(matches!(parse_message(&big), Err(ParseError::TooLarge { .. })));
+        assert!(matches!(
+            parse_message(&big),
+            Err(ParseError::TooLarge { .. })
+        ));
     }
 
     #[test]
@@ -498,7 +538,10 @@ mod tests {
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].final_recipient.as_deref(), Some("a@example.org"));
         assert_eq!(r[0].reply_code, Some(550));
-        assert_eq!(r[0].diagnostic.as_deref(), Some("550 5.1.1 <a@example.org>: user unknown"));
+        assert_eq!(
+            r[0].diagnostic.as_deref(),
+            Some("550 5.1.1 <a@example.org>: user unknown")
+        );
         assert_eq!(r[1].original_recipient.as_deref(), Some("b@example.org"));
         assert_eq!(r[1].action.as_deref(), Some("delayed"));
     }

@@ -160,7 +160,10 @@ fn push_collapsed(out: &mut String, s: &str) {
 /// `"550-5.1.1 text"` → `(550, "5.1.1 text")`.
 pub(crate) fn leading_code(l: &str) -> Option<(u16, &str)> {
     let b = l.as_bytes();
-    if b.len() < 3 || !(b'2'..=b'5').contains(&b[0]) || !b[1].is_ascii_digit() || !b[2].is_ascii_digit()
+    if b.len() < 3
+        || !(b'2'..=b'5').contains(&b[0])
+        || !b[1].is_ascii_digit()
+        || !b[2].is_ascii_digit()
     {
         return None;
     }
@@ -207,7 +210,9 @@ fn enhanced_len(b: &[u8]) -> Option<usize> {
     if i == s {
         return None;
     }
-    if i < b.len() && (b[i].is_ascii_digit() || (b[i] == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))) {
+    if i < b.len()
+        && (b[i].is_ascii_digit() || (b[i] == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)))
+    {
         return None;
     }
     Some(i)
@@ -248,7 +253,10 @@ pub(crate) fn find_reply_code(s: &str) -> Option<(u16, &str)> {
                 && b[i + 2].is_ascii_digit()
                 && i > 0
                 && matches!(b[i - 1], b' ' | b':' | b'(' | b'[' | b'\t')
-                && matches!(b.get(i + 3), Some(b' ') | Some(b'-') | Some(b')') | Some(b']') | None)
+                && matches!(
+                    b.get(i + 3),
+                    Some(b' ') | Some(b'-') | Some(b')') | Some(b']') | None
+                )
             {
                 // Require a separator hint before: "said:", ":", "(", "<<<", "error", "reply".
                 let before = line[..i].trim_end().to_ascii_lowercase();
@@ -311,13 +319,18 @@ mod tests {
     fn ignores_ip_addresses() {
         assert_eq!(find_enhanced("host 192.0.2.153 said"), None);
         assert_eq!(find_enhanced("v 4.72 and 5.7.26"), Some("5.7.26"));
-        assert_eq!(find_reply_code("Remote host said: 550 5.1.1 x").map(|x| x.0), Some(550));
+        assert_eq!(
+            find_reply_code("Remote host said: 550 5.1.1 x").map(|x| x.0),
+            Some(550)
+        );
         assert_eq!(find_reply_code("at 10:30 2014"), None);
     }
 
     #[test]
     fn odd_input_never_panics() {
-        for s in ["", ";", "5", "55", "550", "5.", "5.1.", "5.1.1", "ü550 ü", "550-", "smtp;"] {
+        for s in [
+            "", ";", "5", "55", "550", "5.", "5.1.", "5.1.1", "ü550 ü", "550-", "smtp;",
+        ] {
             let _ = SmtpReply::parse(s);
             let _ = find_enhanced(s);
             let _ = find_reply_code(s);

@@ -21,7 +21,7 @@
 
 use std::path::Path;
 
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::reason::{BounceClass, Reason};
@@ -242,6 +242,12 @@ impl Classifier {
         Classifier::from_toml_str(BUILTIN_RULES).unwrap_or_else(|_| Classifier::empty())
     }
 
+    /// A process-wide classifier over the embedded rules, built on first use.
+    pub fn shared() -> &'static Classifier {
+        static SHARED: std::sync::OnceLock<Classifier> = std::sync::OnceLock::new();
+        SHARED.get_or_init(Classifier::builtin)
+    }
+
     /// A classifier with no rules.
     pub fn empty() -> Classifier {
         Classifier {
@@ -273,7 +279,8 @@ impl Classifier {
         let mut patterns = Vec::new();
         let mut text_index = Vec::new();
         let mut seen = std::collections::HashSet::new();
-        let mut by_id: std::collections::HashMap<String, RuleSpec> = std::collections::HashMap::new();
+        let mut by_id: std::collections::HashMap<String, RuleSpec> =
+            std::collections::HashMap::new();
         for mut spec in specs {
             if let Some(src) = spec.text_of.clone() {
                 match by_id.get(&src) {
@@ -330,7 +337,11 @@ impl Classifier {
             if let Some(st) = &spec.status {
                 let (p, wild) = StatusPattern::parse(st)
                     .ok_or_else(|| invalid("status must look like 5.1.1 or 5.7.*"))?;
-                default_stage = if wild { Stage::StatusClass } else { Stage::Status };
+                default_stage = if wild {
+                    Stage::StatusClass
+                } else {
+                    Stage::Status
+                };
                 status = Some(p);
             }
             if let Some(c) = spec.code
@@ -345,7 +356,7 @@ impl Classifier {
                 }
                 let t = alts.join("|");
                 // Validate individually for a precise error message.
-                Regex::new(&format!("(?i){t}")).map_err(|source| RulesError::Regex {
+                compile_one(&t).map_err(|source| RulesError::Regex {
                     id: spec.id.clone(),
                     source,
                 })?;
@@ -354,11 +365,9 @@ impl Classifier {
                 default_stage = Stage::Text;
             }
             let unless = match &spec.unless {
-                Some(u) => Some(Regex::new(&format!("(?i){u}")).map_err(|source| {
-                    RulesError::Regex {
-                        id: spec.id.clone(),
-                        source,
-                    }
+                Some(u) => Some(compile_one(u).map_err(|source| RulesError::Regex {
+                    id: spec.id.clone(),
+                    source,
                 })?),
                 None => None,
             };
@@ -374,9 +383,13 @@ impl Classifier {
                 unless,
             });
         }
+        // ASCII-only case folding and classes (\s, \w, \b): bounce texts are matched on raw
+        // bytes, which keeps the lazy DFA small and fast.
         let text_set = RegexSetBuilder::new(&patterns)
             .case_insensitive(true)
+            .unicode(false)
             .size_limit(64 << 20)
+            .dfa_size_limit(32 << 20)
             .build()
             .map_err(|source| RulesError::Regex {
                 id: "<set>".into(),
@@ -417,7 +430,10 @@ impl Classifier {
             }
             None => {
                 if reply.code.is_some_and(|c| (200..300).contains(&c))
-                    || reply.enhanced.as_deref().is_some_and(|e| e.starts_with("2."))
+                    || reply
+                        .enhanced
+                        .as_deref()
+                        .is_some_and(|e| e.starts_with("2."))
                 {
                     Verdict::new(Reason::Delivered, "fallback-delivered", Stage::Fallback)
                 } else if reply.text.trim().is_empty() {
@@ -446,7 +462,7 @@ impl Classifier {
         };
         let text = super::reply::truncate(&reply.text, MAX_MATCH_TEXT);
         if !text.is_empty() && !self.text_index.is_empty() {
-            for m in self.text_set.matches(text).iter() {
+            for m in self.text_set.matches(text.as_bytes()).iter() {
                 let Some(&idx) = self.text_index.get(m) else {
                     continue;
                 };
@@ -454,7 +470,10 @@ impl Classifier {
                 if r.spec.temporary.is_some_and(|t| t != temporary) || !command_ok(r) {
                     continue;
                 }
-                if r.unless.as_ref().is_some_and(|u| u.is_match(text)) {
+                if r.unless
+                    .as_ref()
+                    .is_some_and(|u| u.is_match(text.as_bytes()))
+                {
                     continue;
                 }
                 consider(r.stage, idx);
@@ -484,6 +503,13 @@ impl Default for Classifier {
     fn default() -> Self {
         Classifier::builtin()
     }
+}
+
+fn compile_one(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .unicode(false)
+        .build()
 }
 
 /// "5.7.26" → [5, 7, 26].
@@ -546,7 +572,10 @@ mod tests {
     #[test]
     fn esp_verdict_wins() -> Result<(), RulesError> {
         let c = builtin()?;
-        let v = c.classify(&SmtpReply::parse("550 5.1.1 user unknown"), Some(Reason::Blocked));
+        let v = c.classify(
+            &SmtpReply::parse("550 5.1.1 user unknown"),
+            Some(Reason::Blocked),
+        );
         assert_eq!((v.reason, v.rule_id.as_str()), (Reason::Blocked, "esp"));
         Ok(())
     }
@@ -554,7 +583,10 @@ mod tests {
     #[test]
     fn fallbacks() -> Result<(), RulesError> {
         let c = builtin()?;
-        assert_eq!(c.classify(&SmtpReply::default(), None).reason, Reason::Undefined);
+        assert_eq!(
+            c.classify(&SmtpReply::default(), None).reason,
+            Reason::Undefined
+        );
         let v = c.classify(&SmtpReply::parse("zzz qqq"), None);
         assert_eq!(v.reason, Reason::OnHold);
         Ok(())
@@ -564,9 +596,7 @@ mod tests {
     fn rejects_bad_files() {
         assert!(Classifier::from_toml_str("[[rule]]\nid='a'\nreason='nope'\ntext='x'").is_err());
         assert!(Classifier::from_toml_str("[[rule]]\nid='a'\nreason='blocked'").is_err());
-        assert!(
-            Classifier::from_toml_str("[[rule]]\nid='a'\nreason='blocked'\ntext='('").is_err()
-        );
+        assert!(Classifier::from_toml_str("[[rule]]\nid='a'\nreason='blocked'\ntext='('").is_err());
         assert!(
             Classifier::from_toml_str("[[rule]]\nid='a'\nreason='blocked'\nstatus='5.x'").is_err()
         );

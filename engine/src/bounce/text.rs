@@ -1,6 +1,10 @@
 //! Heuristics for the non-standard, human-readable bounce texts (qmail, Exim, old Sendmail,
 //! Exchange, Lotus Notes, provider-specific formats) and for filling gaps in RFC 3464 reports.
 
+use std::sync::OnceLock;
+
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+
 use super::headers::{find_addresses, is_system_address};
 use super::parse::{RecipientReport, header_pairs, parse_dsn};
 use super::reply::{find_enhanced, find_reply_code};
@@ -9,53 +13,65 @@ use super::reply::{find_enhanced, find_reply_code};
 const MAX_SECTION: usize = 2048;
 
 /// Phrases that mark where the returned original message starts in a text body.
+const STRONG_MARKERS: &str = r"this is a copy of the message|below this line is a copy of the message|original message follows|unsent message follows|original message headers|headers? of the original message|message headers follow|content-type: message/rfc822|following is a copy of the message|copy of the original message|original mail as follows|message text follows|included is a copy of the message header";
+/// Weaker phrases: only on a separator line ("----- Returned message -----", "Original message:").
+const WEAK_MARKERS: &str = r"returned message|original message|your message reads|the text of your message|^[ \t]*(--|==|\*\*).*(original|returned|unsent|rfc822|headers)";
+
+fn marker_regexes() -> &'static Option<(Regex, Regex)> {
+    static RE: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
+    RE.get_or_init(|| {
+        let build = |p: &str| {
+            RegexBuilder::new(p)
+                .case_insensitive(true)
+                .multi_line(true)
+                .unicode(false)
+                .build()
+                .ok()
+        };
+        Some((build(STRONG_MARKERS)?, build(WEAK_MARKERS)?))
+    })
+}
+
+/// Byte offset of the start of the line containing `pos`, and that line.
+fn line_at(text: &str, pos: usize) -> (usize, &str) {
+    let start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+    (start, &text[start..end])
+}
+
+fn is_separator_line(t: &str) -> bool {
+    t.starts_with(['-', '=', '*', '_', '<', '[']) || t.ends_with([':', '-', '='])
+}
+
+/// Offset of the first line that marks the returned original message, if any.
+fn first_marker(text: &str) -> Option<usize> {
+    let (strong, weak) = marker_regexes().as_ref()?;
+    let b = text.as_bytes();
+    let mut best = strong
+        .find_iter(b)
+        .map(|m| line_at(text, m.start()))
+        .find(|(_, l)| l.trim().len() <= 200)
+        .map(|(s, _)| s);
+    for m in weak.find_iter(b) {
+        if best.is_some_and(|x| m.start() >= x) {
+            break;
+        }
+        let (s, l) = line_at(text, m.start());
+        let t = l.trim();
+        if t.len() <= 120
+            && is_separator_line(t)
+            && !t.to_ascii_lowercase().contains("was received at")
+        {
+            best = Some(s);
+            break;
+        }
+    }
+    best
+}
+
+#[cfg(test)]
 fn is_original_marker(line: &str) -> bool {
-    let l = line.trim().to_ascii_lowercase();
-    if l.len() < 8 || l.len() > 120 {
-        return false;
-    }
-    const STRONG: [&str; 14] = [
-        "this is a copy of the message",
-        "below this line is a copy of the message",
-        "original message follows",
-        "unsent message follows",
-        "original message headers",
-        "headers of the original message",
-        "header of the original message",
-        "message headers follow",
-        "content-type: message/rfc822",
-        "following is a copy of the message",
-        "copy of the original message",
-        "original mail as follows",
-        "message text follows",
-        "included is a copy of the message header",
-    ];
-    if STRONG.iter().any(|p| l.contains(p)) {
-        return true;
-    }
-    // Weaker phrases only count as a separator line ("----- Returned message -----",
-    // "Original message:"), not inside prose.
-    const WEAK: [&str; 5] = [
-        "returned message",
-        "original message",
-        "the original message was",
-        "your message reads",
-        "the text of your message",
-    ];
-    let separator = l.starts_with(['-', '=', '*', '_', '<', '['])
-        || l.ends_with(':')
-        || l.ends_with('-')
-        || l.ends_with('=');
-    if separator && WEAK.iter().any(|p| l.contains(p)) && !l.contains("was received at") {
-        return true;
-    }
-    let dashed = l.starts_with("--") || l.starts_with("==") || l.starts_with("**");
-    dashed
-        && (l.contains("original")
-            || l.contains("returned")
-            || l.contains("unsent")
-            || l.contains("rfc822")
-            || l.contains("headers"))
+    first_marker(line).is_some()
 }
 
 fn header_like(line: &str) -> bool {
@@ -65,23 +81,34 @@ fn header_like(line: &str) -> bool {
     let n = name.to_ascii_lowercase();
     matches!(
         n.as_str(),
-        "return-path" | "received" | "message-id" | "from" | "to" | "subject" | "date"
-            | "mime-version" | "content-type" | "dkim-signature" | "x-mailer" | "reply-to"
-            | "delivered-to" | "authentication-results" | "x-originating-ip" | "arc-seal"
-            | "x-received" | "x-google-smtp-source"
+        "return-path"
+            | "received"
+            | "message-id"
+            | "from"
+            | "to"
+            | "subject"
+            | "date"
+            | "mime-version"
+            | "content-type"
+            | "dkim-signature"
+            | "x-mailer"
+            | "reply-to"
+            | "delivered-to"
+            | "authentication-results"
+            | "x-originating-ip"
+            | "arc-seal"
+            | "x-received"
+            | "x-google-smtp-source"
     )
 }
 
 /// Byte offset where the error explanation ends (the returned message starts).
 pub(crate) fn error_section_end(text: &str) -> usize {
+    let limit = first_marker(text).unwrap_or(text.len());
     let mut off = 0;
-    let mut lines_seen = 0;
     let mut prev_header = false;
     let mut prev_off = 0;
-    for line in text.split_inclusive('\n') {
-        if is_original_marker(line) {
-            return off;
-        }
+    for (lines_seen, line) in text[..limit].split_inclusive('\n').enumerate() {
         // Two consecutive header lines starting with Received/Return-Path after some prose.
         let hl = header_like(line);
         if hl && prev_header && lines_seen > 2 {
@@ -98,9 +125,8 @@ pub(crate) fn error_section_end(text: &str) -> usize {
                 || t.starts_with("Message-Id:"));
         prev_off = off;
         off += line.len();
-        lines_seen += 1;
     }
-    text.len()
+    limit
 }
 
 /// Headers of a returned message embedded in a text body after a marker.
@@ -155,45 +181,52 @@ pub(crate) fn looks_like_bounce(from: Option<&str>, subject: Option<&str>, body:
         || head.contains("delivery has failed")
 }
 
+/// Evidence of the SMTP command a reply answered, in priority order.
+const COMMANDS: [(&str, &str); 25] = [
+    (r"in\s+reply\s+to\s+rcpt\s+to", "RCPT"),
+    (r"after\s+rcpt", "RCPT"),
+    (r"\[rcpt_to\]", "RCPT"),
+    (r"smtp:rcpt", "RCPT"),
+    (r"rcpt\s+command", "RCPT"),
+    (r"\[mail_from\]", "MAIL"),
+    (r"in\s+reply\s+to\s+mail\s+(from|command)", "MAIL"),
+    (r"does\s+not\s+like\s+recipient", "RCPT"),
+    (r">>>\s*rcpt\s+to", "RCPT"),
+    (r"after\s+mail\s+from", "MAIL"),
+    (r">>>\s*mail\s+from", "MAIL"),
+    (r"in\s+reply\s+to\s+end\s+of\s+data", "DATA"),
+    (r"after\s+end\s+of\s+data", "DATA"),
+    (r"in\s+reply\s+to\s+data", "DATA"),
+    (r">>>\s*data", "DATA"),
+    (r"after\s+data", "DATA"),
+    (r"after\s+initial\s+connection", "CONN"),
+    (r"in\s+reply\s+to\s+ehlo", "EHLO"),
+    (r"in\s+reply\s+to\s+helo", "HELO"),
+    (r"did\s+not\s+like\s+our\s+rcpt\s+to", "RCPT"),
+    (r"did\s+not\s+like\s+our\s+mail\s+from", "MAIL"),
+    (r"did\s+not\s+like\s+our\s+data", "DATA"),
+    (r"rcpt\s+to:", "RCPT"),
+    (r"rcpt\s+to\s*<", "RCPT"),
+    (r"mail\s+from:", "MAIL"),
+];
+
+fn command_set() -> &'static Option<RegexSet> {
+    static RE: OnceLock<Option<RegexSet>> = OnceLock::new();
+    RE.get_or_init(|| {
+        RegexSetBuilder::new(COMMANDS.iter().map(|(p, _)| *p))
+            .case_insensitive(true)
+            .unicode(false)
+            .build()
+            .ok()
+    })
+}
+
 /// SMTP command the remote host was answering, as far as the text says.
 pub(crate) fn smtp_command(text: &str) -> Option<String> {
-    let l = text
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_ascii_lowercase();
-    const CMDS: [(&str, &str); 27] = [
-        ("in reply to rcpt to", "RCPT"),
-        ("after rcpt", "RCPT"),
-        ("[rcpt_to]", "RCPT"),
-        ("smtp:rcpt", "RCPT"),
-        ("rcpt command", "RCPT"),
-        ("[mail_from]", "MAIL"),
-        ("in reply to mail command", "MAIL"),
-        ("does not like recipient", "RCPT"),
-        ("rcpt to:<", "RCPT"),
-        ("rcpt to: <", "RCPT"),
-        ("after rcpt to", "RCPT"),
-        (">>> rcpt to", "RCPT"),
-        ("in reply to mail from", "MAIL"),
-        ("after mail from", "MAIL"),
-        (">>> mail from", "MAIL"),
-        ("in reply to end of data", "DATA"),
-        ("after end of data", "DATA"),
-        ("in reply to data", "DATA"),
-        (">>> data", "DATA"),
-        ("after data", "DATA"),
-        ("after initial connection", "CONN"),
-        ("in reply to ehlo", "EHLO"),
-        ("in reply to helo", "HELO"),
-        ("did not like our rcpt to", "RCPT"),
-        ("did not like our mail from", "MAIL"),
-        ("did not like our data", "DATA"),
-        ("rcpt to:", "RCPT"),
-    ];
-    CMDS.iter()
-        .find(|(p, _)| l.contains(p))
-        .map(|(_, c)| c.to_string())
+    let set = command_set().as_ref()?;
+    let t = super::reply::truncate(text, 4096);
+    let first = set.matches(t.as_bytes()).iter().next()?;
+    COMMANDS.get(first).map(|(_, c)| (*c).to_string())
 }
 
 /// Addresses that are not recipients: our sender and mail-system mailboxes.
@@ -220,7 +253,9 @@ fn is_recipient_line(line: &str, pos: usize, addr: &str) -> bool {
     let bl = before.to_ascii_lowercase();
     // Sendmail "550 <a@b>... User unknown", "554 5.0.0 <a@b>..."
     if before.len() <= 12
-        && before.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b' ' || b == b'-')
+        && before
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b' ' || b == b'-')
         && after_l.starts_with("...")
     {
         return true;
@@ -297,7 +332,9 @@ fn scan_text(
     }
     // X-Failed-Recipients is authoritative for who failed.
     let all: Vec<(String, usize)> = if failed.is_empty() {
-        hits.iter().map(|h| (h.addr.to_ascii_lowercase(), h.line)).collect()
+        hits.iter()
+            .map(|h| (h.addr.to_ascii_lowercase(), h.line))
+            .collect()
     } else {
         hits.iter()
             .chain(loose.iter())
@@ -467,13 +504,20 @@ mod tests {
         assert_eq!(r[0].status.as_deref(), Some("5.1.1"));
         assert_eq!(r[1].reply_code, Some(552));
         let h = inline_returned_headers(body).unwrap_or_default();
-        assert!(h.iter().any(|(n, v)| n == "Message-ID" && v == "<id@example.net>"));
+        assert!(
+            h.iter()
+                .any(|(n, v)| n == "Message-ID" && v == "<id@example.net>")
+        );
     }
 
     #[test]
     fn marker_detection() {
-        assert!(is_original_marker("------ This is a copy of the message, including all the headers. ------"));
-        assert!(!is_original_marker("The original message was received at Thu, 1 Jan"));
+        assert!(is_original_marker(
+            "------ This is a copy of the message, including all the headers. ------"
+        ));
+        assert!(!is_original_marker(
+            "The original message was received at Thu, 1 Jan"
+        ));
         assert!(is_original_marker("----- Original message -----"));
     }
 }
