@@ -9,7 +9,7 @@ want=${1:-build}
 CARGO_LEPTOS_VERSION=0.3.11
 WASM_BINDGEN_VERSION=0.2.130
 BINARYEN_VERSION=132.0.0
-export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+export PATH="$HOME/.cargo/bin:$PWD/end2end/node_modules/.bin:$PATH"
 
 say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 
@@ -44,14 +44,15 @@ fi
 
 # 3. Node tools (wasm-opt from npm binaryen: Debian's v108 breaks hydration).
 command -v npm >/dev/null || apt_install nodejs npm
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/@playwright/test ] || [ package-lock.json -nt node_modules/.stamp ]; then
-  say "npm ci (binaryen, playwright, axe-core)"
-  npm ci --no-audit --no-fund --loglevel=error
-  touch node_modules/.stamp
+nm=end2end/node_modules
+if [ ! -x $nm/.bin/wasm-opt ] || [ ! -d $nm/@playwright/test ] || [ end2end/package-lock.json -nt $nm/.stamp ]; then
+  say "npm ci in end2end/ (binaryen's wasm-opt, playwright, axe-core; no browser download)"
+  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
+  touch $nm/.stamp
 fi
 
 if [ "$want" = test ]; then
-  # 4. Browser, SMTP sink for the dispatch bench, PostgreSQL client.
+  # 4. Browser for Playwright, Postfix's smtp-sink for the dispatch bench, psql.
   apt_install chromium postfix postgresql-client
 fi
 say "ready"

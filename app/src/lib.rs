@@ -18,7 +18,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use components::layout::StaffLayout;
-use pages::{audit::AuditPage, home::HomePage, login::LoginPage, not_found::NotFound, users::UsersPage};
+use pages::{
+    audit::AuditPage, home::HomePage, login::LoginPage, not_found::NotFound, users::UsersPage,
+};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -19,11 +19,19 @@ pub struct Actor {
 
 impl Actor {
     pub fn cli() -> Self {
-        Self { user_id: None, name: "cli".into(), ip: None }
+        Self {
+            user_id: None,
+            name: "cli".into(),
+            ip: None,
+        }
     }
 
     pub fn system() -> Self {
-        Self { user_id: None, name: "system".into(), ip: None }
+        Self {
+            user_id: None,
+            name: "system".into(),
+            ip: None,
+        }
     }
 }
 

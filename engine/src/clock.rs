@@ -27,7 +27,11 @@ impl SystemClock {
     pub fn scaled(scale: f64) -> Self {
         Self {
             start_real: real_now_ms(),
-            scale: if scale.is_finite() && scale > 0.0 { scale } else { 1.0 },
+            scale: if scale.is_finite() && scale > 0.0 {
+                scale
+            } else {
+                1.0
+            },
         }
     }
 }

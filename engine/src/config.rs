@@ -143,10 +143,7 @@ impl Config {
 
     /// Loads from a given file (skipped when absent) and a given environment;
     /// `load` passes the process environment, tests pass their own.
-    pub fn load_from(
-        file: &Path,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Self> {
+    pub fn load_from(file: &Path, env: impl IntoIterator<Item = (String, String)>) -> Result<Self> {
         let env: Vec<(String, String)> = env.into_iter().collect();
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if file.exists() {
@@ -261,7 +258,8 @@ mod tests {
 
     #[test]
     fn defaults_without_file_or_env() {
-        let c = Config::load_from(Path::new("/nonexistent/rebound.toml"), env(&[])).expect("config");
+        let c =
+            Config::load_from(Path::new("/nonexistent/rebound.toml"), env(&[])).expect("config");
         assert_eq!(c, Config::default());
         assert_eq!(c.database_url, "sqlite://./data/rebound.db");
     }
@@ -270,7 +268,11 @@ mod tests {
     fn env_overrides_file_and_nested_keys() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("rebound.toml");
-        std::fs::write(&file, "bind = \"0.0.0.0:8080\"\n[session]\nidle_minutes = 60\n").expect("write");
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:8080\"\n[session]\nidle_minutes = 60\n",
+        )
+        .expect("write");
         let c = Config::load_from(
             &file,
             env(&[

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod bounce;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -36,7 +36,12 @@ impl TestDb {
         let url = format!("sqlite://{}/rebound.db", dir.display());
         let db = Db::connect(&url).await?;
         db.migrate().await?;
-        Ok(Self { db, url, pg_admin_url: None, _dir: Some(tempfile_dir::TempDir(dir)) })
+        Ok(Self {
+            db,
+            url,
+            pg_admin_url: None,
+            _dir: Some(tempfile_dir::TempDir(dir)),
+        })
     }
 
     /// A new, empty PostgreSQL database created on the server at `admin_url`.
@@ -48,7 +53,12 @@ impl TestDb {
         let url = replace_database(admin_url, &name);
         let db = Db::connect(&url).await?;
         db.migrate().await?;
-        Ok(Self { db, url, pg_admin_url: Some((admin_url.to_string(), name)), _dir: None })
+        Ok(Self {
+            db,
+            url,
+            pg_admin_url: Some((admin_url.to_string(), name)),
+            _dir: None,
+        })
     }
 
     /// Closes the pool and drops a PostgreSQL test database.
@@ -136,6 +146,9 @@ mod tests {
             replace_database("postgres://u:p@h/test?sslmode=disable", "x"),
             "postgres://u:p@h/x?sslmode=disable"
         );
-        assert_eq!(replace_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+        assert_eq!(
+            replace_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
     }
 }

@@ -34,7 +34,14 @@ pub async fn ensure_first_admin(
         },
     )
     .await?;
-    audit::record(db, now, &Actor::system(), "user.add", &user.email, "first admin created at start-up")
-        .await?;
+    audit::record(
+        db,
+        now,
+        &Actor::system(),
+        "user.add",
+        &user.email,
+        "first admin created at start-up",
+    )
+    .await?;
     Ok(Some((user.email, password)))
 }

@@ -12,7 +12,11 @@ use std::sync::Arc;
 use crate::bootstrap;
 
 #[derive(Parser, Debug)]
-#[command(name = "rebound", version, about = "Every customer gets their receipt, one way or another.")]
+#[command(
+    name = "rebound",
+    version,
+    about = "Every customer gets their receipt, one way or another."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -65,7 +69,10 @@ pub fn main() -> ExitCode {
         }
     };
     crate::telemetry::init(&config.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("rebound: cannot start the async runtime: {e}");
@@ -90,7 +97,9 @@ async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
             serve(config, time_scale).await
         }
         Command::Migrate => {
-            bootstrap::open_database(&config).await.map_err(|e| e.to_string())?;
+            bootstrap::open_database(&config)
+                .await
+                .map_err(|e| e.to_string())?;
             println!("migrations applied");
             Ok(())
         }
@@ -99,25 +108,38 @@ async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
 }
 
 async fn serve(config: Config, time_scale: f64) -> Result<(), String> {
-    let db = bootstrap::open_database(&config).await.map_err(|e| e.to_string())?;
+    let db = bootstrap::open_database(&config)
+        .await
+        .map_err(|e| e.to_string())?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::scaled(time_scale));
     if time_scale != 1.0 {
-        tracing::warn!(time_scale, "the clock runs faster than real time (dev only)");
+        tracing::warn!(
+            time_scale,
+            "the clock runs faster than real time (dev only)"
+        );
     }
     if let Some((email, password)) = bootstrap::ensure_first_admin(&db, &config, clock.now_ms())
         .await
         .map_err(|e| e.to_string())?
     {
         // Printed once to the terminal on purpose; never logged.
-        println!("\n  Created the first admin account (shown once):\n    email:    {email}\n    password: {password}\n");
+        println!(
+            "\n  Created the first admin account (shown once):\n    email:    {email}\n    password: {password}\n"
+        );
     }
     let mut leptos_options = leptos::config::get_configuration(None)
         .map_err(|e| format!("leptos configuration: {e}"))?
         .leptos_options;
     leptos_options.site_addr = config.bind;
     let bind = config.bind;
-    let state = app::ssr::AppState { db: db.clone(), config: Arc::new(config), clock };
-    let router = crate::http::router(state, leptos_options).await.map_err(|e| e.to_string())?;
+    let state = app::ssr::AppState {
+        db: db.clone(),
+        config: Arc::new(config),
+        clock,
+    };
+    let router = crate::http::router(state, leptos_options)
+        .await
+        .map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
@@ -168,27 +190,45 @@ fn read_password() -> Result<String, String> {
 }
 
 async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), String> {
-    let db = bootstrap::open_database(config).await.map_err(|e| e.to_string())?;
+    let db = bootstrap::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
     let clock = SystemClock::new();
     match cmd {
         UserCommand::Add { email, role, name } => {
             let password = read_password()?;
-            let display_name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+            let display_name =
+                name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
             let user = accounts::create_user(
                 &db,
                 clock.now_ms(),
-                NewUser { email, display_name, role, password },
+                NewUser {
+                    email,
+                    display_name,
+                    role,
+                    password,
+                },
             )
             .await
             .map_err(|e| e.to_string())?;
-            audit::record(&db, clock.now_ms(), &Actor::cli(), "user.add", &user.email, &format!("role {role}"))
-                .await
-                .map_err(|e| e.to_string())?;
+            audit::record(
+                &db,
+                clock.now_ms(),
+                &Actor::cli(),
+                "user.add",
+                &user.email,
+                &format!("role {role}"),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
             println!("added {} ({})", user.email, user.role);
         }
         UserCommand::List => {
             let users = accounts::list_users(&db).await.map_err(|e| e.to_string())?;
-            println!("{:<6} {:<36} {:<8} {:<9} last sign-in", "id", "email", "role", "status");
+            println!(
+                "{:<6} {:<36} {:<8} {:<9} last sign-in",
+                "id", "email", "role", "status"
+            );
             for u in users {
                 println!(
                     "{:<6} {:<36} {:<8} {:<9} {}",
@@ -196,7 +236,9 @@ async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), String> {
                     u.email,
                     u.role,
                     if u.disabled { "disabled" } else { "active" },
-                    u.last_login_at.map(engine::clock::format_utc).unwrap_or_else(|| "never".into())
+                    u.last_login_at
+                        .map(engine::clock::format_utc)
+                        .unwrap_or_else(|| "never".into())
                 );
             }
         }

@@ -29,9 +29,17 @@ const POLICY: &[(&str, Access)] = &[
 ];
 
 fn args_for(path: &str, n: usize, target_id: i64) -> Vec<(String, String)> {
-    let v = |pairs: &[(&str, String)]| pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let v = |pairs: &[(&str, String)]| {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    };
     match path {
-        "/fn/auth/login" => v(&[("email", "nobody@example.com".into()), ("password", "wrong password".into())]),
+        "/fn/auth/login" => v(&[
+            ("email", "nobody@example.com".into()),
+            ("password", "wrong password".into()),
+        ]),
         "/fn/users/add" => v(&[
             ("email", format!("matrix-{n}@example.com")),
             ("display_name", "Matrix".into()),
@@ -39,7 +47,10 @@ fn args_for(path: &str, n: usize, target_id: i64) -> Vec<(String, String)> {
             ("password", PASSWORD.into()),
         ]),
         "/fn/users/set_role" => v(&[("user_id", target_id.to_string()), ("role", "agent".into())]),
-        "/fn/users/set_disabled" => v(&[("user_id", target_id.to_string()), ("disabled", "false".into())]),
+        "/fn/users/set_disabled" => v(&[
+            ("user_id", target_id.to_string()),
+            ("disabled", "false".into()),
+        ]),
         _ => vec![],
     }
 }
@@ -50,10 +61,16 @@ async fn every_server_function_checks_the_role() {
         .map(|(p, _)| p.to_string())
         .collect();
     for p in &registered {
-        assert!(POLICY.iter().any(|(q, _)| q == p), "server function {p} has no entry in the role policy");
+        assert!(
+            POLICY.iter().any(|(q, _)| q == p),
+            "server function {p} has no entry in the role policy"
+        );
     }
     for (p, _) in POLICY {
-        assert!(registered.iter().any(|q| q == p), "policy lists {p} but no such server function exists");
+        assert!(
+            registered.iter().any(|q| q == p),
+            "policy lists {p} but no such server function exists"
+        );
     }
 
     for srv in servers(test_config()).await {
@@ -65,28 +82,45 @@ async fn every_server_function_checks_the_role() {
         for who in [None, Some("agent"), Some("manager"), Some("admin")] {
             let client = srv.client();
             if let Some(w) = who {
-                let (status, body) = srv.login(&client, &format!("{w}@example.com"), PASSWORD).await;
+                let (status, body) = srv
+                    .login(&client, &format!("{w}@example.com"), PASSWORD)
+                    .await;
                 assert_eq!(status, 200, "{w} login: {body}");
             }
             // logout last: it ends the session.
-            for (path, access) in POLICY.iter().filter(|(p, _)| *p != "/fn/auth/logout").chain(
-                POLICY.iter().filter(|(p, _)| *p == "/fn/auth/logout"),
-            ) {
+            for (path, access) in POLICY
+                .iter()
+                .filter(|(p, _)| *p != "/fn/auth/logout")
+                .chain(POLICY.iter().filter(|(p, _)| *p == "/fn/auth/logout"))
+            {
                 n += 1;
                 let args = args_for(path, n, target);
-                let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let args: Vec<(&str, &str)> =
+                    args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
                 let (status, body) = srv.call(&client, path, &args).await;
                 let allowed = match access {
                     Access::Public => true,
                     Access::Admin => who == Some("admin"),
                 };
-                assert!(status < 500, "[{}] {path} as {who:?}: {status} {body}", srv.backend());
+                assert!(
+                    status < 500,
+                    "[{}] {path} as {who:?}: {status} {body}",
+                    srv.backend()
+                );
                 if allowed {
-                    assert!(status != 403 && (status != 401 || *path == "/fn/auth/login"),
-                        "[{}] {path} as {who:?} should be allowed: {status} {body}", srv.backend());
+                    assert!(
+                        status != 403 && (status != 401 || *path == "/fn/auth/login"),
+                        "[{}] {path} as {who:?} should be allowed: {status} {body}",
+                        srv.backend()
+                    );
                 } else {
                     let expected = if who.is_none() { 401 } else { 403 };
-                    assert_eq!(status, expected, "[{}] {path} as {who:?}: {body}", srv.backend());
+                    assert_eq!(
+                        status,
+                        expected,
+                        "[{}] {path} as {who:?}: {body}",
+                        srv.backend()
+                    );
                 }
             }
         }
@@ -108,7 +142,10 @@ async fn login_cycles_the_session_and_logout_destroys_it() {
     for srv in servers(test_config()).await {
         srv.add_user("a@example.com", Role::Admin).await;
         srv.add_user("b@example.com", Role::Agent).await;
-        let raw = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        let raw = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
         let login = |cookie: Option<String>, email: &'static str| {
             let mut req = raw
                 .post(format!("{}/fn/auth/login", srv.base))
@@ -122,12 +159,19 @@ async fn login_cycles_the_session_and_logout_destroys_it() {
         let first = login(None, "a@example.com").await.expect("login");
         assert_eq!(first.status(), 200);
         let c1 = session_cookie(&first).expect("session cookie set at login");
-        let set_cookie = first.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let set_cookie = first
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
         assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
         assert!(set_cookie.contains("SameSite=Strict"), "{set_cookie}");
 
         // Signing in again while holding c1 must issue a different id and retire c1.
-        let second = login(Some(c1.clone()), "b@example.com").await.expect("login");
+        let second = login(Some(c1.clone()), "b@example.com")
+            .await
+            .expect("login");
         let c2 = session_cookie(&second).expect("new cookie");
         assert_ne!(c1, c2, "session id must change at login");
         let who = |cookie: String| {
@@ -136,9 +180,19 @@ async fn login_cycles_the_session_and_logout_destroys_it() {
                 .header("cookie", cookie)
                 .send()
         };
-        let old = who(c1.clone()).await.expect("req").text().await.unwrap_or_default();
+        let old = who(c1.clone())
+            .await
+            .expect("req")
+            .text()
+            .await
+            .unwrap_or_default();
         assert_eq!(old, "null", "the pre-login session id must be dead");
-        let now = who(c2.clone()).await.expect("req").text().await.unwrap_or_default();
+        let now = who(c2.clone())
+            .await
+            .expect("req")
+            .text()
+            .await
+            .unwrap_or_default();
         assert!(now.contains("b@example.com"), "{now}");
 
         // Logout destroys the session server-side: replaying the cookie fails.
@@ -159,17 +213,29 @@ async fn login_cycles_the_session_and_logout_destroys_it() {
 #[tokio::test]
 async fn failed_logins_lock_out_per_account_and_per_ip_without_revealing_accounts() {
     let mut cfg = test_config();
-    cfg.login = LoginConfig { max_failures_per_account: 3, max_failures_per_ip: 6, base_lockout_seconds: 30, max_lockout_seconds: 600 };
+    cfg.login = LoginConfig {
+        max_failures_per_account: 3,
+        max_failures_per_ip: 6,
+        base_lockout_seconds: 30,
+        max_lockout_seconds: 600,
+    };
     for srv in servers(cfg).await {
         srv.add_user("victim@example.com", Role::Admin).await;
         let c = srv.client();
-        let (s_wrong, b_wrong) = srv.login(&c, "victim@example.com", "not the password").await;
+        let (s_wrong, b_wrong) = srv
+            .login(&c, "victim@example.com", "not the password")
+            .await;
         let (s_ghost, b_ghost) = srv.login(&c, "ghost@example.com", "not the password").await;
         assert_eq!((s_wrong, s_ghost), (401, 401));
-        assert_eq!(b_wrong, b_ghost, "an unknown email must look exactly like a wrong password");
+        assert_eq!(
+            b_wrong, b_ghost,
+            "an unknown email must look exactly like a wrong password"
+        );
 
-        srv.login(&c, "victim@example.com", "not the password").await;
-        srv.login(&c, "victim@example.com", "not the password").await;
+        srv.login(&c, "victim@example.com", "not the password")
+            .await;
+        srv.login(&c, "victim@example.com", "not the password")
+            .await;
         // Locked now, even with the right password.
         let (s, body) = srv.login(&c, "victim@example.com", PASSWORD).await;
         assert_eq!(s, 429, "{body}");
@@ -182,7 +248,8 @@ async fn failed_logins_lock_out_per_account_and_per_ip_without_revealing_account
 
         // Per IP: failures spread over many accounts lock the address.
         for i in 0..6 {
-            srv.login(&c, &format!("spray{i}@example.com"), "guess guess").await;
+            srv.login(&c, &format!("spray{i}@example.com"), "guess guess")
+                .await;
         }
         let (s, body) = srv.login(&c, "victim@example.com", PASSWORD).await;
         assert_eq!(s, 429, "IP lockout expected: {body}");
@@ -198,12 +265,15 @@ async fn cross_origin_posts_are_refused() {
         assert_eq!(srv.login(&c, "admin@example.com", PASSWORD).await.0, 200);
         let host = srv.base.trim_start_matches("http://").to_string();
         let post = |origin: Option<&'static str>, fetch_site: Option<&'static str>| {
-            let mut r = c.post(format!("{}/fn/users/add", srv.base)).header("accept", "application/json").form(&[
-                ("email", "csrf@example.com"),
-                ("display_name", "CSRF"),
-                ("role", "admin"),
-                ("password", PASSWORD),
-            ]);
+            let mut r = c
+                .post(format!("{}/fn/users/add", srv.base))
+                .header("accept", "application/json")
+                .form(&[
+                    ("email", "csrf@example.com"),
+                    ("display_name", "CSRF"),
+                    ("role", "admin"),
+                    ("password", PASSWORD),
+                ]);
             if let Some(o) = origin {
                 r = r.header("origin", o);
             }
@@ -212,14 +282,23 @@ async fn cross_origin_posts_are_refused() {
             }
             r.send()
         };
-        for (origin, site) in [(Some("http://evil.example"), None), (None, Some("cross-site")), (Some("null"), None)] {
+        for (origin, site) in [
+            (Some("http://evil.example"), None),
+            (None, Some("cross-site")),
+            (Some("null"), None),
+        ] {
             let res = post(origin, site).await.expect("post");
             assert_eq!(res.status(), 403, "origin {origin:?} site {site:?}");
             let body = res.text().await.unwrap_or_default();
             assert!(body.contains("cross-origin request refused"), "{body}");
         }
-        let users = engine::accounts::list_users(&srv.state.db).await.expect("list");
-        assert!(!users.iter().any(|u| u.email == "csrf@example.com"), "a refused request must change nothing");
+        let users = engine::accounts::list_users(&srv.state.db)
+            .await
+            .expect("list");
+        assert!(
+            !users.iter().any(|u| u.email == "csrf@example.com"),
+            "a refused request must change nothing"
+        );
 
         // The same request from our own origin goes through.
         let own = format!("http://{host}");
@@ -228,7 +307,12 @@ async fn cross_origin_posts_are_refused() {
             .header("accept", "application/json")
             .header("origin", own)
             .header("sec-fetch-site", "same-origin")
-            .form(&[("email", "ok@example.com"), ("display_name", "OK"), ("role", "agent"), ("password", PASSWORD)])
+            .form(&[
+                ("email", "ok@example.com"),
+                ("display_name", "OK"),
+                ("role", "agent"),
+                ("password", PASSWORD),
+            ])
             .send()
             .await
             .expect("post");
@@ -243,22 +327,39 @@ async fn pages_need_a_session_and_disabled_users_lose_access_at_once() {
         let admin_id = srv.add_user("admin@example.com", Role::Admin).await;
         let other = srv.add_user("other@example.com", Role::Admin).await;
         let c = srv.client();
-        let res = c.get(format!("{}/admin/users", srv.base)).send().await.expect("get");
+        let res = c
+            .get(format!("{}/admin/users", srv.base))
+            .send()
+            .await
+            .expect("get");
         assert_eq!(res.status(), 303);
-        assert_eq!(res.headers().get("location").and_then(|v| v.to_str().ok()), Some("/login?next=/admin/users"));
-        let login_page = c.get(format!("{}/login", srv.base)).send().await.expect("get");
+        assert_eq!(
+            res.headers().get("location").and_then(|v| v.to_str().ok()),
+            Some("/login?next=/admin/users")
+        );
+        let login_page = c
+            .get(format!("{}/login", srv.base))
+            .send()
+            .await
+            .expect("get");
         assert_eq!(login_page.status(), 200);
         let html = login_page.text().await.unwrap_or_default();
         assert!(html.contains("Sign in to Rebound"), "{html}");
 
         assert_eq!(srv.login(&c, "admin@example.com", PASSWORD).await.0, 200);
-        let page = c.get(format!("{}/admin/users", srv.base)).send().await.expect("get");
+        let page = c
+            .get(format!("{}/admin/users", srv.base))
+            .send()
+            .await
+            .expect("get");
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap_or_default();
         assert!(html.contains("other@example.com"), "users page lists users");
 
         // Another admin disables this one: the next call is refused.
-        engine::accounts::set_disabled(&srv.state.db, admin_id, true).await.expect("disable");
+        engine::accounts::set_disabled(&srv.state.db, admin_id, true)
+            .await
+            .expect("disable");
         let (s, _) = srv.call(&c, "/fn/users/list", &[]).await;
         assert_eq!(s, 401);
         let _ = other;
@@ -270,9 +371,17 @@ async fn pages_need_a_session_and_disabled_users_lose_access_at_once() {
 async fn health_endpoints_answer() {
     for srv in servers(test_config()).await {
         let c = srv.client();
-        let h = c.get(format!("{}/healthz", srv.base)).send().await.expect("get");
+        let h = c
+            .get(format!("{}/healthz", srv.base))
+            .send()
+            .await
+            .expect("get");
         assert_eq!(h.status(), 200);
-        let r = c.get(format!("{}/readyz", srv.base)).send().await.expect("get");
+        let r = c
+            .get(format!("{}/readyz", srv.base))
+            .send()
+            .await
+            .expect("get");
         assert_eq!(r.status(), 200);
         let body: serde_json::Value = r.json().await.expect("json");
         assert_eq!(body["ready"], true);

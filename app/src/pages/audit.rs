@@ -9,7 +9,12 @@ use crate::types::error_text;
 #[component]
 pub fn AuditPage() -> impl IntoView {
     let query = use_query_map();
-    let before = move || query.read().get("before").and_then(|b| b.parse::<i64>().ok());
+    let before = move || {
+        query
+            .read()
+            .get("before")
+            .and_then(|b| b.parse::<i64>().ok())
+    };
     let page = Resource::new(before, list_audit);
     view! {
         <Title text="Audit log · Rebound"/>

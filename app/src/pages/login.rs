@@ -11,7 +11,13 @@ pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let error = move || login.value().get().and_then(|r| r.err()).map(|e| error_text(&e));
+    let error = move || {
+        login
+            .value()
+            .get()
+            .and_then(|r| r.err())
+            .map(|e| error_text(&e))
+    };
     view! {
         <Title text="Sign in · Rebound"/>
         <main id="main" class="login-page">

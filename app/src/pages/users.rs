@@ -13,7 +13,13 @@ pub fn UsersPage() -> impl IntoView {
     let set_role = ServerAction::<SetUserRole>::new();
     let set_disabled = ServerAction::<SetUserDisabled>::new();
     let users = Resource::new(
-        move || (add.version().get(), set_role.version().get(), set_disabled.version().get()),
+        move || {
+            (
+                add.version().get(),
+                set_role.version().get(),
+                set_disabled.version().get(),
+            )
+        },
         |_| list_users(),
     );
     let role_saved = Signal::derive(move || match set_role.value().get() {

@@ -42,7 +42,9 @@ pub async fn session() -> Result<Session, ServerFnError> {
 /// The caller's IP: the socket peer, or the first `X-Forwarded-For` entry when
 /// the operator said the proxy in front is trusted.
 pub async fn client_ip() -> String {
-    let trust_xff = state().map(|s| s.config.trust_forwarded_for).unwrap_or(false);
+    let trust_xff = state()
+        .map(|s| s.config.trust_forwarded_for)
+        .unwrap_or(false);
     if trust_xff
         && let Some(parts) = use_context::<Parts>()
         && let Some(first) = parts

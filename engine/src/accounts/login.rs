@@ -45,7 +45,9 @@ pub async fn authenticate(
         locked_for(db, now, &ip_key).await?,
     ];
     if let Some(secs) = locked.into_iter().flatten().max() {
-        return Err(LoginError::Locked { retry_after_secs: secs });
+        return Err(LoginError::Locked {
+            retry_after_secs: secs,
+        });
     }
 
     let found = find_for_login(db, &email).await?;

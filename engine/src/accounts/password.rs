@@ -35,8 +35,8 @@ pub fn validate_password(password: &str) -> Result<()> {
 fn hash_blocking(password: &str) -> Result<String> {
     let mut salt_bytes = [0u8; 16];
     rand::rng().fill(&mut salt_bytes);
-    let salt = SaltString::encode_b64(&salt_bytes)
-        .map_err(|e| Error::Internal(format!("salt: {e}")))?;
+    let salt =
+        SaltString::encode_b64(&salt_bytes).map_err(|e| Error::Internal(format!("salt: {e}")))?;
     Ok(argon2()?
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| Error::Internal(format!("hash: {e}")))?
@@ -89,8 +89,13 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_with_argon2id_owasp_params_and_verifies() {
-        let hash = hash_password("correct horse battery".into()).await.expect("hash");
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        let hash = hash_password("correct horse battery".into())
+            .await
+            .expect("hash");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_password("correct horse battery".into(), Some(hash.clone())).await);
         assert!(!verify_password("wrong horse battery".into(), Some(hash)).await);
         assert!(!verify_password("anything at all".into(), None).await);

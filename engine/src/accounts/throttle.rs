@@ -18,9 +18,7 @@ pub async fn locked_for(db: &Db, now: Millis, key: &str) -> Result<Option<i64>> 
     let until: Option<i64> = on_pool!(db, p => sqlx::query_scalar(
         "SELECT locked_until FROM login_throttle WHERE key = $1"
     ).bind(key).fetch_optional(p).await)?;
-    Ok(until
-        .filter(|u| *u > now)
-        .map(|u| ((u - now) + 999) / 1000))
+    Ok(until.filter(|u| *u > now).map(|u| ((u - now) + 999) / 1000))
 }
 
 /// Counts one failure for `key`; locks it once `threshold` is reached.

@@ -69,7 +69,10 @@ pub fn normalize_email(email: &str) -> Result<String> {
     let e = email.trim().to_lowercase();
     let valid = e.len() <= 254
         && e.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !e.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid {
@@ -102,9 +105,9 @@ pub async fn create_user(db: &Db, now: Millis, new: NewUser) -> Result<User> {
     });
     match row {
         Ok(row) => Ok(row.into_user()?.0),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            Err(Error::Conflict("a user with that email already exists".into()))
-        }
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Conflict(
+            "a user with that email already exists".into(),
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -130,7 +133,9 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>> {
         crate::db::dialect::bytewise(db)
     );
     let rows: Vec<UserRow> = on_pool!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
-    rows.into_iter().map(|r| r.into_user().map(|(u, _)| u)).collect()
+    rows.into_iter()
+        .map(|r| r.into_user().map(|(u, _)| u))
+        .collect()
 }
 
 pub async fn count_users(db: &Db) -> Result<i64> {
@@ -155,21 +160,29 @@ async fn ensure_admin_remains(db: &Db, user: &User, becomes_admin: bool) -> Resu
 }
 
 pub async fn set_role(db: &Db, id: i64, role: Role) -> Result<User> {
-    let user = get_user(db, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+    let user = get_user(db, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("user {id}")))?;
     ensure_admin_remains(db, &user, role == Role::Admin).await?;
     exec_on_pool!(db, p => sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
         .bind(role.as_str()).bind(id).execute(p).await)?;
-    get_user(db, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))
+    get_user(db, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("user {id}")))
 }
 
 pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> Result<User> {
-    let user = get_user(db, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+    let user = get_user(db, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("user {id}")))?;
     if disabled {
         ensure_admin_remains(db, &user, false).await?;
     }
     exec_on_pool!(db, p => sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
         .bind(disabled).bind(id).execute(p).await)?;
-    get_user(db, id).await?.ok_or_else(|| Error::NotFound(format!("user {id}")))
+    get_user(db, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("user {id}")))
 }
 
 pub async fn record_login(db: &Db, id: i64, at: Millis) -> Result<()> {
@@ -184,8 +197,18 @@ mod tests {
 
     #[test]
     fn normalizes_emails() {
-        assert_eq!(normalize_email("  Jane@Example.COM ").ok(), Some("jane@example.com".into()));
-        for bad in ["", "jane", "@example.com", "jane@localhost", "ja ne@example.com", "jane@.com"] {
+        assert_eq!(
+            normalize_email("  Jane@Example.COM ").ok(),
+            Some("jane@example.com".into())
+        );
+        for bad in [
+            "",
+            "jane",
+            "@example.com",
+            "jane@localhost",
+            "ja ne@example.com",
+            "jane@.com",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
     }

@@ -21,7 +21,12 @@ pub async fn require_sign_in(session: Session, req: Request, next: Next) -> Resp
     if !is_page_read || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p)) {
         return next.run(req).await;
     }
-    let signed_in = session.get::<i64>(USER_ID_KEY).await.ok().flatten().is_some();
+    let signed_in = session
+        .get::<i64>(USER_ID_KEY)
+        .await
+        .ok()
+        .flatten()
+        .is_some();
     if signed_in {
         return next.run(req).await;
     }
@@ -53,6 +58,9 @@ fn urlencode(s: &str) -> String {
 mod tests {
     #[test]
     fn encodes_queries() {
-        assert_eq!(super::urlencode("/admin/audit?before=5"), "/admin/audit%3Fbefore%3D5");
+        assert_eq!(
+            super::urlencode("/admin/audit?before=5"),
+            "/admin/audit%3Fbefore%3D5"
+        );
     }
 }

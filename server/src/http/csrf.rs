@@ -14,7 +14,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-pub async fn reject_cross_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn reject_cross_origin(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let safe_method = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe_method || req.uri().path().starts_with("/api/") {
         return next.run(req).await;
@@ -85,9 +89,21 @@ mod tests {
     #[test]
     fn same_origin_passes_and_cross_origin_fails() {
         let own = [("host", "127.0.0.1:3000")];
-        assert!(verdict(&headers(&[own[0], ("origin", "http://127.0.0.1:3000")]), None).is_ok());
+        assert!(
+            verdict(
+                &headers(&[own[0], ("origin", "http://127.0.0.1:3000")]),
+                None
+            )
+            .is_ok()
+        );
         assert!(verdict(&headers(&[own[0], ("origin", "http://evil.example")]), None).is_err());
-        assert!(verdict(&headers(&[own[0], ("referer", "http://evil.example/x")]), None).is_err());
+        assert!(
+            verdict(
+                &headers(&[own[0], ("referer", "http://evil.example/x")]),
+                None
+            )
+            .is_err()
+        );
         assert!(verdict(&headers(&[own[0], ("origin", "null")]), None).is_err());
         assert!(verdict(&headers(&[own[0], ("sec-fetch-site", "cross-site")]), None).is_err());
         assert!(verdict(&headers(&[own[0], ("sec-fetch-site", "same-site")]), None).is_err());
@@ -96,7 +112,10 @@ mod tests {
 
     #[test]
     fn public_url_wins_over_host() {
-        let h = headers(&[("host", "internal:3000"), ("origin", "https://rebound.shop.example")]);
+        let h = headers(&[
+            ("host", "internal:3000"),
+            ("origin", "https://rebound.shop.example"),
+        ]);
         assert!(verdict(&h, Some("https://rebound.shop.example")).is_ok());
         assert!(verdict(&h, None).is_err());
     }

@@ -14,7 +14,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<serde_js
     let db_ok = state.db.ping().await.is_ok();
     let migrations_ok = db_ok && state.db.migrations_current().await.unwrap_or(false);
     let ready = db_ok && migrations_ok;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (
         status,
         Json(json!({

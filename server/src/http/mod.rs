@@ -27,7 +27,11 @@ pub const SESSION_COOKIE: &str = "rebound_session";
 pub async fn router(state: AppState, leptos_options: LeptosOptions) -> Result<Router, sqlx::Error> {
     let store = DbSessionStore::for_db(&state.db).await?;
     // Expired sessions are swept in the background; any process may do it.
-    tokio::spawn(store.clone().continuously_delete_expired(Duration::from_secs(600)));
+    tokio::spawn(
+        store
+            .clone()
+            .continuously_delete_expired(Duration::from_secs(600)),
+    );
     let session_layer = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)
@@ -54,7 +58,10 @@ pub async fn router(state: AppState, leptos_options: LeptosOptions) -> Result<Ro
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(middleware::from_fn(auth_gate::require_sign_in))
         .layer(session_layer)
-        .layer(middleware::from_fn_with_state(state.clone(), csrf::reject_cross_origin))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            csrf::reject_cross_origin,
+        ))
         .with_state(leptos_options);
     Ok(router)
 }

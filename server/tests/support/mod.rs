@@ -28,15 +28,27 @@ impl TestServer {
             config: Arc::new(config),
             clock: Arc::new(clock.clone()) as Arc<dyn Clock>,
         };
-        let options = leptos::config::get_configuration(None).expect("leptos options").leptos_options;
-        let router = server::http::router(state.clone(), options).await.expect("router");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let options = leptos::config::get_configuration(None)
+            .expect("leptos options")
+            .leptos_options;
+        let router = server::http::router(state.clone(), options)
+            .await
+            .expect("router");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(server::http::serve(listener, router, async move {
             let _ = rx.await;
         }));
-        Self { base, state, clock, db: Some(db), shutdown: Some(tx) }
+        Self {
+            base,
+            state,
+            clock,
+            db: Some(db),
+            shutdown: Some(tx),
+        }
     }
 
     pub fn backend(&self) -> &'static str {
@@ -47,7 +59,12 @@ impl TestServer {
         create_user(
             &self.state.db,
             self.clock.now_ms(),
-            NewUser { email: email.into(), display_name: email.into(), role, password: PASSWORD.into() },
+            NewUser {
+                email: email.into(),
+                display_name: email.into(),
+                role,
+                password: PASSWORD.into(),
+            },
         )
         .await
         .expect("create user")
@@ -64,7 +81,12 @@ impl TestServer {
     }
 
     /// Calls a server function the way the hydrated app does (not a form post).
-    pub async fn call(&self, client: &reqwest::Client, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, String) {
         let res = client
             .post(format!("{}{}", self.base, path))
             .header("accept", "application/json")
@@ -76,8 +98,18 @@ impl TestServer {
         (status, res.text().await.unwrap_or_default())
     }
 
-    pub async fn login(&self, client: &reqwest::Client, email: &str, password: &str) -> (u16, String) {
-        self.call(client, "/fn/auth/login", &[("email", email), ("password", password)]).await
+    pub async fn login(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> (u16, String) {
+        self.call(
+            client,
+            "/fn/auth/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
     pub async fn stop(mut self) {
@@ -100,5 +132,11 @@ pub async fn servers(config: Config) -> Vec<TestServer> {
 }
 
 pub fn test_config() -> Config {
-    Config { demo: engine::config::DemoConfig { create_admin: false, ..Default::default() }, ..Default::default() }
+    Config {
+        demo: engine::config::DemoConfig {
+            create_admin: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
 }

@@ -17,26 +17,39 @@ pub async fn login(
         Ok(user) => {
             let session = auth::session().await?;
             // A fresh session id at every login defeats session fixation.
-            session
-                .cycle_id()
-                .await
-                .map_err(|_| fail(StatusCode::INTERNAL_SERVER_ERROR, "session store unavailable"))?;
+            session.cycle_id().await.map_err(|_| {
+                fail(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "session store unavailable",
+                )
+            })?;
             session
                 .insert(auth::USER_ID_KEY, user.id)
                 .await
-                .map_err(|_| fail(StatusCode::INTERNAL_SERVER_ERROR, "session store unavailable"))?;
+                .map_err(|_| {
+                    fail(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "session store unavailable",
+                    )
+                })?;
             let actor = engine::audit::Actor {
                 user_id: Some(user.id),
                 name: user.email.clone(),
                 ip: Some(ip),
             };
-            let _ = engine::audit::record(&st.db, st.now(), &actor, "login", &user.email, "signed in").await;
+            let _ =
+                engine::audit::record(&st.db, st.now(), &actor, "login", &user.email, "signed in")
+                    .await;
             leptos_axum::redirect(&safe_next(next.as_deref()));
             Ok(())
         }
-        Err(e @ LoginError::Locked { .. }) => Err(fail(StatusCode::TOO_MANY_REQUESTS, e.to_string())),
+        Err(e @ LoginError::Locked { .. }) => {
+            Err(fail(StatusCode::TOO_MANY_REQUESTS, e.to_string()))
+        }
         Err(e @ LoginError::Invalid) => Err(fail(StatusCode::UNAUTHORIZED, e.to_string())),
-        Err(e @ LoginError::Unavailable) => Err(fail(StatusCode::SERVICE_UNAVAILABLE, e.to_string())),
+        Err(e @ LoginError::Unavailable) => {
+            Err(fail(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
+        }
     }
 }
 

@@ -6,7 +6,15 @@ pub async fn logout() -> Result<(), ServerFnError> {
     use crate::ssr::{auth, current_staff, state};
     let st = state()?;
     if let Some(staff) = current_staff().await? {
-        let _ = engine::audit::record(&st.db, st.now(), &staff.actor(), "logout", &staff.user.email, "signed out").await;
+        let _ = engine::audit::record(
+            &st.db,
+            st.now(),
+            &staff.actor(),
+            "logout",
+            &staff.user.email,
+            "signed out",
+        )
+        .await;
     }
     let session = auth::session().await?;
     let _ = session.flush().await;

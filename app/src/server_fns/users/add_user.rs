@@ -22,7 +22,12 @@ pub async fn add_user(
     let user = create_user(
         &st.db,
         st.now(),
-        NewUser { email, display_name, role, password },
+        NewUser {
+            email,
+            display_name,
+            role,
+            password,
+        },
     )
     .await
     .map_err(engine_error)?;

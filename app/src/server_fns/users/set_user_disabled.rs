@@ -13,7 +13,11 @@ pub async fn set_user_disabled(user_id: i64, disabled: bool) -> Result<UserRow, 
     let user = engine::accounts::set_disabled(&st.db, user_id, disabled)
         .await
         .map_err(engine_error)?;
-    let action = if disabled { "user.disable" } else { "user.enable" };
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
     engine::audit::record(&st.db, st.now(), &admin.actor(), action, &user.email, "")
         .await
         .map_err(engine_error)?;

@@ -14,9 +14,18 @@ pub async fn set_user_role(user_id: i64, role: String) -> Result<UserRow, Server
     let role: Role = role
         .parse()
         .map_err(|e: String| fail(StatusCode::UNPROCESSABLE_ENTITY, e))?;
-    let user = engine::accounts::set_role(&st.db, user_id, role).await.map_err(engine_error)?;
-    engine::audit::record(&st.db, st.now(), &admin.actor(), "user.role", &user.email, &format!("role → {role}"))
+    let user = engine::accounts::set_role(&st.db, user_id, role)
         .await
         .map_err(engine_error)?;
+    engine::audit::record(
+        &st.db,
+        st.now(),
+        &admin.actor(),
+        "user.role",
+        &user.email,
+        &format!("role → {role}"),
+    )
+    .await
+    .map_err(engine_error)?;
     Ok(super::to_row(user))
 }

@@ -1,0 +1,48 @@
+# Rebound: the two commands a newcomer needs are `make run` and `make test`.
+# Both install whatever is missing first (scripts/setup.sh).
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
+
+.PHONY: run test setup setup-test build lint fmt unit e2e bench clean-data
+
+## Build everything and serve on http://127.0.0.1:3000 (SQLite in ./data).
+run: setup build
+	./target/debug/rebound serve
+
+## Every test: unit, integration on SQLite and PostgreSQL, Playwright in Chromium.
+test: setup-test build unit e2e
+
+setup:
+	@bash scripts/setup.sh build
+
+setup-test:
+	@bash scripts/setup.sh test
+
+## Server (ssr) and browser (wasm) halves, via cargo-leptos.
+build:
+	cargo leptos build
+
+## Rust tests (engine, app's ssr half, server with a real HTTP server).
+unit:
+	cargo test --workspace --exclude app
+	cargo test -p app --features ssr
+
+## Browser tests against the real binary (end2end/start-server.sh).
+e2e:
+	cd end2end && npx playwright test
+
+## Formatting and clippy for each half with its own features.
+lint:
+	cargo fmt --all --check
+	cargo clippy -p engine -p server --all-targets -- -D warnings
+	cargo clippy -p app --features ssr --all-targets -- -D warnings
+	cargo clippy -p app --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+bench:
+	cargo bench -p engine
+
+clean-data:
+	rm -rf data
