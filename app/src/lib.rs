@@ -19,7 +19,8 @@ use leptos_router::path;
 
 use components::layout::StaffLayout;
 use pages::{
-    audit::AuditPage, home::HomePage, login::LoginPage, not_found::NotFound, users::UsersPage,
+    api_keys::ApiKeysPage, audit::AuditPage, home::HomePage, login::LoginPage, not_found::NotFound,
+    order::OrderPage, orders::OrdersPage, outbox::OutboxPage, pools::PoolsPage, users::UsersPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -62,6 +63,11 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <StaffLayout><HomePage/></StaffLayout> }/>
                 <Route path=path!("/admin/users") ssr=SsrMode::Async view=|| view! { <StaffLayout><UsersPage/></StaffLayout> }/>
                 <Route path=path!("/admin/audit") ssr=SsrMode::Async view=|| view! { <StaffLayout><AuditPage/></StaffLayout> }/>
+                <Route path=path!("/admin/outbox") ssr=SsrMode::Async view=|| view! { <StaffLayout><OutboxPage/></StaffLayout> }/>
+                <Route path=path!("/admin/api-keys") ssr=SsrMode::Async view=|| view! { <StaffLayout><ApiKeysPage/></StaffLayout> }/>
+                <Route path=path!("/pools") ssr=SsrMode::Async view=|| view! { <StaffLayout><PoolsPage/></StaffLayout> }/>
+                <Route path=path!("/orders") ssr=SsrMode::Async view=|| view! { <StaffLayout><OrdersPage/></StaffLayout> }/>
+                <Route path=path!("/orders/:number") ssr=SsrMode::Async view=|| view! { <StaffLayout><OrderPage/></StaffLayout> }/>
             </Routes>
         </Router>
     }

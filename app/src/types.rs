@@ -87,3 +87,108 @@ pub fn error_text(e: &leptos::prelude::ServerFnError) -> String {
         other => other.to_string(),
     }
 }
+
+/// A row of the Orders page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRow {
+    pub id: i64,
+    pub order_number: String,
+    pub placed_at: String,
+    /// Masked for managers.
+    pub customer_email: String,
+    pub account_kind: String,
+    pub total: String,
+    pub state: String,
+    pub state_detail: String,
+    pub attempts: i64,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrdersPage {
+    pub rows: Vec<OrderRow>,
+    pub next_before: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttemptRow {
+    pub attempt_no: i64,
+    pub pool: String,
+    pub message_id: String,
+    pub started_at: String,
+    pub outcome: String,
+    pub smtp: String,
+    pub reason: String,
+    pub class: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventRow {
+    pub at: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub order: OrderRow,
+    pub customer_name: String,
+    pub customer_phone: Option<String>,
+    pub client_ip: Option<String>,
+    /// name, quantity, unit price, line total (formatted).
+    pub items: Vec<(String, u32, String, String)>,
+    /// label, amount (formatted).
+    pub totals: Vec<(String, String)>,
+    pub attempts: Vec<AttemptRow>,
+    pub timeline: Vec<EventRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub created_at: String,
+    pub pool: String,
+    pub to: String,
+    pub subject: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxMessage {
+    pub row: OutboxRow,
+    pub envelope_from: String,
+    pub message_id: String,
+    pub headers: Vec<(String, String)>,
+    pub html: Option<String>,
+    pub text: Option<String>,
+    pub raw: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolRow {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub from: String,
+    /// Credentials removed.
+    pub relay: String,
+    pub enabled: bool,
+    pub max_per_second: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyRow {
+    pub id: i64,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: String,
+    pub created_by: String,
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+}
+
+/// The API keys page: the keys, and a just-created secret shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeysView {
+    pub keys: Vec<ApiKeyRow>,
+    pub fresh_secret: Option<String>,
+}

@@ -30,6 +30,62 @@ pub struct Config {
     pub login: LoginConfig,
     pub demo: DemoConfig,
     pub log: LogConfig,
+    pub shop: ShopConfig,
+    pub delivery: DeliveryConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopConfig {
+    /// Shown on receipts and the customer receipt page.
+    pub name: String,
+    /// `https://` URL of the logo on receipts (optional).
+    pub logo_url: Option<String>,
+    /// Where customers write with questions about an order.
+    pub support_email: String,
+    /// Footer line on every receipt.
+    pub footer: String,
+    /// A folder with `receipt.html.j2` / `receipt.txt.j2` overriding the built-in templates.
+    pub template_dir: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliveryConfig {
+    /// Domain of the VERP return path (`bounce+<token>@…`) and of Message-IDs.
+    pub bounce_domain: String,
+    /// Waits after the 1st, 2nd, 3rd… soft failure, in seconds; then the order is held.
+    pub retry_delays_seconds: Vec<i64>,
+    /// Seconds a worker may hold a job before another may take it over.
+    pub lease_seconds: i64,
+    /// Seconds an SMTP conversation may take before it counts as failed.
+    pub smtp_timeout_seconds: i64,
+    /// Jobs a worker claims at a time.
+    pub batch_size: i64,
+}
+
+impl Default for ShopConfig {
+    fn default() -> Self {
+        Self {
+            name: "Rebound Demo Shop".into(),
+            logo_url: None,
+            support_email: "support@shop.example".into(),
+            footer: "Thank you for your order.".into(),
+            template_dir: None,
+        }
+    }
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            bounce_domain: "bounce.rebound.local".into(),
+            retry_delays_seconds: vec![300, 1800, 7200],
+            lease_seconds: 120,
+            smtp_timeout_seconds: 30,
+            batch_size: 32,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -83,6 +139,8 @@ impl Default for Config {
             login: LoginConfig::default(),
             demo: DemoConfig::default(),
             log: LogConfig::default(),
+            shop: ShopConfig::default(),
+            delivery: DeliveryConfig::default(),
         }
     }
 }
@@ -207,6 +265,31 @@ impl Config {
             && !(url.starts_with("http://") || url.starts_with("https://"))
         {
             return bad("public_url", "must start with http:// or https://");
+        }
+        if self.delivery.retry_delays_seconds.iter().any(|d| *d < 1) {
+            return bad(
+                "delivery.retry_delays_seconds",
+                "every delay must be at least 1 second",
+            );
+        }
+        if self.delivery.smtp_timeout_seconds < 1
+            || self.delivery.lease_seconds <= self.delivery.smtp_timeout_seconds
+        {
+            return bad(
+                "delivery.lease_seconds",
+                "must be longer than delivery.smtp_timeout_seconds (>= 1)",
+            );
+        }
+        if !(1..=1000).contains(&self.delivery.batch_size) {
+            return bad("delivery.batch_size", "must be 1 to 1000");
+        }
+        if self.delivery.bounce_domain.is_empty()
+            || self.delivery.bounce_domain.contains(['@', ' '])
+        {
+            return bad("delivery.bounce_domain", "must be a domain name");
+        }
+        if !self.shop.support_email.contains('@') {
+            return bad("shop.support_email", "must be an email address");
         }
         if !self.demo.admin_email.contains('@') {
             return bad("demo.admin_email", "must be an email address");

@@ -3,12 +3,15 @@
 //! `server` and `app` (ssr) call into this crate; it depends on neither.
 
 pub mod accounts;
+pub mod apikeys;
 pub mod audit;
 pub mod bounce;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod error;
+pub mod orders;
 pub mod privacy;
 pub mod receipt;
 pub mod testing;

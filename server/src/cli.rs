@@ -40,6 +40,24 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage the shops' API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApiKeyCommand {
+    /// Create a key; the secret is printed once and stored only hashed.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by id.
+    Revoke { id: i64 },
 }
 
 #[derive(Subcommand, Debug)]
@@ -104,6 +122,7 @@ async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::User { command } => user_command(command, &config).await,
+        Command::Apikey { command } => apikey_command(command, &config).await,
     }
 }
 
@@ -132,12 +151,27 @@ async fn serve(config: Config, time_scale: f64) -> Result<(), String> {
         .leptos_options;
     leptos_options.site_addr = config.bind;
     let bind = config.bind;
+    if engine::delivery::pools::ensure_dev_pools(&db, clock.now_ms())
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        tracing::warn!(
+            "no sender pools were configured: created capture pools (messages go to the Outbox, nothing is sent)"
+        );
+    }
+    let worker = Arc::new(
+        engine::delivery::worker::Worker::new(db.clone(), clock.clone(), &config)
+            .map_err(|e| e.to_string())?,
+    );
+    let wake = worker.wake.clone();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker_task = tokio::spawn(worker.clone().run(stop_rx));
     let state = app::ssr::AppState {
         db: db.clone(),
         config: Arc::new(config),
         clock,
     };
-    let router = crate::http::router(state, leptos_options)
+    let router = crate::http::router(state, leptos_options, wake)
         .await
         .map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(bind)
@@ -147,6 +181,9 @@ async fn serve(config: Config, time_scale: f64) -> Result<(), String> {
     crate::http::serve(listener, router, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
+    // Stop taking jobs; the batch in hand finishes (its leases cover a crash).
+    let _ = stop_tx.send(true);
+    let _ = worker_task.await;
     db.close().await;
     Ok(())
 }
@@ -187,6 +224,72 @@ fn read_password() -> Result<String, String> {
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn apikey_command(cmd: ApiKeyCommand, config: &Config) -> Result<(), String> {
+    let db = bootstrap::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = SystemClock::new().now_ms();
+    match cmd {
+        ApiKeyCommand::Create { name } => {
+            let created = engine::apikeys::create(&db, now, &name, "cli")
+                .await
+                .map_err(|e| e.to_string())?;
+            audit::record(
+                &db,
+                now,
+                &Actor::cli(),
+                "apikey.create",
+                &created.key.prefix,
+                &created.key.name,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            // The only time the secret exists outside the caller's hands.
+            println!("{}", created.secret);
+            eprintln!(
+                "API key {} ({}) created; store it now, it is not shown again.",
+                created.key.id, created.key.name
+            );
+        }
+        ApiKeyCommand::List => {
+            println!(
+                "{:<5} {:<24} {:<12} {:<22} status",
+                "id", "name", "prefix", "last used"
+            );
+            for k in engine::apikeys::list(&db)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!(
+                    "{:<5} {:<24} {:<12} {:<22} {}",
+                    k.id,
+                    k.name,
+                    k.prefix,
+                    k.last_used_at
+                        .map(engine::clock::format_utc)
+                        .unwrap_or_else(|| "never".into()),
+                    if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    }
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            let k = engine::apikeys::revoke(&db, id, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            audit::record(&db, now, &Actor::cli(), "apikey.revoke", &k.prefix, &k.name)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("revoked API key {} ({})", k.id, k.name);
+        }
+    }
+    db.close().await;
+    Ok(())
 }
 
 async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), String> {

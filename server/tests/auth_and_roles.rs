@@ -13,7 +13,11 @@ enum Access {
     Public,
     /// Admins only.
     Admin,
+    /// These roles and admins.
+    Roles(&'static [&'static str]),
 }
+
+const AGENTS_AND_MANAGERS: Access = Access::Roles(&["agent", "manager"]);
 
 /// Every server function and who may call it. The test fails when a server
 /// function exists that is not listed here, so none can ship unchecked.
@@ -26,6 +30,15 @@ const POLICY: &[(&str, Access)] = &[
     ("/fn/users/set_role", Access::Admin),
     ("/fn/users/set_disabled", Access::Admin),
     ("/fn/audit/list", Access::Admin),
+    ("/fn/orders/list", AGENTS_AND_MANAGERS),
+    ("/fn/orders/get", AGENTS_AND_MANAGERS),
+    ("/fn/outbox/list", Access::Admin),
+    ("/fn/outbox/get", Access::Admin),
+    ("/fn/pools/list", Access::Roles(&["manager"])),
+    ("/fn/pools/set_enabled", Access::Admin),
+    ("/fn/apikeys/list", Access::Admin),
+    ("/fn/apikeys/create", Access::Admin),
+    ("/fn/apikeys/revoke", Access::Admin),
 ];
 
 fn args_for(path: &str, n: usize, target_id: i64) -> Vec<(String, String)> {
@@ -51,6 +64,11 @@ fn args_for(path: &str, n: usize, target_id: i64) -> Vec<(String, String)> {
             ("user_id", target_id.to_string()),
             ("disabled", "false".into()),
         ]),
+        "/fn/orders/get" => v(&[("order_number", "NO-SUCH-ORDER".into())]),
+        "/fn/outbox/get" => v(&[("id", "999999".into())]),
+        "/fn/pools/set_enabled" => v(&[("pool_id", "1".into()), ("enabled", "true".into())]),
+        "/fn/apikeys/create" => v(&[("name", format!("matrix key {n}"))]),
+        "/fn/apikeys/revoke" => v(&[("key_id", "999999".into())]),
         _ => vec![],
     }
 }
@@ -101,6 +119,7 @@ async fn every_server_function_checks_the_role() {
                 let allowed = match access {
                     Access::Public => true,
                     Access::Admin => who == Some("admin"),
+                    Access::Roles(roles) => who.is_some_and(|w| w == "admin" || roles.contains(&w)),
                 };
                 assert!(
                     status < 500,
@@ -363,6 +382,30 @@ async fn pages_need_a_session_and_disabled_users_lose_access_at_once() {
         let (s, _) = srv.call(&c, "/fn/users/list", &[]).await;
         assert_eq!(s, 401);
         let _ = other;
+        srv.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn malformed_server_function_arguments_are_a_400_not_a_500() {
+    for srv in servers(test_config()).await {
+        srv.add_user("admin@example.com", Role::Admin).await;
+        let c = srv.client();
+        assert_eq!(srv.login(&c, "admin@example.com", PASSWORD).await.0, 200);
+        for (path, form) in [
+            (
+                "/fn/users/set_role",
+                vec![("user_id", "not-a-number"), ("role", "admin")],
+            ),
+            ("/fn/orders/get", vec![]),
+            (
+                "/fn/users/set_disabled",
+                vec![("user_id", "1"), ("disabled", "maybe")],
+            ),
+        ] {
+            let (status, body) = srv.call(&c, path, &form).await;
+            assert_eq!(status, 400, "{path}: {body}");
+        }
         srv.stop().await;
     }
 }

@@ -34,7 +34,11 @@ fn Nav(user: SessionUser) -> impl IntoView {
         <nav aria-label="Main">
             <ul class="nav">
                 <li><A href="/" exact=true>"Home"</A></li>
+                <li><A href="/orders">"Orders"</A></li>
+                {(is_admin || user.role == Role::Manager).then(|| view! { <li><A href="/pools">"Sender pools"</A></li> })}
                 {is_admin.then(|| view! {
+                    <li><A href="/admin/outbox">"Outbox"</A></li>
+                    <li><A href="/admin/api-keys">"API keys"</A></li>
                     <li><A href="/admin/users">"Users"</A></li>
                     <li><A href="/admin/audit">"Audit log"</A></li>
                 })}

@@ -1,2 +1,3 @@
+pub mod badge;
 pub mod layout;
 pub mod status;

@@ -21,14 +21,19 @@ pub fn HomePage() -> impl IntoView {
                         <ul class="capabilities">
                             {match u.role {
                                 Role::Admin => view! {
+                                    <li><a href="/orders">"Follow every order's receipt"</a></li>
+                                    <li><a href="/pools">"Pause or resume sender pools"</a></li>
+                                    <li><a href="/admin/api-keys">"Create API keys for shops"</a></li>
+                                    <li><a href="/admin/outbox">"Read captured messages (development)"</a></li>
                                     <li><a href="/admin/users">"Manage staff accounts and roles"</a></li>
                                     <li><a href="/admin/audit">"Read the audit log"</a></li>
                                 }.into_any(),
                                 Role::Manager => view! {
-                                    <li>"Read delivery dashboards and orders (read-only)."</li>
+                                    <li><a href="/orders">"Read orders and their delivery story (contact details masked)"</a></li>
+                                    <li><a href="/pools">"See the sender pools"</a></li>
                                 }.into_any(),
                                 Role::Agent => view! {
-                                    <li>"Work the held-receipt queue: call, SMS and regenerate links."</li>
+                                    <li><a href="/orders">"Follow orders and see why a receipt did not arrive"</a></li>
                                 }.into_any(),
                             }}
                         </ul>

@@ -1,5 +1,10 @@
+pub mod api_keys;
 pub mod audit;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod order;
+pub mod orders;
+pub mod outbox;
+pub mod pools;
 pub mod users;

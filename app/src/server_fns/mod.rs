@@ -2,6 +2,10 @@
 //! caller's role on the server before doing anything (see `ssr::require_role`).
 //! URLs are stable (`/fn/<domain>/<name>`) so tests and scripts can call them.
 
+pub mod apikeys;
 pub mod audit;
 pub mod auth;
+pub mod orders;
+pub mod outbox;
+pub mod pools;
 pub mod users;

@@ -19,3 +19,25 @@ pub fn bytewise(db: &Db) -> &'static str {
         Db::Postgres(_) => " COLLATE \"C\"",
     }
 }
+
+/// Claims up to `$4` due jobs (or jobs whose lease `$3` has passed) for owner
+/// `$1` until `$2`. PostgreSQL skips rows other workers hold; SQLite runs one
+/// writer at a time, so the single statement is already atomic.
+pub fn claim_jobs(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => {
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2
+             WHERE id IN (SELECT id FROM jobs
+                          WHERE (state = 'queued' AND due_at <= $3) OR (state = 'running' AND lease_until < $3)
+                          ORDER BY due_at, id LIMIT $4)
+             RETURNING id, kind, order_id, attempt_no, due_at"
+        }
+        Db::Postgres(_) => {
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2
+             WHERE id IN (SELECT id FROM jobs
+                          WHERE (state = 'queued' AND due_at <= $3) OR (state = 'running' AND lease_until < $3)
+                          ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+             RETURNING id, kind, order_id, attempt_no, due_at"
+        }
+    }
+}

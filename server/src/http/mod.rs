@@ -2,6 +2,7 @@
 //! middleware every request passes (sessions, CSRF guard, sign-in gate).
 
 mod auth_gate;
+mod bad_args;
 mod csrf;
 mod health;
 
@@ -14,7 +15,9 @@ use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -23,8 +26,19 @@ use crate::sessions::DbSessionStore;
 
 pub const SESSION_COOKIE: &str = "rebound_session";
 
-/// Builds the whole router for `state`.
-pub async fn router(state: AppState, leptos_options: LeptosOptions) -> Result<Router, sqlx::Error> {
+/// Builds the whole router for `state`; `wake` pokes the send worker when an
+/// order arrives.
+pub async fn router(
+    state: AppState,
+    leptos_options: LeptosOptions,
+    wake: Arc<Notify>,
+) -> Result<Router, sqlx::Error> {
+    let api = crate::api::router(crate::api::ApiState {
+        db: state.db.clone(),
+        clock: state.clock.clone(),
+        config: state.config.clone(),
+        wake,
+    });
     let store = DbSessionStore::for_db(&state.db).await?;
     // Expired sessions are swept in the background; any process may do it.
     tokio::spawn(
@@ -57,13 +71,15 @@ pub async fn router(state: AppState, leptos_options: LeptosOptions) -> Result<Ro
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(middleware::from_fn(auth_gate::require_sign_in))
+        .layer(middleware::from_fn(bad_args::bad_arguments_are_400))
         .layer(session_layer)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             csrf::reject_cross_origin,
         ))
         .with_state(leptos_options);
-    Ok(router)
+    // The shop API carries no cookies: outside the session and CSRF layers.
+    Ok(api.merge(router))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.

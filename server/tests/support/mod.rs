@@ -31,9 +31,10 @@ impl TestServer {
         let options = leptos::config::get_configuration(None)
             .expect("leptos options")
             .leptos_options;
-        let router = server::http::router(state.clone(), options)
-            .await
-            .expect("router");
+        let router =
+            server::http::router(state.clone(), options, Arc::new(tokio::sync::Notify::new()))
+                .await
+                .expect("router");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -49,6 +50,10 @@ impl TestServer {
             db: Some(db),
             shutdown: Some(tx),
         }
+    }
+
+    pub fn clock_now(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     pub fn backend(&self) -> &'static str {

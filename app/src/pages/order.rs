@@ -1,0 +1,87 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::components::badge::StateBadge;
+use crate::server_fns::orders::get_order;
+use crate::types::error_text;
+
+/// One order: items, every send attempt with its exact SMTP reply, the timeline.
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let number = move || params.read().get("number").unwrap_or_default();
+    let order = Resource::new(number, get_order);
+    view! {
+        <Title text="Order · Rebound"/>
+        <p><a href="/orders">"← Orders"</a></p>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match order.await {
+                    Ok(d) => view! {
+                        <h1>"Order "{d.order.order_number.clone()}</h1>
+                        <p><StateBadge state=d.order.state.clone()/>" "{d.order.state_detail.clone()}</p>
+                        <section class="card" aria-labelledby="customer-h">
+                            <h2 id="customer-h">"Customer"</h2>
+                            <dl class="facts">
+                                <dt>"Name"</dt><dd>{d.customer_name.clone()}</dd>
+                                <dt>"Email"</dt><dd>{d.order.customer_email.clone()}</dd>
+                                <dt>"Phone"</dt><dd>{d.customer_phone.clone().unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Account"</dt><dd>{d.order.account_kind.clone()}</dd>
+                                <dt>"Client IP"</dt><dd>{d.client_ip.clone().unwrap_or_else(|| "—".into())}</dd>
+                                <dt>"Placed"</dt><dd>{d.order.placed_at.clone()}</dd>
+                            </dl>
+                        </section>
+                        <h2>"Items"</h2>
+                        <div class="table-wrap">
+                            <table>
+                                <caption class="sr-only">"Items"</caption>
+                                <thead><tr><th scope="col">"Item"</th><th scope="col">"Qty"</th><th scope="col">"Unit"</th><th scope="col">"Line"</th></tr></thead>
+                                <tbody>
+                                    {d.items.into_iter().map(|(name, q, unit, line)| view! {
+                                        <tr><td>{name}</td><td>{q}</td><td class="nowrap">{unit}</td><td class="nowrap">{line}</td></tr>
+                                    }).collect_view()}
+                                    {d.totals.into_iter().map(|(label, amount)| view! {
+                                        <tr class="total"><th scope="row" colspan="3">{label}</th><td class="nowrap">{amount}</td></tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        <h2>"Send attempts"</h2>
+                        {if d.attempts.is_empty() {
+                            view! { <p class="muted">"No attempt yet."</p> }.into_any()
+                        } else {
+                            view! {
+                                <div class="table-wrap">
+                                    <table>
+                                        <caption class="sr-only">"Send attempts"</caption>
+                                        <thead><tr>
+                                            <th scope="col">"#"</th><th scope="col">"Pool"</th><th scope="col">"Started"</th>
+                                            <th scope="col">"Outcome"</th><th scope="col">"SMTP reply"</th><th scope="col">"Reason / class"</th>
+                                        </tr></thead>
+                                        <tbody>
+                                            {d.attempts.into_iter().map(|a| view! {
+                                                <tr>
+                                                    <td>{a.attempt_no}</td><td>{a.pool}</td><td class="nowrap">{a.started_at}</td>
+                                                    <td>{a.outcome}</td><td><code>{a.smtp}</code></td>
+                                                    <td>{a.reason}" / "{a.class}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }.into_any()
+                        }}
+                        <h2>"Timeline"</h2>
+                        <ol class="timeline">
+                            {d.timeline.into_iter().map(|e| view! {
+                                <li><span class="when">{e.at}</span>" "<strong>{e.kind}</strong>": "{e.detail}</li>
+                            }).collect_view()}
+                        </ol>
+                    }.into_any(),
+                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

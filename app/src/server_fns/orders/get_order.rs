@@ -1,0 +1,95 @@
+use leptos::prelude::*;
+
+use crate::types::OrderDetail;
+
+/// One order's whole story: items, attempts with exact SMTP replies, timeline.
+/// Agents and managers (managers see masked contact details).
+#[server(prefix = "/fn", endpoint = "orders/get")]
+pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnError> {
+    use crate::ssr::{engine_error, fail, require_role, state};
+    use crate::types::{AttemptRow, EventRow};
+    use engine::accounts::Role;
+    use engine::clock::format_utc;
+    use engine::receipt::money::format_minor;
+
+    let st = state()?;
+    let staff = require_role(&[Role::Agent, Role::Manager]).await?;
+    let mask = staff.user.role == Role::Manager;
+    let order = engine::orders::find_by_number(&st.db, &order_number)
+        .await
+        .map_err(engine_error)?
+        .ok_or_else(|| {
+            fail(
+                http::StatusCode::NOT_FOUND,
+                format!("There is no order {order_number}."),
+            )
+        })?;
+    let pools = engine::delivery::pools::list(&st.db)
+        .await
+        .map_err(engine_error)?;
+    let attempts = engine::delivery::worker::attempts(&st.db, order.id)
+        .await
+        .map_err(engine_error)?;
+    let events = engine::orders::events(&st.db, order.id)
+        .await
+        .map_err(engine_error)?;
+    let money = |v: i64| format_minor(v, &order.currency).unwrap_or_else(|_| v.to_string());
+    let items = order
+        .items()
+        .into_iter()
+        .map(|i| {
+            let line = i64::from(i.quantity).saturating_mul(i.unit_price);
+            (i.name, i.quantity, money(i.unit_price), money(line))
+        })
+        .collect();
+    let totals = vec![
+        ("Subtotal".to_string(), money(order.subtotal_minor)),
+        ("Discount".to_string(), money(-order.discount_minor)),
+        ("Shipping".to_string(), money(order.shipping_minor)),
+        ("Tax".to_string(), money(order.tax_minor)),
+        ("Total".to_string(), money(order.total_minor)),
+    ];
+    Ok(OrderDetail {
+        order: super::to_row(&order, mask),
+        customer_name: order.customer_name.clone(),
+        customer_phone: order.customer_phone.as_deref().map(|p| {
+            if mask {
+                engine::privacy::mask_phone(p)
+            } else {
+                p.to_string()
+            }
+        }),
+        client_ip: order.client_ip.clone(),
+        items,
+        totals,
+        attempts: attempts
+            .into_iter()
+            .map(|a| AttemptRow {
+                attempt_no: a.attempt_no,
+                pool: pools
+                    .iter()
+                    .find(|p| p.id == a.pool_id)
+                    .map(|p| p.name.clone())
+                    .unwrap_or_else(|| format!("pool {}", a.pool_id)),
+                message_id: a.message_id,
+                started_at: format_utc(a.started_at),
+                outcome: a.outcome.unwrap_or_else(|| "in progress".into()),
+                smtp: match (a.smtp_code, a.smtp_text) {
+                    (Some(c), Some(t)) => format!("{c} {t}"),
+                    (None, Some(t)) => t,
+                    _ => String::new(),
+                },
+                reason: a.reason.unwrap_or_default(),
+                class: a.class.unwrap_or_default(),
+            })
+            .collect(),
+        timeline: events
+            .into_iter()
+            .map(|e| EventRow {
+                at: format_utc(e.at),
+                kind: e.kind,
+                detail: e.detail,
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,44 @@
+use leptos::prelude::*;
+
+use crate::types::OutboxMessage;
+
+/// One captured message: headers, HTML, text and raw source. Admins only.
+#[server(prefix = "/fn", endpoint = "outbox/get")]
+pub async fn get_captured(id: i64) -> Result<OutboxMessage, ServerFnError> {
+    use crate::ssr::{engine_error, fail, require_role, state};
+    use crate::types::OutboxRow;
+    let st = state()?;
+    require_role(&[]).await?;
+    let m = engine::delivery::outbox::get(&st.db, id)
+        .await
+        .map_err(engine_error)?
+        .ok_or_else(|| {
+            fail(
+                http::StatusCode::NOT_FOUND,
+                "That message is not in the outbox.",
+            )
+        })?;
+    let pools = engine::delivery::pools::list(&st.db)
+        .await
+        .map_err(engine_error)?;
+    let parts = engine::delivery::outbox::parts(&m.raw);
+    Ok(OutboxMessage {
+        row: OutboxRow {
+            id: m.id,
+            created_at: engine::clock::format_utc(m.created_at),
+            pool: pools
+                .iter()
+                .find(|p| p.id == m.pool_id)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            to: m.envelope_to,
+            subject: m.subject,
+        },
+        envelope_from: m.envelope_from,
+        message_id: m.message_id,
+        headers: parts.headers,
+        html: parts.html,
+        text: parts.text,
+        raw: m.raw,
+    })
+}

@@ -1,0 +1,53 @@
+//! The durable job queue. Jobs live in the database; a worker claims a batch
+//! with a lease, and a job whose lease runs out (its worker died) is claimed
+//! again by anyone.
+
+use crate::clock::Millis;
+use crate::db::{Db, dialect};
+use crate::error::Result;
+use crate::{exec_on_pool, on_pool};
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub kind: String,
+    pub order_id: i64,
+    pub attempt_no: i64,
+    pub due_at: Millis,
+}
+
+pub async fn claim(
+    db: &Db,
+    now: Millis,
+    owner: &str,
+    lease_ms: i64,
+    limit: i64,
+) -> Result<Vec<Job>> {
+    let sql = dialect::claim_jobs(db);
+    Ok(on_pool!(db, p => sqlx::query_as(sql)
+        .bind(owner).bind(now + lease_ms).bind(now).bind(limit)
+        .fetch_all(p).await)?)
+}
+
+/// Puts a claimed job back (graceful shutdown): due at once, for anyone.
+pub async fn release(db: &Db, job_id: i64, owner: &str) -> Result<()> {
+    exec_on_pool!(db, p => sqlx::query(
+        "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL
+         WHERE id = $1 AND lease_owner = $2 AND state = 'running'"
+    ).bind(job_id).bind(owner).execute(p).await)?;
+    Ok(())
+}
+
+/// Jobs per state, for dashboards and `/readyz`.
+pub async fn depth(db: &Db) -> Result<Vec<(String, i64)>> {
+    Ok(on_pool!(db, p => sqlx::query_as(
+        "SELECT state, COUNT(*) FROM jobs GROUP BY state ORDER BY state"
+    ).fetch_all(p).await)?)
+}
+
+/// When the next queued job falls due (lets an idle worker sleep until then).
+pub async fn next_due(db: &Db) -> Result<Option<Millis>> {
+    Ok(on_pool!(db, p => sqlx::query_scalar(
+        "SELECT MIN(due_at) FROM jobs WHERE state = 'queued'"
+    ).fetch_one(p).await)?)
+}

@@ -1,0 +1,540 @@
+//! The send worker: claims due jobs, sends the receipt through the right
+//! sender pool, classifies any refusal and writes the resulting transition.
+//!
+//! Sending is at-least-once: a crash after the relay accepted but before the
+//! outcome was written makes the next worker send again, with the same
+//! Message-ID (receivers and threads collapse it). A re-claimed job whose
+//! attempt is already recorded as accepted is never sent again.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::RngCore;
+use tokio::sync::{Mutex, Notify, watch};
+
+use super::message::{ReceiptEmail, build};
+use super::policy::{RetryPolicy, retry_hint_ms};
+use super::pools::{self, SenderPool, pick_pool, send_chain};
+use super::queue::{self, Job};
+use super::state::{InFlight, ReceiptState, Transition};
+use super::transport::{Envelope, RelayUrl, SendOutcome, Sender};
+use crate::bounce::{BounceClass, Classifier, SmtpReply};
+use crate::clock::{Clock, Millis};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::orders::{self, Order};
+use crate::privacy::mask_email;
+use crate::receipt::{Branding, LineItem, Receipt, Renderer};
+use crate::{exec_on_pool, on_pool};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Attempt {
+    pub id: i64,
+    pub order_id: i64,
+    pub attempt_no: i64,
+    pub pool_id: i64,
+    pub message_id: String,
+    pub verp_token: String,
+    pub started_at: Millis,
+    pub finished_at: Option<Millis>,
+    pub outcome: Option<String>,
+    pub smtp_code: Option<i64>,
+    pub smtp_text: Option<String>,
+    pub reason: Option<String>,
+    pub class: Option<String>,
+}
+
+const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, pool_id, message_id, verp_token, started_at, \
+    finished_at, outcome, smtp_code, smtp_text, reason, class";
+
+pub async fn attempts(db: &Db, order_id: i64) -> Result<Vec<Attempt>> {
+    let sql = format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE order_id = $1 ORDER BY attempt_no"
+    );
+    Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(order_id).fetch_all(p).await)?)
+}
+
+/// What an attempt ended with, as recorded.
+struct Recorded {
+    outcome: &'static str,
+    code: Option<i64>,
+    text: Option<String>,
+    reason: Option<String>,
+    class: Option<String>,
+}
+
+pub struct Worker {
+    db: Db,
+    clock: Arc<dyn Clock>,
+    id: String,
+    policy: RetryPolicy,
+    classifier: &'static Classifier,
+    renderer: Renderer,
+    branding: Branding,
+    bounce_domain: String,
+    lease_ms: i64,
+    batch: i64,
+    smtp_timeout: Duration,
+    senders: Mutex<HashMap<i64, (String, Sender)>>,
+    /// Intake pokes this so a new order is sent at once, not at the next poll.
+    pub wake: Arc<Notify>,
+}
+
+impl Worker {
+    pub fn new(db: Db, clock: Arc<dyn Clock>, config: &Config) -> Result<Self> {
+        let renderer = match &config.shop.template_dir {
+            Some(dir) => Renderer::with_template_dir(dir),
+            None => Renderer::new(),
+        }
+        .map_err(|e| Error::Config(format!("`shop.template_dir`: {e}")))?;
+        let mut id_bytes = [0u8; 6];
+        rand::rng().fill_bytes(&mut id_bytes);
+        Ok(Self {
+            db,
+            clock,
+            id: format!("worker-{}-{}", std::process::id(), hex::encode(id_bytes)),
+            policy: RetryPolicy {
+                delays_ms: config
+                    .delivery
+                    .retry_delays_seconds
+                    .iter()
+                    .map(|s| s * 1000)
+                    .collect(),
+            },
+            classifier: Classifier::shared(),
+            renderer,
+            branding: Branding {
+                shop_name: config.shop.name.clone(),
+                logo_url: config.shop.logo_url.clone(),
+                support_email: config.shop.support_email.clone(),
+                footer_text: config.shop.footer.clone(),
+            },
+            bounce_domain: config.delivery.bounce_domain.clone(),
+            lease_ms: config.delivery.lease_seconds * 1000,
+            batch: config.delivery.batch_size,
+            smtp_timeout: Duration::from_secs(config.delivery.smtp_timeout_seconds.unsigned_abs()),
+            senders: Mutex::new(HashMap::new()),
+            wake: Arc::new(Notify::new()),
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Claims one batch of due jobs and processes them concurrently. Returns
+    /// how many jobs it took.
+    pub async fn run_once(&self) -> Result<usize> {
+        let jobs = queue::claim(
+            &self.db,
+            self.clock.now_ms(),
+            &self.id,
+            self.lease_ms,
+            self.batch,
+        )
+        .await?;
+        let n = jobs.len();
+        // Concurrently, so SMTP round trips overlap.
+        let results =
+            futures::future::join_all(jobs.into_iter().map(|job| self.process(job))).await;
+        for r in results {
+            if let Err(e) = r {
+                tracing::error!(error = %e, "send job failed; its lease will expire and it will be retried");
+            }
+        }
+        Ok(n)
+    }
+
+    /// Runs until `shutdown` turns true, then finishes the batch in hand.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.id, "send worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match self.run_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying shortly"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {},
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {},
+                _ = shutdown.changed() => {},
+            }
+        }
+        tracing::info!(worker = %self.id, "send worker stopped");
+    }
+
+    async fn sender_for(&self, pool: &SenderPool) -> Result<Sender> {
+        let mut senders = self.senders.lock().await;
+        if let Some((url, s)) = senders.get(&pool.id)
+            && *url == pool.relay_url
+        {
+            return Ok(s.clone());
+        }
+        let url = RelayUrl::parse(&pool.relay_url)
+            .map_err(|e| Error::Config(format!("sender pool {}: relay URL: {e}", pool.name)))?;
+        let max = u32::try_from(pool.max_per_second.clamp(1, 16)).unwrap_or(8);
+        let sender = Sender::new(&url, self.smtp_timeout, max)
+            .map_err(|e| Error::Config(format!("sender pool {}: {e}", pool.name)))?;
+        senders.insert(pool.id, (pool.relay_url.clone(), sender.clone()));
+        Ok(sender)
+    }
+
+    async fn process(&self, job: Job) -> Result<()> {
+        let db = &self.db;
+        let Some(order) = orders::get(db, job.order_id).await? else {
+            return self.finish_job(&job).await;
+        };
+        let state = ReceiptState::parse(&order.state).unwrap_or(ReceiptState::Held);
+        let Some(flight) = InFlight::begin(order.id, state, job.attempt_no) else {
+            // Already accepted or held: a duplicate or stale job.
+            return self.finish_job(&job).await;
+        };
+        let history = attempts(db, order.id).await?;
+        if let Some(done) = history
+            .iter()
+            .find(|a| a.attempt_no == job.attempt_no && a.outcome.as_deref() == Some("accepted"))
+        {
+            // The relay accepted before a crash; record it, never resend.
+            let _ = done;
+            return self
+                .apply(&job, None, flight.accepted(), "accepted before a restart")
+                .await;
+        }
+        let pools = pools::list(db).await?;
+        let chain = send_chain(&pools);
+        let current = history.iter().find(|a| a.attempt_no == job.attempt_no);
+        let previous = history.iter().rev().find(|a| a.attempt_no < job.attempt_no);
+        let pool = match current {
+            Some(a) => pools.iter().find(|p| p.id == a.pool_id && p.enabled),
+            None => None,
+        }
+        .or_else(|| {
+            let avoid = previous.is_some_and(|a| {
+                a.class.as_deref() == Some(BounceClass::SenderReputation.as_str())
+            });
+            pick_pool(&chain, previous.map(|a| a.pool_id), avoid)
+        });
+        let Some(pool) = pool.cloned() else {
+            let t = Transition::Held {
+                order_id: order.id,
+                attempt_no: job.attempt_no,
+                reason: "no enabled sender pool can take this receipt".into(),
+                dead_address: false,
+            };
+            return self.apply(&job, None, t, "no sender pool").await;
+        };
+
+        let attempt = self.start_attempt(&order, &job, &pool).await?;
+        let outcome = self.send(&order, &pool, &attempt).await;
+        let now = self.clock.now_ms();
+        let (transition, recorded, note) = match outcome {
+            Ok(SendOutcome::Accepted { response }) => (
+                flight.accepted(),
+                Recorded {
+                    outcome: "accepted",
+                    code: Some(i64::from(response.code)),
+                    text: Some(response.text),
+                    reason: Some("delivered".into()),
+                    class: Some("delivered".into()),
+                },
+                format!("accepted by {} (attempt {})", pool.name, job.attempt_no),
+            ),
+            Ok(SendOutcome::Captured) => (
+                flight.accepted(),
+                Recorded {
+                    outcome: "accepted",
+                    code: Some(250),
+                    text: Some("captured (development outbox)".into()),
+                    reason: Some("delivered".into()),
+                    class: Some("delivered".into()),
+                },
+                format!(
+                    "captured in the outbox by {} (attempt {})",
+                    pool.name, job.attempt_no
+                ),
+            ),
+            Ok(SendOutcome::Rejected {
+                response,
+                permanent,
+                stage,
+            }) => {
+                let reply = SmtpReply::parse(&format!("{} {}", response.code, response.text));
+                let verdict = self.classifier.classify(&reply, None);
+                // A 4xx is never the end of an address, whatever its words say.
+                let class = if !permanent && verdict.class == BounceClass::RecipientPermanent {
+                    BounceClass::Transient
+                } else {
+                    verdict.class
+                };
+                let why = format!(
+                    "{} {} at {stage} via {} ({}, {})",
+                    response.code,
+                    response.text,
+                    pool.name,
+                    verdict.reason.as_str(),
+                    class.as_str()
+                );
+                let t = flight.failed(
+                    class,
+                    &self.policy,
+                    now,
+                    retry_hint_ms(&response.text),
+                    why.clone(),
+                );
+                (
+                    t,
+                    Recorded {
+                        outcome: if permanent { "rejected" } else { "deferred" },
+                        code: Some(i64::from(response.code)),
+                        text: Some(response.text),
+                        reason: Some(verdict.reason.as_str().into()),
+                        class: Some(class.as_str().into()),
+                    },
+                    why,
+                )
+            }
+            Ok(SendOutcome::Failed { detail }) => {
+                let why = format!("no answer from {}: {detail}", pool.name);
+                (
+                    flight.failed(BounceClass::Transient, &self.policy, now, None, why.clone()),
+                    Recorded {
+                        outcome: "failed",
+                        code: None,
+                        text: Some(detail),
+                        reason: Some("networkerror".into()),
+                        class: Some(BounceClass::Transient.as_str().into()),
+                    },
+                    why,
+                )
+            }
+            Err(e) => {
+                let why = format!("could not build the receipt: {e}");
+                (
+                    Transition::Held {
+                        order_id: order.id,
+                        attempt_no: job.attempt_no,
+                        reason: why.clone(),
+                        dead_address: false,
+                    },
+                    Recorded {
+                        outcome: "failed",
+                        code: None,
+                        text: Some(e.to_string()),
+                        reason: Some("contenterror".into()),
+                        class: Some(BounceClass::Content.as_str().into()),
+                    },
+                    why,
+                )
+            }
+        };
+        tracing::info!(order = order.id, attempt = job.attempt_no, pool = %pool.name, to = %mask_email(&order.customer_email), state = transition.new_state().as_str(), "send attempt finished");
+        self.apply(&job, Some((attempt.id, recorded)), transition, &note)
+            .await
+    }
+
+    /// Records the attempt before sending (same Message-ID if it is a re-run).
+    async fn start_attempt(&self, order: &Order, job: &Job, pool: &SenderPool) -> Result<Attempt> {
+        let now = self.clock.now_ms();
+        let mut rnd = [0u8; 12];
+        rand::rng().fill_bytes(&mut rnd);
+        let token = hex::encode(rnd);
+        let message_id = format!(
+            "r{}.a{}.{}@{}",
+            order.id,
+            job.attempt_no,
+            &token[..8],
+            self.bounce_domain
+        );
+        exec_on_pool!(&self.db, p => sqlx::query(
+            "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token, started_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id, attempt_no) DO NOTHING"
+        ).bind(order.id).bind(job.attempt_no).bind(pool.id).bind(&message_id).bind(&token).bind(now)
+        .execute(p).await)?;
+        exec_on_pool!(&self.db, p => sqlx::query(
+            "UPDATE orders SET state = 'sending', updated_at = $1 WHERE id = $2 AND state IN ('queued', 'retry_scheduled', 'sending')"
+        ).bind(now).bind(order.id).execute(p).await)?;
+        let sql = format!(
+            "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE order_id = $1 AND attempt_no = $2"
+        );
+        let attempt: Attempt = on_pool!(&self.db, p => sqlx::query_as(&sql).bind(order.id).bind(job.attempt_no).fetch_one(p).await)?;
+        Ok(attempt)
+    }
+
+    pub fn receipt_for(&self, order: &Order) -> Receipt {
+        receipt_for(order, &self.branding)
+    }
+
+    async fn send(
+        &self,
+        order: &Order,
+        pool: &SenderPool,
+        attempt: &Attempt,
+    ) -> Result<SendOutcome> {
+        let receipt = self.receipt_for(order);
+        let html = self
+            .renderer
+            .render_html(&receipt)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let text = self
+            .renderer
+            .render_text(&receipt)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let subject = format!(
+            "Your receipt for order {} from {}",
+            order.order_number, self.branding.shop_name
+        );
+        let feedback_id = format!("{}:{}:receipt:rebound", order.id, pool.name);
+        let extra = [("X-Rebound-Attempt", attempt.attempt_no.to_string())];
+        let raw = build(&ReceiptEmail {
+            from_name: &pool.from_name,
+            from_address: &pool.from_address,
+            to_name: &order.customer_name,
+            to_address: &order.customer_email,
+            subject: &subject,
+            html: &html,
+            text: &text,
+            message_id: &attempt.message_id,
+            feedback_id: &feedback_id,
+            reply_to: Some(&self.branding.support_email),
+            extra_headers: &extra,
+        })
+        .map_err(|e| Error::Internal(e.to_string()))?;
+        let envelope = Envelope {
+            mail_from: format!("bounce+{}@{}", attempt.verp_token, self.bounce_domain),
+            rcpt_to: order.customer_email.clone(),
+        };
+        let sender = self.sender_for(pool).await?;
+        let outcome = sender.send(&envelope, &raw).await;
+        if matches!(outcome, SendOutcome::Captured) {
+            let raw_text = String::from_utf8_lossy(&raw).into_owned();
+            exec_on_pool!(&self.db, p => sqlx::query(
+                "INSERT INTO outbox (pool_id, order_id, message_id, envelope_from, envelope_to, subject, raw, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            ).bind(pool.id).bind(order.id).bind(&attempt.message_id).bind(&envelope.mail_from)
+            .bind(&envelope.rcpt_to).bind(&subject).bind(&raw_text).bind(self.clock.now_ms())
+            .execute(p).await)?;
+        }
+        Ok(outcome)
+    }
+
+    /// Writes a transition in one transaction: the attempt's outcome, the
+    /// order's state, the next job if any, a timeline entry, and the job done.
+    async fn apply(
+        &self,
+        job: &Job,
+        attempt: Option<(i64, Recorded)>,
+        t: Transition,
+        note: &str,
+    ) -> Result<()> {
+        let now = self.clock.now_ms();
+        let new_state = t.new_state();
+        let detail = match &t {
+            Transition::Accepted { .. } => "receipt accepted".to_string(),
+            Transition::Retry {
+                next_attempt,
+                reason,
+                ..
+            } => format!("attempt {next_attempt} scheduled after: {reason}"),
+            Transition::Held { reason, .. } => reason.clone(),
+        };
+        let (event_kind, event_detail) = match &t {
+            Transition::Accepted { .. } => ("accepted", note.to_string()),
+            Transition::Retry {
+                next_attempt,
+                due_at,
+                avoid_last_pool,
+                ..
+            } => (
+                "retry_scheduled",
+                format!(
+                    "{note}; attempt {next_attempt} due {}{}",
+                    crate::clock::format_utc(*due_at),
+                    if *avoid_last_pool {
+                        " through another pool"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            Transition::Held { dead_address, .. } => (
+                "held",
+                format!(
+                    "{note}{}",
+                    if *dead_address {
+                        "; the address is dead"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+        };
+        on_pool!(&self.db, p => {
+            let mut tx = p.begin().await?;
+            if let Some((attempt_id, r)) = &attempt {
+                sqlx::query(
+                    "UPDATE delivery_attempts SET finished_at = $1, outcome = $2, smtp_code = $3, smtp_text = $4,
+                     reason = $5, class = $6 WHERE id = $7"
+                ).bind(now).bind(r.outcome).bind(r.code).bind(&r.text).bind(&r.reason).bind(&r.class).bind(attempt_id)
+                .execute(&mut *tx).await?;
+            }
+            let changed = sqlx::query(
+                "UPDATE orders SET state = $1, state_detail = $2, attempts = $3, updated_at = $4
+                 WHERE id = $5 AND state NOT IN ('accepted', 'held')"
+            ).bind(new_state.as_str()).bind(&detail).bind(job.attempt_no).bind(now).bind(job.order_id)
+            .execute(&mut *tx).await?.rows_affected();
+            if changed == 1 {
+                if let Transition::Retry { next_attempt, due_at, .. } = &t {
+                    sqlx::query(
+                        "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
+                         VALUES ('send', $1, $2, $3, 'queued', $4) ON CONFLICT DO NOTHING"
+                    ).bind(job.order_id).bind(next_attempt).bind(due_at).bind(now).execute(&mut *tx).await?;
+                }
+                sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
+                    .bind(job.order_id).bind(now).bind(event_kind).bind(&event_detail)
+                    .execute(&mut *tx).await?;
+            }
+            sqlx::query("UPDATE jobs SET state = 'done', lease_owner = NULL WHERE id = $1")
+                .bind(job.id).execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    async fn finish_job(&self, job: &Job) -> Result<()> {
+        exec_on_pool!(&self.db, p => sqlx::query("UPDATE jobs SET state = 'done', lease_owner = NULL WHERE id = $1")
+            .bind(job.id).execute(p).await)?;
+        Ok(())
+    }
+}
+
+/// The receipt model for an order.
+pub fn receipt_for(order: &Order, branding: &Branding) -> Receipt {
+    Receipt {
+        order_number: order.order_number.clone(),
+        placed_at: order.placed_at,
+        currency: order.currency.clone(),
+        items: order
+            .items()
+            .into_iter()
+            .map(|i| LineItem {
+                name: i.name,
+                quantity: i.quantity,
+                unit_price_minor: i.unit_price,
+            })
+            .collect(),
+        subtotal_minor: order.subtotal_minor,
+        tax_minor: order.tax_minor,
+        shipping_minor: order.shipping_minor,
+        discount_minor: order.discount_minor,
+        total_minor: order.total_minor,
+        customer_name: order.customer_name.clone(),
+        customer_email: order.customer_email.clone(),
+        billing_address: order.billing_lines(),
+        branding: branding.clone(),
+    }
+}

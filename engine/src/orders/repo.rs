@@ -1,0 +1,192 @@
+//! Storing orders, idempotently, together with their first send job.
+
+use serde::{Deserialize, Serialize};
+
+use super::input::{ItemInput, ValidOrder};
+use crate::clock::Millis;
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::{exec_on_pool, on_pool};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Order {
+    pub id: i64,
+    pub order_number: String,
+    pub idempotency_key: Option<String>,
+    pub placed_at: Millis,
+    pub currency: String,
+    pub subtotal_minor: i64,
+    pub tax_minor: i64,
+    pub shipping_minor: i64,
+    pub discount_minor: i64,
+    pub total_minor: i64,
+    pub items_json: String,
+    pub customer_email: String,
+    pub customer_name: String,
+    pub customer_phone: Option<String>,
+    pub account_kind: String,
+    pub customer_ref: Option<String>,
+    pub client_ip: Option<String>,
+    pub billing_json: Option<String>,
+    /// See `delivery::state::ReceiptState`.
+    pub state: String,
+    pub state_detail: String,
+    pub attempts: i64,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl Order {
+    pub fn items(&self) -> Vec<ItemInput> {
+        serde_json::from_str(&self.items_json).unwrap_or_default()
+    }
+
+    pub fn billing_lines(&self) -> Option<Vec<String>> {
+        let b: super::BillingAddress = serde_json::from_str(self.billing_json.as_deref()?).ok()?;
+        let mut lines = b.lines;
+        if let Some(c) = b.country {
+            lines.push(c);
+        }
+        Some(lines)
+    }
+}
+
+/// One line of an order's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct OrderEvent {
+    pub id: i64,
+    pub order_id: i64,
+    pub at: Millis,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// What intake did: stored a new order, or found the one already posted.
+#[derive(Debug, Clone)]
+pub enum Intake {
+    Created(Order),
+    Existing(Order),
+}
+
+impl Intake {
+    pub fn order(&self) -> &Order {
+        match self {
+            Intake::Created(o) | Intake::Existing(o) => o,
+        }
+    }
+}
+
+pub(crate) const COLUMNS: &str = "id, order_number, idempotency_key, placed_at, currency, subtotal_minor, \
+    tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
+    customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
+    created_at, updated_at";
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<Order>> {
+    let sql = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");
+    Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?)
+}
+
+pub async fn find_by_number(db: &Db, number: &str) -> Result<Option<Order>> {
+    let sql = format!("SELECT {COLUMNS} FROM orders WHERE order_number = $1");
+    Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(number).fetch_optional(p).await)?)
+}
+
+async fn find_by_idempotency_key(db: &Db, key: &str) -> Result<Option<Order>> {
+    let sql = format!("SELECT {COLUMNS} FROM orders WHERE idempotency_key = $1");
+    Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(key).fetch_optional(p).await)?)
+}
+
+/// Newest first; `before_id` pages backwards.
+pub async fn list_recent(db: &Db, before_id: Option<i64>, limit: i64) -> Result<Vec<Order>> {
+    let sql = format!("SELECT {COLUMNS} FROM orders WHERE id < $1 ORDER BY id DESC LIMIT $2");
+    Ok(on_pool!(db, p => sqlx::query_as(&sql)
+        .bind(before_id.unwrap_or(i64::MAX)).bind(limit.clamp(1, 500)).fetch_all(p).await)?)
+}
+
+/// Stores a validated order and queues its receipt, exactly once per order
+/// number (and per `Idempotency-Key`, when the shop sends one). Only
+/// validation and two inserts happen here: sending is the workers' job.
+pub async fn intake(
+    db: &Db,
+    now: Millis,
+    order: ValidOrder,
+    idempotency_key: Option<&str>,
+) -> Result<Intake> {
+    if let Some(key) = idempotency_key {
+        if key.is_empty() || key.len() > 255 {
+            return Err(Error::invalid(
+                "Idempotency-Key must be 1 to 255 characters",
+            ));
+        }
+        if let Some(existing) = find_by_idempotency_key(db, key).await? {
+            return Ok(Intake::Existing(existing));
+        }
+    }
+    let items_json =
+        serde_json::to_string(&order.items).map_err(|e| Error::Internal(e.to_string()))?;
+    let billing_json = order
+        .billing_address
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let insert = "INSERT INTO orders (order_number, idempotency_key, placed_at, currency, subtotal_minor, \
+        tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
+        customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
+        created_at, updated_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'queued', \
+        'receipt queued', 0, $18, $18) ON CONFLICT DO NOTHING RETURNING id";
+    let t = &order.totals;
+    let new_id: Option<i64> = on_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        let id: Option<i64> = sqlx::query_scalar(insert)
+            .bind(&order.order_number).bind(idempotency_key).bind(order.placed_at).bind(&order.currency)
+            .bind(t.subtotal).bind(t.tax).bind(t.shipping).bind(t.discount).bind(t.total)
+            .bind(&items_json).bind(&order.customer_email).bind(&order.customer_name)
+            .bind(&order.customer_phone).bind(order.account_kind.as_str()).bind(&order.customer_ref)
+            .bind(&order.client_ip).bind(&billing_json).bind(now)
+            .fetch_optional(&mut *tx).await?;
+        if let Some(id) = id {
+            sqlx::query(
+                "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
+                 VALUES ('send', $1, 1, $2, 'queued', $2)",
+            ).bind(id).bind(now).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'intake', $3)")
+                .bind(id).bind(now)
+                .bind(format!("order received ({} account); receipt queued", order.account_kind.as_str()))
+                .execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        id
+    });
+    match new_id {
+        Some(id) => Ok(Intake::Created(get(db, id).await?.ok_or_else(|| {
+            Error::Internal("order vanished after insert".into())
+        })?)),
+        None => {
+            let existing = match idempotency_key {
+                Some(k) => find_by_idempotency_key(db, k).await?,
+                None => None,
+            };
+            let existing = match existing {
+                Some(o) => Some(o),
+                None => find_by_number(db, &order.order_number).await?,
+            };
+            existing
+                .map(Intake::Existing)
+                .ok_or_else(|| Error::Conflict("order conflicts with another order".into()))
+        }
+    }
+}
+
+pub async fn add_event(db: &Db, order_id: i64, at: Millis, kind: &str, detail: &str) -> Result<()> {
+    exec_on_pool!(db, p => sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
+        .bind(order_id).bind(at).bind(kind).bind(detail).execute(p).await)?;
+    Ok(())
+}
+
+pub async fn events(db: &Db, order_id: i64) -> Result<Vec<OrderEvent>> {
+    Ok(on_pool!(db, p => sqlx::query_as(
+        "SELECT id, order_id, at, kind, detail FROM order_events WHERE order_id = $1 ORDER BY id"
+    ).bind(order_id).fetch_all(p).await)?)
+}

@@ -1,0 +1,288 @@
+//! Receipt delivery end to end against real SMTP servers on loopback, on both
+//! databases, with the injected clock driving 5 min / 30 min / 2 h retries.
+
+use engine::config::Config;
+use engine::delivery::pools::{self, NewPool};
+use engine::delivery::worker::{Worker, attempts};
+use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
+use engine::testing::all_backends;
+use engine::testing::smtp_server::{Script, ScriptedSmtpServer};
+use engine::{Clock, Db, ManualClock};
+use std::sync::Arc;
+
+const T0: i64 = 1_800_000_000_000;
+const MIN: i64 = 60_000;
+
+fn order(number: &str, email: &str) -> engine::orders::ValidOrder {
+    OrderInput {
+        order_number: number.into(),
+        placed_at: "2026-11-27T21:00:00Z".into(),
+        currency: "EUR".into(),
+        items: vec![ItemInput {
+            name: "Mug <b>blue</b>".into(),
+            quantity: 2,
+            unit_price: 1250,
+        }],
+        totals: TotalsInput {
+            subtotal: 2500,
+            tax: 0,
+            shipping: 0,
+            discount: 0,
+            total: 2500,
+        },
+        customer: CustomerInput {
+            email: email.into(),
+            name: "Jane <script>".into(),
+            phone: None,
+            account_kind: AccountKind::Guest,
+            customer_ref: None,
+        },
+        client_ip: None,
+        billing_address: None,
+    }
+    .validate()
+    .expect("valid order")
+}
+
+struct Rig {
+    db: Db,
+    clock: ManualClock,
+    worker: Worker,
+    primary: ScriptedSmtpServer,
+    backup: ScriptedSmtpServer,
+    primary_id: i64,
+    backup_id: i64,
+}
+
+async fn rig(db: Db) -> Rig {
+    let clock = ManualClock::new(T0);
+    let primary = ScriptedSmtpServer::start().await.expect("smtp");
+    let backup = ScriptedSmtpServer::start().await.expect("smtp");
+    let mk = |name: &'static str, role: &'static str, addr: std::net::SocketAddr, pos: i64| {
+        let url = format!("smtp://{addr}");
+        let db = db.clone();
+        async move {
+            pools::create(
+                &db,
+                T0,
+                NewPool {
+                    name,
+                    role,
+                    from_name: "Shop",
+                    from_address: &format!("{name}@shop.example"),
+                    relay_url: &url,
+                    max_per_second: 8,
+                    position: pos,
+                },
+            )
+            .await
+            .expect("pool")
+            .id
+        }
+    };
+    let primary_id = mk("primary", "primary", primary.addr(), 0).await;
+    let backup_id = mk("backup", "backup", backup.addr(), 1).await;
+    let mut config = Config::default();
+    config.delivery.smtp_timeout_seconds = 5;
+    config.delivery.lease_seconds = 60;
+    let worker = Worker::new(
+        db.clone(),
+        Arc::new(clock.clone()) as Arc<dyn Clock>,
+        &config,
+    )
+    .expect("worker");
+    Rig {
+        db,
+        clock,
+        worker,
+        primary,
+        backup,
+        primary_id,
+        backup_id,
+    }
+}
+
+async fn state_of(db: &Db, number: &str) -> String {
+    orders::find_by_number(db, number)
+        .await
+        .expect("query")
+        .expect("order")
+        .state
+}
+
+#[tokio::test]
+async fn accepted_receipt_reaches_the_smtp_server_with_verp_and_ids() {
+    for t in all_backends().await {
+        let r = rig(t.db.clone()).await;
+        let o = orders::intake(&r.db, T0, order("A-1", "jane@example.com"), None)
+            .await
+            .expect("intake");
+        assert_eq!(r.worker.run_once().await.expect("run"), 1);
+        assert_eq!(state_of(&r.db, "A-1").await, "accepted");
+        let got = r
+            .primary
+            .wait_for(1, std::time::Duration::from_secs(5))
+            .await;
+        assert_eq!(got.len(), 1);
+        assert!(r.backup.received().is_empty());
+        let m = &got[0];
+        assert!(
+            m.mail_from.starts_with("bounce+") && m.mail_from.ends_with("@bounce.rebound.local"),
+            "{}",
+            m.mail_from
+        );
+        assert_eq!(m.rcpt_to, vec!["jane@example.com".to_string()]);
+        let data = String::from_utf8_lossy(&m.data);
+        let a = attempts(&r.db, o.order().id).await.expect("attempts");
+        assert_eq!(a.len(), 1);
+        assert!(
+            data.contains(&format!("Message-ID: <{}>", a[0].message_id))
+                || data.contains(&format!("Message-Id: <{}>", a[0].message_id)),
+            "{data}"
+        );
+        assert!(data.contains("Feedback-ID:"), "{data}");
+        assert!(data.contains("A-1"), "order number in the receipt");
+        let parsed = mail_parser::MessageParser::default()
+            .parse(&m.data[..])
+            .expect("parse");
+        let html = parsed.body_html(0).expect("html part");
+        let text = parsed.body_text(0).expect("text part");
+        assert!(
+            !html.contains("<script>") && html.contains("&lt;script&gt;"),
+            "customer name must be escaped in HTML: {html}"
+        );
+        assert!(
+            text.contains("Jane <script>"),
+            "the text part shows the name as typed"
+        );
+        assert_eq!(a[0].pool_id, r.primary_id);
+        assert_eq!(
+            m.mail_from,
+            format!("bounce+{}@bounce.rebound.local", a[0].verp_token)
+        );
+        // Nothing left to do, and intake of the same order again changes nothing.
+        assert_eq!(r.worker.run_once().await.expect("run"), 0);
+        let again = orders::intake(&r.db, T0, order("A-1", "jane@example.com"), None)
+            .await
+            .expect("intake");
+        assert!(matches!(again, orders::Intake::Existing(_)));
+        assert_eq!(r.worker.run_once().await.expect("run"), 0);
+        assert_eq!(r.primary.received().len(), 1, "never a second receipt");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn soft_failures_retry_at_5m_30m_2h_alternating_pools_then_hold() {
+    for t in all_backends().await {
+        let r = rig(t.db.clone()).await;
+        for s in [&r.primary, &r.backup] {
+            s.script(
+                "soft@example.com",
+                Script::RejectRcpt(421, "4.7.0 Try again later, closing connection"),
+            );
+        }
+        let o = orders::intake(&r.db, T0, order("S-1", "soft@example.com"), None)
+            .await
+            .expect("intake");
+        let id = o.order().id;
+        assert_eq!(r.worker.run_once().await.expect("run"), 1);
+        assert_eq!(state_of(&r.db, "S-1").await, "retry_scheduled");
+        for (wait, expected_attempts) in [(5 * MIN, 2), (30 * MIN, 3), (120 * MIN, 4)] {
+            // One millisecond early: nothing is due.
+            r.clock.advance_ms(wait - 1);
+            assert_eq!(r.worker.run_once().await.expect("run"), 0, "due too early");
+            r.clock.advance_ms(1);
+            assert_eq!(r.worker.run_once().await.expect("run"), 1);
+            assert_eq!(
+                attempts(&r.db, id).await.expect("a").len(),
+                expected_attempts
+            );
+        }
+        assert_eq!(state_of(&r.db, "S-1").await, "held");
+        let a = attempts(&r.db, id).await.expect("attempts");
+        let pools: Vec<i64> = a.iter().map(|x| x.pool_id).collect();
+        assert_eq!(
+            pools,
+            vec![r.primary_id, r.backup_id, r.primary_id, r.backup_id]
+        );
+        assert!(
+            a.iter()
+                .all(|x| x.smtp_code == Some(421) && x.outcome.as_deref() == Some("deferred"))
+        );
+        assert!(
+            a[0].smtp_text
+                .as_deref()
+                .unwrap_or("")
+                .contains("4.7.0 Try again later"),
+            "{:?}",
+            a[0].smtp_text
+        );
+        let events = orders::events(&r.db, id).await.expect("events");
+        assert_eq!(events.last().map(|e| e.kind.as_str()), Some("held"));
+        r.clock.advance_ms(24 * 60 * MIN);
+        assert_eq!(
+            r.worker.run_once().await.expect("run"),
+            0,
+            "a held order is not retried"
+        );
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_dead_address_is_held_at_once_and_a_reputation_block_switches_pool() {
+    for t in all_backends().await {
+        let r = rig(t.db.clone()).await;
+        r.primary.script(
+            "ghost@example.com",
+            Script::RejectRcpt(
+                550,
+                "5.1.1 <ghost@example.com>: Recipient address rejected: User unknown",
+            ),
+        );
+        r.primary.script("vpn@gmail.com", Script::RejectRcpt(550, "5.7.1 Our system has detected an unusual rate of unsolicited mail originating from your IP address. To protect our users from spam, mail sent from your IP address has been blocked."));
+        r.primary.script(
+            "busy@example.com",
+            Script::RejectRcpt(450, "4.2.1 Mailbox busy, try again in 900 seconds"),
+        );
+        let dead = orders::intake(&r.db, T0, order("H-1", "ghost@example.com"), None)
+            .await
+            .expect("intake");
+        let rep = orders::intake(&r.db, T0, order("R-1", "vpn@gmail.com"), None)
+            .await
+            .expect("intake");
+        let busy = orders::intake(&r.db, T0, order("B-1", "busy@example.com"), None)
+            .await
+            .expect("intake");
+        assert_eq!(r.worker.run_once().await.expect("run"), 3);
+
+        assert_eq!(state_of(&r.db, "H-1").await, "held");
+        let a = attempts(&r.db, dead.order().id).await.expect("a");
+        assert_eq!(
+            (a.len(), a[0].class.as_deref(), a[0].reason.as_deref()),
+            (1, Some("recipient_permanent"), Some("userunknown"))
+        );
+
+        assert_eq!(state_of(&r.db, "R-1").await, "retry_scheduled");
+        let a = attempts(&r.db, rep.order().id).await.expect("a");
+        assert_eq!(a[0].class.as_deref(), Some("sender_reputation"));
+
+        // The server asked for 15 minutes: longer than 5, so honoured.
+        assert_eq!(state_of(&r.db, "B-1").await, "retry_scheduled");
+        r.clock.advance_ms(5 * MIN);
+        assert_eq!(
+            r.worker.run_once().await.expect("run"),
+            1,
+            "only the reputation retry is due at +5 min"
+        );
+        assert_eq!(state_of(&r.db, "R-1").await, "accepted");
+        let a = attempts(&r.db, rep.order().id).await.expect("a");
+        assert_eq!(a[1].pool_id, r.backup_id, "retried through the other pool");
+        assert_eq!(r.backup.received().len(), 1);
+        r.clock.advance_ms(10 * MIN);
+        assert_eq!(r.worker.run_once().await.expect("run"), 1);
+        assert_eq!(attempts(&r.db, busy.order().id).await.expect("a").len(), 2);
+        t.cleanup().await;
+    }
+}

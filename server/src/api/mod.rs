@@ -1,0 +1,44 @@
+//! The shop integration API under `/api/v1`, authenticated with API keys
+//! (`Authorization: Bearer rbk_…`). Errors are JSON: `{"error": "...",
+//! "fields": [{"field": "...", "message": "..."}]}`.
+
+mod auth;
+mod error;
+mod orders;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use engine::{Clock, Config, Db};
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+pub use error::ApiError;
+
+/// What the API handlers reach.
+#[derive(Clone)]
+pub struct ApiState {
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<Config>,
+    /// Wakes the send worker when an order arrives.
+    pub wake: Arc<Notify>,
+}
+
+/// Orders are small; 256 KiB is far above any real one.
+const MAX_BODY: usize = 256 * 1024;
+
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/api/v1/orders", post(orders::create))
+        .route("/api/v1/orders/{number}", get(orders::show))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_api_key,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        // Unknown API paths answer JSON too (the site's fallback serves pages).
+        .route("/api/v1/{*rest}", axum::routing::any(error::not_found))
+        .with_state(state)
+}

@@ -1,0 +1,202 @@
+//! The shop API through the real HTTP server: API keys, validation with
+//! per-field errors, idempotency, the order timeline.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::{servers, test_config};
+
+fn good_order(number: &str) -> Value {
+    json!({
+        "order_number": number,
+        "placed_at": "2026-11-27T21:00:00Z",
+        "currency": "EUR",
+        "items": [{ "name": "Mug", "quantity": 2, "unit_price": 1250 }],
+        "totals": { "subtotal": 2500, "tax": 475, "shipping": 0, "discount": 0, "total": 2975 },
+        "customer": { "email": "jane@example.com", "name": "Jane", "account_kind": "guest" },
+        "client_ip": "203.0.113.9"
+    })
+}
+
+#[tokio::test]
+async fn orders_need_a_key_validate_and_are_idempotent() {
+    for srv in servers(test_config()).await {
+        let key = engine::apikeys::create(&srv.state.db, srv.clock_now(), "test shop", "test")
+            .await
+            .expect("key");
+        let c = srv.client();
+        let url = format!("{}/api/v1/orders", srv.base);
+
+        let res = c
+            .post(&url)
+            .json(&good_order("K-1"))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 401);
+        assert!(
+            res.text()
+                .await
+                .unwrap_or_default()
+                .contains("missing API key")
+        );
+        let res = c
+            .post(&url)
+            .bearer_auth("rbk_not_a_real_key")
+            .json(&good_order("K-1"))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 401);
+
+        let res = c
+            .post(&url)
+            .bearer_auth(&key.secret)
+            .json(&good_order("K-1"))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 202);
+        let first: Value = res.json().await.expect("json");
+        assert_eq!(first["status"], "queued");
+        assert_eq!(first["duplicate"], false);
+
+        // Same order number again: the original answer, no second receipt.
+        let res = c
+            .post(&url)
+            .bearer_auth(&key.secret)
+            .json(&good_order("K-1"))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 202);
+        let again: Value = res.json().await.expect("json");
+        assert_eq!(
+            (again["id"].clone(), again["duplicate"].clone()),
+            (first["id"].clone(), json!(true))
+        );
+        // Same Idempotency-Key with another number: also the original.
+        let res = c
+            .post(&url)
+            .bearer_auth(&key.secret)
+            .header("idempotency-key", "abc")
+            .json(&good_order("K-2"))
+            .send()
+            .await
+            .expect("post");
+        let k2: Value = res.json().await.expect("json");
+        let res = c
+            .post(&url)
+            .bearer_auth(&key.secret)
+            .header("idempotency-key", "abc")
+            .json(&good_order("K-3"))
+            .send()
+            .await
+            .expect("post");
+        let k3: Value = res.json().await.expect("json");
+        assert_eq!(k2["id"], k3["id"]);
+        let jobs = engine::delivery::queue::depth(&srv.state.db)
+            .await
+            .expect("depth");
+        assert_eq!(
+            jobs,
+            vec![("queued".to_string(), 2)],
+            "one send job per distinct order"
+        );
+
+        // Validation: every bad field named, nothing stored.
+        let mut bad = good_order("K-9");
+        bad["currency"] = json!("XYZ");
+        bad["customer"]["email"] = json!("nope");
+        bad["totals"]["total"] = json!(1);
+        let res = c
+            .post(&url)
+            .bearer_auth(&key.secret)
+            .json(&bad)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 422);
+        let body: Value = res.json().await.expect("json");
+        let fields: Vec<String> = body["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|f| f["field"].as_str().unwrap_or_default().to_string())
+            .collect();
+        for f in ["currency", "customer.email", "totals.total"] {
+            assert!(fields.contains(&f.to_string()), "{f} not in {fields:?}");
+        }
+        // Wrong types name the path too.
+        let mut typed = good_order("K-10");
+        typed["items"][0]["quantity"] = json!("two");
+        let res = c
+            .post(&url)
+            .bearer_auth(&key.secret)
+            .json(&typed)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 422);
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(body["fields"][0]["field"], "items[0].quantity");
+        // Not JSON at all, and oversized bodies.
+        let res = c
+            .post(&url)
+            .bearer_auth(&key.secret)
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 422);
+        let res = c
+            .post(&url)
+            .bearer_auth(&key.secret)
+            .header("content-type", "application/json")
+            .body(vec![b' '; 300 * 1024])
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 413);
+        assert!(
+            engine::orders::find_by_number(&srv.state.db, "K-9")
+                .await
+                .expect("q")
+                .is_none()
+        );
+
+        // Status and timeline.
+        let res = c
+            .get(format!("{}/api/v1/orders/K-1", srv.base))
+            .bearer_auth(&key.secret)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 200);
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(body["status"], "queued");
+        assert_eq!(body["timeline"][0]["kind"], "intake");
+        let res = c
+            .get(format!("{}/api/v1/orders/NOPE", srv.base))
+            .bearer_auth(&key.secret)
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 404);
+
+        // A revoked key stops working.
+        engine::apikeys::revoke(&srv.state.db, key.key.id, srv.clock_now())
+            .await
+            .expect("revoke");
+        let res = c
+            .post(&url)
+            .bearer_auth(&key.secret)
+            .json(&good_order("K-4"))
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 401);
+        srv.stop().await;
+    }
+}
