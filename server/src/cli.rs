@@ -40,10 +40,25 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Bounce tools for operators.
+    Bounce {
+        #[command(subcommand)]
+        command: BounceCommand,
+    },
     /// Manage the shops' API keys.
     Apikey {
         #[command(subcommand)]
         command: ApiKeyCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BounceCommand {
+    /// Classify raw bounce / feedback messages (files, or `-` for stdin): one
+    /// JSON line per recipient, with the same parser and rules the server uses.
+    Classify {
+        #[arg(required = true)]
+        files: Vec<String>,
     },
 }
 
@@ -123,6 +138,9 @@ async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
         }
         Command::User { command } => user_command(command, &config).await,
         Command::Apikey { command } => apikey_command(command, &config).await,
+        Command::Bounce {
+            command: BounceCommand::Classify { files },
+        } => classify_files(&files),
     }
 }
 
@@ -224,6 +242,57 @@ fn read_password() -> Result<String, String> {
         .read_line(&mut line)
         .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+/// `rebound bounce classify`: prints one JSON line per recipient; a file that
+/// cannot be read or parsed prints an `error` line and the exit code is 1.
+fn classify_files(files: &[String]) -> Result<(), String> {
+    use std::io::Read;
+    let classifier = engine::bounce::Classifier::shared();
+    let mut failures = 0;
+    for file in files {
+        let raw = if file == "-" {
+            let mut buf = Vec::new();
+            std::io::stdin().read_to_end(&mut buf).map(|_| buf)
+        } else {
+            std::fs::read(file)
+        };
+        let line = match raw
+            .map_err(|e| e.to_string())
+            .and_then(|raw| classifier.classify_message(&raw).map_err(|e| e.to_string()))
+        {
+            Ok(verdicts) => verdicts
+                .iter()
+                .map(|v| {
+                    serde_json::json!({
+                        "file": file,
+                        "recipient": v.recipient,
+                        "kind": v.kind,
+                        "reason": v.verdict.reason.as_str(),
+                        "class": v.verdict.class.as_str(),
+                        "hard_bounce": v.hard_bounce,
+                        "status": v.reply.enhanced,
+                        "reply_code": v.reply.code,
+                        "rule": v.verdict.rule_id,
+                        "diagnostic": v.reply.text,
+                    })
+                    .to_string()
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Err(e) => {
+                failures += 1;
+                serde_json::json!({ "file": file, "error": e }).to_string()
+            }
+        };
+        if !line.is_empty() {
+            println!("{line}");
+        }
+    }
+    if failures > 0 {
+        return Err(format!("{failures} file(s) could not be classified"));
+    }
+    Ok(())
 }
 
 async fn apikey_command(cmd: ApiKeyCommand, config: &Config) -> Result<(), String> {
