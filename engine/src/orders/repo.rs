@@ -122,6 +122,11 @@ pub async fn intake(
             return Ok(Intake::Existing(existing));
         }
     }
+    // The common retry case answers from a read: no insert attempt, so no
+    // PostgreSQL sequence number is burnt and ids stay alike on both backends.
+    if let Some(existing) = find_by_number(db, &order.order_number).await? {
+        return Ok(Intake::Existing(existing));
+    }
     let items_json =
         serde_json::to_string(&order.items).map_err(|e| Error::Internal(e.to_string()))?;
     let billing_json = order
