@@ -272,59 +272,256 @@ async fn scenario(db: &Db) -> Vec<String> {
     );
 
     // API keys (secrets are random: compare what is deterministic).
-    let key = engine::apikeys::create(db, T0, "shop", "admin@example.com").await.expect("key");
-    log("key", format!("{} {} {} {:?}", key.key.id, key.key.name, key.key.prefix.starts_with("rbk_"), key.key.last_used_at));
-    log("key bad name", format!("{:?}", engine::apikeys::create(db, T0, " ", "x").await.map(|k| k.key.id).map_err(|e| e.to_string())));
-    log("auth ok", format!("{:?}", engine::apikeys::authenticate(db, T0 + 5, &key.secret).await.map(|k| k.map(|k| k.id))));
-    log("auth bad", format!("{:?}", engine::apikeys::authenticate(db, T0 + 5, "rbk_nope").await.map(|k| k.map(|k| k.id))));
-    log("keys", format!("{:?}", engine::apikeys::list(db).await.map(|v| v.iter().map(|k| (k.id, k.last_used_at, k.revoked_at)).collect::<Vec<_>>())));
-    log("revoke", format!("{:?}", engine::apikeys::revoke(db, key.key.id, T0 + 9).await.map(|k| k.revoked_at)));
-    log("auth revoked", format!("{:?}", engine::apikeys::authenticate(db, T0 + 10, &key.secret).await.map(|k| k.is_some())));
-    log("revoke missing", format!("{:?}", engine::apikeys::revoke(db, 999, T0).await.map(|k| k.id).map_err(|e| e.to_string())));
+    let key = engine::apikeys::create(db, T0, "shop", "admin@example.com")
+        .await
+        .expect("key");
+    log(
+        "key",
+        format!(
+            "{} {} {} {:?}",
+            key.key.id,
+            key.key.name,
+            key.key.prefix.starts_with("rbk_"),
+            key.key.last_used_at
+        ),
+    );
+    log(
+        "key bad name",
+        format!(
+            "{:?}",
+            engine::apikeys::create(db, T0, " ", "x")
+                .await
+                .map(|k| k.key.id)
+                .map_err(|e| e.to_string())
+        ),
+    );
+    log(
+        "auth ok",
+        format!(
+            "{:?}",
+            engine::apikeys::authenticate(db, T0 + 5, &key.secret)
+                .await
+                .map(|k| k.map(|k| k.id))
+        ),
+    );
+    log(
+        "auth bad",
+        format!(
+            "{:?}",
+            engine::apikeys::authenticate(db, T0 + 5, "rbk_nope")
+                .await
+                .map(|k| k.map(|k| k.id))
+        ),
+    );
+    log(
+        "keys",
+        format!(
+            "{:?}",
+            engine::apikeys::list(db).await.map(|v| v
+                .iter()
+                .map(|k| (k.id, k.last_used_at, k.revoked_at))
+                .collect::<Vec<_>>())
+        ),
+    );
+    log(
+        "revoke",
+        format!(
+            "{:?}",
+            engine::apikeys::revoke(db, key.key.id, T0 + 9)
+                .await
+                .map(|k| k.revoked_at)
+        ),
+    );
+    log(
+        "auth revoked",
+        format!(
+            "{:?}",
+            engine::apikeys::authenticate(db, T0 + 10, &key.secret)
+                .await
+                .map(|k| k.is_some())
+        ),
+    );
+    log(
+        "revoke missing",
+        format!(
+            "{:?}",
+            engine::apikeys::revoke(db, 999, T0)
+                .await
+                .map(|k| k.id)
+                .map_err(|e| e.to_string())
+        ),
+    );
 
     // Sender pools.
     use engine::delivery::pools::{self, NewPool};
     for (name, role, pos) in [("b", "backup", 0), ("a", "primary", 0), ("m", "masked", 0)] {
-        let p = pools::create(db, T0, NewPool { name, role, from_name: "Shop", from_address: "r@shop.example", relay_url: "capture://", max_per_second: 5, position: pos }).await;
+        let p = pools::create(
+            db,
+            T0,
+            NewPool {
+                name,
+                role,
+                from_name: "Shop",
+                from_address: "r@shop.example",
+                relay_url: "capture://",
+                max_per_second: 5,
+                position: pos,
+            },
+        )
+        .await;
         log("pool", format!("{:?}", p.map(|p| (p.id, p.name, p.role))));
     }
-    log("pool bad role", format!("{:?}", pools::create(db, T0, NewPool { name: "x", role: "boss", from_name: "", from_address: "r@s.e", relay_url: "capture://", max_per_second: 1, position: 0 }).await.map(|p| p.id).map_err(|e| e.to_string())));
-    log("pool pause", format!("{:?}", pools::set_enabled(db, 1, false).await.map_err(|e| e.to_string())));
+    log(
+        "pool bad role",
+        format!(
+            "{:?}",
+            pools::create(
+                db,
+                T0,
+                NewPool {
+                    name: "x",
+                    role: "boss",
+                    from_name: "",
+                    from_address: "r@s.e",
+                    relay_url: "capture://",
+                    max_per_second: 1,
+                    position: 0
+                }
+            )
+            .await
+            .map(|p| p.id)
+            .map_err(|e| e.to_string())
+        ),
+    );
+    log(
+        "pool pause",
+        format!(
+            "{:?}",
+            pools::set_enabled(db, 1, false)
+                .await
+                .map_err(|e| e.to_string())
+        ),
+    );
     let listed = pools::list(db).await.expect("pools");
-    log("pools", format!("{:?}", listed.iter().map(|p| (p.id, p.enabled)).collect::<Vec<_>>()));
-    log("chain", format!("{:?}", pools::send_chain(&listed).iter().map(|p| p.id).collect::<Vec<_>>()));
+    log(
+        "pools",
+        format!(
+            "{:?}",
+            listed.iter().map(|p| (p.id, p.enabled)).collect::<Vec<_>>()
+        ),
+    );
+    log(
+        "chain",
+        format!(
+            "{:?}",
+            pools::send_chain(&listed)
+                .iter()
+                .map(|p| p.id)
+                .collect::<Vec<_>>()
+        ),
+    );
 
     // Orders, idempotency, the queue with leases.
     use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
-    let input = |n: &str| OrderInput {
-        order_number: n.into(),
-        placed_at: "2026-11-27T21:00:00Z".into(),
-        currency: "usd".into(),
-        items: vec![ItemInput { name: "Mug".into(), quantity: 3, unit_price: 333 }],
-        totals: TotalsInput { subtotal: 999, tax: 1, shipping: 0, discount: 0, total: 1000 },
-        customer: CustomerInput { email: "C@Example.com".into(), name: "C".into(), phone: None, account_kind: AccountKind::LoggedIn, customer_ref: Some("cust-1".into()) },
-        client_ip: Some("2001:db8::1".into()),
-        billing_address: None,
-    }.validate().expect("valid");
-    for (n, key) in [("O-1", None), ("O-1", None), ("O-2", Some("idem")), ("O-3", Some("idem"))] {
-        let r = orders::intake(db, T0 + 100, input(n), key).await.expect("intake");
-        log("intake", format!("{} {:?}", matches!(r, orders::Intake::Created(_)), r.order()));
+    let input = |n: &str| {
+        OrderInput {
+            order_number: n.into(),
+            placed_at: "2026-11-27T21:00:00Z".into(),
+            currency: "usd".into(),
+            items: vec![ItemInput {
+                name: "Mug".into(),
+                quantity: 3,
+                unit_price: 333,
+            }],
+            totals: TotalsInput {
+                subtotal: 999,
+                tax: 1,
+                shipping: 0,
+                discount: 0,
+                total: 1000,
+            },
+            customer: CustomerInput {
+                email: "C@Example.com".into(),
+                name: "C".into(),
+                phone: None,
+                account_kind: AccountKind::LoggedIn,
+                customer_ref: Some("cust-1".into()),
+            },
+            client_ip: Some("2001:db8::1".into()),
+            billing_address: None,
+        }
+        .validate()
+        .expect("valid")
+    };
+    for (n, key) in [
+        ("O-1", None),
+        ("O-1", None),
+        ("O-2", Some("idem")),
+        ("O-3", Some("idem")),
+    ] {
+        let r = orders::intake(db, T0 + 100, input(n), key)
+            .await
+            .expect("intake");
+        log(
+            "intake",
+            format!(
+                "{} {:?}",
+                matches!(r, orders::Intake::Created(_)),
+                r.order()
+            ),
+        );
     }
-    log("find", format!("{:?}", orders::find_by_number(db, "O-2").await.map(|o| o.map(|o| o.id))));
-    log("recent", format!("{:?}", orders::list_recent(db, None, 10).await.map(|v| v.iter().map(|o| o.id).collect::<Vec<_>>())));
+    log(
+        "find",
+        format!(
+            "{:?}",
+            orders::find_by_number(db, "O-2")
+                .await
+                .map(|o| o.map(|o| o.id))
+        ),
+    );
+    log(
+        "recent",
+        format!(
+            "{:?}",
+            orders::list_recent(db, None, 10)
+                .await
+                .map(|v| v.iter().map(|o| o.id).collect::<Vec<_>>())
+        ),
+    );
     log("events", format!("{:?}", orders::events(db, 1).await));
     use engine::delivery::queue;
     log("depth", format!("{:?}", queue::depth(db).await));
     log("next due", format!("{:?}", queue::next_due(db).await));
-    log("claim early", format!("{:?}", queue::claim(db, T0 + 99, "w1", 1000, 10).await));
-    let claimed = queue::claim(db, T0 + 100, "w1", 1000, 1).await.expect("claim");
+    log(
+        "claim early",
+        format!("{:?}", queue::claim(db, T0 + 99, "w1", 1000, 10).await),
+    );
+    let claimed = queue::claim(db, T0 + 100, "w1", 1000, 1)
+        .await
+        .expect("claim");
     log("claim 1", format!("{claimed:?}"));
-    log("claim rest", format!("{:?}", queue::claim(db, T0 + 100, "w2", 1000, 10).await));
-    log("claim none", format!("{:?}", queue::claim(db, T0 + 500, "w2", 1000, 10).await));
-    log("lease expired", format!("{:?}", queue::claim(db, T0 + 1_101, "w3", 1000, 10).await));
+    log(
+        "claim rest",
+        format!("{:?}", queue::claim(db, T0 + 100, "w2", 1000, 10).await),
+    );
+    log(
+        "claim none",
+        format!("{:?}", queue::claim(db, T0 + 500, "w2", 1000, 10).await),
+    );
+    log(
+        "lease expired",
+        format!("{:?}", queue::claim(db, T0 + 1_101, "w3", 1000, 10).await),
+    );
     if let Some(j) = claimed.first() {
-        log("release wrong owner", format!("{:?}", queue::release(db, j.id, "w1").await));
-        log("release", format!("{:?}", queue::release(db, j.id, "w3").await));
+        log(
+            "release wrong owner",
+            format!("{:?}", queue::release(db, j.id, "w1").await),
+        );
+        log(
+            "release",
+            format!("{:?}", queue::release(db, j.id, "w3").await),
+        );
     }
     log("depth after", format!("{:?}", queue::depth(db).await));
 

@@ -1,1 +1,1059 @@
-fn main() {}
+//! Delivery benchmark: a binary that prints one table (not a timed test).
+//!
+//! `CARGO_TARGET_DIR=/tmp/bench-target cargo bench -p server --bench delivery -j 1`
+//!
+//! 1. Intake: `POST /api/v1/orders` through the real router (API key, validation, the
+//!    order + job + timeline inserts), closed loop at a fixed concurrency, against a bare
+//!    axum handler that inserts one row with sqlx into a fresh database of the same kind
+//!    (the ceiling), served the same way on another loopback port, with the same client.
+//!    No send worker runs. Then p99 at a fixed offered load (open loop) on SQLite.
+//! 2. Dispatch: queued → accepted through the real queue, worker and state writes into
+//!    Postfix's `smtp-sink`, against the raw send loop (8 tasks pushing one pre-built
+//!    message through one `Sender`) into the same sink.
+//! 3. Peak RSS of this process.
+//!
+//! The servers, the load generator and the SMTP client all share this one process (and,
+//! on this machine, two cores), so every number is a lower bound for the server alone.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use engine::delivery::message::{ReceiptEmail, build};
+use engine::delivery::pools::{self, NewPool};
+use engine::delivery::transport::{Envelope, RelayUrl, SendOutcome, Sender};
+use engine::delivery::worker::Worker;
+use engine::orders::OrderInput;
+use engine::testing::TestDb;
+use engine::{Clock, Config, Db, SystemClock};
+use futures::StreamExt;
+use serde_json::json;
+use tokio::task::JoinSet;
+
+/// Requests in flight in the closed-loop intake runs.
+const CONCURRENCY: usize = 32;
+/// Unmeasured requests before each closed-loop measurement.
+const WARMUP: usize = 500;
+/// Measured requests per closed-loop run.
+const REQUESTS: usize = 5_000;
+/// Upper bound on one closed-loop run.
+const RUN_CAP: Duration = Duration::from_secs(60);
+/// Offered load of the open-loop run, requests per second.
+const OFFERED_RATE: f64 = 2_000.0;
+/// Length of the open-loop run.
+const OFFERED_FOR: Duration = Duration::from_secs(5);
+/// The open-loop run drops (and counts) requests beyond this many outstanding.
+const MAX_OUTSTANDING: usize = 2_048;
+/// Orders queued for the dispatch run.
+const DISPATCH_ORDERS: usize = 4_000;
+/// Concurrent `Worker::run_once()` callers.
+const DISPATCH_CALLERS: usize = 4;
+/// Jobs one `run_once()` claims.
+const DISPATCH_BATCH: i64 = 64;
+/// Sender pool `max_per_second` (→ connections to the relay).
+const POOL_RATE: i64 = 8;
+/// Concurrent tasks in the raw send loop.
+const RAW_TASKS: usize = 8;
+/// Upper bound on one dispatch run.
+const DISPATCH_CAP: Duration = Duration::from_secs(90);
+const SMTP_SINK: &str = "/usr/sbin/smtp-sink";
+
+// ---------------------------------------------------------------------------------------
+// Output
+
+struct Row {
+    bench: String,
+    backend: String,
+    result: String,
+    baseline: String,
+    ratio: String,
+    notes: String,
+}
+
+impl Row {
+    fn new(bench: &str, backend: &str) -> Self {
+        Self {
+            bench: bench.to_string(),
+            backend: backend.to_string(),
+            result: String::new(),
+            baseline: String::new(),
+            ratio: String::new(),
+            notes: String::new(),
+        }
+    }
+
+    fn skipped(bench: &str, backend: &str, why: &str) -> Self {
+        let mut r = Self::new(bench, backend);
+        r.result = "SKIPPED".to_string();
+        r.notes = why.to_string();
+        r
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let header = Row {
+        bench: "benchmark".into(),
+        backend: "backend".into(),
+        result: "result".into(),
+        baseline: "baseline".into(),
+        ratio: "ratio".into(),
+        notes: "notes".into(),
+    };
+    let all: Vec<&Row> = std::iter::once(&header).chain(rows.iter()).collect();
+    let w = |f: fn(&Row) -> &str| all.iter().map(|r| f(r).chars().count()).max().unwrap_or(0);
+    let (wb, wk, wr, wl, wx) = (
+        w(|r| &r.bench),
+        w(|r| &r.backend),
+        w(|r| &r.result),
+        w(|r| &r.baseline),
+        w(|r| &r.ratio),
+    );
+    println!();
+    for (i, r) in all.iter().enumerate() {
+        let line = format!(
+            "{:<wb$}  {:<wk$}  {:<wr$}  {:<wl$}  {:<wx$}  {}",
+            r.bench, r.backend, r.result, r.baseline, r.ratio, r.notes
+        );
+        println!("{}", line.trim_end());
+        if i == 0 {
+            println!("{}", "-".repeat(line.trim_end().chars().count()));
+        }
+    }
+    println!();
+}
+
+/// `12345.6` → `12,346`.
+fn thousands(x: f64) -> String {
+    let n = x.round().max(0.0) as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn ms(d: Duration) -> String {
+    let v = d.as_secs_f64() * 1000.0;
+    if v < 1.0 {
+        format!("{v:.2} ms")
+    } else if v < 100.0 {
+        format!("{v:.1} ms")
+    } else {
+        format!("{v:.0} ms")
+    }
+}
+
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}x", a / b)
+    } else {
+        "n/a".to_string()
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn progress(msg: &str) {
+    eprintln!("[bench] {msg}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Backends and servers
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    async fn fresh_db(&self) -> TestDb {
+        match self {
+            Backend::Sqlite => TestDb::sqlite()
+                .await
+                .expect("create a SQLite database in the temp dir"),
+            Backend::Postgres(url) => TestDb::postgres(url)
+                .await
+                .unwrap_or_else(|e| panic!("create a PostgreSQL database at {url}: {e}")),
+        }
+    }
+}
+
+fn bench_config() -> Config {
+    let mut config = Config::default();
+    config.demo.create_admin = false;
+    config.delivery.batch_size = DISPATCH_BATCH;
+    config
+}
+
+struct Served {
+    base: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    async fn start(router: Router) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a loopback port for the HTTP server");
+        let addr = listener
+            .local_addr()
+            .expect("local address of the listener");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(server::http::serve(listener, router, async move {
+            let _ = rx.await;
+        }));
+        Self {
+            base: format!("http://{addr}"),
+            shutdown: Some(tx),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Keep-alive connections may hold graceful shutdown open; do not wait long.
+        if tokio::time::timeout(Duration::from_secs(2), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+    }
+}
+
+/// The real app (pages, API, middleware), exactly as `rebound serve` builds it, minus the
+/// send worker: the `wake` it pokes has no listener.
+async fn start_rebound(db: &Db) -> (Served, String) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let state = app::ssr::AppState {
+        db: db.clone(),
+        config: Arc::new(bench_config()),
+        clock: clock.clone(),
+    };
+    let options = leptos::config::get_configuration(None)
+        .expect("leptos options from the environment")
+        .leptos_options;
+    let router = server::http::router(state, options, Arc::new(tokio::sync::Notify::new()))
+        .await
+        .expect("build the Rebound router");
+    let key = engine::apikeys::create(db, clock.now_ms(), "bench", "bench")
+        .await
+        .expect("create an API key")
+        .secret;
+    (Served::start(router).await, key)
+}
+
+/// The ceiling: one handler, one INSERT, same database kind and pool settings.
+async fn bare_insert(State(db): State<Db>, body: Bytes) -> Response {
+    let text = String::from_utf8_lossy(&body).into_owned();
+    let now = unix_now_ms();
+    let res: Result<i64, sqlx::Error> = engine::on_pool!(&db, p => sqlx::query_scalar(
+        "INSERT INTO bare_orders (body, created_at) VALUES ($1, $2) RETURNING id"
+    ).bind(&text).bind(now).fetch_one(p).await);
+    match res {
+        Ok(id) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "id": id, "status": "queued" })),
+        )
+            .into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+async fn start_bare(db: &Db) -> Served {
+    let ddl = match db {
+        Db::Sqlite(_) => {
+            "CREATE TABLE bare_orders (id INTEGER PRIMARY KEY AUTOINCREMENT, body TEXT NOT NULL, created_at BIGINT NOT NULL)"
+        }
+        Db::Postgres(_) => {
+            "CREATE TABLE bare_orders (id BIGSERIAL PRIMARY KEY, body TEXT NOT NULL, created_at BIGINT NOT NULL)"
+        }
+    };
+    engine::exec_on_pool!(db, p => sqlx::query(ddl).execute(p).await)
+        .expect("create the bare_orders table");
+    let router = Router::new()
+        .route("/bare/orders", post(bare_insert))
+        .with_state(db.clone());
+    Served::start(router).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Load generation
+
+fn order_json(number: &str, i: usize) -> serde_json::Value {
+    json!({
+        "order_number": number,
+        "placed_at": "2026-11-27T21:00:00Z",
+        "currency": "EUR",
+        "items": [
+            { "name": "Enamel mug", "quantity": 2, "unit_price": 1250 },
+            { "name": "Loose-leaf tea, 100 g", "quantity": 1, "unit_price": 500 }
+        ],
+        "totals": { "subtotal": 3000, "shipping": 490, "total": 3490 },
+        "customer": {
+            "email": format!("customer{i}@example.com"),
+            "name": "Bench Customer",
+            "account_kind": "guest"
+        }
+    })
+}
+
+fn bodies(prefix: &str, n: usize) -> Arc<Vec<Bytes>> {
+    Arc::new(
+        (0..n)
+            .map(|i| {
+                let v = order_json(&format!("{prefix}-{i}"), i);
+                Bytes::from(serde_json::to_vec(&v).expect("serialize an order"))
+            })
+            .collect(),
+    )
+}
+
+#[derive(Clone)]
+struct Target {
+    url: String,
+    key: String,
+}
+
+async fn post_one(client: &reqwest::Client, t: &Target, body: Bytes) -> Result<(), String> {
+    let res = client
+        .post(&t.url)
+        .bearer_auth(&t.key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("request failed: {e}"))?;
+    let status = res.status();
+    let text = res
+        .bytes()
+        .await
+        .map_err(|e| format!("reading the response: {e}"))?;
+    if status == StatusCode::ACCEPTED {
+        Ok(())
+    } else {
+        Err(format!(
+            "HTTP {status}: {}",
+            String::from_utf8_lossy(&text)
+                .chars()
+                .take(200)
+                .collect::<String>()
+        ))
+    }
+}
+
+struct LoadResult {
+    ok: usize,
+    errors: usize,
+    first_error: Option<String>,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+    capped: bool,
+}
+
+impl LoadResult {
+    fn rate(&self) -> f64 {
+        self.ok as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+
+    fn sorted(&self) -> Vec<Duration> {
+        let mut v = self.latencies.clone();
+        v.sort_unstable();
+        v
+    }
+
+    fn error_note(&self) -> String {
+        match &self.first_error {
+            Some(e) => format!(" ERRORS {} (first: {e})", self.errors),
+            None => String::new(),
+        }
+    }
+}
+
+/// `count` requests, `concurrency` in flight, bodies `bodies[offset..offset + count]`.
+async fn closed_loop(
+    client: &reqwest::Client,
+    target: &Target,
+    bodies: &Arc<Vec<Bytes>>,
+    offset: usize,
+    count: usize,
+    concurrency: usize,
+) -> LoadResult {
+    assert!(offset + count <= bodies.len(), "not enough request bodies");
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let deadline = start + RUN_CAP;
+    let mut set = JoinSet::new();
+    for _ in 0..concurrency {
+        let (client, target, bodies, next) =
+            (client.clone(), target.clone(), bodies.clone(), next.clone());
+        set.spawn(async move {
+            let mut lat = Vec::with_capacity(count / concurrency + 1);
+            let (mut errors, mut first_error, mut capped) = (0usize, None, false);
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    capped = true;
+                    break;
+                }
+                let t0 = Instant::now();
+                match post_one(&client, &target, bodies[offset + i].clone()).await {
+                    Ok(()) => lat.push(t0.elapsed()),
+                    Err(e) => {
+                        errors += 1;
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            (lat, errors, first_error, capped)
+        });
+    }
+    let mut out = LoadResult {
+        ok: 0,
+        errors: 0,
+        first_error: None,
+        elapsed: Duration::ZERO,
+        latencies: Vec::with_capacity(count),
+        capped: false,
+    };
+    while let Some(r) = set.join_next().await {
+        let (lat, errors, first_error, capped) = r.expect("load task panicked");
+        out.ok += lat.len();
+        out.latencies.extend(lat);
+        out.errors += errors;
+        if out.first_error.is_none() {
+            out.first_error = first_error;
+        }
+        out.capped |= capped;
+    }
+    out.elapsed = start.elapsed();
+    out
+}
+
+/// Open loop: request k is due at `k / rate` seconds; a 1 ms tokio interval releases
+/// whatever is due. Latency counts from the due time (no coordinated omission).
+async fn open_loop(
+    client: &reqwest::Client,
+    target: &Target,
+    bodies: &Arc<Vec<Bytes>>,
+    rate: f64,
+    length: Duration,
+) -> (LoadResult, usize) {
+    let total = (rate * length.as_secs_f64()) as usize;
+    assert!(total <= bodies.len(), "not enough request bodies");
+    let outstanding = Arc::new(AtomicUsize::new(0));
+    let mut dropped = 0usize;
+    let mut set = JoinSet::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let start = Instant::now();
+    let mut sent = 0usize;
+    while sent < total {
+        tick.tick().await;
+        let due = ((start.elapsed().as_secs_f64() * rate) as usize).min(total);
+        while sent < due {
+            let intended = start + Duration::from_secs_f64(sent as f64 / rate);
+            if outstanding.load(Ordering::Relaxed) >= MAX_OUTSTANDING {
+                dropped += 1;
+                sent += 1;
+                continue;
+            }
+            outstanding.fetch_add(1, Ordering::Relaxed);
+            let (client, target, body, outstanding) = (
+                client.clone(),
+                target.clone(),
+                bodies[sent].clone(),
+                outstanding.clone(),
+            );
+            set.spawn(async move {
+                let r = post_one(&client, &target, body).await;
+                let done = Instant::now();
+                outstanding.fetch_sub(1, Ordering::Relaxed);
+                (r, done.saturating_duration_since(intended), done)
+            });
+            sent += 1;
+        }
+    }
+    let mut out = LoadResult {
+        ok: 0,
+        errors: 0,
+        first_error: None,
+        elapsed: Duration::ZERO,
+        latencies: Vec::with_capacity(total),
+        capped: false,
+    };
+    let mut last = start;
+    while let Some(r) = set.join_next().await {
+        let (res, lat, done) = r.expect("load task panicked");
+        last = last.max(done);
+        match res {
+            Ok(()) => {
+                out.ok += 1;
+                out.latencies.push(lat);
+            }
+            Err(e) => {
+                out.errors += 1;
+                out.first_error.get_or_insert(e);
+            }
+        }
+    }
+    out.elapsed = last.saturating_duration_since(start);
+    (out, dropped)
+}
+
+fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(MAX_OUTSTANDING)
+        .tcp_nodelay(true)
+        .build()
+        .expect("build the HTTP client")
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Intake
+
+async fn intake(backend: &Backend, client: &reqwest::Client, rows: &mut Vec<Row>) {
+    let name = backend.name();
+    progress(&format!("intake on {name}: preparing"));
+    let rebound_db = backend.fresh_db().await;
+    let bare_db = backend.fresh_db().await;
+    let (rebound, key) = start_rebound(&rebound_db.db).await;
+    let bare = start_bare(&bare_db.db).await;
+    let rebound_t = Target {
+        url: format!("{}/api/v1/orders", rebound.base),
+        key: key.clone(),
+    };
+    let bare_t = Target {
+        url: format!("{}/bare/orders", bare.base),
+        key,
+    };
+    let run_id = format!("B{}", unix_now_ms());
+    let n = WARMUP + REQUESTS;
+    let body_set = bodies(&format!("{run_id}-CL"), n);
+
+    // Warm-ups first (connections, statement caches, WAL), then the two measurements.
+    progress(&format!("intake on {name}: warm-up"));
+    let w1 = closed_loop(client, &rebound_t, &body_set, 0, WARMUP, CONCURRENCY).await;
+    let w2 = closed_loop(client, &bare_t, &body_set, 0, WARMUP, CONCURRENCY).await;
+    for (w, what) in [(&w1, "Rebound"), (&w2, "bare")] {
+        if let Some(e) = &w.first_error {
+            progress(&format!("warm-up against {what} had errors: {e}"));
+        }
+    }
+    progress(&format!(
+        "intake on {name}: {REQUESTS} requests, {CONCURRENCY} in flight"
+    ));
+    let real = closed_loop(client, &rebound_t, &body_set, WARMUP, REQUESTS, CONCURRENCY).await;
+    let base = closed_loop(client, &bare_t, &body_set, WARMUP, REQUESTS, CONCURRENCY).await;
+    let (rs, bs) = (real.sorted(), base.sorted());
+    let mut row = Row::new(&format!("intake POST /api/v1/orders c={CONCURRENCY}"), name);
+    row.result = format!("{} req/s", thousands(real.rate()));
+    row.baseline = format!("{} req/s", thousands(base.rate()));
+    row.ratio = ratio(real.rate(), base.rate());
+    row.notes = format!(
+        "p50 {} p99 {} (bare p50 {} p99 {}); {} ok{}{}",
+        ms(percentile(&rs, 50.0)),
+        ms(percentile(&rs, 99.0)),
+        ms(percentile(&bs, 50.0)),
+        ms(percentile(&bs, 99.0)),
+        thousands(real.ok as f64),
+        if real.capped || base.capped {
+            " TIME-CAPPED"
+        } else {
+            ""
+        },
+        real.error_note() + &base.error_note(),
+    );
+    rows.push(row);
+
+    if matches!(backend, Backend::Sqlite) {
+        progress(&format!(
+            "intake on {name}: open loop at {OFFERED_RATE} req/s for {OFFERED_FOR:?}"
+        ));
+        let total = (OFFERED_RATE * OFFERED_FOR.as_secs_f64()) as usize;
+        let ol_bodies = bodies(&format!("{run_id}-OL"), total);
+        let (real, real_dropped) =
+            open_loop(client, &rebound_t, &ol_bodies, OFFERED_RATE, OFFERED_FOR).await;
+        let (base, base_dropped) =
+            open_loop(client, &bare_t, &ol_bodies, OFFERED_RATE, OFFERED_FOR).await;
+        let (rs, bs) = (real.sorted(), base.sorted());
+        let mut row = Row::new(
+            &format!("intake fixed load {} req/s", thousands(OFFERED_RATE)),
+            name,
+        );
+        row.result = format!("p99 {}", ms(percentile(&rs, 99.0)));
+        row.baseline = format!("p99 {}", ms(percentile(&bs, 99.0)));
+        let (r99, b99) = (
+            percentile(&rs, 99.0).as_secs_f64(),
+            percentile(&bs, 99.0).as_secs_f64(),
+        );
+        row.ratio = ratio(r99, b99);
+        row.notes = format!(
+            "achieved {} req/s (bare {}); p50 {} (bare {}); latency from the scheduled send time{}{}{}",
+            thousands(real.rate()),
+            thousands(base.rate()),
+            ms(percentile(&rs, 50.0)),
+            ms(percentile(&bs, 50.0)),
+            if real_dropped + base_dropped > 0 {
+                format!(
+                    "; DROPPED at {MAX_OUTSTANDING} outstanding: {real_dropped} (bare {base_dropped})"
+                )
+            } else {
+                String::new()
+            },
+            real.error_note(),
+            base.error_note(),
+        );
+        rows.push(row);
+    }
+
+    rebound.stop().await;
+    bare.stop().await;
+    rebound_db.cleanup().await;
+    bare_db.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------
+// 2. Dispatch
+
+/// `smtp-sink` on a free loopback port, killed on drop.
+struct Sink {
+    child: std::process::Child,
+    port: u16,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Uid:"))
+                .and_then(|rest| rest.split_whitespace().nth(1).map(|e| e == "0"))
+        })
+        .unwrap_or(false)
+}
+
+async fn start_sink() -> Result<Sink, String> {
+    if !std::path::Path::new(SMTP_SINK).exists() {
+        return Err(format!(
+            "{SMTP_SINK} not found (install the Debian `postfix` package)"
+        ));
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("no free loopback port: {e}"))?;
+    let log = std::env::temp_dir().join(format!(
+        "rebound-bench-smtp-sink-{}.log",
+        std::process::id()
+    ));
+    let log_file =
+        std::fs::File::create(&log).map_err(|e| format!("create {}: {e}", log.display()))?;
+    let mut cmd = std::process::Command::new(SMTP_SINK);
+    if running_as_root() {
+        // As root it refuses to run without dropping privileges.
+        cmd.args(["-u", "postfix"]);
+    }
+    cmd.args([format!("127.0.0.1:{port}"), "256".to_string()])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log_file);
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {SMTP_SINK}: {e}"))?;
+    let mut sink = Sink { child, port, log };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Ok(Some(status)) = sink.child.try_wait() {
+            let why = std::fs::read_to_string(&sink.log).unwrap_or_default();
+            return Err(format!("smtp-sink exited ({status}): {}", why.trim()));
+        }
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return Ok(sink);
+        }
+        if Instant::now() > deadline {
+            return Err("smtp-sink did not start listening within 5 s".to_string());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn count_states(db: &Db) -> HashMap<String, i64> {
+    engine::on_pool!(db, p => sqlx::query_as::<_, (String, i64)>(
+        "SELECT state, COUNT(*) FROM orders GROUP BY state"
+    ).fetch_all(p).await)
+    .expect("count orders by state")
+    .into_iter()
+    .collect()
+}
+
+async fn accepted(db: &Db) -> Result<i64, sqlx::Error> {
+    engine::on_pool!(db, p => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM orders WHERE state = 'accepted'"
+    ).fetch_one(p).await)
+}
+
+struct SendRun {
+    accepted: usize,
+    failed: usize,
+    first_failure: Option<String>,
+    elapsed: Duration,
+}
+
+/// The ceiling: `RAW_TASKS` tasks sending one pre-built message through one `Sender`.
+async fn raw_send_loop(
+    sender: &Sender,
+    envelope: &Envelope,
+    raw: &Arc<Vec<u8>>,
+    n: usize,
+) -> SendRun {
+    let start = Instant::now();
+    let mut set = JoinSet::new();
+    for w in 0..RAW_TASKS {
+        let (sender, envelope, raw) = (sender.clone(), envelope.clone(), raw.clone());
+        set.spawn(async move {
+            let (mut ok, mut failed, mut first) = (0usize, 0usize, None);
+            for _ in (w..n).step_by(RAW_TASKS) {
+                match sender.send(&envelope, &raw).await {
+                    SendOutcome::Accepted { .. } => ok += 1,
+                    other => {
+                        failed += 1;
+                        first.get_or_insert_with(|| format!("{other:?}"));
+                    }
+                }
+            }
+            (ok, failed, first)
+        });
+    }
+    let mut run = SendRun {
+        accepted: 0,
+        failed: 0,
+        first_failure: None,
+        elapsed: Duration::ZERO,
+    };
+    while let Some(r) = set.join_next().await {
+        let (ok, failed, first) = r.expect("send task panicked");
+        run.accepted += ok;
+        run.failed += failed;
+        if run.first_failure.is_none() {
+            run.first_failure = first;
+        }
+    }
+    run.elapsed = start.elapsed();
+    run
+}
+
+async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
+    let name = backend.name();
+    progress(&format!(
+        "dispatch on {name}: queueing {DISPATCH_ORDERS} orders"
+    ));
+    let t = backend.fresh_db().await;
+    let db = t.db.clone();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
+    let config = bench_config();
+    let relay = format!("smtp://127.0.0.1:{}", sink.port);
+    pools::create(
+        &db,
+        clock.now_ms(),
+        NewPool {
+            name: "primary",
+            role: "primary",
+            from_name: "Rebound Demo Shop",
+            from_address: "receipts@shop.example",
+            relay_url: &relay,
+            max_per_second: POOL_RATE,
+            position: 0,
+        },
+    )
+    .await
+    .expect("create the sender pool");
+
+    let run_id = format!("D{}", unix_now_ms());
+    let queued_at = Instant::now();
+    let results: Vec<Result<(), String>> = futures::stream::iter(0..DISPATCH_ORDERS)
+        .map(|i| {
+            let (db, clock, run_id) = (db.clone(), clock.clone(), run_id.clone());
+            async move {
+                let input: OrderInput =
+                    serde_json::from_value(order_json(&format!("{run_id}-{i}"), i))
+                        .map_err(|e| format!("order JSON: {e}"))?;
+                let valid = input
+                    .validate()
+                    .map_err(|e| format!("order invalid: {e:?}"))?;
+                engine::orders::intake(&db, clock.now_ms(), valid, None)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("intake: {e}"))
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+        panic!("queueing the dispatch orders failed: {e}");
+    }
+    let queue_secs = queued_at.elapsed().as_secs_f64();
+
+    let worker =
+        Arc::new(Worker::new(db.clone(), clock.clone(), &config).expect("create the send worker"));
+
+    // Baseline first: the same rendered receipt, pre-built once.
+    let sample = engine::orders::find_by_number(&db, &format!("{run_id}-0"))
+        .await
+        .expect("read a queued order")
+        .expect("the first queued order exists");
+    let receipt = worker.receipt_for(&sample);
+    let html = engine::receipt::render_html(&receipt).expect("render the HTML receipt");
+    let text = engine::receipt::render_text(&receipt).expect("render the text receipt");
+    let subject = format!("Your receipt for order {}", sample.order_number);
+    let extra = [("X-Rebound-Attempt", "1".to_string())];
+    let raw = Arc::new(
+        build(&ReceiptEmail {
+            from_name: "Rebound Demo Shop",
+            from_address: "receipts@shop.example",
+            to_name: &sample.customer_name,
+            to_address: &sample.customer_email,
+            subject: &subject,
+            html: &html,
+            text: &text,
+            message_id: "bench.a1.00000000@bounce.rebound.local",
+            feedback_id: "0:primary:receipt:rebound",
+            reply_to: Some("support@shop.example"),
+            extra_headers: &extra,
+        })
+        .expect("build the receipt message"),
+    );
+    let envelope = Envelope {
+        mail_from: "bounce+000000000000000000000000@bounce.rebound.local".to_string(),
+        rcpt_to: sample.customer_email.clone(),
+    };
+    let sender = Sender::new(
+        &RelayUrl::parse(&relay).expect("relay URL"),
+        Duration::from_secs(config.delivery.smtp_timeout_seconds.unsigned_abs()),
+        u32::try_from(POOL_RATE).expect("pool rate fits u32"),
+    )
+    .expect("create the raw sender");
+    progress(&format!("dispatch on {name}: raw send loop"));
+    let warm = raw_send_loop(&sender, &envelope, &raw, 200).await;
+    if let Some(f) = &warm.first_failure {
+        progress(&format!("raw send warm-up failures: {f}"));
+    }
+    let base = raw_send_loop(&sender, &envelope, &raw, DISPATCH_ORDERS).await;
+    let base_rate = base.accepted as f64 / base.elapsed.as_secs_f64().max(1e-9);
+
+    progress(&format!(
+        "dispatch on {name}: {DISPATCH_CALLERS} run_once() callers, batch {DISPATCH_BATCH}"
+    ));
+    let target = i64::try_from(DISPATCH_ORDERS).expect("order count fits i64");
+    let done = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let deadline = start + DISPATCH_CAP;
+    let mut set = JoinSet::new();
+    for _ in 0..DISPATCH_CALLERS {
+        let (worker, db, done) = (worker.clone(), db.clone(), done.clone());
+        set.spawn(async move {
+            let mut errors = Vec::new();
+            while !done.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match worker.run_once().await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => match accepted(&db).await {
+                        Ok(a) if a >= target => {
+                            done.store(true, Ordering::Relaxed);
+                            return (Some(Instant::now()), errors);
+                        }
+                        Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                        Err(e) => errors.push(format!("count: {e}")),
+                    },
+                    Err(e) => {
+                        errors.push(format!("run_once: {e}"));
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+            (None, errors)
+        });
+    }
+    let mut finished: Option<Instant> = None;
+    let mut errors = Vec::new();
+    while let Some(r) = set.join_next().await {
+        let (at, errs) = r.expect("worker task panicked");
+        if let Some(at) = at {
+            finished = Some(finished.map_or(at, |f| f.min(at)));
+        }
+        errors.extend(errs);
+    }
+    let elapsed = finished
+        .unwrap_or_else(Instant::now)
+        .saturating_duration_since(start);
+    let states = count_states(&db).await;
+    let got = states.get("accepted").copied().unwrap_or(0);
+    let real_rate = got as f64 / elapsed.as_secs_f64().max(1e-9);
+
+    let mut row = Row::new("dispatch queued->accepted", name);
+    row.result = format!("{} msg/s", thousands(real_rate));
+    row.baseline = format!("{} msg/s", thousands(base_rate));
+    row.ratio = ratio(real_rate, base_rate);
+    let mut notes = format!(
+        "{got}/{DISPATCH_ORDERS} accepted in {:.2} s; {DISPATCH_CALLERS} callers x batch {DISPATCH_BATCH}, {POOL_RATE} conns; raw: {} x {RAW_TASKS} tasks in {:.2} s; queueing took {queue_secs:.2} s",
+        elapsed.as_secs_f64(),
+        base.accepted,
+        base.elapsed.as_secs_f64(),
+    );
+    if finished.is_none() {
+        notes.push_str(&format!(
+            " TIME-CAPPED at {DISPATCH_CAP:?}, states {states:?}"
+        ));
+    }
+    if base.failed > 0 {
+        notes.push_str(&format!(
+            " RAW FAILURES {} (first: {})",
+            base.failed,
+            base.first_failure.as_deref().unwrap_or("?")
+        ));
+    }
+    if !errors.is_empty() {
+        notes.push_str(&format!(
+            " WORKER ERRORS {} (first: {})",
+            errors.len(),
+            errors[0]
+        ));
+    }
+    row.notes = notes;
+    rows.push(row);
+
+    drop(worker);
+    t.cleanup().await;
+}
+
+// ---------------------------------------------------------------------------------------
+
+fn peak_rss() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown (no /proc/self/status)".to_string())
+}
+
+async fn run() {
+    let wall = Instant::now();
+    let mut rows = Vec::new();
+    let client = http_client();
+    let pg = engine::testing::postgres_admin_url().await;
+    let mut backends = vec![Backend::Sqlite];
+    match &pg {
+        Some(url) => backends.push(Backend::Postgres(url.clone())),
+        None => progress("PostgreSQL not reachable: its rows are SKIPPED"),
+    }
+
+    for b in &backends {
+        intake(b, &client, &mut rows).await;
+    }
+    if pg.is_none() {
+        rows.push(Row::skipped(
+            &format!("intake POST /api/v1/orders c={CONCURRENCY}"),
+            "postgres",
+            "REBOUND_TEST_POSTGRES_URL unset and nothing on 127.0.0.1:5432",
+        ));
+    }
+
+    match start_sink().await {
+        Ok(sink) => {
+            for b in &backends {
+                dispatch(b, &sink, &mut rows).await;
+            }
+            if pg.is_none() {
+                rows.push(Row::skipped(
+                    "dispatch queued->accepted",
+                    "postgres",
+                    "REBOUND_TEST_POSTGRES_URL unset and nothing on 127.0.0.1:5432",
+                ));
+            }
+            drop(sink);
+        }
+        Err(why) => {
+            eprintln!("\n*** DISPATCH BENCHMARK SKIPPED: {why} ***\n");
+            rows.push(Row::skipped(
+                "dispatch queued->accepted",
+                "all",
+                &format!("*** {why} ***"),
+            ));
+        }
+    }
+
+    let mut rss = Row::new("peak RSS (VmHWM)", "-");
+    rss.result = peak_rss();
+    rss.notes =
+        "one process: HTTP servers, load generator, workers and SMTP client together".to_string();
+    rows.push(rss);
+
+    print_table(&rows);
+    println!(
+        "{} cores; all servers, clients and workers share one tokio runtime; wall time {:.1} s",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        wall.elapsed().as_secs_f64()
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("build the tokio runtime");
+    rt.block_on(run());
+}

@@ -200,3 +200,94 @@ async fn orders_need_a_key_validate_and_are_idempotent() {
         srv.stop().await;
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_what_the_server_accepts() {
+    let srv = support::TestServer::start(
+        engine::testing::TestDb::sqlite().await.expect("db"),
+        test_config(),
+    )
+    .await;
+    let res = srv
+        .client()
+        .get(format!("{}/api/v1/openapi.json", srv.base))
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 200);
+    let doc: Value = res.json().await.expect("json");
+    assert!(
+        doc["openapi"].as_str().unwrap_or("").starts_with("3."),
+        "{doc}"
+    );
+    assert!(doc["paths"]["/api/v1/orders"]["post"].is_object());
+    assert!(doc["paths"]["/api/v1/orders/{number}"]["get"].is_object());
+    let input = &doc["components"]["schemas"]["OrderInput"];
+    let mut required: Vec<&str> = input["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    required.sort_unstable();
+    assert_eq!(
+        required,
+        vec![
+            "currency",
+            "customer",
+            "items",
+            "order_number",
+            "placed_at",
+            "totals"
+        ]
+    );
+    let totals_required: Vec<&str> = doc["components"]["schemas"]["TotalsInput"]["required"]
+        .as_array()
+        .expect("required")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert_eq!(
+        totals_required,
+        vec!["subtotal", "total"],
+        "tax, shipping, discount default to 0"
+    );
+    assert!(doc["components"]["securitySchemes"]["api_key"].is_object());
+    assert_eq!(
+        input["additionalProperties"],
+        json!(false),
+        "unknown fields are refused"
+    );
+    // The documented minimal order (required fields only) is really accepted.
+    let key = engine::apikeys::create(&srv.state.db, srv.clock_now(), "doc", "test")
+        .await
+        .expect("key");
+    let minimal = json!({
+        "order_number": "DOC-1", "placed_at": "2026-11-27T21:00:00Z", "currency": "JPY",
+        "items": [{ "name": "Tea", "quantity": 1, "unit_price": 500 }],
+        "totals": { "subtotal": 500, "total": 500 },
+        "customer": { "email": "a@example.com", "name": "A", "account_kind": "social" }
+    });
+    let res = srv
+        .client()
+        .post(format!("{}/api/v1/orders", srv.base))
+        .bearer_auth(&key.secret)
+        .json(&minimal)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 202);
+    // Unknown fields are refused, as the schema's additionalProperties says.
+    let mut extra = minimal.clone();
+    extra["surprise"] = json!(1);
+    let res = srv
+        .client()
+        .post(format!("{}/api/v1/orders", srv.base))
+        .bearer_auth(&key.secret)
+        .json(&extra)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 422);
+    srv.stop().await;
+}

@@ -2,7 +2,6 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use engine::orders::FieldError;
-use serde_json::json;
 
 /// An API error: a status and a JSON body that says what to fix.
 #[derive(Debug)]
@@ -32,10 +31,10 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({ "error": self.message });
-        if !self.fields.is_empty() {
-            body["fields"] = json!(self.fields);
-        }
+        let body = super::views::ErrorBody {
+            error: self.message,
+            fields: self.fields,
+        };
         (self.status, Json(body)).into_response()
     }
 }

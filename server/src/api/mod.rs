@@ -4,7 +4,9 @@
 
 mod auth;
 mod error;
+pub mod openapi;
 mod orders;
+pub mod views;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -30,7 +32,8 @@ pub struct ApiState {
 const MAX_BODY: usize = 256 * 1024;
 
 pub fn router(state: ApiState) -> Router {
-    Router::new()
+    let public = Router::new().route("/api/v1/openapi.json", get(openapi::document));
+    let keyed = Router::new()
         .route("/api/v1/orders", post(orders::create))
         .route("/api/v1/orders/{number}", get(orders::show))
         .layer(middleware::from_fn_with_state(
@@ -40,5 +43,6 @@ pub fn router(state: ApiState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY))
         // Unknown API paths answer JSON too (the site's fallback serves pages).
         .route("/api/v1/{*rest}", axum::routing::any(error::not_found))
-        .with_state(state)
+        .with_state(state);
+    public.merge(keyed)
 }

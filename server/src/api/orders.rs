@@ -2,18 +2,32 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use engine::orders::{FieldError, Intake, OrderInput};
-use serde_json::json;
 
+use super::views::{AttemptView, ErrorBody, EventView, OrderAccepted, OrderStatus};
 use super::{ApiError, ApiState};
 
-/// `POST /api/v1/orders`: validate, store, queue the receipt; never send here.
+/// Post an order at checkout. Rebound validates and stores it, queues the
+/// receipt and answers at once; sending happens in the workers.
+#[utoipa::path(
+    post,
+    path = "/api/v1/orders",
+    request_body = OrderInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key returns the original order")),
+    responses(
+        (status = 202, description = "Stored and queued (or already known)", body = OrderAccepted),
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 413, description = "Body over 256 KiB"),
+        (status = 415, description = "Not application/json", body = ErrorBody),
+        (status = 422, description = "Invalid fields, each named", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn create(
     State(state): State<ApiState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<(StatusCode, Json<OrderAccepted>), ApiError> {
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -44,43 +58,65 @@ pub async fn create(
         state.wake.notify_one();
     }
     let order = intake.order();
-    let body = json!({
-        "id": order.id,
-        "order_number": order.order_number,
-        "status": order.state,
-        "duplicate": matches!(intake, Intake::Existing(_)),
-    });
-    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(OrderAccepted {
+            id: order.id,
+            order_number: order.order_number.clone(),
+            status: order.state.clone(),
+            duplicate: matches!(intake, Intake::Existing(_)),
+        }),
+    ))
 }
 
-/// `GET /api/v1/orders/{number}`: status and the delivery timeline.
+/// An order's receipt status and its whole delivery timeline.
+#[utoipa::path(
+    get,
+    path = "/api/v1/orders/{number}",
+    params(("number" = String, Path, description = "The shop's order number")),
+    responses(
+        (status = 200, description = "Status and timeline", body = OrderStatus),
+        (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 404, description = "No such order", body = ErrorBody),
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn show(
     State(state): State<ApiState>,
     Path(number): Path<String>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<OrderStatus>, ApiError> {
     let order = engine::orders::find_by_number(&state.db, &number)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no order {number}")))?;
     let attempts = engine::delivery::worker::attempts(&state.db, order.id).await?;
     let events = engine::orders::events(&state.db, order.id).await?;
-    let body = json!({
-        "id": order.id,
-        "order_number": order.order_number,
-        "status": order.state,
-        "status_detail": order.state_detail,
-        "attempts": attempts.iter().map(|a| json!({
-            "attempt": a.attempt_no,
-            "pool_id": a.pool_id,
-            "message_id": a.message_id,
-            "started_at": a.started_at,
-            "finished_at": a.finished_at,
-            "outcome": a.outcome,
-            "smtp_code": a.smtp_code,
-            "smtp_text": a.smtp_text,
-            "reason": a.reason,
-            "class": a.class,
-        })).collect::<Vec<_>>(),
-        "timeline": events.iter().map(|e| json!({ "at": e.at, "kind": e.kind, "detail": e.detail })).collect::<Vec<_>>(),
-    });
-    Ok(Json(body).into_response())
+    Ok(Json(OrderStatus {
+        id: order.id,
+        order_number: order.order_number,
+        status: order.state,
+        status_detail: order.state_detail,
+        attempts: attempts
+            .into_iter()
+            .map(|a| AttemptView {
+                attempt: a.attempt_no,
+                pool_id: a.pool_id,
+                message_id: a.message_id,
+                started_at: a.started_at,
+                finished_at: a.finished_at,
+                outcome: a.outcome,
+                smtp_code: a.smtp_code,
+                smtp_text: a.smtp_text,
+                reason: a.reason,
+                class: a.class,
+            })
+            .collect(),
+        timeline: events
+            .into_iter()
+            .map(|e| EventView {
+                at: e.at,
+                kind: e.kind,
+                detail: e.detail,
+            })
+            .collect(),
+    }))
 }

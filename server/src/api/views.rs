@@ -1,0 +1,64 @@
+//! The API's response bodies. They are what the handlers really send and what
+//! `/api/v1/openapi.json` describes, so the document cannot drift.
+
+use engine::orders::FieldError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Answer to `POST /api/v1/orders`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderAccepted {
+    pub id: i64,
+    pub order_number: String,
+    /// `queued`, `sending`, `retry_scheduled`, `accepted` or `held`.
+    pub status: String,
+    /// True when this order (number or Idempotency-Key) was posted before:
+    /// the original order is returned and no second receipt is sent.
+    pub duplicate: bool,
+}
+
+/// Answer to `GET /api/v1/orders/{number}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OrderStatus {
+    pub id: i64,
+    pub order_number: String,
+    pub status: String,
+    pub status_detail: String,
+    pub attempts: Vec<AttemptView>,
+    pub timeline: Vec<EventView>,
+}
+
+/// One send attempt with the relay's exact reply.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    pub attempt: i64,
+    pub pool_id: i64,
+    pub message_id: String,
+    /// Unix milliseconds, UTC.
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// `accepted`, `deferred`, `rejected` or `failed`; absent while in progress.
+    pub outcome: Option<String>,
+    pub smtp_code: Option<i64>,
+    pub smtp_text: Option<String>,
+    /// The bounce reason (Sisimai names, e.g. `userunknown`).
+    pub reason: Option<String>,
+    /// The decision class, e.g. `transient`, `recipient_permanent`.
+    pub class: Option<String>,
+}
+
+/// One line of the order's timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub at: i64,
+    pub kind: String,
+    pub detail: String,
+}
+
+/// Every error: a message, and for validation errors each bad field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldError>,
+}
