@@ -173,6 +173,7 @@ pub struct PoolRow {
     pub relay: String,
     pub enabled: bool,
     pub max_per_second: i64,
+    pub position: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

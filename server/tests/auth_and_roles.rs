@@ -36,6 +36,7 @@ const POLICY: &[(&str, Access)] = &[
     ("/fn/outbox/get", Access::Admin),
     ("/fn/pools/list", Access::Roles(&["manager"])),
     ("/fn/pools/set_enabled", Access::Admin),
+    ("/fn/pools/save", Access::Admin),
     ("/fn/apikeys/list", Access::Admin),
     ("/fn/apikeys/create", Access::Admin),
     ("/fn/apikeys/revoke", Access::Admin),
@@ -69,6 +70,15 @@ fn args_for(path: &str, n: usize, target_id: i64) -> Vec<(String, String)> {
         "/fn/pools/set_enabled" => v(&[("pool_id", "1".into()), ("enabled", "true".into())]),
         "/fn/apikeys/create" => v(&[("name", format!("matrix key {n}"))]),
         "/fn/apikeys/revoke" => v(&[("key_id", "999999".into())]),
+        "/fn/pools/save" => v(&[
+            ("name", format!("pool-{n}")),
+            ("role", "backup".into()),
+            ("from_name", "Shop".into()),
+            ("from_address", "pool@shop.example".into()),
+            ("relay_url", "capture://".into()),
+            ("max_per_second", "5".into()),
+            ("position", "3".into()),
+        ]),
         _ => vec![],
     }
 }

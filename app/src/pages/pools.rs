@@ -2,14 +2,21 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::status::ActionStatus;
-use crate::server_fns::pools::{SetPoolEnabled, list_pools};
+use crate::server_fns::pools::{SavePool, SetPoolEnabled, list_pools};
+use crate::types::PoolRow;
 use crate::types::error_text;
 
 /// Sender pools: who receipts are sent as and through which relay.
 #[component]
 pub fn PoolsPage() -> impl IntoView {
     let toggle = ServerAction::<SetPoolEnabled>::new();
-    let pools = Resource::new(move || toggle.version().get(), |_| list_pools());
+    let save = ServerAction::<SavePool>::new();
+    let pools = Resource::new(
+        move || (toggle.version().get(), save.version().get()),
+        |_| list_pools(),
+    );
+    let query = leptos_router::hooks::use_query_map();
+    let editing = move || query.read().get("edit").and_then(|v| v.parse::<i64>().ok());
     view! {
         <Title text="Sender pools · Rebound"/>
         <h1>"Sender pools"</h1>
@@ -18,7 +25,7 @@ pub fn PoolsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match pools.await {
-                    Ok(rows) => view! {
+                    Ok(rows) => { let rows_for_edit = rows.clone(); view! {
                         <div class="table-wrap">
                             <table>
                                 <caption class="sr-only">"Sender pools"</caption>
@@ -38,16 +45,69 @@ pub fn PoolsPage() -> impl IntoView {
                                                     <input type="hidden" name="enabled" value=if p.enabled { "false" } else { "true" }/>
                                                     <button type="submit" class="small">{if p.enabled { "Pause" } else { "Resume" }}</button>
                                                 </ActionForm>
+                                                " "<a class="small-link" href=format!("/pools?edit={}", p.id)>{format!("Edit {}", p.name)}</a>
                                             </td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
                             </table>
                         </div>
-                    }.into_any(),
+                        <PoolForm save pool=editing().and_then(|id| rows_for_edit.into_iter().find(|p| p.id == id))/>
+                    }.into_any() }
                     Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
                 }
             })}
         </Transition>
+    }
+}
+
+/// Add a pool, or change the one named by `?edit=<id>`.
+#[component]
+fn PoolForm(save: ServerAction<SavePool>, pool: Option<PoolRow>) -> impl IntoView {
+    let editing = pool.is_some();
+    let p = pool.unwrap_or(PoolRow {
+        id: 0,
+        name: String::new(),
+        role: "backup".into(),
+        from: String::new(),
+        relay: String::new(),
+        enabled: true,
+        max_per_second: 50,
+        position: 0,
+    });
+    let (from_name, from_address) = match p.from.rsplit_once(" <") {
+        Some((n, a)) => (n.to_string(), a.trim_end_matches('>').to_string()),
+        None => (String::new(), p.from.clone()),
+    };
+    view! {
+        <section class="card" aria-labelledby="pool-form-h">
+            <h2 id="pool-form-h">{if editing { format!("Change pool {}", p.name) } else { "Add a pool".to_string() }}</h2>
+            <ActionStatus value=Signal::derive(move || save.value().get()) success=Signal::derive(|| "Pool saved.".to_string())/>
+            <ActionForm action=save attr:class="form-grid">
+                {editing.then(|| view! { <input type="hidden" name="pool_id" value=p.id/> })}
+                <label for="pool-name">"Name"</label>
+                <input id="pool-name" name="name" required maxlength="60" value=p.name.clone()/>
+                <label for="pool-role">"Role"</label>
+                <select id="pool-role" name="role">
+                    {["primary", "backup", "masked"].into_iter().map(|r| view! { <option value=r selected=r == p.role>{r}</option> }).collect_view()}
+                </select>
+                <label for="pool-from-name">"From name"</label>
+                <input id="pool-from-name" name="from_name" required value=from_name/>
+                <label for="pool-from">"From address"</label>
+                <input id="pool-from" name="from_address" type="email" required value=from_address/>
+                <label for="pool-relay">"Relay URL"</label>
+                <input id="pool-relay" name="relay_url" type="text" placeholder="smtp://user:pass@relay.example:587?tls=starttls" aria-describedby="relay-hint"/>
+                <p id="relay-hint" class="hint">{if editing {
+                    format!("Now {}. Leave empty to keep it (and its password).", p.relay)
+                } else {
+                    "smtp://, smtps:// or capture:// (development: keep messages in the Outbox).".to_string()
+                }}</p>
+                <label for="pool-rate">"Max messages per second"</label>
+                <input id="pool-rate" name="max_per_second" type="number" min="1" max="10000" required value=p.max_per_second/>
+                <label for="pool-position">"Position in the retry chain"</label>
+                <input id="pool-position" name="position" type="number" min="0" max="1000" required value=p.position/>
+                <button type="submit" class="primary">{if editing { "Save changes" } else { "Add pool" }}</button>
+            </ActionForm>
+        </section>
     }
 }

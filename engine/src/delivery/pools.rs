@@ -39,12 +39,7 @@ pub struct NewPool<'a> {
 const COLUMNS: &str = "id, name, role, from_name, from_address, relay_url, enabled, max_per_second, position, created_at";
 
 pub async fn create(db: &Db, now: Millis, p: NewPool<'_>) -> Result<SenderPool> {
-    if !matches!(p.role, "primary" | "backup" | "masked") {
-        return Err(Error::invalid("role must be primary, backup or masked"));
-    }
-    if p.name.trim().is_empty() || !p.from_address.contains('@') {
-        return Err(Error::invalid("a pool needs a name and a From address"));
-    }
+    validate(&p)?;
     let sql = format!(
         "INSERT INTO sender_pools (name, role, from_name, from_address, relay_url, enabled, max_per_second, position, created_at)
          VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8) RETURNING {COLUMNS}"
@@ -52,7 +47,60 @@ pub async fn create(db: &Db, now: Millis, p: NewPool<'_>) -> Result<SenderPool> 
     Ok(on_pool!(db, q => sqlx::query_as(&sql)
         .bind(p.name.trim()).bind(p.role).bind(p.from_name).bind(p.from_address).bind(p.relay_url)
         .bind(p.max_per_second).bind(p.position).bind(now)
-        .fetch_one(q).await)?)
+        .fetch_one(q).await)
+    .map_err(unique_name)?)
+}
+
+fn unique_name(e: sqlx::Error) -> Error {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            Error::Conflict("a sender pool with that name already exists".into())
+        }
+        other => other.into(),
+    }
+}
+
+/// Changes a pool. `relay_url: None` keeps the stored relay (and its secret).
+pub async fn update(db: &Db, id: i64, p: NewPool<'_>, keep_relay: bool) -> Result<SenderPool> {
+    validate(&p)?;
+    let n = exec_on_pool!(db, q => sqlx::query(
+        "UPDATE sender_pools SET name = $1, role = $2, from_name = $3, from_address = $4,
+         relay_url = CASE WHEN $5 THEN relay_url ELSE $6 END, max_per_second = $7, position = $8
+         WHERE id = $9"
+    ).bind(p.name.trim()).bind(p.role).bind(p.from_name).bind(p.from_address).bind(keep_relay)
+    .bind(p.relay_url).bind(p.max_per_second).bind(p.position).bind(id)
+    .execute(q).await)
+    .map_err(unique_name)?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("sender pool {id}")));
+    }
+    get(db, id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("sender pool {id}")))
+}
+
+pub async fn get(db: &Db, id: i64) -> Result<Option<SenderPool>> {
+    let sql = format!("SELECT {COLUMNS} FROM sender_pools WHERE id = $1");
+    Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?)
+}
+
+fn validate(p: &NewPool<'_>) -> Result<()> {
+    if !matches!(p.role, "primary" | "backup" | "masked") {
+        return Err(Error::invalid("role must be primary, backup or masked"));
+    }
+    if p.name.trim().is_empty() || p.name.chars().count() > 60 {
+        return Err(Error::invalid("name must be 1 to 60 characters"));
+    }
+    if crate::accounts::normalize_email(p.from_address).is_err() {
+        return Err(Error::invalid("From address must be a valid email address"));
+    }
+    if !(1..=10_000).contains(&p.max_per_second) {
+        return Err(Error::invalid("max messages per second must be 1 to 10000"));
+    }
+    if let Err(e) = super::transport::RelayUrl::parse(p.relay_url) {
+        return Err(Error::invalid(format!("relay URL: {e}")));
+    }
+    Ok(())
 }
 
 pub async fn list(db: &Db) -> Result<Vec<SenderPool>> {

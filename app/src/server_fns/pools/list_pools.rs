@@ -25,6 +25,7 @@ pub async fn list_pools() -> Result<Vec<PoolRow>, ServerFnError> {
             from: format!("{} <{}>", p.from_name, p.from_address),
             enabled: p.enabled,
             max_per_second: p.max_per_second,
+            position: p.position,
         })
         .collect())
 }
