@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod apikeys;
 pub mod audit;
 pub mod bounce;
+pub mod bounces;
 pub mod clock;
 pub mod config;
 pub mod db;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod orders;
 pub mod privacy;
 pub mod receipt;
+pub mod suppression;
 pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -1,0 +1,84 @@
+//! The suppression list: addresses that must not be mailed (a hard bounce or
+//! a complaint put them there). A send to a suppressed address never reaches
+//! SMTP; the order goes straight to the fallback path.
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::normalize_email;
+use crate::clock::Millis;
+use crate::db::{Db, dialect};
+use crate::error::{Error, Result};
+use crate::{exec_on_pool, on_pool};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Suppression {
+    pub id: i64,
+    pub email: String,
+    /// Bounce reason (`userunknown`, `feedback`, …) or `manual`.
+    pub reason: String,
+    /// What put it there: `smtp`, `dsn`, `arf`, `admin`, …
+    pub source: String,
+    pub created_at: Millis,
+    pub expires_at: Option<Millis>,
+    pub released_at: Option<Millis>,
+    pub released_by: Option<String>,
+}
+
+const COLUMNS: &str = "id, email, reason, source, created_at, expires_at, released_at, released_by";
+
+/// Adds (or re-activates) a suppression.
+pub async fn suppress(
+    db: &Db,
+    now: Millis,
+    email: &str,
+    reason: &str,
+    source: &str,
+    expires_at: Option<Millis>,
+) -> Result<Suppression> {
+    let email = normalize_email(email)?;
+    let sql = format!(
+        "INSERT INTO suppressions (email, reason, source, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (email) DO UPDATE SET reason = $2, source = $3, created_at = $4, expires_at = $5,
+             released_at = NULL, released_by = NULL
+         RETURNING {COLUMNS}"
+    );
+    Ok(on_pool!(db, p => sqlx::query_as(&sql)
+        .bind(&email).bind(reason).bind(source).bind(now).bind(expires_at)
+        .fetch_one(p).await)?)
+}
+
+/// The active suppression for `email`, if any.
+pub async fn active(db: &Db, now: Millis, email: &str) -> Result<Option<Suppression>> {
+    let Ok(email) = normalize_email(email) else { return Ok(None) };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM suppressions WHERE email = $1 AND released_at IS NULL
+         AND (expires_at IS NULL OR expires_at > $2)"
+    );
+    Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(&email).bind(now).fetch_optional(p).await)?)
+}
+
+/// Active suppressions whose address contains `search` (all when empty), newest first.
+pub async fn list(db: &Db, now: Millis, search: &str, limit: i64) -> Result<Vec<Suppression>> {
+    let pattern = format!("%{}%", search.trim().to_lowercase().replace(['%', '_'], ""));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM suppressions WHERE released_at IS NULL
+         AND (expires_at IS NULL OR expires_at > $1) AND email {} $2
+         ORDER BY created_at DESC, id DESC LIMIT $3",
+        dialect::ilike(db)
+    );
+    Ok(on_pool!(db, p => sqlx::query_as(&sql)
+        .bind(now).bind(&pattern).bind(limit.clamp(1, 10_000)).fetch_all(p).await)?)
+}
+
+/// Lets an address be mailed again.
+pub async fn release(db: &Db, now: Millis, email: &str, by: &str) -> Result<()> {
+    let email = normalize_email(email)?;
+    let n = exec_on_pool!(db, p => sqlx::query(
+        "UPDATE suppressions SET released_at = $1, released_by = $2 WHERE email = $3 AND released_at IS NULL"
+    ).bind(now).bind(by).bind(&email).execute(p).await)?;
+    if n == 0 {
+        return Err(Error::NotFound(format!("no active suppression for {}", crate::privacy::mask_email(&email))));
+    }
+    Ok(())
+}
