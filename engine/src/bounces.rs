@@ -57,7 +57,11 @@ async fn attempt_where(db: &Db, clause: &str, value: &str) -> Result<Option<Atte
     Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(value).fetch_optional(p).await)?)
 }
 
-async fn correlate(db: &Db, now: Millis, v: &RecipientVerdict) -> Result<(Option<Attempt>, &'static str)> {
+async fn correlate(
+    db: &Db,
+    now: Millis,
+    v: &RecipientVerdict,
+) -> Result<(Option<Attempt>, &'static str)> {
     if let Some(token) = &v.verp_token
         && let Some(a) = attempt_where(db, "verp_token = $1", token).await?
     {
@@ -96,7 +100,11 @@ pub async fn ingest_message(
         .classify_message(raw)
         .map_err(|e| crate::Error::invalid(format!("not a readable message: {e}")))?;
     let raw_text = String::from_utf8_lossy(raw).into_owned();
-    let mut out = Ingested { bounce_ids: Vec::new(), matched: 0, unmatched: 0 };
+    let mut out = Ingested {
+        bounce_ids: Vec::new(),
+        matched: 0,
+        unmatched: 0,
+    };
     for v in &verdicts {
         let (attempt, matched_by) = correlate(db, now, v).await?;
         let src = match v.verdict.class {
@@ -104,9 +112,22 @@ pub async fn ingest_message(
             BounceClass::AutoReply => "autoreply",
             _ => source,
         };
-        let id = record(db, now, src, attempt.as_ref(), matched_by, v, Some(&raw_text)).await?;
+        let id = record(
+            db,
+            now,
+            src,
+            attempt.as_ref(),
+            matched_by,
+            v,
+            Some(&raw_text),
+        )
+        .await?;
         out.bounce_ids.push(id);
-        if attempt.is_some() { out.matched += 1 } else { out.unmatched += 1 }
+        if attempt.is_some() {
+            out.matched += 1
+        } else {
+            out.unmatched += 1
+        }
         apply(db, now, policy, attempt.as_ref(), v, src).await?;
     }
     Ok(out)
@@ -155,7 +176,11 @@ async fn apply(
     let Some(a) = attempt else { return Ok(()) };
     let detail = format!(
         "{source} bounce: {} ({}, {}) rule {}",
-        if v.reply.text.is_empty() { "no diagnostic" } else { v.reply.text.as_str() },
+        if v.reply.text.is_empty() {
+            "no diagnostic"
+        } else {
+            v.reply.text.as_str()
+        },
         reason,
         class.as_str(),
         v.verdict.rule_id
@@ -163,13 +188,20 @@ async fn apply(
     crate::orders::add_event(db, a.order_id, now, "bounce", &detail).await?;
     let order = crate::orders::get(db, a.order_id).await?;
     let accepted = order.as_ref().is_some_and(|o| o.state == "accepted");
-    if !accepted || v.report.action.as_deref().is_some_and(|x| x.eq_ignore_ascii_case("delayed")) {
+    if !accepted
+        || v.report
+            .action
+            .as_deref()
+            .is_some_and(|x| x.eq_ignore_ascii_case("delayed"))
+    {
         return Ok(());
     }
     // The receipt was accepted, and now it has come back.
     let next = match class {
         BounceClass::RecipientPermanent if v.hard_bounce => Some(None),
-        BounceClass::Transient | BounceClass::SenderReputation => Some(policy.delay_after(a.attempt_no)),
+        BounceClass::Transient | BounceClass::SenderReputation => {
+            Some(policy.delay_after(a.attempt_no))
+        }
         BounceClass::Content => Some(None),
         _ => None,
     };
@@ -183,13 +215,27 @@ async fn apply(
                 "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
                  VALUES ('send', $1, $2, $3, 'queued', $4) ON CONFLICT DO NOTHING"
             ).bind(a.order_id).bind(a.attempt_no + 1).bind(now + delay).bind(now).execute(p).await)?;
-            crate::orders::add_event(db, a.order_id, now, "retry_scheduled", &format!("attempt {} after a late bounce", a.attempt_no + 1)).await?;
+            crate::orders::add_event(
+                db,
+                a.order_id,
+                now,
+                "retry_scheduled",
+                &format!("attempt {} after a late bounce", a.attempt_no + 1),
+            )
+            .await?;
         }
         None => {
             exec_on_pool!(db, p => sqlx::query(
                 "UPDATE orders SET state = 'held', state_detail = $1, updated_at = $2 WHERE id = $3 AND state = 'accepted'"
             ).bind(format!("bounced after acceptance: {reason}")).bind(now).bind(a.order_id).execute(p).await)?;
-            crate::orders::add_event(db, a.order_id, now, "held", &format!("the accepted receipt bounced: {reason}")).await?;
+            crate::orders::add_event(
+                db,
+                a.order_id,
+                now,
+                "held",
+                &format!("the accepted receipt bounced: {reason}"),
+            )
+            .await?;
         }
     }
     Ok(())
@@ -203,6 +249,7 @@ pub async fn for_order(db: &Db, order_id: i64) -> Result<Vec<BounceRecord>> {
 
 /// Bounces no send could be tied to, newest first.
 pub async fn unmatched(db: &Db, limit: i64) -> Result<Vec<BounceRecord>> {
-    let sql = format!("SELECT {COLUMNS} FROM bounces WHERE order_id IS NULL ORDER BY id DESC LIMIT $1");
+    let sql =
+        format!("SELECT {COLUMNS} FROM bounces WHERE order_id IS NULL ORDER BY id DESC LIMIT $1");
     Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(limit.clamp(1, 500)).fetch_all(p).await)?)
 }

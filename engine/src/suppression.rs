@@ -50,7 +50,9 @@ pub async fn suppress(
 
 /// The active suppression for `email`, if any.
 pub async fn active(db: &Db, now: Millis, email: &str) -> Result<Option<Suppression>> {
-    let Ok(email) = normalize_email(email) else { return Ok(None) };
+    let Ok(email) = normalize_email(email) else {
+        return Ok(None);
+    };
     let sql = format!(
         "SELECT {COLUMNS} FROM suppressions WHERE email = $1 AND released_at IS NULL
          AND (expires_at IS NULL OR expires_at > $2)"
@@ -78,7 +80,10 @@ pub async fn release(db: &Db, now: Millis, email: &str, by: &str) -> Result<()> 
         "UPDATE suppressions SET released_at = $1, released_by = $2 WHERE email = $3 AND released_at IS NULL"
     ).bind(now).bind(by).bind(&email).execute(p).await)?;
     if n == 0 {
-        return Err(Error::NotFound(format!("no active suppression for {}", crate::privacy::mask_email(&email))));
+        return Err(Error::NotFound(format!(
+            "no active suppression for {}",
+            crate::privacy::mask_email(&email)
+        )));
     }
     Ok(())
 }

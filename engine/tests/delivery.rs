@@ -288,7 +288,9 @@ async fn a_dead_address_is_held_at_once_and_a_reputation_block_switches_pool() {
 }
 
 fn dsn(to_token: Option<&str>, rcpt: &str, status: &str, diag: &str, message_id: &str) -> Vec<u8> {
-    let to = to_token.map(|t| format!("bounce+{t}@bounce.rebound.local")).unwrap_or_else(|| "postmaster@shop.example".into());
+    let to = to_token
+        .map(|t| format!("bounce+{t}@bounce.rebound.local"))
+        .unwrap_or_else(|| "postmaster@shop.example".into());
     format!(
         "From: MAILER-DAEMON@mx.example.net\r\nTo: {to}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
 MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"BND\"\r\n\r\n\
@@ -307,50 +309,141 @@ async fn late_bounces_are_tied_to_the_attempt_and_suppress_dead_addresses() {
     for t in all_backends().await {
         let r = rig(t.db.clone()).await;
         let policy = RetryPolicy::default();
-        let dead = orders::intake(&r.db, T0, order("L-1", "gone@example.com"), None).await.expect("intake");
-        let soft = orders::intake(&r.db, T0, order("L-2", "full@example.com"), None).await.expect("intake");
+        let dead = orders::intake(&r.db, T0, order("L-1", "gone@example.com"), None)
+            .await
+            .expect("intake");
+        let soft = orders::intake(&r.db, T0, order("L-2", "full@example.com"), None)
+            .await
+            .expect("intake");
         assert_eq!(r.worker.run_once().await.expect("run"), 2);
         assert_eq!(state_of(&r.db, "L-1").await, "accepted");
         let a1 = attempts(&r.db, dead.order().id).await.expect("a").remove(0);
         let a2 = attempts(&r.db, soft.order().id).await.expect("a").remove(0);
 
         // A hard DSN tied by VERP token: held, suppressed.
-        let raw = dsn(Some(&a1.verp_token), "gone@example.com", "5.1.1",
-            "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table", "x@y");
-        let got = engine::bounces::ingest_message(&r.db, T0 + 1000, Classifier::shared(), &policy, &raw, "dsn").await.expect("ingest");
+        let raw = dsn(
+            Some(&a1.verp_token),
+            "gone@example.com",
+            "5.1.1",
+            "550 5.1.1 <gone@example.com>: Recipient address rejected: User unknown in local recipient table",
+            "x@y",
+        );
+        let got = engine::bounces::ingest_message(
+            &r.db,
+            T0 + 1000,
+            Classifier::shared(),
+            &policy,
+            &raw,
+            "dsn",
+        )
+        .await
+        .expect("ingest");
         assert_eq!((got.matched, got.unmatched), (1, 0));
         assert_eq!(state_of(&r.db, "L-1").await, "held");
-        let b = engine::bounces::for_order(&r.db, dead.order().id).await.expect("bounces");
-        assert_eq!((b[0].matched_by.as_str(), b[0].class.as_str(), b[0].reason.as_str(), b[0].hard), ("verp", "recipient_permanent", "userunknown", true));
-        assert!(b[0].raw.as_deref().unwrap_or("").contains("Reporting-MTA"), "the raw message is kept");
-        assert!(engine::suppression::active(&r.db, T0 + 1000, "GONE@example.com").await.expect("q").is_some());
+        let b = engine::bounces::for_order(&r.db, dead.order().id)
+            .await
+            .expect("bounces");
+        assert_eq!(
+            (
+                b[0].matched_by.as_str(),
+                b[0].class.as_str(),
+                b[0].reason.as_str(),
+                b[0].hard
+            ),
+            ("verp", "recipient_permanent", "userunknown", true)
+        );
+        assert!(
+            b[0].raw.as_deref().unwrap_or("").contains("Reporting-MTA"),
+            "the raw message is kept"
+        );
+        assert!(
+            engine::suppression::active(&r.db, T0 + 1000, "GONE@example.com")
+                .await
+                .expect("q")
+                .is_some()
+        );
 
         // A soft DSN tied by the original Message-ID: a retry is scheduled.
-        let raw = dsn(None, "full@example.com", "4.2.2", "452 4.2.2 Mailbox full", &a2.message_id);
-        let got = engine::bounces::ingest_message(&r.db, T0 + 1000, Classifier::shared(), &policy, &raw, "dsn").await.expect("ingest");
+        let raw = dsn(
+            None,
+            "full@example.com",
+            "4.2.2",
+            "452 4.2.2 Mailbox full",
+            &a2.message_id,
+        );
+        let got = engine::bounces::ingest_message(
+            &r.db,
+            T0 + 1000,
+            Classifier::shared(),
+            &policy,
+            &raw,
+            "dsn",
+        )
+        .await
+        .expect("ingest");
         assert_eq!(got.matched, 1);
-        assert_eq!(engine::bounces::for_order(&r.db, soft.order().id).await.expect("b")[0].matched_by, "message_id");
+        assert_eq!(
+            engine::bounces::for_order(&r.db, soft.order().id)
+                .await
+                .expect("b")[0]
+                .matched_by,
+            "message_id"
+        );
         assert_eq!(state_of(&r.db, "L-2").await, "retry_scheduled");
         r.clock.advance_ms(5 * MIN + 1000);
         assert_eq!(r.worker.run_once().await.expect("run"), 1);
         assert_eq!(state_of(&r.db, "L-2").await, "accepted");
 
         // A bounce for nobody we know is kept, unmatched.
-        let raw = dsn(None, "stranger@example.org", "5.1.1", "550 5.1.1 User unknown", "nope@nowhere");
-        let got = engine::bounces::ingest_message(&r.db, T0 + 2000, Classifier::shared(), &policy, &raw, "dsn").await.expect("ingest");
+        let raw = dsn(
+            None,
+            "stranger@example.org",
+            "5.1.1",
+            "550 5.1.1 User unknown",
+            "nope@nowhere",
+        );
+        let got = engine::bounces::ingest_message(
+            &r.db,
+            T0 + 2000,
+            Classifier::shared(),
+            &policy,
+            &raw,
+            "dsn",
+        )
+        .await
+        .expect("ingest");
         assert_eq!((got.matched, got.unmatched), (0, 1));
-        assert_eq!(engine::bounces::unmatched(&r.db, 10).await.expect("u").len(), 1);
-        assert!(engine::bounces::ingest_message(&r.db, T0, Classifier::shared(), &policy, b"", "dsn").await.is_err());
+        assert_eq!(
+            engine::bounces::unmatched(&r.db, 10)
+                .await
+                .expect("u")
+                .len(),
+            1
+        );
+        assert!(
+            engine::bounces::ingest_message(&r.db, T0, Classifier::shared(), &policy, b"", "dsn")
+                .await
+                .is_err()
+        );
 
         // The suppressed address is never mailed again: held before SMTP.
         let before = r.primary.received().len() + r.backup.received().len();
-        orders::intake(&r.db, T0 + 3000, order("L-3", "gone@example.com"), None).await.expect("intake");
+        orders::intake(&r.db, T0 + 3000, order("L-3", "gone@example.com"), None)
+            .await
+            .expect("intake");
         assert_eq!(r.worker.run_once().await.expect("run"), 1);
         assert_eq!(state_of(&r.db, "L-3").await, "held");
-        assert_eq!(r.primary.received().len() + r.backup.received().len(), before);
+        assert_eq!(
+            r.primary.received().len() + r.backup.received().len(),
+            before
+        );
         // Released, it is mailed again.
-        engine::suppression::release(&r.db, T0 + 4000, "gone@example.com", "admin@example.com").await.expect("release");
-        orders::intake(&r.db, T0 + 4000, order("L-4", "gone@example.com"), None).await.expect("intake");
+        engine::suppression::release(&r.db, T0 + 4000, "gone@example.com", "admin@example.com")
+            .await
+            .expect("release");
+        orders::intake(&r.db, T0 + 4000, order("L-4", "gone@example.com"), None)
+            .await
+            .expect("intake");
         assert_eq!(r.worker.run_once().await.expect("run"), 1);
         assert_eq!(state_of(&r.db, "L-4").await, "accepted");
         t.cleanup().await;
@@ -361,11 +454,22 @@ async fn late_bounces_are_tied_to_the_attempt_and_suppress_dead_addresses() {
 async fn a_synchronous_hard_bounce_suppresses_the_address() {
     for t in all_backends().await {
         let r = rig(t.db.clone()).await;
-        r.primary.script("nobody@example.com", Script::RejectRcpt(550, "5.1.1 User unknown"));
-        orders::intake(&r.db, T0, order("Y-1", "nobody@example.com"), None).await.expect("intake");
+        r.primary.script(
+            "nobody@example.com",
+            Script::RejectRcpt(550, "5.1.1 User unknown"),
+        );
+        orders::intake(&r.db, T0, order("Y-1", "nobody@example.com"), None)
+            .await
+            .expect("intake");
         r.worker.run_once().await.expect("run");
-        let s = engine::suppression::active(&r.db, T0, "nobody@example.com").await.expect("q").expect("suppressed");
-        assert_eq!((s.reason.as_str(), s.source.as_str()), ("userunknown", "smtp"));
+        let s = engine::suppression::active(&r.db, T0, "nobody@example.com")
+            .await
+            .expect("q")
+            .expect("suppressed");
+        assert_eq!(
+            (s.reason.as_str(), s.source.as_str()),
+            ("userunknown", "smtp")
+        );
         t.cleanup().await;
     }
 }

@@ -291,3 +291,86 @@ async fn the_openapi_document_describes_what_the_server_accepts() {
     assert_eq!(res.status(), 422);
     srv.stop().await;
 }
+
+#[tokio::test]
+async fn bounces_come_in_through_the_api_and_suppressions_can_be_released() {
+    for srv in servers(test_config()).await {
+        let key = engine::apikeys::create(&srv.state.db, srv.clock_now(), "mx", "test")
+            .await
+            .expect("key");
+        let c = srv.client();
+        let dsn = "From: MAILER-DAEMON@mx.example.net\r\nTo: postmaster@shop.example\r\nSubject: Undelivered Mail\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+--B\r\nContent-Type: text/plain\r\n\r\nFailed.\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\n\
+Reporting-MTA: dns; mx.example.net\r\n\r\nFinal-Recipient: rfc822; dead@example.com\r\nAction: failed\r\n\
+Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 <dead@example.com>: Recipient address rejected: User unknown\r\n\r\n--B--\r\n";
+        // Padded past the 256 KiB order limit: the bounce endpoint takes up to 10 MiB.
+        let padded = format!("X-Padding: {}\r\n{dsn}", "x".repeat(400 * 1024));
+        let res = c
+            .post(format!("{}/api/v1/inbound/bounce", srv.base))
+            .bearer_auth(&key.secret)
+            .header("content-type", "message/rfc822")
+            .body(padded)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 202);
+        let body: Value = res.json().await.expect("json");
+        assert_eq!(
+            (body["matched"].clone(), body["unmatched"].clone()),
+            (json!(0), json!(1))
+        );
+        let res = c
+            .post(format!("{}/api/v1/inbound/bounce", srv.base))
+            .bearer_auth(&key.secret)
+            .body("")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 422);
+        let res = c
+            .post(format!("{}/api/v1/inbound/bounce", srv.base))
+            .body(dsn)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(res.status(), 401);
+
+        let list: Value = c
+            .get(format!("{}/api/v1/suppressions?search=dead", srv.base))
+            .bearer_auth(&key.secret)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(list[0]["email"], "dead@example.com");
+        assert_eq!(list[0]["reason"], "userunknown");
+        let res = c
+            .delete(format!("{}/api/v1/suppressions/dead@example.com", srv.base))
+            .bearer_auth(&key.secret)
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(res.status(), 204);
+        let res = c
+            .delete(format!("{}/api/v1/suppressions/dead@example.com", srv.base))
+            .bearer_auth(&key.secret)
+            .send()
+            .await
+            .expect("delete");
+        assert_eq!(res.status(), 404);
+        let list: Value = c
+            .get(format!("{}/api/v1/suppressions", srv.base))
+            .bearer_auth(&key.secret)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(list, json!([]));
+        srv.stop().await;
+    }
+}

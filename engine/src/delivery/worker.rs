@@ -229,15 +229,22 @@ impl Worker {
             return self.apply(&job, None, t, "no sender pool").await;
         };
 
-        if let Some(s) = crate::suppression::active(db, self.clock.now_ms(), &order.customer_email).await? {
+        if let Some(s) =
+            crate::suppression::active(db, self.clock.now_ms(), &order.customer_email).await?
+        {
             // Never mail a suppressed address: straight to the fallback path.
             let t = Transition::Held {
                 order_id: order.id,
                 attempt_no: job.attempt_no,
-                reason: format!("the address is suppressed ({}, from {})", s.reason, s.source),
+                reason: format!(
+                    "the address is suppressed ({}, from {})",
+                    s.reason, s.source
+                ),
                 dead_address: true,
             };
-            return self.apply(&job, None, t, "suppressed address: not sent").await;
+            return self
+                .apply(&job, None, t, "suppressed address: not sent")
+                .await;
         }
         let attempt = self.start_attempt(&order, &job, &pool).await?;
         let outcome = self.send(&order, &pool, &attempt).await;
@@ -342,10 +349,13 @@ impl Worker {
                 )
             }
         };
-        if let Transition::Held { dead_address: true, .. } = &transition
+        if let Transition::Held {
+            dead_address: true, ..
+        } = &transition
             && let Some(reason) = &recorded.reason
         {
-            crate::suppression::suppress(db, now, &order.customer_email, reason, "smtp", None).await?;
+            crate::suppression::suppress(db, now, &order.customer_email, reason, "smtp", None)
+                .await?;
         }
         tracing::info!(order = order.id, attempt = job.attempt_no, pool = %pool.name, to = %mask_email(&order.customer_email), state = transition.new_state().as_str(), "send attempt finished");
         self.apply(&job, Some((attempt.id, recorded)), transition, &note)

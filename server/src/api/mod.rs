@@ -3,6 +3,7 @@
 //! "fields": [{"field": "...", "message": "..."}]}`.
 
 mod auth;
+mod bounces;
 mod error;
 pub mod openapi;
 mod orders;
@@ -36,6 +37,15 @@ pub fn router(state: ApiState) -> Router {
     let keyed = Router::new()
         .route("/api/v1/orders", post(orders::create))
         .route("/api/v1/orders/{number}", get(orders::show))
+        .route(
+            "/api/v1/inbound/bounce",
+            post(bounces::inbound).layer(DefaultBodyLimit::max(engine::bounce::MAX_MESSAGE_SIZE)),
+        )
+        .route("/api/v1/suppressions", get(bounces::list))
+        .route(
+            "/api/v1/suppressions/{email}",
+            axum::routing::delete(bounces::release),
+        )
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::require_api_key,
