@@ -140,6 +140,7 @@ pub struct OrderDetail {
     /// label, amount (formatted).
     pub totals: Vec<(String, String)>,
     pub attempts: Vec<AttemptRow>,
+    pub bounces: Vec<BounceRow>,
     pub timeline: Vec<EventRow>,
 }
 
@@ -192,4 +193,28 @@ pub struct ApiKeyRow {
 pub struct ApiKeysView {
     pub keys: Vec<ApiKeyRow>,
     pub fresh_secret: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BounceRow {
+    pub received_at: String,
+    pub source: String,
+    pub matched_by: String,
+    pub recipient: String,
+    pub reason: String,
+    pub class: String,
+    pub hard: bool,
+    pub status: String,
+    pub diagnostic: String,
+    pub rule: String,
+    /// The raw message; absent for managers (it carries personal data).
+    pub raw: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SuppressionRow {
+    pub email: String,
+    pub reason: String,
+    pub source: String,
+    pub created_at: String,
 }

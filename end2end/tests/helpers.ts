@@ -45,3 +45,14 @@ export async function screenshot(page: Page, info: TestInfo, name: string) {
   await page.screenshot({ path: file, fullPage: true });
   await info.attach(name, { path: file, contentType: 'image/png' });
 }
+
+/** Creates an API key on the API keys page (signed in as admin) and returns its secret. */
+export async function createApiKey(page: Page, info: TestInfo, name: string): Promise<string> {
+  await page.goto('/admin/api-keys');
+  await ready(page, info);
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Create key' }).click();
+  const secretBox = page.getByTestId('fresh-secret');
+  await expect(secretBox).toBeVisible();
+  return (await secretBox.textContent())?.trim() ?? '';
+}

@@ -7,4 +7,5 @@ pub mod order;
 pub mod orders;
 pub mod outbox;
 pub mod pools;
+pub mod suppressions;
 pub mod users;

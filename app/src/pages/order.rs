@@ -72,6 +72,29 @@ pub fn OrderPage() -> impl IntoView {
                                 </div>
                             }.into_any()
                         }}
+                        {(!d.bounces.is_empty()).then(|| view! {
+                            <h2>"Bounces"</h2>
+                            {d.bounces.into_iter().map(|b| view! {
+                                <section class="card bounce">
+                                    <p>
+                                        <strong>{b.reason.clone()}</strong>" · "{b.class.clone()}
+                                        {if b.hard { " · hard (address suppressed)" } else { "" }}
+                                    </p>
+                                    <dl class="facts">
+                                        <dt>"Received"</dt><dd>{b.received_at}</dd>
+                                        <dt>"Source"</dt><dd>{b.source}</dd>
+                                        <dt>"Tied by"</dt><dd>{b.matched_by}</dd>
+                                        <dt>"Recipient"</dt><dd>{b.recipient}</dd>
+                                        <dt>"Status"</dt><dd><code>{b.status}</code></dd>
+                                        <dt>"Diagnostic"</dt><dd><code>{b.diagnostic}</code></dd>
+                                        <dt>"Rule"</dt><dd><code>{b.rule}</code></dd>
+                                    </dl>
+                                    {b.raw.map(|raw| view! {
+                                        <details><summary>"Raw message"</summary><pre class="mail-text">{raw}</pre></details>
+                                    })}
+                                </section>
+                            }).collect_view()}
+                        })}
                         <h2>"Timeline"</h2>
                         <ol class="timeline">
                             {d.timeline.into_iter().map(|e| view! {

@@ -8,4 +8,5 @@ pub mod auth;
 pub mod orders;
 pub mod outbox;
 pub mod pools;
+pub mod suppressions;
 pub mod users;

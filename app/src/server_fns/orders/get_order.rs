@@ -33,6 +33,9 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
     let events = engine::orders::events(&st.db, order.id)
         .await
         .map_err(engine_error)?;
+    let bounces = engine::bounces::for_order(&st.db, order.id)
+        .await
+        .map_err(engine_error)?;
     let money = |v: i64| format_minor(v, &order.currency).unwrap_or_else(|_| v.to_string());
     let items = order
         .items()
@@ -81,6 +84,31 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
                 },
                 reason: a.reason.unwrap_or_default(),
                 class: a.class.unwrap_or_default(),
+            })
+            .collect(),
+        bounces: bounces
+            .into_iter()
+            .map(|b| crate::types::BounceRow {
+                received_at: format_utc(b.received_at),
+                source: b.source,
+                matched_by: b.matched_by,
+                recipient: b
+                    .recipient
+                    .map(|r: String| {
+                        if mask {
+                            engine::privacy::mask_email(&r)
+                        } else {
+                            r
+                        }
+                    })
+                    .unwrap_or_default(),
+                reason: b.reason,
+                class: b.class,
+                hard: b.hard,
+                status: b.status.unwrap_or_default(),
+                diagnostic: b.diagnostic,
+                rule: b.rule,
+                raw: if mask { None } else { b.raw },
             })
             .collect(),
         timeline: events

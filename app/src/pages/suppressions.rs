@@ -1,0 +1,69 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::status::ActionStatus;
+use crate::server_fns::suppressions::{AddSuppression, ReleaseSuppression, list_suppressions};
+use crate::types::error_text;
+
+/// Addresses Rebound will not mail, and why. Admins add and release.
+#[component]
+pub fn SuppressionsPage() -> impl IntoView {
+    let query = use_query_map();
+    let search = move || query.read().get("q").unwrap_or_default();
+    let add = ServerAction::<AddSuppression>::new();
+    let release = ServerAction::<ReleaseSuppression>::new();
+    let rows = Resource::new(
+        move || (search(), add.version().get(), release.version().get()),
+        |(q, _, _)| list_suppressions(q),
+    );
+    view! {
+        <Title text="Suppressions · Rebound"/>
+        <h1>"Suppressions"</h1>
+        <p class="muted">"A hard bounce or a complaint puts an address here. Receipts to it skip email and go straight to the fallback path."</p>
+        <form method="get" action="/suppressions" class="inline" role="search">
+            <label for="sup-q">"Search"</label>
+            <input id="sup-q" name="q" type="search" value=search/>
+            <button type="submit">"Search"</button>
+        </form>
+        <ActionStatus value=Signal::derive(move || release.value().get()) success=Signal::derive(|| "Released.".to_string())/>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"No suppressed addresses."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <div class="table-wrap">
+                            <table>
+                                <caption class="sr-only">"Suppressed addresses"</caption>
+                                <thead><tr><th scope="col">"Address"</th><th scope="col">"Reason"</th><th scope="col">"Source"</th><th scope="col">"Since"</th><th scope="col">"Action"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|s| view! {
+                                        <tr>
+                                            <td>{s.email.clone()}</td><td>{s.reason}</td><td>{s.source}</td><td class="nowrap">{s.created_at}</td>
+                                            <td>
+                                                <ActionForm action=release attr:class="inline">
+                                                    <input type="hidden" name="email" value=s.email.clone()/>
+                                                    <button type="submit" class="small">{format!("Release {}", s.email)}</button>
+                                                </ActionForm>
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
+                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+        <section class="card" aria-labelledby="sup-add-h">
+            <h2 id="sup-add-h">"Suppress an address"</h2>
+            <ActionStatus value=Signal::derive(move || add.value().get()) success=Signal::derive(|| "Suppressed.".to_string())/>
+            <ActionForm action=add attr:class="form-grid">
+                <label for="sup-email">"Email"</label>
+                <input id="sup-email" name="email" type="email" required/>
+                <button type="submit" class="primary">"Suppress"</button>
+            </ActionForm>
+        </section>
+    }
+}
