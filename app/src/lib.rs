@@ -20,7 +20,7 @@ use leptos_router::path;
 use components::layout::StaffLayout;
 use pages::{
     api_keys::ApiKeysPage, audit::AuditPage, home::HomePage, login::LoginPage, not_found::NotFound,
-    order::OrderPage, orders::OrdersPage, outbox::OutboxPage, pools::PoolsPage,
+    order::OrderPage, orders::OrdersPage, outbox::OutboxPage, pools::PoolsPage, rules::RulesPage,
     suppressions::SuppressionsPage, users::UsersPage,
 };
 
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/audit") ssr=SsrMode::Async view=|| view! { <StaffLayout><AuditPage/></StaffLayout> }/>
                 <Route path=path!("/admin/outbox") ssr=SsrMode::Async view=|| view! { <StaffLayout><OutboxPage/></StaffLayout> }/>
                 <Route path=path!("/admin/api-keys") ssr=SsrMode::Async view=|| view! { <StaffLayout><ApiKeysPage/></StaffLayout> }/>
+                <Route path=path!("/admin/rules") ssr=SsrMode::Async view=|| view! { <StaffLayout><RulesPage/></StaffLayout> }/>
                 <Route path=path!("/suppressions") ssr=SsrMode::Async view=|| view! { <StaffLayout><SuppressionsPage/></StaffLayout> }/>
                 <Route path=path!("/pools") ssr=SsrMode::Async view=|| view! { <StaffLayout><PoolsPage/></StaffLayout> }/>
                 <Route path=path!("/orders") ssr=SsrMode::Async view=|| view! { <StaffLayout><OrdersPage/></StaffLayout> }/>

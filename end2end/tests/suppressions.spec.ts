@@ -39,3 +39,13 @@ test('a suppressed address skips email, shows why, and can be released', async (
   await page.getByRole('button', { name: `Release ${email}` }).click();
   await expect(page.getByRole('cell', { name: email, exact: true })).toHaveCount(0);
 });
+
+test('an admin reads the bounce rules with their recent hits', async ({ page }, info) => {
+  await login(page, info, 'admin@e2e.test');
+  await page.goto('/admin/rules');
+  const table = page.getByRole('table', { name: 'Bounce rules' });
+  await expect(table).toBeVisible();
+  expect(await table.getByRole('row').count()).toBeGreaterThan(50);
+  await expect(table.getByRole('cell', { name: 'recipient_permanent' }).first()).toBeVisible();
+  await screenshot(page, info, 'rules');
+});

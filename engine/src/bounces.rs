@@ -253,3 +253,15 @@ pub async fn unmatched(db: &Db, limit: i64) -> Result<Vec<BounceRecord>> {
         format!("SELECT {COLUMNS} FROM bounces WHERE order_id IS NULL ORDER BY id DESC LIMIT $1");
     Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(limit.clamp(1, 500)).fetch_all(p).await)?)
 }
+
+/// How often each classifier rule decided a bounce or a synchronous rejection
+/// since `since`, most frequent first.
+pub async fn rule_counts(db: &Db, since: Millis) -> Result<Vec<(String, i64)>> {
+    Ok(on_pool!(db, p => sqlx::query_as(
+        "SELECT rule, COUNT(*) AS n FROM (
+             SELECT rule FROM bounces WHERE received_at >= $1
+             UNION ALL
+             SELECT rule FROM delivery_attempts WHERE rule IS NOT NULL AND finished_at >= $1
+         ) AS decided GROUP BY rule ORDER BY n DESC, rule"
+    ).bind(since).fetch_all(p).await)?)
+}

@@ -29,3 +29,6 @@ CREATE TABLE suppressions (
     released_at INTEGER,
     released_by TEXT
 );
+
+-- Which classifier rule decided a synchronous rejection (for the rules page).
+ALTER TABLE delivery_attempts ADD COLUMN rule TEXT;

@@ -38,6 +38,7 @@ const POLICY: &[(&str, Access)] = &[
     ("/fn/pools/set_enabled", Access::Admin),
     ("/fn/pools/save", Access::Admin),
     ("/fn/suppressions/list", AGENTS_AND_MANAGERS),
+    ("/fn/bounces/rules", Access::Admin),
     ("/fn/suppressions/add", Access::Admin),
     ("/fn/suppressions/release", Access::Admin),
     ("/fn/apikeys/list", Access::Admin),

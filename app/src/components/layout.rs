@@ -38,6 +38,7 @@ fn Nav(user: SessionUser) -> impl IntoView {
                 <li><A href="/suppressions">"Suppressions"</A></li>
                 {(is_admin || user.role == Role::Manager).then(|| view! { <li><A href="/pools">"Sender pools"</A></li> })}
                 {is_admin.then(|| view! {
+                    <li><A href="/admin/rules">"Bounce rules"</A></li>
                     <li><A href="/admin/outbox">"Outbox"</A></li>
                     <li><A href="/admin/api-keys">"API keys"</A></li>
                     <li><A href="/admin/users">"Users"</A></li>

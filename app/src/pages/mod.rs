@@ -7,5 +7,6 @@ pub mod order;
 pub mod orders;
 pub mod outbox;
 pub mod pools;
+pub mod rules;
 pub mod suppressions;
 pub mod users;

@@ -5,6 +5,7 @@
 pub mod apikeys;
 pub mod audit;
 pub mod auth;
+pub mod bounces;
 pub mod orders;
 pub mod outbox;
 pub mod pools;

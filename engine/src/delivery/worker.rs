@@ -59,6 +59,7 @@ pub async fn attempts(db: &Db, order_id: i64) -> Result<Vec<Attempt>> {
 /// What an attempt ended with, as recorded.
 struct Recorded {
     outcome: &'static str,
+    rule: Option<String>,
     code: Option<i64>,
     text: Option<String>,
     reason: Option<String>,
@@ -253,6 +254,7 @@ impl Worker {
             Ok(SendOutcome::Accepted { response }) => (
                 flight.accepted(),
                 Recorded {
+                    rule: None,
                     outcome: "accepted",
                     code: Some(i64::from(response.code)),
                     text: Some(response.text),
@@ -264,6 +266,7 @@ impl Worker {
             Ok(SendOutcome::Captured) => (
                 flight.accepted(),
                 Recorded {
+                    rule: None,
                     outcome: "accepted",
                     code: Some(250),
                     text: Some("captured (development outbox)".into()),
@@ -306,6 +309,7 @@ impl Worker {
                 (
                     t,
                     Recorded {
+                        rule: Some(verdict.rule_id.clone()),
                         outcome: if permanent { "rejected" } else { "deferred" },
                         code: Some(i64::from(response.code)),
                         text: Some(response.text),
@@ -320,6 +324,7 @@ impl Worker {
                 (
                     flight.failed(BounceClass::Transient, &self.policy, now, None, why.clone()),
                     Recorded {
+                        rule: None,
                         outcome: "failed",
                         code: None,
                         text: Some(detail),
@@ -339,6 +344,7 @@ impl Worker {
                         dead_address: false,
                     },
                     Recorded {
+                        rule: None,
                         outcome: "failed",
                         code: None,
                         text: Some(e.to_string()),
@@ -503,8 +509,9 @@ impl Worker {
             if let Some((attempt_id, r)) = &attempt {
                 sqlx::query(
                     "UPDATE delivery_attempts SET finished_at = $1, outcome = $2, smtp_code = $3, smtp_text = $4,
-                     reason = $5, class = $6 WHERE id = $7"
+                     reason = $5, class = $6, rule = $8 WHERE id = $7"
                 ).bind(now).bind(r.outcome).bind(r.code).bind(&r.text).bind(&r.reason).bind(&r.class).bind(attempt_id)
+                .bind(&r.rule)
                 .execute(&mut *tx).await?;
             }
             let changed = sqlx::query(
