@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test setup setup-test build lint fmt unit e2e bench clean-data
+.PHONY: run test setup setup-test build lint fmt unit e2e bench fuzz clean-data
 
 ## Build everything and serve on http://127.0.0.1:3000 (SQLite in ./data).
 run: setup build
@@ -43,6 +43,15 @@ fmt:
 
 bench:
 	cargo bench -p engine
+	cargo bench -p server --bench delivery
+
+## Fuzz the parsers (nightly + cargo-fuzz); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 120
+fuzz:
+	rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+	cargo +nightly fuzz --version >/dev/null 2>&1 || cargo +nightly install cargo-fuzz --locked
+	cd engine/fuzz && for t in bounce_message smtp_reply order_json; do \
+	  cargo +nightly fuzz run -O $$t -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 || exit 1; done
 
 clean-data:
 	rm -rf data

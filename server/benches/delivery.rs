@@ -620,19 +620,37 @@ async fn intake(backend: &Backend, client: &reqwest::Client, rows: &mut Vec<Row>
             &format!("intake fixed load {} req/s", thousands(OFFERED_RATE)),
             name,
         );
-        row.result = format!("p99 {}", ms(percentile(&rs, 99.0)));
-        row.baseline = format!("p99 {}", ms(percentile(&bs, 99.0)));
+        // Requests dropped at the outstanding cap have no latency; past 1 % of them the
+        // true p99 is unknown (at least the worst one observed): say so.
+        let p99_text = |sorted: &[Duration], dropped: usize| {
+            if dropped * 100 > total {
+                format!(
+                    "SATURATED (p99 >= {})",
+                    ms(sorted.last().copied().unwrap_or_default())
+                )
+            } else {
+                format!("p99 {}", ms(percentile(sorted, 99.0)))
+            }
+        };
+        row.result = p99_text(&rs, real_dropped);
+        row.baseline = p99_text(&bs, base_dropped);
         let (r99, b99) = (
             percentile(&rs, 99.0).as_secs_f64(),
             percentile(&bs, 99.0).as_secs_f64(),
         );
-        row.ratio = ratio(r99, b99);
+        row.ratio = if (real_dropped + base_dropped) * 100 > total {
+            "n/a".to_string()
+        } else {
+            ratio(r99, b99)
+        };
         row.notes = format!(
-            "achieved {} req/s (bare {}); p50 {} (bare {}); latency from the scheduled send time{}{}{}",
+            "achieved {} req/s (bare {}); completed p50 {} p99 {} (bare {} / {}); latency from the scheduled send time{}{}{}",
             thousands(real.rate()),
             thousands(base.rate()),
             ms(percentile(&rs, 50.0)),
+            ms(percentile(&rs, 99.0)),
             ms(percentile(&bs, 50.0)),
+            ms(percentile(&bs, 99.0)),
             if real_dropped + base_dropped > 0 {
                 format!(
                     "; DROPPED at {MAX_OUTSTANDING} outstanding: {real_dropped} (bare {base_dropped})"

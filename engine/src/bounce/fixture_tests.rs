@@ -131,3 +131,16 @@ fn mangled_inputs_never_panic() {
     let _ = c.classify_message(&[0xff; 4096]);
     let _ = c.classify_message("Subject: ü\n\n€€€ <@> @@ 550- 5.".as_bytes());
 }
+
+/// Found by `cargo fuzz` (bounce_message): an IP-literal scan that stopped
+/// inside a multi-byte character panicked on a string slice.
+#[test]
+fn address_scan_never_splits_a_character() {
+    let mut raw = b"rB:\n\ngrr:rB:\x8ar;@[".to_vec();
+    raw.extend(std::iter::repeat_n(0xffu8, 66));
+    raw.extend(b". \xff\xff@. ");
+    let _ = super::parse_message(&raw);
+    let _ = super::Classifier::shared().classify_message(&raw);
+    let text = format!("x@[{}] y", "é".repeat(40));
+    let _ = super::parse_message(text.as_bytes());
+}

@@ -103,9 +103,14 @@ pub(crate) fn find_addresses(text: &str) -> Vec<(usize, &str)> {
                 e -= 1;
             }
         }
-        let domain = &text[at + 1..e];
-        if s < at && (domain.contains('.') || domain.starts_with('[')) && domain.len() > 2 {
-            out.push((s, &text[s..e]));
+        // Byte scanning can stop inside a multi-byte character (found by
+        // fuzzing): only slices on character boundaries are used.
+        if let (Some(domain), Some(address)) = (text.get(at + 1..e), text.get(s..e))
+            && s < at
+            && (domain.contains('.') || domain.starts_with('['))
+            && domain.len() > 2
+        {
+            out.push((s, address));
         }
         i = e.max(at + 1);
     }
