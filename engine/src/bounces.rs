@@ -142,13 +142,10 @@ async fn record(
     v: &RecipientVerdict,
     raw: Option<&str>,
 ) -> Result<i64> {
-    let sql = format!(
-        "INSERT INTO bounces (received_at, source, order_id, attempt_id, matched_by, recipient, reason, class, hard,
+    let sql =         "INSERT INTO bounces (received_at, source, order_id, attempt_id, matched_by, recipient, reason, class, hard,
          status, reply_code, rule, diagnostic, raw)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id"
-    );
-    let _ = COLUMNS;
-    Ok(on_pool!(db, p => sqlx::query_scalar(&sql)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id";
+    Ok(on_pool!(db, p => sqlx::query_scalar(sql)
         .bind(now).bind(source).bind(attempt.map(|a| a.order_id)).bind(attempt.map(|a| a.id)).bind(matched_by)
         .bind(&v.recipient).bind(v.verdict.reason.as_str()).bind(v.verdict.class.as_str()).bind(v.hard_bounce)
         .bind(&v.reply.enhanced).bind(v.reply.code.map(i64::from)).bind(&v.verdict.rule_id).bind(&v.reply.text)

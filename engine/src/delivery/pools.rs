@@ -44,11 +44,11 @@ pub async fn create(db: &Db, now: Millis, p: NewPool<'_>) -> Result<SenderPool> 
         "INSERT INTO sender_pools (name, role, from_name, from_address, relay_url, enabled, max_per_second, position, created_at)
          VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8) RETURNING {COLUMNS}"
     );
-    Ok(on_pool!(db, q => sqlx::query_as(&sql)
+    on_pool!(db, q => sqlx::query_as(&sql)
         .bind(p.name.trim()).bind(p.role).bind(p.from_name).bind(p.from_address).bind(p.relay_url)
         .bind(p.max_per_second).bind(p.position).bind(now)
         .fetch_one(q).await)
-    .map_err(unique_name)?)
+    .map_err(unique_name)
 }
 
 fn unique_name(e: sqlx::Error) -> Error {

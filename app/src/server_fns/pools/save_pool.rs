@@ -1,8 +1,10 @@
+// The form's fields are the arguments; the macro's generated client fn has them all too.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 
 /// Adds a sender pool, or changes one (`pool_id` set). An empty relay URL on
 /// a change keeps the stored relay and its credentials. Admins only.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/fn", endpoint = "pools/save")]
 pub async fn save_pool(
     pool_id: Option<i64>,
