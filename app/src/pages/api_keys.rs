@@ -1,9 +1,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::status::ActionStatus;
+use crate::components::status::{ActionStatus, ErrorNotice};
 use crate::server_fns::apikeys::{CreateApiKey, RevokeApiKey, list_api_keys};
-use crate::types::error_text;
 
 /// Shop API keys: create (the secret is shown once), see last use, revoke.
 #[component]
@@ -56,7 +55,7 @@ pub fn ApiKeysPage() -> impl IntoView {
                             </table>
                         </div>
                     }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>

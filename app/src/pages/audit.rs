@@ -1,9 +1,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+use crate::components::status::ErrorNotice;
 use leptos_router::hooks::use_query_map;
 
 use crate::server_fns::audit::list_audit;
-use crate::types::error_text;
 
 /// The audit log, newest first, 50 a page. Admins only.
 #[component]
@@ -50,7 +51,7 @@ pub fn AuditPage() -> impl IntoView {
                             <p><a href=format!("/admin/audit?before={b}")>"Older entries →"</a></p>
                         })}
                     }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>

@@ -1,8 +1,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::status::ErrorNotice;
+
 use crate::server_fns::auth::current_user;
-use crate::types::{Role, error_text};
+use crate::types::Role;
 
 /// Where staff land after signing in: who they are and what they can reach.
 #[component]
@@ -39,7 +41,7 @@ pub fn HomePage() -> impl IntoView {
                         </ul>
                     }.into_any(),
                     Ok(None) => view! { <p>"You are signed out. "<a href="/login">"Sign in"</a></p> }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Suspense>

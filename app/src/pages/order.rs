@@ -1,10 +1,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+use crate::components::status::ErrorNotice;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::badge::StateBadge;
 use crate::server_fns::orders::get_order;
-use crate::types::error_text;
 
 /// One order: items, every send attempt with its exact SMTP reply, the timeline.
 #[component]
@@ -102,7 +103,7 @@ pub fn OrderPage() -> impl IntoView {
                             }).collect_view()}
                         </ol>
                     }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>

@@ -1,10 +1,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+use crate::components::status::ErrorNotice;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::badge::StateBadge;
 use crate::server_fns::orders::list_orders;
-use crate::types::error_text;
 
 /// Recent orders and where each receipt stands. Agents and managers.
 #[component]
@@ -52,7 +53,7 @@ pub fn OrdersPage() -> impl IntoView {
                         </div>
                         {p.next_before.map(|b| view! { <p><a href=format!("/orders?before={b}")>"Older orders →"</a></p> })}
                     }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>

@@ -1,9 +1,10 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
+
+use crate::components::status::ErrorNotice;
 use leptos_router::hooks::use_query_map;
 
 use crate::server_fns::outbox::{get_captured, list_outbox};
-use crate::types::error_text;
 
 /// Messages kept by the development capture transport (nothing was sent).
 #[component]
@@ -48,7 +49,7 @@ pub fn OutboxPage() -> impl IntoView {
                         </section>
                     }.into_any(),
                     Ok(None) => ().into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
             {move || Suspend::new(async move {
@@ -70,7 +71,7 @@ pub fn OutboxPage() -> impl IntoView {
                             </table>
                         </div>
                     }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>

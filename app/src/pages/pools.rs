@@ -1,10 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::status::ActionStatus;
+use crate::components::status::{ActionStatus, ErrorNotice};
 use crate::server_fns::pools::{SavePool, SetPoolEnabled, list_pools};
 use crate::types::PoolRow;
-use crate::types::error_text;
 
 /// Sender pools: who receipts are sent as and through which relay.
 #[component]
@@ -54,7 +53,7 @@ pub fn PoolsPage() -> impl IntoView {
                         </div>
                         <PoolForm save pool=editing().and_then(|id| rows_for_edit.into_iter().find(|p| p.id == id))/>
                     }.into_any() }
-                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>

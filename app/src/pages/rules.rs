@@ -1,8 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::status::ErrorNotice;
+
 use crate::server_fns::bounces::list_rules;
-use crate::types::error_text;
 
 /// The bounce classifier's rules and how often each decided in the last 7 days.
 #[component]
@@ -31,7 +32,7 @@ pub fn RulesPage() -> impl IntoView {
                             </table>
                         </div>
                     }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>

@@ -2,9 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::components::status::ActionStatus;
+use crate::components::status::{ActionStatus, ErrorNotice};
 use crate::server_fns::suppressions::{AddSuppression, ReleaseSuppression, list_suppressions};
-use crate::types::error_text;
 
 /// Addresses Rebound will not mail, and why. Admins add and release.
 #[component]
@@ -52,7 +51,7 @@ pub fn SuppressionsPage() -> impl IntoView {
                             </table>
                         </div>
                     }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>

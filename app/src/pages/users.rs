@@ -1,9 +1,9 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::status::ActionStatus;
+use crate::components::status::{ActionStatus, ErrorNotice};
 use crate::server_fns::users::{AddUser, SetUserDisabled, SetUserRole, list_users};
-use crate::types::{Role, UserRow, error_text};
+use crate::types::{Role, UserRow};
 
 /// Staff accounts: add, change role, disable. Admins only. Every action
 /// works as a plain form; with JavaScript a role change saves as you pick it.
@@ -47,7 +47,7 @@ pub fn UsersPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match users.await {
                     Ok(list) => view! { <UsersTable list set_role set_disabled/> }.into_any(),
-                    Err(e) => view! { <p class="notice error" role="alert">{error_text(&e)}</p> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>
