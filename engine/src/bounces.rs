@@ -10,7 +10,7 @@ use crate::bounce::{BounceClass, Classifier, RecipientVerdict};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::delivery::policy::RetryPolicy;
-use crate::delivery::worker::Attempt;
+use crate::delivery::worker::{ATTEMPT_COLUMNS, Attempt};
 use crate::error::Result;
 use crate::{exec_on_pool, on_pool};
 
@@ -49,12 +49,29 @@ pub struct Ingested {
     pub unmatched: usize,
 }
 
-async fn attempt_where(db: &Db, clause: &str, value: &str) -> Result<Option<Attempt>> {
+/// The newest attempt matching `clause` (which binds `$1` to `value`), and
+/// started after `since` when given.
+async fn attempt_where(
+    db: &Db,
+    clause: &str,
+    value: &str,
+    since: Option<Millis>,
+) -> Result<Option<Attempt>> {
+    let window = if since.is_some() {
+        " AND started_at > $2"
+    } else {
+        ""
+    };
     let sql = format!(
-        "SELECT id, order_id, attempt_no, pool_id, message_id, verp_token, started_at, finished_at, outcome, \
-         smtp_code, smtp_text, reason, class FROM delivery_attempts WHERE {clause} ORDER BY id DESC LIMIT 1"
+        "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE {clause}{window} ORDER BY id DESC LIMIT 1"
     );
-    Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(value).fetch_optional(p).await)?)
+    Ok(on_pool!(db, p => {
+        let q = sqlx::query_as(&sql).bind(value);
+        match since {
+            Some(t) => q.bind(t).fetch_optional(p).await,
+            None => q.fetch_optional(p).await,
+        }
+    })?)
 }
 
 async fn correlate(
@@ -63,23 +80,24 @@ async fn correlate(
     v: &RecipientVerdict,
 ) -> Result<(Option<Attempt>, &'static str)> {
     if let Some(token) = &v.verp_token
-        && let Some(a) = attempt_where(db, "verp_token = $1", token).await?
+        && let Some(a) = attempt_where(db, "verp_token = $1", token, None).await?
     {
         return Ok((Some(a), "verp"));
     }
     if let Some(mid) = &v.original_message_id {
         let mid = mid.trim().trim_start_matches('<').trim_end_matches('>');
-        if let Some(a) = attempt_where(db, "message_id = $1", mid).await? {
+        if let Some(a) = attempt_where(db, "message_id = $1", mid, None).await? {
             return Ok((Some(a), "message_id"));
         }
     }
     if let Some(rcpt) = &v.recipient {
-        let sql = "SELECT a.id, a.order_id, a.attempt_no, a.pool_id, a.message_id, a.verp_token, a.started_at, \
-            a.finished_at, a.outcome, a.smtp_code, a.smtp_text, a.reason, a.class \
-            FROM delivery_attempts a JOIN orders o ON o.id = a.order_id \
-            WHERE o.customer_email = $1 AND a.started_at > $2 ORDER BY a.id DESC LIMIT 1";
-        let found: Option<Attempt> = on_pool!(db, p => sqlx::query_as(sql)
-            .bind(rcpt.to_lowercase()).bind(now - RECIPIENT_MATCH_WINDOW_MS).fetch_optional(p).await)?;
+        let found = attempt_where(
+            db,
+            "order_id IN (SELECT id FROM orders WHERE customer_email = $1)",
+            &rcpt.to_lowercase(),
+            Some(now - RECIPIENT_MATCH_WINDOW_MS),
+        )
+        .await?;
         if let Some(a) = found {
             return Ok((Some(a), "recipient"));
         }

@@ -5,7 +5,7 @@ mod support;
 
 use engine::accounts::Role;
 use engine::config::LoginConfig;
-use support::{PASSWORD, TestServer, servers, test_config};
+use support::{PASSWORD, servers, test_config};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Access {
@@ -361,7 +361,7 @@ async fn cross_origin_posts_are_refused() {
 async fn pages_need_a_session_and_disabled_users_lose_access_at_once() {
     for srv in servers(test_config()).await {
         let admin_id = srv.add_user("admin@example.com", Role::Admin).await;
-        let other = srv.add_user("other@example.com", Role::Admin).await;
+        srv.add_user("other@example.com", Role::Admin).await;
         let c = srv.client();
         let res = c
             .get(format!("{}/admin/users", srv.base))
@@ -398,7 +398,6 @@ async fn pages_need_a_session_and_disabled_users_lose_access_at_once() {
             .expect("disable");
         let (s, _) = srv.call(&c, "/fn/users/list", &[]).await;
         assert_eq!(s, 401);
-        let _ = other;
         srv.stop().await;
     }
 }
@@ -449,6 +448,3 @@ async fn health_endpoints_answer() {
         srv.stop().await;
     }
 }
-
-#[allow(dead_code)]
-fn _unused(_: TestServer) {}

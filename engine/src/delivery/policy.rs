@@ -19,6 +19,13 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The schedule configured in `delivery.retry_delays_seconds`.
+    pub fn from_config(cfg: &crate::config::DeliveryConfig) -> Self {
+        Self {
+            delays_ms: cfg.retry_delays_seconds.iter().map(|s| s * 1000).collect(),
+        }
+    }
+
     /// The wait after failed attempt `attempt_no`, or `None` when retries are used up.
     pub fn delay_after(&self, attempt_no: i64) -> Option<i64> {
         usize::try_from(attempt_no - 1)

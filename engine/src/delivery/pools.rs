@@ -117,6 +117,15 @@ pub async fn set_enabled(db: &Db, id: i64, enabled: bool) -> Result<()> {
     Ok(())
 }
 
+/// A pool's name for display (`pool <id>` if it is not in `pools`).
+pub fn name_of(pools: &[SenderPool], id: i64) -> String {
+    pools
+        .iter()
+        .find(|p| p.id == id)
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| format!("pool {id}"))
+}
+
 /// The enabled pools receipts may go through, in retry order: primaries
 /// first, then backups, each by position.
 pub fn send_chain(pools: &[SenderPool]) -> Vec<&SenderPool> {

@@ -46,7 +46,7 @@ pub struct Attempt {
     pub class: Option<String>,
 }
 
-const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, pool_id, message_id, verp_token, started_at, \
+pub(crate) const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, pool_id, message_id, verp_token, started_at, \
     finished_at, outcome, smtp_code, smtp_text, reason, class";
 
 pub async fn attempts(db: &Db, order_id: i64) -> Result<Vec<Attempt>> {
@@ -96,14 +96,7 @@ impl Worker {
             db,
             clock,
             id: format!("worker-{}-{}", std::process::id(), hex::encode(id_bytes)),
-            policy: RetryPolicy {
-                delays_ms: config
-                    .delivery
-                    .retry_delays_seconds
-                    .iter()
-                    .map(|s| s * 1000)
-                    .collect(),
-            },
+            policy: RetryPolicy::from_config(&config.delivery),
             classifier: Classifier::shared(),
             renderer,
             branding: Branding {
@@ -137,9 +130,14 @@ impl Worker {
         )
         .await?;
         let n = jobs.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        // Pools are read once per batch, not once per message.
+        let pools = pools::list(&self.db).await?;
         // Concurrently, so SMTP round trips overlap.
         let results =
-            futures::future::join_all(jobs.into_iter().map(|job| self.process(job))).await;
+            futures::future::join_all(jobs.into_iter().map(|job| self.process(job, &pools))).await;
         for r in results {
             if let Err(e) = r {
                 tracing::error!(error = %e, "send job failed; its lease will expire and it will be retried");
@@ -185,7 +183,7 @@ impl Worker {
         Ok(sender)
     }
 
-    async fn process(&self, job: Job) -> Result<()> {
+    async fn process(&self, job: Job, pools: &[SenderPool]) -> Result<()> {
         let db = &self.db;
         let Some(order) = orders::get(db, job.order_id).await? else {
             return self.finish_job(&job).await;
@@ -196,18 +194,16 @@ impl Worker {
             return self.finish_job(&job).await;
         };
         let history = attempts(db, order.id).await?;
-        if let Some(done) = history
+        if history
             .iter()
-            .find(|a| a.attempt_no == job.attempt_no && a.outcome.as_deref() == Some("accepted"))
+            .any(|a| a.attempt_no == job.attempt_no && a.outcome.as_deref() == Some("accepted"))
         {
             // The relay accepted before a crash; record it, never resend.
-            let _ = done;
             return self
                 .apply(&job, None, flight.accepted(), "accepted before a restart")
                 .await;
         }
-        let pools = pools::list(db).await?;
-        let chain = send_chain(&pools);
+        let chain = send_chain(pools);
         let current = history.iter().find(|a| a.attempt_no == job.attempt_no);
         let previous = history.iter().rev().find(|a| a.attempt_no < job.attempt_no);
         let pool = match current {

@@ -38,15 +38,7 @@ pub async fn inbound(
     State(state): State<ApiState>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<BounceIngested>), ApiError> {
-    let policy = engine::delivery::policy::RetryPolicy {
-        delays_ms: state
-            .config
-            .delivery
-            .retry_delays_seconds
-            .iter()
-            .map(|s| s * 1000)
-            .collect(),
-    };
+    let policy = engine::delivery::policy::RetryPolicy::from_config(&state.config.delivery);
     let got = engine::bounces::ingest_message(
         &state.db,
         state.clock.now_ms(),

@@ -69,11 +69,7 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
             .into_iter()
             .map(|a| AttemptRow {
                 attempt_no: a.attempt_no,
-                pool: pools
-                    .iter()
-                    .find(|p| p.id == a.pool_id)
-                    .map(|p| p.name.clone())
-                    .unwrap_or_else(|| format!("pool {}", a.pool_id)),
+                pool: engine::delivery::pools::name_of(&pools, a.pool_id),
                 message_id: a.message_id,
                 started_at: format_utc(a.started_at),
                 outcome: a.outcome.unwrap_or_else(|| "in progress".into()),

@@ -19,11 +19,7 @@ pub async fn list_outbox() -> Result<Vec<OutboxRow>, ServerFnError> {
         .map(|m| OutboxRow {
             id: m.id,
             created_at: engine::clock::format_utc(m.created_at),
-            pool: pools
-                .iter()
-                .find(|p| p.id == m.pool_id)
-                .map(|p| p.name.clone())
-                .unwrap_or_default(),
+            pool: engine::delivery::pools::name_of(&pools, m.pool_id),
             to: m.envelope_to,
             subject: m.subject,
         })
