@@ -32,6 +32,146 @@ pub struct Config {
     pub log: LogConfig,
     pub shop: ShopConfig,
     pub delivery: DeliveryConfig,
+    pub fallback: FallbackConfig,
+    pub links: LinksConfig,
+    pub sms: SmsConfig,
+    pub shop_webhook: ShopWebhookConfig,
+    pub esp_webhooks: EspWebhooksConfig,
+}
+
+/// When email has failed: who gets what (see the README's fallback table).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct FallbackConfig {
+    /// Orders whose total (in minor units, any currency) is at least this go to support as critical.
+    pub critical_total_minor: i64,
+    /// Minutes support has to act on a critical held order.
+    pub critical_sla_minutes: i64,
+    /// Minutes support has to act on any other held order in the queue.
+    pub normal_sla_minutes: i64,
+    /// An accepted email with no bounce for this many seconds counts as reached.
+    pub reach_window_seconds: i64,
+}
+
+/// Secure receipt links (`/r/{token}`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LinksConfig {
+    /// Hours a link stays valid.
+    pub ttl_hours: i64,
+    /// Receipt-page requests one IP address may make per minute.
+    pub per_ip_per_minute: i64,
+    /// Requests one token may receive per minute.
+    pub per_token_per_minute: i64,
+}
+
+/// Text messages and calls to customers (agent actions from the held queue).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmsConfig {
+    /// `capture` (development: messages are kept and shown in the Outbox) or `twilio`.
+    pub provider: String,
+    /// Twilio's REST API base URL (tests point it at a local server).
+    pub twilio_base_url: String,
+    pub twilio_account_sid: Option<String>,
+    /// Secret: only in configuration, never shown or logged.
+    pub twilio_auth_token: Option<String>,
+    /// The sending phone number (E.164) for SMS and calls.
+    pub from_number: Option<String>,
+}
+
+/// The signed `receipt.held` events pushed to the shop.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShopWebhookConfig {
+    /// Where events are POSTed; none: events are only kept for the notifications API.
+    pub url: Option<String>,
+    /// HMAC-SHA256 signing secret. Secret: only in configuration.
+    pub secret: Option<String>,
+    /// Deliveries tried before an event is given up.
+    pub max_attempts: i64,
+    /// Seconds one delivery may take.
+    pub timeout_seconds: i64,
+}
+
+/// Incoming ESP event webhooks (bounce / complaint / delivery events).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct EspWebhooksConfig {
+    /// Amazon SES via SNS: topic ARNs accepted (empty: the SES endpoint is off).
+    pub sns_topic_arns: Vec<String>,
+    /// Hosts the SNS signing certificate and subscribe URL may be fetched from (a regex).
+    pub sns_host_pattern: String,
+    /// Allow `http://` certificate URLs (tests only; SNS always uses https).
+    pub sns_allow_http: bool,
+    /// SendGrid Event Webhook verification key (base64 of the P-256 public key); none: off.
+    pub sendgrid_public_key: Option<String>,
+    /// Postmark webhook basic-auth user and password; none: off. Secret.
+    pub postmark_username: Option<String>,
+    pub postmark_password: Option<String>,
+    /// Mailgun HTTP webhook signing key; none: off. Secret.
+    pub mailgun_signing_key: Option<String>,
+    /// Signed timestamps older than this many seconds are refused (replays).
+    pub max_age_seconds: i64,
+}
+
+impl Default for FallbackConfig {
+    fn default() -> Self {
+        Self {
+            critical_total_minor: 50_000,
+            critical_sla_minutes: 60,
+            normal_sla_minutes: 240,
+            reach_window_seconds: 3600,
+        }
+    }
+}
+
+impl Default for LinksConfig {
+    fn default() -> Self {
+        Self {
+            ttl_hours: 72,
+            per_ip_per_minute: 30,
+            per_token_per_minute: 10,
+        }
+    }
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            provider: "capture".into(),
+            twilio_base_url: "https://api.twilio.com".into(),
+            twilio_account_sid: None,
+            twilio_auth_token: None,
+            from_number: None,
+        }
+    }
+}
+
+impl Default for ShopWebhookConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            secret: None,
+            max_attempts: 8,
+            timeout_seconds: 10,
+        }
+    }
+}
+
+impl Default for EspWebhooksConfig {
+    fn default() -> Self {
+        Self {
+            sns_topic_arns: Vec::new(),
+            sns_host_pattern: r"^sns\.[a-z0-9-]+\.amazonaws\.com$".into(),
+            sns_allow_http: false,
+            sendgrid_public_key: None,
+            postmark_username: None,
+            postmark_password: None,
+            mailgun_signing_key: None,
+            max_age_seconds: 600,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -141,6 +281,11 @@ impl Default for Config {
             log: LogConfig::default(),
             shop: ShopConfig::default(),
             delivery: DeliveryConfig::default(),
+            fallback: FallbackConfig::default(),
+            links: LinksConfig::default(),
+            sms: SmsConfig::default(),
+            shop_webhook: ShopWebhookConfig::default(),
+            esp_webhooks: EspWebhooksConfig::default(),
         }
     }
 }
@@ -291,6 +436,39 @@ impl Config {
         if !self.shop.support_email.contains('@') {
             return bad("shop.support_email", "must be an email address");
         }
+        if self.links.ttl_hours < 1 {
+            return bad("links.ttl_hours", "must be at least 1");
+        }
+        if self.links.per_ip_per_minute < 1 || self.links.per_token_per_minute < 1 {
+            return bad("links.per_ip_per_minute", "rate limits must be at least 1");
+        }
+        if self.fallback.critical_sla_minutes < 1 || self.fallback.normal_sla_minutes < 1 {
+            return bad("fallback.critical_sla_minutes", "SLAs must be at least 1 minute");
+        }
+        if !matches!(self.sms.provider.as_str(), "capture" | "twilio") {
+            return bad("sms.provider", "must be `capture` or `twilio`");
+        }
+        if self.sms.provider == "twilio"
+            && (self.sms.twilio_account_sid.is_none()
+                || self.sms.twilio_auth_token.is_none()
+                || self.sms.from_number.is_none())
+        {
+            return bad(
+                "sms.provider",
+                "`twilio` needs sms.twilio_account_sid, sms.twilio_auth_token and sms.from_number",
+            );
+        }
+        if let Some(url) = &self.shop_webhook.url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad("shop_webhook.url", "must start with http:// or https://");
+            }
+            if self.shop_webhook.secret.as_deref().is_none_or(str::is_empty) {
+                return bad("shop_webhook.secret", "is required when shop_webhook.url is set");
+            }
+        }
+        if regex::Regex::new(&self.esp_webhooks.sns_host_pattern).is_err() {
+            return bad("esp_webhooks.sns_host_pattern", "is not a valid regular expression");
+        }
         if !self.demo.admin_email.contains('@') {
             return bad("demo.admin_email", "must be an email address");
         }
@@ -306,6 +484,14 @@ impl Config {
 /// their type so `REBOUND_SESSION__SECURE_COOKIE=true` is a bool.
 fn parse_env_value(raw: &str) -> figment::value::Value {
     use figment::value::Value;
+    // Lists such as `[300, 1800]` are read as TOML.
+    if raw.trim_start().starts_with('[')
+        && let Ok(t) = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        && let Some(v) = t.get("v")
+        && let Ok(v) = Value::serialize(v)
+    {
+        return v;
+    }
     if let Ok(b) = raw.parse::<bool>() {
         return Value::from(b);
     }
@@ -368,6 +554,12 @@ mod tests {
         .expect("config");
         assert_eq!(c.bind.port(), 8080);
         assert_eq!(c.session.idle_minutes, 15);
+        let c = Config::load_from(
+            &file,
+            env(&[("REBOUND_DELIVERY__RETRY_DELAYS_SECONDS", "[1, 2]")]),
+        )
+        .expect("list from env");
+        assert_eq!(c.delivery.retry_delays_seconds, vec![1, 2]);
         assert!(c.session.secure_cookie);
         assert!(c.is_postgres());
     }

@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod error;
 pub mod orders;
 pub mod privacy;
+pub mod reach;
 pub mod receipt;
 pub mod suppression;
 pub mod testing;
