@@ -475,6 +475,14 @@ impl Config {
         Ok(())
     }
 
+    /// The base of customer-facing links: `public_url`, else this server's address.
+    pub fn public_base_url(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => format!("http://{}", self.bind),
+        }
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres")
     }

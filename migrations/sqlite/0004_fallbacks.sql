@@ -68,3 +68,6 @@ CREATE TABLE rate_limits (
     window_start INTEGER NOT NULL,
     hits         INTEGER NOT NULL
 );
+
+-- `receipt` or `masked_link` (the fallback re-send through the masked pool).
+ALTER TABLE delivery_attempts ADD COLUMN purpose TEXT NOT NULL DEFAULT 'receipt';

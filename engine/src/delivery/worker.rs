@@ -44,10 +44,16 @@ pub struct Attempt {
     pub smtp_text: Option<String>,
     pub reason: Option<String>,
     pub class: Option<String>,
+    /// `receipt`, or `masked_link` for the fallback re-send.
+    pub purpose: String,
 }
 
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, pool_id, message_id, verp_token, started_at, \
-    finished_at, outcome, smtp_code, smtp_text, reason, class";
+    finished_at, outcome, smtp_code, smtp_text, reason, class, purpose";
+
+/// Masked re-sends are numbered from here so they never collide with
+/// receipt attempts (`attempt_no` is unique per order).
+pub const MASKED_ATTEMPT_BASE: i64 = 100;
 
 pub async fn attempts(db: &Db, order_id: i64) -> Result<Vec<Attempt>> {
     let sql = format!(
@@ -79,6 +85,7 @@ pub struct Worker {
     batch: i64,
     smtp_timeout: Duration,
     senders: Mutex<HashMap<i64, (String, Sender)>>,
+    config: Arc<Config>,
     /// Intake pokes this so a new order is sent at once, not at the next poll.
     pub wake: Arc<Notify>,
 }
@@ -110,6 +117,7 @@ impl Worker {
             batch: config.delivery.batch_size,
             smtp_timeout: Duration::from_secs(config.delivery.smtp_timeout_seconds.unsigned_abs()),
             senders: Mutex::new(HashMap::new()),
+            config: Arc::new(config.clone()),
             wake: Arc::new(Notify::new()),
         })
     }
@@ -146,6 +154,25 @@ impl Worker {
         Ok(n)
     }
 
+    /// One round of everything a worker does: a batch of sends, then the
+    /// fallback decisions for newly held orders and the email-reach credit.
+    pub async fn tick(&self) -> Result<usize> {
+        let n = self.run_once().await?;
+        let now = self.clock.now_ms();
+        let decided = crate::fallback::run_due(&self.db, now, &self.config).await?;
+        crate::fallback::sweep_email_reach(
+            &self.db,
+            now,
+            self.config.fallback.reach_window_seconds * 1000,
+        )
+        .await?;
+        if decided > 0 {
+            // A decision may have queued a masked re-send: take it now.
+            self.wake.notify_one();
+        }
+        Ok(n + decided)
+    }
+
     /// Runs until `shutdown` turns true, then finishes the batch in hand.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, "send worker started");
@@ -153,7 +180,7 @@ impl Worker {
             if *shutdown.borrow() {
                 break;
             }
-            match self.run_once().await {
+            match self.tick().await {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying shortly"),
@@ -184,6 +211,9 @@ impl Worker {
     }
 
     async fn process(&self, job: Job, pools: &[SenderPool]) -> Result<()> {
+        if job.kind == "masked_link" {
+            return self.process_masked(job, pools).await;
+        }
         let db = &self.db;
         let Some(order) = orders::get(db, job.order_id).await? else {
             return self.finish_job(&job).await;
@@ -364,6 +394,141 @@ impl Worker {
             .await
     }
 
+    /// The fallback re-send: a fresh secure link through the masked pool. If
+    /// that fails too, the order goes to support as critical.
+    async fn process_masked(&self, job: Job, pools: &[SenderPool]) -> Result<()> {
+        let db = &self.db;
+        let Some(order) = orders::get(db, job.order_id).await? else {
+            return self.finish_job(&job).await;
+        };
+        let attempt_no = MASKED_ATTEMPT_BASE + job.attempt_no;
+        let done_before = attempts(db, order.id)
+            .await?
+            .into_iter()
+            .any(|a| a.attempt_no == attempt_no && a.outcome.is_some());
+        if order.reached_at.is_some() || done_before {
+            return self.finish_job(&job).await;
+        }
+        let now = self.clock.now_ms();
+        let masked = pools.iter().find(|p| p.enabled && p.role == "masked");
+        let suppressed = crate::suppression::active(db, now, &order.customer_email).await?;
+        let failure = match (masked, suppressed) {
+            (_, Some(s)) => Some(format!("the address is suppressed ({})", s.reason)),
+            (None, _) => Some("no enabled masked sender pool".to_string()),
+            (Some(pool), None) => {
+                let pool = pool.clone();
+                let masked_job = Job {
+                    attempt_no,
+                    ..job.clone()
+                };
+                let attempt = self.start_attempt(&order, &masked_job, &pool).await?;
+                let outcome = self.send_link(&order, &pool, &attempt).await;
+                let now = self.clock.now_ms();
+                let (outcome_text, code, text, class, failure) = match outcome {
+                    Ok(SendOutcome::Accepted { response }) => {
+                        ("accepted", Some(i64::from(response.code)), response.text, "delivered".to_string(), None)
+                    }
+                    Ok(SendOutcome::Captured) => (
+                        "accepted",
+                        Some(250),
+                        "captured (development outbox)".to_string(),
+                        "delivered".to_string(),
+                        None,
+                    ),
+                    Ok(SendOutcome::Rejected { response, permanent, .. }) => {
+                        let reply = SmtpReply::parse(&format!("{} {}", response.code, response.text));
+                        let verdict = self.classifier.classify(&reply, None);
+                        let why = format!(
+                            "masked re-send refused by {}: {} {} ({})",
+                            pool.name,
+                            response.code,
+                            response.text,
+                            verdict.reason.as_str()
+                        );
+                        if permanent && verdict.class == BounceClass::RecipientPermanent {
+                            crate::suppression::suppress(db, now, &order.customer_email, verdict.reason.as_str(), "smtp", None).await?;
+                        }
+                        (
+                            if permanent { "rejected" } else { "deferred" },
+                            Some(i64::from(response.code)),
+                            response.text,
+                            verdict.class.as_str().to_string(),
+                            Some(why),
+                        )
+                    }
+                    Ok(SendOutcome::Failed { detail }) => (
+                        "failed",
+                        None,
+                        detail.clone(),
+                        BounceClass::Transient.as_str().to_string(),
+                        Some(format!("masked re-send through {} failed: {detail}", pool.name)),
+                    ),
+                    Err(e) => (
+                        "failed",
+                        None,
+                        e.to_string(),
+                        BounceClass::Content.as_str().to_string(),
+                        Some(format!("masked re-send could not be built: {e}")),
+                    ),
+                };
+                exec_on_pool!(db, p => sqlx::query(
+                    "UPDATE delivery_attempts SET finished_at = $1, outcome = $2, smtp_code = $3, smtp_text = $4, class = $5
+                     WHERE id = $6"
+                ).bind(now).bind(outcome_text).bind(code).bind(&text).bind(&class).bind(attempt.id).execute(p).await)?;
+                if failure.is_none() {
+                    orders::add_event(db, order.id, now, "masked_resend", &format!("secure link re-sent through the masked pool {}", pool.name)).await?;
+                }
+                failure
+            }
+        };
+        if let Some(why) = failure {
+            let now = self.clock.now_ms();
+            orders::add_event(db, order.id, now, "masked_resend_failed", &why).await?;
+            crate::fallback::support::open(
+                db,
+                now,
+                order.id,
+                crate::fallback::decide::PRIORITY_CRITICAL,
+                &format!("the masked re-send also failed: {why}"),
+                &self.config.fallback,
+            )
+            .await?;
+            exec_on_pool!(db, p => sqlx::query(
+                "UPDATE orders SET fallback_path = 'critical', fallback_why = COALESCE(fallback_why, '') || $1 WHERE id = $2"
+            ).bind("; masked re-send failed, sent to support").bind(order.id).execute(p).await)?;
+        }
+        self.finish_job(&job).await
+    }
+
+    /// Builds and sends the secure-link message for a masked re-send.
+    async fn send_link(&self, order: &Order, pool: &SenderPool, attempt: &Attempt) -> Result<SendOutcome> {
+        let now = self.clock.now_ms();
+        let issued = crate::links::issue(
+            &self.db,
+            now,
+            order,
+            "masked_email",
+            "fallback",
+            self.config.links.ttl_hours * 3_600_000,
+        )
+        .await?;
+        let msg = crate::receipt::LinkMessage {
+            shop_name: self.branding.shop_name.clone(),
+            customer_name: order.customer_name.clone(),
+            order_number: order.order_number.clone(),
+            url: issued.url(&self.config.public_base_url()),
+            expires: crate::clock::format_utc(issued.link.expires_at),
+            support_email: self.branding.support_email.clone(),
+            footer: self.branding.footer_text.clone(),
+        };
+        let (html, text) = self
+            .renderer
+            .render_link(&msg)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let subject = format!("Your receipt for order {} is ready", order.order_number);
+        self.send_raw(order, pool, attempt, &subject, &html, &text, "link").await
+    }
+
     /// Records the attempt before sending (same Message-ID if it is a re-run).
     async fn start_attempt(&self, order: &Order, job: &Job, pool: &SenderPool) -> Result<Attempt> {
         let now = self.clock.now_ms();
@@ -382,9 +547,14 @@ impl Worker {
              VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id, attempt_no) DO NOTHING"
         ).bind(order.id).bind(job.attempt_no).bind(pool.id).bind(&message_id).bind(&token).bind(now)
         .execute(p).await)?;
-        exec_on_pool!(&self.db, p => sqlx::query(
+        if job.kind == "masked_link" {
+            exec_on_pool!(&self.db, p => sqlx::query(
+                "UPDATE delivery_attempts SET purpose = 'masked_link' WHERE order_id = $1 AND attempt_no = $2"
+            ).bind(order.id).bind(job.attempt_no).execute(p).await)?;
+        }
+        if job.kind == "send" { exec_on_pool!(&self.db, p => sqlx::query(
             "UPDATE orders SET state = 'sending', updated_at = $1 WHERE id = $2 AND state IN ('queued', 'retry_scheduled', 'sending')"
-        ).bind(now).bind(order.id).execute(p).await)?;
+        ).bind(now).bind(order.id).execute(p).await)?; }
         let sql = format!(
             "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE order_id = $1 AND attempt_no = $2"
         );
@@ -415,7 +585,24 @@ impl Worker {
             "Your receipt for order {} from {}",
             order.order_number, self.branding.shop_name
         );
-        let feedback_id = format!("{}:{}:receipt:rebound", order.id, pool.name);
+        self.send_raw(order, pool, attempt, &subject, &html, &text, "receipt").await
+    }
+
+    /// Sends one message for `order` through `pool` with the attempt's
+    /// Message-ID and VERP return path; captured messages go to the outbox.
+    #[allow(clippy::too_many_arguments)]
+    async fn send_raw(
+        &self,
+        order: &Order,
+        pool: &SenderPool,
+        attempt: &Attempt,
+        subject: &str,
+        html: &str,
+        text: &str,
+        campaign: &str,
+    ) -> Result<SendOutcome> {
+        let subject = subject.to_string();
+        let feedback_id = format!("{}:{}:{campaign}:rebound", order.id, pool.name);
         let extra = [("X-Rebound-Attempt", attempt.attempt_no.to_string())];
         let raw = build(&ReceiptEmail {
             from_name: &pool.from_name,
@@ -423,8 +610,8 @@ impl Worker {
             to_name: &order.customer_name,
             to_address: &order.customer_email,
             subject: &subject,
-            html: &html,
-            text: &text,
+            html,
+            text,
             message_id: &attempt.message_id,
             feedback_id: &feedback_id,
             reply_to: Some(&self.branding.support_email),

@@ -34,6 +34,15 @@ pub struct Order {
     pub attempts: i64,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// When the customer first had the receipt, by any channel (see `reach`).
+    pub reached_at: Option<Millis>,
+    pub reached_via: Option<String>,
+    /// When the fallback decision ran; `None` until the order needed one.
+    pub fallback_at: Option<Millis>,
+    /// `notification`, `masked_link` or `critical` (see `fallback`).
+    pub fallback_path: Option<String>,
+    /// The decision in words ("guest, 3 soft failures, masked re-send queued").
+    pub fallback_why: Option<String>,
 }
 
 impl Order {
@@ -79,7 +88,7 @@ impl Intake {
 pub(crate) const COLUMNS: &str = "id, order_number, idempotency_key, placed_at, currency, subtotal_minor, \
     tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
     customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
-    created_at, updated_at";
+    created_at, updated_at, reached_at, reached_via, fallback_at, fallback_path, fallback_why";
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<Order>> {
     let sql = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");

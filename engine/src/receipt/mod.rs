@@ -31,7 +31,7 @@ use std::sync::OnceLock;
 
 pub use self::model::{Branding, LineItem, Receipt, TotalsError};
 pub use self::money::{format_minor, is_known_currency, minor_unit_exponent};
-pub use self::render::Renderer;
+pub use self::render::{LinkMessage, Renderer};
 
 /// Why a receipt could not be rendered.
 #[derive(Debug, thiserror::Error)]

@@ -20,6 +20,25 @@ pub const DEFAULT_HTML_TEMPLATE: &str = include_str!("../../templates/receipt.ht
 /// The built-in plain-text template.
 pub const DEFAULT_TEXT_TEMPLATE: &str = include_str!("../../templates/receipt.txt.j2");
 
+/// The secure-link message (sent through the masked pool when email failed).
+pub const LINK_HTML_TEMPLATE: &str = "receipt_link.html.j2";
+pub const LINK_TEXT_TEMPLATE: &str = "receipt_link.txt.j2";
+pub const DEFAULT_LINK_HTML_TEMPLATE: &str = include_str!("../../templates/receipt_link.html.j2");
+pub const DEFAULT_LINK_TEXT_TEMPLATE: &str = include_str!("../../templates/receipt_link.txt.j2");
+
+/// What the secure-link message says.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LinkMessage {
+    pub shop_name: String,
+    pub customer_name: String,
+    pub order_number: String,
+    pub url: String,
+    /// When the link stops working, in words.
+    pub expires: String,
+    pub support_email: String,
+    pub footer: String,
+}
+
 /// Largest template file read from a shop's template directory.
 const MAX_TEMPLATE_BYTES: u64 = 1024 * 1024;
 /// Widest column the `ljust`/`rjust`/`wrap` filters produce.
@@ -38,6 +57,8 @@ impl Renderer {
         let mut env = base_environment()?;
         env.add_template(HTML_TEMPLATE, DEFAULT_HTML_TEMPLATE)?;
         env.add_template(TEXT_TEMPLATE, DEFAULT_TEXT_TEMPLATE)?;
+        env.add_template(LINK_HTML_TEMPLATE, DEFAULT_LINK_HTML_TEMPLATE)?;
+        env.add_template(LINK_TEXT_TEMPLATE, DEFAULT_LINK_TEXT_TEMPLATE)?;
         Ok(Renderer { env })
     }
 
@@ -76,6 +97,8 @@ impl Renderer {
         for (name, source) in [
             (HTML_TEMPLATE, DEFAULT_HTML_TEMPLATE),
             (TEXT_TEMPLATE, DEFAULT_TEXT_TEMPLATE),
+            (LINK_HTML_TEMPLATE, DEFAULT_LINK_HTML_TEMPLATE),
+            (LINK_TEXT_TEMPLATE, DEFAULT_LINK_TEXT_TEMPLATE),
         ] {
             if !names.iter().any(|loaded| loaded == name) {
                 env.add_template(name, source)?;
@@ -102,6 +125,19 @@ impl Renderer {
     /// [`super::pdf`]).
     pub fn render_pdf(&self, receipt: &Receipt) -> Result<Vec<u8>, RenderError> {
         super::pdf::render_pdf(receipt)
+    }
+
+    /// The secure-link message: (HTML, plain text).
+    pub fn render_link(&self, msg: &LinkMessage) -> Result<(String, String), RenderError> {
+        let html = self
+            .env
+            .get_template(LINK_HTML_TEMPLATE)?
+            .render(Value::from(Serde(msg)))?;
+        let text = self
+            .env
+            .get_template(LINK_TEXT_TEMPLATE)?
+            .render(Value::from(Serde(msg)))?;
+        Ok((html, text))
     }
 
     fn render(&self, name: &str, receipt: &Receipt) -> Result<String, RenderError> {
@@ -190,6 +226,22 @@ fn wrap(value: &Value, width: i64) -> Vec<String> {
 mod tests {
     use super::super::model::LineItem;
     use super::*;
+
+    #[test]
+    fn link_message_escapes_names() {
+        let msg = LinkMessage {
+            shop_name: "Shop".into(),
+            customer_name: "<script>x</script>".into(),
+            order_number: "A-1".into(),
+            url: "https://r.example/r/abc".into(),
+            expires: "2026-12-01 10:00 UTC".into(),
+            support_email: "help@shop.example".into(),
+            footer: "Thanks".into(),
+        };
+        let (html, text) = ok(renderer().render_link(&msg));
+        assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
+        assert!(text.contains("https://r.example/r/abc") && text.contains("<script>x</script>"));
+    }
 
     fn renderer() -> Renderer {
         Renderer::new().unwrap_or_else(|e| panic!("{e}"))

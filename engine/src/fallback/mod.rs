@@ -1,0 +1,20 @@
+//! Fallbacks: when email has failed (retries exhausted, a dead address, a
+//! suppressed address), the receipt still reaches the customer.
+//!
+//! - `decide.rs`: the decision as a pure function of the order's facts (the
+//!   README's fallback table), with the reasons in words.
+//! - `runner.rs`: finds held orders without a decision, claims each one (safe
+//!   across processes) and carries the decision out.
+//! - `notifications.rs`: account notifications for logged-in customers.
+//! - `support.rs`: the support queue (critical cases with an SLA clock).
+//!
+//! The masked re-send itself is a `masked_link` job run by the delivery
+//! worker, so it shares the worker's pools, leases and crash safety.
+
+pub mod decide;
+pub mod notifications;
+pub mod runner;
+pub mod support;
+
+pub use decide::{Decision, Facts, decide};
+pub use runner::{run_due, sweep_email_reach};

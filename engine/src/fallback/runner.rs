@@ -1,0 +1,128 @@
+//! Carries out fallback decisions for held orders, and credits email reach.
+
+use crate::clock::Millis;
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::Result;
+use crate::orders::Order;
+use crate::{exec_on_pool, on_pool};
+
+use super::decide::{Facts, decide};
+
+/// A claimed decision not finished within this long (its process died) is
+/// taken over by another.
+const CLAIM_LEASE_MS: i64 = 120_000;
+
+/// Decides and acts for held orders that have no decision yet. Returns how
+/// many orders it handled.
+pub async fn run_due(db: &Db, now: Millis, config: &Config) -> Result<usize> {
+    let ids: Vec<i64> = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT id FROM orders WHERE state = 'held'
+           AND (fallback_at IS NULL OR (fallback_path = 'pending' AND fallback_at < $1))
+         ORDER BY updated_at LIMIT 50"
+    ).bind(now - CLAIM_LEASE_MS).fetch_all(p).await)?;
+    let mut done = 0;
+    for id in ids {
+        // Claim: only one process acts on an order.
+        let claimed = exec_on_pool!(db, p => sqlx::query(
+            "UPDATE orders SET fallback_at = $1, fallback_path = 'pending'
+             WHERE id = $2 AND state = 'held'
+               AND (fallback_at IS NULL OR (fallback_path = 'pending' AND fallback_at < $3))"
+        ).bind(now).bind(id).bind(now - CLAIM_LEASE_MS).execute(p).await)?;
+        if claimed != 1 {
+            continue;
+        }
+        let Some(order) = crate::orders::get(db, id).await? else {
+            continue;
+        };
+        act(db, now, config, &order, false).await?;
+        done += 1;
+    }
+    Ok(done)
+}
+
+/// The customer (or an agent on their behalf) reports the receipt missing:
+/// the order goes to support as critical, whatever state it is in.
+pub async fn customer_reported(db: &Db, now: Millis, config: &Config, order: &Order, by: &str) -> Result<()> {
+    crate::orders::add_event(db, order.id, now, "customer_reported", &format!("receipt reported missing (recorded by {by})")).await?;
+    act(db, now, config, order, true).await
+}
+
+async fn facts(db: &Db, now: Millis, order: &Order, reported: bool) -> Result<Facts> {
+    let dead = crate::suppression::active(db, now, &order.customer_email).await?.is_some()
+        || order.state_detail.contains("dead");
+    let soft: i64 = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM delivery_attempts WHERE order_id = $1 AND class IN ('transient', 'sender_reputation')"
+    ).bind(order.id).fetch_one(p).await)?;
+    Ok(Facts {
+        account_kind: order.account_kind.clone(),
+        has_customer_ref: order.customer_ref.as_deref().is_some_and(|r| !r.is_empty()),
+        dead_address: dead,
+        soft_failures: soft,
+        total_minor: order.total_minor,
+        currency: order.currency.clone(),
+        customer_reported: reported,
+    })
+}
+
+async fn act(db: &Db, now: Millis, config: &Config, order: &Order, reported: bool) -> Result<()> {
+    let f = facts(db, now, order, reported).await?;
+    let d = decide(&f, &config.fallback);
+    if d.notify_account
+        && let Some(customer_ref) = order.customer_ref.as_deref()
+    {
+        let message = format!(
+            "We could not email your receipt for order {}. You can view and download it here in your account.",
+            order.order_number
+        );
+        let (n, new) = super::notifications::post_receipt_held(db, now, order, customer_ref, &message).await?;
+        if new {
+            crate::orders::add_event(db, order.id, now, "notification", &format!("account notification #{} posted", n.id)).await?;
+            let payload = serde_json::json!({
+                "order_number": order.order_number,
+                "customer_ref": customer_ref,
+                "notification_id": n.id,
+                "message": n.message,
+                "reason": order.state_detail,
+                "receipt_url": format!("/api/v1/orders/{}/receipt", order.order_number),
+                "receipt_pdf_url": format!("/api/v1/orders/{}/receipt.pdf", order.order_number),
+            });
+            // WIRE: crate::shop_webhooks::enqueue(db, now, "receipt.held", payload) once it lands.
+            let _ = payload;
+        }
+    }
+    if d.masked_link {
+        exec_on_pool!(db, p => sqlx::query(
+            "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
+             VALUES ('masked_link', $1, 1, $2, 'queued', $2) ON CONFLICT DO NOTHING"
+        ).bind(order.id).bind(now).execute(p).await)?;
+    }
+    if let Some(priority) = d.support_priority {
+        super::support::open(db, now, order.id, priority, &d.why, &config.fallback).await?;
+    }
+    if reported {
+        // A report adds to an earlier decision, it does not replace it.
+        if order.fallback_path.is_some() && order.fallback_path.as_deref() != Some("pending") {
+            return Ok(());
+        }
+    }
+    exec_on_pool!(db, p => sqlx::query(
+        "UPDATE orders SET fallback_at = $1, fallback_path = $2, fallback_why = $3 WHERE id = $4"
+    ).bind(now).bind(&d.path).bind(&d.why).bind(order.id).execute(p).await)?;
+    crate::orders::add_event(db, order.id, now, "fallback", &d.why).await?;
+    Ok(())
+}
+
+/// Credits email reach: an accepted receipt with no bounce within the
+/// window reached the customer when it was accepted.
+pub async fn sweep_email_reach(db: &Db, now: Millis, window_ms: i64) -> Result<u64> {
+    Ok(exec_on_pool!(db, p => sqlx::query(
+        "UPDATE orders SET reached_via = 'email',
+            reached_at = (SELECT MAX(a.finished_at) FROM delivery_attempts a
+                          WHERE a.order_id = orders.id AND a.outcome = 'accepted')
+         WHERE state = 'accepted' AND reached_at IS NULL AND updated_at < $1
+           AND EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.order_id = orders.id AND a.outcome = 'accepted')
+           AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.order_id = orders.id AND b.received_at >= orders.updated_at
+                           AND b.class NOT IN ('auto_reply', 'delivered'))"
+    ).bind(now - window_ms).execute(p).await)?)
+}
