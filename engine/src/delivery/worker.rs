@@ -425,9 +425,13 @@ impl Worker {
                 let outcome = self.send_link(&order, &pool, &attempt).await;
                 let now = self.clock.now_ms();
                 let (outcome_text, code, text, class, failure) = match outcome {
-                    Ok(SendOutcome::Accepted { response }) => {
-                        ("accepted", Some(i64::from(response.code)), response.text, "delivered".to_string(), None)
-                    }
+                    Ok(SendOutcome::Accepted { response }) => (
+                        "accepted",
+                        Some(i64::from(response.code)),
+                        response.text,
+                        "delivered".to_string(),
+                        None,
+                    ),
                     Ok(SendOutcome::Captured) => (
                         "accepted",
                         Some(250),
@@ -435,8 +439,13 @@ impl Worker {
                         "delivered".to_string(),
                         None,
                     ),
-                    Ok(SendOutcome::Rejected { response, permanent, .. }) => {
-                        let reply = SmtpReply::parse(&format!("{} {}", response.code, response.text));
+                    Ok(SendOutcome::Rejected {
+                        response,
+                        permanent,
+                        ..
+                    }) => {
+                        let reply =
+                            SmtpReply::parse(&format!("{} {}", response.code, response.text));
                         let verdict = self.classifier.classify(&reply, None);
                         let why = format!(
                             "masked re-send refused by {}: {} {} ({})",
@@ -446,7 +455,15 @@ impl Worker {
                             verdict.reason.as_str()
                         );
                         if permanent && verdict.class == BounceClass::RecipientPermanent {
-                            crate::suppression::suppress(db, now, &order.customer_email, verdict.reason.as_str(), "smtp", None).await?;
+                            crate::suppression::suppress(
+                                db,
+                                now,
+                                &order.customer_email,
+                                verdict.reason.as_str(),
+                                "smtp",
+                                None,
+                            )
+                            .await?;
                         }
                         (
                             if permanent { "rejected" } else { "deferred" },
@@ -461,7 +478,10 @@ impl Worker {
                         None,
                         detail.clone(),
                         BounceClass::Transient.as_str().to_string(),
-                        Some(format!("masked re-send through {} failed: {detail}", pool.name)),
+                        Some(format!(
+                            "masked re-send through {} failed: {detail}",
+                            pool.name
+                        )),
                     ),
                     Err(e) => (
                         "failed",
@@ -476,7 +496,14 @@ impl Worker {
                      WHERE id = $6"
                 ).bind(now).bind(outcome_text).bind(code).bind(&text).bind(&class).bind(attempt.id).execute(p).await)?;
                 if failure.is_none() {
-                    orders::add_event(db, order.id, now, "masked_resend", &format!("secure link re-sent through the masked pool {}", pool.name)).await?;
+                    orders::add_event(
+                        db,
+                        order.id,
+                        now,
+                        "masked_resend",
+                        &format!("secure link re-sent through the masked pool {}", pool.name),
+                    )
+                    .await?;
                 }
                 failure
             }
@@ -501,7 +528,12 @@ impl Worker {
     }
 
     /// Builds and sends the secure-link message for a masked re-send.
-    async fn send_link(&self, order: &Order, pool: &SenderPool, attempt: &Attempt) -> Result<SendOutcome> {
+    async fn send_link(
+        &self,
+        order: &Order,
+        pool: &SenderPool,
+        attempt: &Attempt,
+    ) -> Result<SendOutcome> {
         let now = self.clock.now_ms();
         let issued = crate::links::issue(
             &self.db,
@@ -526,7 +558,8 @@ impl Worker {
             .render_link(&msg)
             .map_err(|e| Error::Internal(e.to_string()))?;
         let subject = format!("Your receipt for order {} is ready", order.order_number);
-        self.send_raw(order, pool, attempt, &subject, &html, &text, "link").await
+        self.send_raw(order, pool, attempt, &subject, &html, &text, "link")
+            .await
     }
 
     /// Records the attempt before sending (same Message-ID if it is a re-run).
@@ -552,9 +585,11 @@ impl Worker {
                 "UPDATE delivery_attempts SET purpose = 'masked_link' WHERE order_id = $1 AND attempt_no = $2"
             ).bind(order.id).bind(job.attempt_no).execute(p).await)?;
         }
-        if job.kind == "send" { exec_on_pool!(&self.db, p => sqlx::query(
+        if job.kind == "send" {
+            exec_on_pool!(&self.db, p => sqlx::query(
             "UPDATE orders SET state = 'sending', updated_at = $1 WHERE id = $2 AND state IN ('queued', 'retry_scheduled', 'sending')"
-        ).bind(now).bind(order.id).execute(p).await)?; }
+        ).bind(now).bind(order.id).execute(p).await)?;
+        }
         let sql = format!(
             "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE order_id = $1 AND attempt_no = $2"
         );
@@ -585,7 +620,8 @@ impl Worker {
             "Your receipt for order {} from {}",
             order.order_number, self.branding.shop_name
         );
-        self.send_raw(order, pool, attempt, &subject, &html, &text, "receipt").await
+        self.send_raw(order, pool, attempt, &subject, &html, &text, "receipt")
+            .await
     }
 
     /// Sends one message for `order` through `pool` with the attempt's

@@ -138,7 +138,12 @@ mod tests {
         for ((kind, dead), (notify, masked, prio, path)) in table {
             let d = decide(&facts(kind, dead), &cfg);
             assert_eq!(
-                (d.notify_account, d.masked_link, d.support_priority, d.path.as_str()),
+                (
+                    d.notify_account,
+                    d.masked_link,
+                    d.support_priority,
+                    d.path.as_str()
+                ),
                 (notify, masked, prio, path),
                 "{kind} dead={dead}: {}",
                 d.why

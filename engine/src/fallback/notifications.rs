@@ -75,7 +75,14 @@ pub async fn mark_seen(db: &Db, now: Millis, customer_ref: &str, id: i64) -> Res
         "UPDATE notifications SET seen_at = $1 WHERE id = $2 AND seen_at IS NULL"
     ).bind(now).bind(id).execute(p).await)?;
     if changed == 1 {
-        crate::orders::add_event(db, n.order_id, now, "notification_seen", "the customer saw the account notification").await?;
+        crate::orders::add_event(
+            db,
+            n.order_id,
+            now,
+            "notification_seen",
+            "the customer saw the account notification",
+        )
+        .await?;
         crate::reach::mark(db, n.order_id, now, "notification_seen").await?;
     }
     get(db, id)

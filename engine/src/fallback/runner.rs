@@ -43,13 +43,28 @@ pub async fn run_due(db: &Db, now: Millis, config: &Config) -> Result<usize> {
 
 /// The customer (or an agent on their behalf) reports the receipt missing:
 /// the order goes to support as critical, whatever state it is in.
-pub async fn customer_reported(db: &Db, now: Millis, config: &Config, order: &Order, by: &str) -> Result<()> {
-    crate::orders::add_event(db, order.id, now, "customer_reported", &format!("receipt reported missing (recorded by {by})")).await?;
+pub async fn customer_reported(
+    db: &Db,
+    now: Millis,
+    config: &Config,
+    order: &Order,
+    by: &str,
+) -> Result<()> {
+    crate::orders::add_event(
+        db,
+        order.id,
+        now,
+        "customer_reported",
+        &format!("receipt reported missing (recorded by {by})"),
+    )
+    .await?;
     act(db, now, config, order, true).await
 }
 
 async fn facts(db: &Db, now: Millis, order: &Order, reported: bool) -> Result<Facts> {
-    let dead = crate::suppression::active(db, now, &order.customer_email).await?.is_some()
+    let dead = crate::suppression::active(db, now, &order.customer_email)
+        .await?
+        .is_some()
         || order.state_detail.contains("dead");
     let soft: i64 = on_pool!(db, p => sqlx::query_scalar(
         "SELECT COUNT(*) FROM delivery_attempts WHERE order_id = $1 AND class IN ('transient', 'sender_reputation')"
@@ -75,9 +90,17 @@ async fn act(db: &Db, now: Millis, config: &Config, order: &Order, reported: boo
             "We could not email your receipt for order {}. You can view and download it here in your account.",
             order.order_number
         );
-        let (n, new) = super::notifications::post_receipt_held(db, now, order, customer_ref, &message).await?;
+        let (n, new) =
+            super::notifications::post_receipt_held(db, now, order, customer_ref, &message).await?;
         if new {
-            crate::orders::add_event(db, order.id, now, "notification", &format!("account notification #{} posted", n.id)).await?;
+            crate::orders::add_event(
+                db,
+                order.id,
+                now,
+                "notification",
+                &format!("account notification #{} posted", n.id),
+            )
+            .await?;
             let payload = serde_json::json!({
                 "order_number": order.order_number,
                 "customer_ref": customer_ref,

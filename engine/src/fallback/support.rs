@@ -128,15 +128,26 @@ pub async fn start_working(db: &Db, now: Millis, order_id: i64, agent: &str) -> 
 pub async fn resolve(db: &Db, now: Millis, order_id: i64, by: &str, note: &str) -> Result<()> {
     let note = note.trim();
     if note.is_empty() || note.chars().count() > 2000 {
-        return Err(Error::invalid("a resolution note of 1 to 2000 characters is required"));
+        return Err(Error::invalid(
+            "a resolution note of 1 to 2000 characters is required",
+        ));
     }
     let changed = exec_on_pool!(db, p => sqlx::query(
         "UPDATE support_cases SET status = 'resolved', resolved_at = $1, resolved_by = $2, resolution_note = $3,
          working_by = NULL, working_since = NULL WHERE order_id = $4 AND status = 'open'"
     ).bind(now).bind(by).bind(note).bind(order_id).execute(p).await)?;
     if changed == 0 {
-        return Err(Error::NotFound("no open support case for this order".into()));
+        return Err(Error::NotFound(
+            "no open support case for this order".into(),
+        ));
     }
-    crate::orders::add_event(db, order_id, now, "support_resolved", &format!("resolved by {by}: {note}")).await?;
+    crate::orders::add_event(
+        db,
+        order_id,
+        now,
+        "support_resolved",
+        &format!("resolved by {by}: {note}"),
+    )
+    .await?;
     Ok(())
 }
