@@ -20,6 +20,7 @@
 mod arf;
 mod autoreply;
 mod classify;
+pub mod esp;
 mod headers;
 mod parse;
 mod reason;
