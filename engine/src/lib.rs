@@ -19,6 +19,8 @@ pub mod privacy;
 pub mod ratelimit;
 pub mod reach;
 pub mod receipt;
+pub mod shop_webhooks;
+pub mod sms;
 pub mod suppression;
 pub mod testing;
 

@@ -183,6 +183,13 @@ async fn serve(config: Config, time_scale: f64) -> Result<(), String> {
     );
     let wake = worker.wake.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    // Signed events for the shop, every second, on the injected clock.
+    let shop_webhooks_task = tokio::spawn(engine::shop_webhooks::run(
+        db.clone(),
+        clock.clone(),
+        config.shop_webhook.clone(),
+        stop_rx.clone(),
+    ));
     let worker_task = tokio::spawn(worker.clone().run(stop_rx));
     let state = app::ssr::AppState {
         db: db.clone(),
@@ -202,6 +209,7 @@ async fn serve(config: Config, time_scale: f64) -> Result<(), String> {
     // Stop taking jobs; the batch in hand finishes (its leases cover a crash).
     let _ = stop_tx.send(true);
     let _ = worker_task.await;
+    let _ = shop_webhooks_task.await;
     db.close().await;
     Ok(())
 }

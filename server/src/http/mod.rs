@@ -5,6 +5,7 @@ mod auth_gate;
 mod bad_args;
 mod csrf;
 mod health;
+mod twilio;
 
 use app::ssr::AppState;
 use app::{App, shell};
@@ -39,6 +40,8 @@ pub async fn router(
         config: state.config.clone(),
         wake,
     });
+    // Signed by Twilio, not by a session: outside the session and CSRF layers too.
+    let twilio = twilio::router(state.clone());
     let store = DbSessionStore::for_db(&state.db).await?;
     // Expired sessions are swept in the background; any process may do it.
     tokio::spawn(
@@ -79,7 +82,7 @@ pub async fn router(
         ))
         .with_state(leptos_options);
     // The shop API carries no cookies: outside the session and CSRF layers.
-    Ok(api.merge(router))
+    Ok(api.merge(twilio).merge(router))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.
