@@ -8,6 +8,7 @@ mod error;
 pub mod openapi;
 mod orders;
 pub mod views;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -33,7 +34,10 @@ pub struct ApiState {
 const MAX_BODY: usize = 256 * 1024;
 
 pub fn router(state: ApiState) -> Router {
-    let public = Router::new().route("/api/v1/openapi.json", get(openapi::document));
+    // ESP webhooks authenticate with the providers' own signatures, not API keys.
+    let public = Router::new()
+        .route("/api/v1/openapi.json", get(openapi::document))
+        .merge(webhooks::router(state.clone()));
     let keyed = Router::new()
         .route("/api/v1/orders", post(orders::create))
         .route("/api/v1/orders/{number}", get(orders::show))

@@ -8,13 +8,15 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Rebound shop API", description = "Post orders at checkout; Rebound makes sure the customer gets the receipt."),
-    paths(super::orders::create, super::orders::show, super::bounces::inbound, super::bounces::list, super::bounces::release),
+    paths(super::orders::create, super::orders::show, super::bounces::inbound, super::bounces::list, super::bounces::release,
+        super::webhooks::ses, super::webhooks::sendgrid, super::webhooks::postmark, super::webhooks::mailgun),
     components(schemas(
         engine::orders::OrderInput, engine::orders::ItemInput, engine::orders::TotalsInput,
         engine::orders::CustomerInput, engine::orders::BillingAddress, engine::orders::AccountKind,
         engine::orders::FieldError, super::views::OrderAccepted, super::views::OrderStatus,
         super::views::AttemptView, super::views::EventView, super::views::ErrorBody,
         super::bounces::BounceIngested, engine::suppression::Suppression,
+        super::webhooks::WebhookAccepted,
     )),
     modifiers(&ApiKeyAuth),
 )]
