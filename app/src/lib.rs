@@ -65,6 +65,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/users") ssr=SsrMode::Async view=|| view! { <StaffLayout><UsersPage/></StaffLayout> }/>
                 <Route path=path!("/admin/audit") ssr=SsrMode::Async view=|| view! { <StaffLayout><AuditPage/></StaffLayout> }/>
                 <Route path=path!("/admin/outbox") ssr=SsrMode::Async view=|| view! { <StaffLayout><OutboxPage/></StaffLayout> }/>
+                <Route path=path!("/admin/webhooks") ssr=SsrMode::Async view=|| view! { <StaffLayout><pages::admin_webhooks::AdminWebhooksPage/></StaffLayout> }/>
                 <Route path=path!("/admin/api-keys") ssr=SsrMode::Async view=|| view! { <StaffLayout><ApiKeysPage/></StaffLayout> }/>
                 <Route path=path!("/admin/rules") ssr=SsrMode::Async view=|| view! { <StaffLayout><RulesPage/></StaffLayout> }/>
                 <Route path=path!("/suppressions") ssr=SsrMode::Async view=|| view! { <StaffLayout><SuppressionsPage/></StaffLayout> }/>

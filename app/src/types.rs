@@ -164,6 +164,59 @@ pub struct OutboxMessage {
     pub raw: String,
 }
 
+/// A captured SMS or call on the Outbox page (full number: a dev page for admins).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapturedSmsRow {
+    pub id: i64,
+    pub created_at: String,
+    /// `sms` or `call`.
+    pub kind: String,
+    pub to: String,
+    pub body: String,
+    pub order_number: Option<String>,
+    pub requested_by: String,
+}
+
+/// A shop webhook event on the Webhooks page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEventRow {
+    pub id: i64,
+    pub event_type: String,
+    pub created_at: String,
+    /// `pending`, `delivered` or `failed`.
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEventsPage {
+    pub rows: Vec<WebhookEventRow>,
+    pub next_before: Option<i64>,
+    /// Where events go; none: they are stored, not sent.
+    pub url: Option<String>,
+}
+
+/// One delivery try of an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDeliveryRow {
+    pub attempt: i64,
+    pub at: String,
+    pub status_code: Option<i64>,
+    pub error: Option<String>,
+    pub duration_ms: i64,
+}
+
+/// An event with its JSON body and every delivery try.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEventDetail {
+    pub row: WebhookEventRow,
+    pub body: String,
+    pub deliveries: Vec<WebhookDeliveryRow>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolRow {
     pub id: i64,

@@ -272,6 +272,15 @@ pub fn event_body(event: &WebhookEvent) -> String {
     .to_string()
 }
 
+/// [`event_body`] indented for people (the admin Webhooks page).
+pub fn event_body_pretty(event: &WebhookEvent) -> String {
+    let body = event_body(event);
+    serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok())
+        .unwrap_or(body)
+}
+
 fn hmac_hex(secret: &str, t: i64, body: &[u8]) -> String {
     let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
         Ok(m) => m,

@@ -40,6 +40,7 @@ fn Nav(user: SessionUser) -> impl IntoView {
                 {is_admin.then(|| view! {
                     <li><A href="/admin/rules">"Bounce rules"</A></li>
                     <li><A href="/admin/outbox">"Outbox"</A></li>
+                    <li><A href="/admin/webhooks">"Shop webhooks"</A></li>
                     <li><A href="/admin/api-keys">"API keys"</A></li>
                     <li><A href="/admin/users">"Users"</A></li>
                     <li><A href="/admin/audit">"Audit log"</A></li>

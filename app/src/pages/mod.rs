@@ -1,3 +1,4 @@
+pub mod admin_webhooks;
 pub mod api_keys;
 pub mod audit;
 pub mod home;

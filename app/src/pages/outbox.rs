@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use crate::components::status::ErrorNotice;
 use leptos_router::hooks::use_query_map;
 
-use crate::server_fns::outbox::{get_captured, list_outbox};
+use crate::server_fns::outbox::{get_captured, list_captured_sms, list_outbox};
 
 /// Messages kept by the development capture transport (nothing was sent).
 #[component]
@@ -12,6 +12,7 @@ pub fn OutboxPage() -> impl IntoView {
     let query = use_query_map();
     let selected = move || query.read().get("id").and_then(|v| v.parse::<i64>().ok());
     let list = Resource::new(|| (), |_| list_outbox());
+    let texts = Resource::new(|| (), |_| list_captured_sms());
     let message = Resource::new(selected, |id| async move {
         match id {
             Some(id) => get_captured(id).await.map(Some),
@@ -65,6 +66,36 @@ pub fn OutboxPage() -> impl IntoView {
                                         <tr>
                                             <td class="nowrap">{r.created_at}</td><td>{r.to}</td>
                                             <td><a href=format!("/admin/outbox?id={}", r.id)>{r.subject}</a></td><td>{r.pool}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+            <h2 id="sms-h">"SMS and calls"</h2>
+            <p class="muted">"With "<code>"sms.provider = \"capture\""</code>" text messages and calls are kept here instead of going to Twilio."</p>
+            {move || Suspend::new(async move {
+                match texts.await {
+                    Ok(rows) if rows.is_empty() => view! { <p class="muted">"No SMS or calls captured yet."</p> }.into_any(),
+                    Ok(rows) => view! {
+                        <div class="table-wrap">
+                            <table aria-labelledby="sms-h">
+                                <thead><tr>
+                                    <th scope="col">"When"</th><th scope="col">"Kind"</th><th scope="col">"To"</th>
+                                    <th scope="col">"Message"</th><th scope="col">"Order"</th><th scope="col">"Requested by"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {rows.into_iter().map(|r| view! {
+                                        <tr>
+                                            <td class="nowrap">{r.created_at}</td>
+                                            <td>{if r.kind == "call" { "Call" } else { "SMS" }}</td>
+                                            <td class="nowrap">{r.to}</td>
+                                            <td><pre class="mail-text">{r.body}</pre></td>
+                                            <td>{r.order_number.map(|n| view! { <a href=format!("/orders/{n}")>{n.clone()}</a> })}</td>
+                                            <td>{r.requested_by}</td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

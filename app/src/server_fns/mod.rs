@@ -11,3 +11,4 @@ pub mod outbox;
 pub mod pools;
 pub mod suppressions;
 pub mod users;
+pub mod webhooks;

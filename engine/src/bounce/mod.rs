@@ -16,6 +16,9 @@
 //! The rules are data: `engine/rules/bounce_rules.toml` (embedded; a file can be loaded at
 //! runtime with [`Classifier::from_path`]). This module is self-contained: it only refers to
 //! its own items.
+//!
+//! ESP event webhooks (Amazon SES via SNS, SendGrid, Postmark, Mailgun) are verified and
+//! normalised in [`esp`], and classified into the same [`RecipientVerdict`] as a DSN.
 
 mod arf;
 mod autoreply;

@@ -1,0 +1,35 @@
+use leptos::prelude::*;
+
+use crate::types::WebhookEventDetail;
+
+/// One shop webhook event: the JSON body sent and every delivery try. Admins only.
+#[server(prefix = "/fn", endpoint = "webhooks/get")]
+pub async fn get_webhook_event(id: i64) -> Result<WebhookEventDetail, ServerFnError> {
+    use super::list_webhook_events::event_row;
+    use crate::ssr::{engine_error, fail, require_role, state};
+    use crate::types::WebhookDeliveryRow;
+
+    let st = state()?;
+    require_role(&[]).await?;
+    let event = engine::shop_webhooks::get(&st.db, id)
+        .await
+        .map_err(engine_error)?
+        .ok_or_else(|| fail(http::StatusCode::NOT_FOUND, "There is no such event."))?;
+    let deliveries = engine::shop_webhooks::deliveries(&st.db, id)
+        .await
+        .map_err(engine_error)?;
+    Ok(WebhookEventDetail {
+        body: engine::shop_webhooks::event_body_pretty(&event),
+        row: event_row(event),
+        deliveries: deliveries
+            .into_iter()
+            .map(|d| WebhookDeliveryRow {
+                attempt: d.attempt,
+                at: engine::clock::format_utc(d.at),
+                status_code: d.status_code,
+                error: d.error,
+                duration_ms: d.duration_ms,
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,5 @@
+mod get_webhook_event;
+mod list_webhook_events;
+
+pub use get_webhook_event::*;
+pub use list_webhook_events::*;
