@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
             // Async SSR: pages arrive complete, so they read fine with JavaScript off.
             <Routes fallback=|| view! { <NotFound/> }>
                 <Route path=path!("/login") ssr=SsrMode::Async view=LoginPage/>
+                <Route path=path!("/r/:token") ssr=SsrMode::Async view=pages::receipt_link::ReceiptLinkView/>
                 <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <StaffLayout><HomePage/></StaffLayout> }/>
                 <Route path=path!("/admin/users") ssr=SsrMode::Async view=|| view! { <StaffLayout><UsersPage/></StaffLayout> }/>
                 <Route path=path!("/admin/audit") ssr=SsrMode::Async view=|| view! { <StaffLayout><AuditPage/></StaffLayout> }/>

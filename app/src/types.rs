@@ -271,3 +271,48 @@ pub struct SuppressionRow {
     pub source: String,
     pub created_at: String,
 }
+
+/// One line of a receipt on the customer page.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PublicItem {
+    pub name: String,
+    pub quantity: u32,
+    pub unit_price: String,
+    pub line_total: String,
+}
+
+/// The receipt as the customer sees it at `/r/{token}` (amounts formatted).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct PublicReceipt {
+    pub shop_name: String,
+    pub logo_url: Option<String>,
+    pub support_email: String,
+    pub footer: String,
+    pub order_number: String,
+    pub placed_at: String,
+    pub customer_name: String,
+    pub billing_address: Vec<String>,
+    pub items: Vec<PublicItem>,
+    pub subtotal: String,
+    pub discount: Option<String>,
+    pub shipping: Option<String>,
+    pub tax: String,
+    pub total: String,
+    pub pdf_url: String,
+    pub link_expires: String,
+}
+
+/// What `/r/{token}` shows.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub enum ReceiptLinkPage {
+    Receipt(Box<PublicReceipt>),
+    /// Expired, revoked or unknown: the same page for all three.
+    Unavailable {
+        shop_name: String,
+        support_email: String,
+    },
+    /// Too many requests from this address or for this link.
+    Limited {
+        shop_name: String,
+    },
+}

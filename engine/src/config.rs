@@ -443,7 +443,10 @@ impl Config {
             return bad("links.per_ip_per_minute", "rate limits must be at least 1");
         }
         if self.fallback.critical_sla_minutes < 1 || self.fallback.normal_sla_minutes < 1 {
-            return bad("fallback.critical_sla_minutes", "SLAs must be at least 1 minute");
+            return bad(
+                "fallback.critical_sla_minutes",
+                "SLAs must be at least 1 minute",
+            );
         }
         if !matches!(self.sms.provider.as_str(), "capture" | "twilio") {
             return bad("sms.provider", "must be `capture` or `twilio`");
@@ -462,12 +465,23 @@ impl Config {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return bad("shop_webhook.url", "must start with http:// or https://");
             }
-            if self.shop_webhook.secret.as_deref().is_none_or(str::is_empty) {
-                return bad("shop_webhook.secret", "is required when shop_webhook.url is set");
+            if self
+                .shop_webhook
+                .secret
+                .as_deref()
+                .is_none_or(str::is_empty)
+            {
+                return bad(
+                    "shop_webhook.secret",
+                    "is required when shop_webhook.url is set",
+                );
             }
         }
         if regex::Regex::new(&self.esp_webhooks.sns_host_pattern).is_err() {
-            return bad("esp_webhooks.sns_host_pattern", "is not a valid regular expression");
+            return bad(
+                "esp_webhooks.sns_host_pattern",
+                "is not a valid regular expression",
+            );
         }
         if !self.demo.admin_email.contains('@') {
             return bad("demo.admin_email", "must be an email address");

@@ -58,7 +58,10 @@ impl IssuedLink {
 /// What a presented token turns out to be.
 #[derive(Debug, Clone)]
 pub enum Lookup {
-    Valid { link: ReceiptLink, order: Box<Order> },
+    Valid {
+        link: ReceiptLink,
+        order: Box<Order>,
+    },
     /// Known but expired or revoked: the page offers a fresh link.
     Stale { link: ReceiptLink },
     /// Not ours. Shown exactly like `Stale` so tokens cannot be probed.
@@ -159,10 +162,12 @@ pub async fn lookup(db: &Db, now: Millis, token: &str) -> Result<Lookup> {
         return Ok(Lookup::Stale { link });
     }
     match crate::orders::get(db, link.order_id).await? {
-        Some(order) if order.customer_email.eq_ignore_ascii_case(&link.email) => Ok(Lookup::Valid {
-            link,
-            order: Box::new(order),
-        }),
+        Some(order) if order.customer_email.eq_ignore_ascii_case(&link.email) => {
+            Ok(Lookup::Valid {
+                link,
+                order: Box::new(order),
+            })
+        }
         _ => Ok(Lookup::Stale { link }),
     }
 }
@@ -181,6 +186,97 @@ pub async fn record_use(
         "INSERT INTO link_uses (link_id, at, action, ip_prefix, user_agent) VALUES ($1, $2, $3, $4, $5)"
     ).bind(link_id).bind(now).bind(action).bind(ip_prefix(ip)).bind(ua).execute(p).await)?;
     Ok(())
+}
+
+/// Counts a request against the per-IP and per-token limits; `false` when
+/// either is exceeded.
+pub async fn within_limits(
+    db: &Db,
+    now: Millis,
+    ip: &str,
+    token: &str,
+    cfg: &crate::config::LinksConfig,
+) -> Result<bool> {
+    const MINUTE: i64 = 60_000;
+    let by_ip = crate::ratelimit::allow(
+        db,
+        now,
+        &format!("link-ip:{ip}"),
+        cfg.per_ip_per_minute,
+        MINUTE,
+    )
+    .await?;
+    // Keyed by a hash prefix: the token itself is never stored.
+    let key = format!("link-token:{}", &hash_token(token)[..32]);
+    let by_token = crate::ratelimit::allow(db, now, &key, cfg.per_token_per_minute, MINUTE).await?;
+    Ok(by_ip && by_token)
+}
+
+/// What a "send me a fresh link" request did (never shown to the requester,
+/// who always sees the same answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FreshLink {
+    /// A masked re-send with a new link is queued to the order's own email.
+    Queued,
+    /// The order's address is dead: support was asked to reach the customer.
+    ToSupport,
+    /// Too many requests for this link, or the token is not ours: nothing done.
+    Ignored,
+}
+
+/// "Send me a fresh link": only ever to the email (or, through support, the
+/// phone) on the order, never to an address the requester typed.
+pub async fn request_fresh(
+    db: &Db,
+    now: Millis,
+    token: &str,
+    ip: &str,
+    user_agent: &str,
+    fallback: &crate::config::FallbackConfig,
+) -> Result<FreshLink> {
+    let link = match lookup(db, now, token).await? {
+        Lookup::Valid { link, .. } | Lookup::Stale { link } => link,
+        Lookup::Unknown => return Ok(FreshLink::Ignored),
+    };
+    // At most 3 fresh links per link per hour.
+    if !crate::ratelimit::allow(db, now, &format!("fresh:{}", link.id), 3, 3_600_000).await? {
+        return Ok(FreshLink::Ignored);
+    }
+    record_use(db, now, link.id, "fresh_request", ip, user_agent).await?;
+    let Some(order) = crate::orders::get(db, link.order_id).await? else {
+        return Ok(FreshLink::Ignored);
+    };
+    if crate::suppression::active(db, now, &order.customer_email)
+        .await?
+        .is_some()
+    {
+        crate::fallback::support::open(
+            db,
+            now,
+            order.id,
+            crate::fallback::decide::PRIORITY_CRITICAL,
+            "the customer asked for a fresh link but the email address is dead",
+            fallback,
+        )
+        .await?;
+        return Ok(FreshLink::ToSupport);
+    }
+    let next: i64 = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT COALESCE(MAX(attempt_no), 0) + 1 FROM jobs WHERE order_id = $1 AND kind = 'masked_link'"
+    ).bind(order.id).fetch_one(p).await)?;
+    exec_on_pool!(db, p => sqlx::query(
+        "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
+         VALUES ('masked_link', $1, $2, $3, 'queued', $3) ON CONFLICT DO NOTHING"
+    ).bind(order.id).bind(next).bind(now).execute(p).await)?;
+    crate::orders::add_event(
+        db,
+        order.id,
+        now,
+        "fresh_link_requested",
+        "the customer asked for a fresh link; a new one is queued to the order's email",
+    )
+    .await?;
+    Ok(FreshLink::Queued)
 }
 
 pub async fn for_order(db: &Db, order_id: i64) -> Result<Vec<ReceiptLink>> {

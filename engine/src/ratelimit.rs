@@ -22,6 +22,8 @@ pub async fn allow(db: &Db, now: Millis, key: &str, limit: i64, window_ms: i64) 
 
 /// Drops windows that ended long ago (called by the housekeeping tick).
 pub async fn prune(db: &Db, now: Millis, older_than_ms: i64) -> Result<u64> {
-    Ok(crate::exec_on_pool!(db, p => sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
-        .bind(now - older_than_ms).execute(p).await)?)
+    Ok(
+        crate::exec_on_pool!(db, p => sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+        .bind(now - older_than_ms).execute(p).await)?,
+    )
 }

@@ -297,6 +297,25 @@ async fn logged_in_customer_gets_an_account_notification_and_seeing_it_is_reach(
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].order_number, "L-1");
         assert!(list[0].message.contains("L-1"));
+        // The shop is told too: one signed `receipt.held` event queued for delivery.
+        let held_events: i64 = match &r.db {
+            Db::Sqlite(p) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM webhook_events WHERE event_type = 'receipt.held'",
+                )
+                .fetch_one(p)
+                .await
+            }
+            Db::Postgres(p) => {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM webhook_events WHERE event_type = 'receipt.held'",
+                )
+                .fetch_one(p)
+                .await
+            }
+        }
+        .expect("count");
+        assert_eq!(held_events, 1);
         // Running again posts nothing twice.
         r.worker.tick().await.expect("tick");
         assert_eq!(

@@ -64,7 +64,10 @@ async fn webhooks_page_and_captured_sms_render_on_the_server() {
         assert!(html.contains("receipt.held"), "{html}");
         assert!(html.contains("Pending"), "{html}");
         assert!(html.contains(&format!("/admin/webhooks?id={id}")), "{html}");
-        assert!(html.contains("shop_webhook.url"), "no URL configured: {html}");
+        assert!(
+            html.contains("shop_webhook.url"),
+            "no URL configured: {html}"
+        );
 
         let html = page(&srv, &c, &format!("/admin/webhooks?id={id}")).await;
         assert!(html.contains("Delivery log"), "{html}");

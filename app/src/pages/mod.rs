@@ -8,6 +8,7 @@ pub mod order;
 pub mod orders;
 pub mod outbox;
 pub mod pools;
+pub mod receipt_link;
 pub mod rules;
 pub mod suppressions;
 pub mod users;

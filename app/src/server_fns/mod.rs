@@ -9,6 +9,7 @@ pub mod bounces;
 pub mod orders;
 pub mod outbox;
 pub mod pools;
+pub mod receipts;
 pub mod suppressions;
 pub mod users;
 pub mod webhooks;

@@ -406,7 +406,9 @@ impl Worker {
             .await?
             .into_iter()
             .any(|a| a.attempt_no == attempt_no && a.outcome.is_some());
-        if order.reached_at.is_some() || done_before {
+        // The automatic re-send is skipped once the customer has the receipt;
+        // a fresh link they asked for (attempt 2 on) is always sent.
+        if (order.reached_at.is_some() && job.attempt_no == 1) || done_before {
             return self.finish_job(&job).await;
         }
         let now = self.clock.now_ms();
@@ -760,6 +762,16 @@ impl Worker {
         exec_on_pool!(&self.db, p => sqlx::query("UPDATE jobs SET state = 'done', lease_owner = NULL WHERE id = $1")
             .bind(job.id).execute(p).await)?;
         Ok(())
+    }
+}
+
+/// The shop's branding from configuration.
+pub fn branding(config: &Config) -> Branding {
+    Branding {
+        shop_name: config.shop.name.clone(),
+        logo_url: config.shop.logo_url.clone(),
+        support_email: config.shop.support_email.clone(),
+        footer_text: config.shop.footer.clone(),
     }
 }
 

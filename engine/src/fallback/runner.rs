@@ -110,8 +110,7 @@ async fn act(db: &Db, now: Millis, config: &Config, order: &Order, reported: boo
                 "receipt_url": format!("/api/v1/orders/{}/receipt", order.order_number),
                 "receipt_pdf_url": format!("/api/v1/orders/{}/receipt.pdf", order.order_number),
             });
-            // WIRE: crate::shop_webhooks::enqueue(db, now, "receipt.held", payload) once it lands.
-            let _ = payload;
+            crate::shop_webhooks::enqueue(db, now, "receipt.held", payload).await?;
         }
     }
     if d.masked_link {

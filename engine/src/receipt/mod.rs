@@ -77,6 +77,19 @@ pub fn render_text(receipt: &Receipt) -> Result<String, RenderError> {
     default_renderer()?.render_text(receipt)
 }
 
+/// The receipt with every amount and date formatted, as JSON (the same
+/// values the templates get, minus the plain-text column widths): for the
+/// customer page and the inline-receipt API.
+pub fn view_json(receipt: &Receipt) -> Result<serde_json::Value, RenderError> {
+    let view = view::ReceiptView::new(receipt)?;
+    let mut value =
+        serde_json::to_value(&view).map_err(|e| RenderError::DefaultTemplates(e.to_string()))?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.remove("cols");
+    }
+    Ok(value)
+}
+
 /// Renders the receipt as a PDF document.
 pub fn render_pdf(receipt: &Receipt) -> Result<Vec<u8>, RenderError> {
     pdf::render_pdf(receipt)

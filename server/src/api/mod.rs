@@ -4,9 +4,11 @@
 
 mod auth;
 mod bounces;
+mod customers;
 mod error;
 pub mod openapi;
 mod orders;
+mod receipts;
 pub mod views;
 mod webhooks;
 
@@ -41,6 +43,20 @@ pub fn router(state: ApiState) -> Router {
     let keyed = Router::new()
         .route("/api/v1/orders", post(orders::create))
         .route("/api/v1/orders/{number}", get(orders::show))
+        .route("/api/v1/orders/{number}/receipt", get(receipts::inline))
+        .route("/api/v1/orders/{number}/receipt.pdf", get(receipts::pdf))
+        .route(
+            "/api/v1/orders/{number}/report-missing",
+            post(receipts::report_missing),
+        )
+        .route(
+            "/api/v1/customers/{customer_ref}/notifications",
+            get(customers::list),
+        )
+        .route(
+            "/api/v1/customers/{customer_ref}/notifications/{id}/seen",
+            post(customers::seen),
+        )
         .route(
             "/api/v1/inbound/bounce",
             post(bounces::inbound).layer(DefaultBodyLimit::max(engine::bounce::MAX_MESSAGE_SIZE)),

@@ -9,6 +9,8 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(title = "Rebound shop API", description = "Post orders at checkout; Rebound makes sure the customer gets the receipt."),
     paths(super::orders::create, super::orders::show, super::bounces::inbound, super::bounces::list, super::bounces::release,
+        super::receipts::inline, super::receipts::pdf, super::receipts::report_missing,
+        super::customers::list, super::customers::seen,
         super::webhooks::ses, super::webhooks::sendgrid, super::webhooks::postmark, super::webhooks::mailgun),
     components(schemas(
         engine::orders::OrderInput, engine::orders::ItemInput, engine::orders::TotalsInput,
@@ -16,6 +18,7 @@ use utoipa::{Modify, OpenApi};
         engine::orders::FieldError, super::views::OrderAccepted, super::views::OrderStatus,
         super::views::AttemptView, super::views::EventView, super::views::ErrorBody,
         super::bounces::BounceIngested, engine::suppression::Suppression,
+        super::receipts::InlineReceipt, engine::fallback::notifications::Notification,
         super::webhooks::WebhookAccepted,
     )),
     modifiers(&ApiKeyAuth),

@@ -5,6 +5,7 @@ mod auth_gate;
 mod bad_args;
 mod csrf;
 mod health;
+mod receipt_links;
 mod twilio;
 
 use app::ssr::AppState;
@@ -42,6 +43,8 @@ pub async fn router(
     });
     // Signed by Twilio, not by a session: outside the session and CSRF layers too.
     let twilio = twilio::router(state.clone());
+    // Customer receipt links: the token is the credential, no session needed.
+    let receipt_links = receipt_links::router(state.clone());
     let store = DbSessionStore::for_db(&state.db).await?;
     // Expired sessions are swept in the background; any process may do it.
     tokio::spawn(
@@ -82,7 +85,7 @@ pub async fn router(
         ))
         .with_state(leptos_options);
     // The shop API carries no cookies: outside the session and CSRF layers.
-    Ok(api.merge(twilio).merge(router))
+    Ok(api.merge(twilio).merge(receipt_links).merge(router))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.
