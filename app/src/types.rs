@@ -316,3 +316,23 @@ pub enum ReceiptLinkPage {
         shop_name: String,
     },
 }
+
+/// A row of the held queue (open support cases).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct HeldRow {
+    pub order_number: String,
+    /// 1 critical, 2 high value.
+    pub priority: i64,
+    pub reason: String,
+    pub age: String,
+    /// "due in 42 min" / "overdue by 5 min".
+    pub sla: String,
+    pub overdue: bool,
+    pub working_by: Option<String>,
+    pub account_kind: String,
+    pub customer_email: String,
+    pub has_phone: bool,
+    pub total: String,
+    pub fallback: String,
+    pub reached: bool,
+}

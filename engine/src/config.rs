@@ -576,12 +576,12 @@ mod tests {
         .expect("config");
         assert_eq!(c.bind.port(), 8080);
         assert_eq!(c.session.idle_minutes, 15);
-        let c = Config::load_from(
+        let listed = Config::load_from(
             &file,
             env(&[("REBOUND_DELIVERY__RETRY_DELAYS_SECONDS", "[1, 2]")]),
         )
         .expect("list from env");
-        assert_eq!(c.delivery.retry_delays_seconds, vec![1, 2]);
+        assert_eq!(listed.delivery.retry_delays_seconds, vec![1, 2]);
         assert!(c.session.secure_cookie);
         assert!(c.is_postgres());
     }

@@ -261,13 +261,7 @@ pub async fn request_fresh(
         .await?;
         return Ok(FreshLink::ToSupport);
     }
-    let next: i64 = on_pool!(db, p => sqlx::query_scalar(
-        "SELECT COALESCE(MAX(attempt_no), 0) + 1 FROM jobs WHERE order_id = $1 AND kind = 'masked_link'"
-    ).bind(order.id).fetch_one(p).await)?;
-    exec_on_pool!(db, p => sqlx::query(
-        "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
-         VALUES ('masked_link', $1, $2, $3, 'queued', $3) ON CONFLICT DO NOTHING"
-    ).bind(order.id).bind(next).bind(now).execute(p).await)?;
+    queue_masked_resend(db, now, order.id).await?;
     crate::orders::add_event(
         db,
         order.id,
@@ -277,6 +271,19 @@ pub async fn request_fresh(
     )
     .await?;
     Ok(FreshLink::Queued)
+}
+
+/// Queues one more masked re-send of a fresh link to the order's own email
+/// (the delivery worker mints the link when it sends).
+pub async fn queue_masked_resend(db: &Db, now: Millis, order_id: i64) -> Result<()> {
+    let next: i64 = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT COALESCE(MAX(attempt_no), 0) + 1 FROM jobs WHERE order_id = $1 AND kind = 'masked_link'"
+    ).bind(order_id).fetch_one(p).await)?;
+    exec_on_pool!(db, p => sqlx::query(
+        "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
+         VALUES ('masked_link', $1, $2, $3, 'queued', $3) ON CONFLICT DO NOTHING"
+    ).bind(order_id).bind(next).bind(now).execute(p).await)?;
+    Ok(())
 }
 
 pub async fn for_order(db: &Db, order_id: i64) -> Result<Vec<ReceiptLink>> {

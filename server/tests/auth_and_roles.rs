@@ -18,6 +18,7 @@ enum Access {
 }
 
 const AGENTS_AND_MANAGERS: Access = Access::Roles(&["agent", "manager"]);
+const AGENTS: Access = Access::Roles(&["agent"]);
 
 /// Every server function and who may call it. The test fails when a server
 /// function exists that is not listed here, so none can ship unchecked.
@@ -26,6 +27,13 @@ const POLICY: &[(&str, Access)] = &[
     ("/fn/auth/logout", Access::Public),
     ("/fn/auth/current_user", Access::Public),
     ("/fn/receipts/open", Access::Public),
+    ("/fn/support/list", AGENTS_AND_MANAGERS),
+    ("/fn/support/take", AGENTS),
+    ("/fn/support/resolve", AGENTS),
+    ("/fn/support/log_call", AGENTS),
+    ("/fn/support/regenerate_link", AGENTS),
+    ("/fn/support/send_sms", AGENTS),
+    ("/fn/support/start_call", AGENTS),
     ("/fn/users/list", Access::Admin),
     ("/fn/users/add", Access::Admin),
     ("/fn/users/set_role", Access::Admin),
@@ -75,6 +83,18 @@ fn args_for(path: &str, n: usize, target_id: i64) -> Vec<(String, String)> {
         ]),
         "/fn/orders/get" => v(&[("order_number", "NO-SUCH-ORDER".into())]),
         "/fn/receipts/open" => v(&[("token", "not-a-token".into())]),
+        "/fn/support/take"
+        | "/fn/support/regenerate_link"
+        | "/fn/support/send_sms"
+        | "/fn/support/start_call" => v(&[("order_number", "NO-SUCH-ORDER".into())]),
+        "/fn/support/resolve" => v(&[
+            ("order_number", "NO-SUCH-ORDER".into()),
+            ("note", "done".into()),
+        ]),
+        "/fn/support/log_call" => v(&[
+            ("order_number", "NO-SUCH-ORDER".into()),
+            ("outcome", "reached".into()),
+        ]),
         "/fn/outbox/get" => v(&[("id", "999999".into())]),
         "/fn/webhooks/get" => v(&[("id", "999999".into())]),
         "/fn/pools/set_enabled" => v(&[("pool_id", "1".into()), ("enabled", "true".into())]),

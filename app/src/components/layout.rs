@@ -35,6 +35,7 @@ fn Nav(user: SessionUser) -> impl IntoView {
             <ul class="nav">
                 <li><A href="/" exact=true>"Home"</A></li>
                 <li><A href="/orders">"Orders"</A></li>
+                {(user.role != Role::Manager).then(|| view! { <li><A href="/held">"Held queue"</A></li> })}
                 <li><A href="/suppressions">"Suppressions"</A></li>
                 {(is_admin || user.role == Role::Manager).then(|| view! { <li><A href="/pools">"Sender pools"</A></li> })}
                 {is_admin.then(|| view! {

@@ -1,6 +1,7 @@
 pub mod admin_webhooks;
 pub mod api_keys;
 pub mod audit;
+pub mod held;
 pub mod home;
 pub mod login;
 pub mod not_found;

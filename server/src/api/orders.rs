@@ -95,6 +95,10 @@ pub async fn show(
         order_number: order.order_number,
         status: order.state,
         status_detail: order.state_detail,
+        reached_at: order.reached_at,
+        reached_via: order.reached_via,
+        fallback: order.fallback_path,
+        fallback_why: order.fallback_why,
         attempts: attempts
             .into_iter()
             .map(|a| AttemptView {

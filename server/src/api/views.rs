@@ -24,6 +24,14 @@ pub struct OrderStatus {
     pub order_number: String,
     pub status: String,
     pub status_detail: String,
+    /// When the customer first had the receipt (Unix ms), by any channel.
+    pub reached_at: Option<i64>,
+    /// `email`, `link_opened`, `pdf_downloaded`, `notification_seen`, `sms_delivered` or `support_call`.
+    pub reached_via: Option<String>,
+    /// The fallback taken when email failed: `notification`, `masked_link` or `critical`.
+    pub fallback: Option<String>,
+    /// The fallback decision in words.
+    pub fallback_why: Option<String>,
     pub attempts: Vec<AttemptView>,
     pub timeline: Vec<EventView>,
 }

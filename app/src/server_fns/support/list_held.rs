@@ -1,0 +1,56 @@
+use leptos::prelude::*;
+
+use crate::types::HeldRow;
+
+/// Open support cases, most urgent first, with the SLA clock. Agents and managers.
+#[server(prefix = "/fn", endpoint = "support/list")]
+pub async fn list_held() -> Result<Vec<HeldRow>, ServerFnError> {
+    use crate::ssr::{engine_error, require_role, state};
+    use engine::accounts::Role;
+    let st = state()?;
+    let staff = require_role(&[Role::Agent, Role::Manager]).await?;
+    let mask = staff.user.role == Role::Manager;
+    let now = st.now();
+    let rows = engine::fallback::support::queue(&st.db, 500)
+        .await
+        .map_err(engine_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let left_min = (r.due_at - now) / 60_000;
+            HeldRow {
+                order_number: r.order_number,
+                priority: r.priority,
+                reason: r.reason,
+                age: minutes_text((now - r.opened_at) / 60_000),
+                sla: if left_min < 0 {
+                    format!("overdue by {}", minutes_text(-left_min))
+                } else {
+                    format!("due in {}", minutes_text(left_min))
+                },
+                overdue: left_min < 0,
+                working_by: r.working_by,
+                account_kind: r.account_kind,
+                customer_email: if mask {
+                    engine::privacy::mask_email(&r.customer_email)
+                } else {
+                    r.customer_email
+                },
+                has_phone: r.customer_phone.is_some(),
+                total: engine::receipt::money::format_minor(r.total_minor, &r.currency)
+                    .unwrap_or_else(|_| r.total_minor.to_string()),
+                fallback: r.fallback_why.unwrap_or_default(),
+                reached: r.reached_at.is_some(),
+            }
+        })
+        .collect())
+}
+
+#[cfg(feature = "ssr")]
+fn minutes_text(m: i64) -> String {
+    if m >= 120 {
+        format!("{} h {} min", m / 60, m % 60)
+    } else {
+        format!("{m} min")
+    }
+}

@@ -1,0 +1,74 @@
+//! The held queue and what agents do from it: take a case, text a fresh
+//! link, call, log the call, regenerate links, resolve. Every action is
+//! audited with the agent's name. Agents only (admins too).
+
+mod list_held;
+mod log_call;
+mod regenerate_link;
+mod resolve_case;
+mod send_sms_link;
+mod start_call;
+mod take_case;
+
+pub use list_held::*;
+pub use log_call::*;
+pub use regenerate_link::*;
+pub use resolve_case::*;
+pub use send_sms_link::*;
+pub use start_call::*;
+pub use take_case::*;
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn order_for_agent(
+    number: &str,
+) -> Result<
+    (
+        crate::ssr::AppState,
+        crate::ssr::Staff,
+        engine::orders::Order,
+    ),
+    leptos::prelude::ServerFnError,
+> {
+    use crate::ssr::{engine_error, fail, require_role, state};
+    let st = state()?;
+    let staff = require_role(&[engine::accounts::Role::Agent]).await?;
+    let order = engine::orders::find_by_number(&st.db, number)
+        .await
+        .map_err(engine_error)?
+        .ok_or_else(|| {
+            fail(
+                http::StatusCode::NOT_FOUND,
+                format!("There is no order {number}."),
+            )
+        })?;
+    Ok((st, staff, order))
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn audit(
+    st: &crate::ssr::AppState,
+    staff: &crate::ssr::Staff,
+    action: &str,
+    order: &engine::orders::Order,
+    detail: &str,
+) -> Result<(), leptos::prelude::ServerFnError> {
+    engine::audit::record(
+        &st.db,
+        st.now(),
+        &staff.actor(),
+        action,
+        &order.order_number,
+        detail,
+    )
+    .await
+    .map_err(crate::ssr::engine_error)?;
+    engine::orders::add_event(
+        &st.db,
+        order.id,
+        st.now(),
+        "agent",
+        &format!("{}: {action} {detail}", staff.user.email),
+    )
+    .await
+    .map_err(crate::ssr::engine_error)
+}

@@ -1,0 +1,34 @@
+use leptos::prelude::*;
+
+/// Revokes every earlier link of the order and emails a fresh one to the
+/// order's address through the masked pool. Agents never see the token.
+#[server(prefix = "/fn", endpoint = "support/regenerate_link")]
+pub async fn regenerate_link(order_number: String) -> Result<(), ServerFnError> {
+    use crate::ssr::{engine_error, fail};
+    let (st, staff, order) = super::order_for_agent(&order_number).await?;
+    let now = st.now();
+    if engine::suppression::active(&st.db, now, &order.customer_email)
+        .await
+        .map_err(engine_error)?
+        .is_some()
+    {
+        return Err(fail(
+            http::StatusCode::CONFLICT,
+            "The email address on this order is dead: send the link by SMS instead.",
+        ));
+    }
+    let revoked = engine::links::revoke_all(&st.db, now, order.id)
+        .await
+        .map_err(engine_error)?;
+    engine::links::queue_masked_resend(&st.db, now, order.id)
+        .await
+        .map_err(engine_error)?;
+    super::audit(
+        &st,
+        &staff,
+        "link.regenerate",
+        &order,
+        &format!("{revoked} earlier link(s) revoked; a fresh link is queued to the order's email"),
+    )
+    .await
+}
