@@ -2,8 +2,8 @@ import { test, expect, request as playwrightRequest } from '@playwright/test';
 import * as fs from 'fs';
 import { createApiKey, login, ready, screenshot, seriousA11yViolations } from './helpers';
 
-// Email fails for a guest: the accepted receipt comes back as a DSN (spam
-// filter: content, not a dead address), the order is held, the fallback
+// Email fails for a guest: the accepted receipt comes back as a DSN (content
+// refused, not a dead address), the order is held, the fallback
 // re-sends a secure link through the masked pool, the customer opens it with
 // JavaScript off, downloads the PDF, and the order shows as reached.
 test('a held guest order reaches the customer through a secure link', async ({ page, browser }, info) => {
@@ -33,7 +33,7 @@ test('a held guest order reaches the customer through a secure link', async ({ p
     return body.status;
   }).toBe('accepted');
 
-  // The receiving server's spam filter bounces it later (RFC 3464 DSN).
+  // The receiving server refuses its content later (RFC 3464 DSN).
   const dsn = [
     'From: MAILER-DAEMON@mx.example.net',
     `To: bounce@bounce.rebound.local`,
@@ -44,7 +44,7 @@ test('a held guest order reaches the customer through a secure link', async ({ p
     '--BOUND',
     'Content-Type: text/plain',
     '',
-    'Your message was rejected by the content filter.',
+    'Your message could not be delivered.',
     '--BOUND',
     'Content-Type: message/delivery-status',
     '',
@@ -52,8 +52,8 @@ test('a held guest order reaches the customer through a secure link', async ({ p
     '',
     `Final-Recipient: rfc822; ${email}`,
     'Action: failed',
-    'Status: 5.7.1',
-    'Diagnostic-Code: smtp; 550 5.7.1 Message rejected as spam by Content Filtering',
+    'Status: 5.6.0',
+    'Diagnostic-Code: smtp; 554 5.6.0 Message content rejected: malformed MIME',
     '',
     '--BOUND',
     'Content-Type: text/rfc822-headers',
