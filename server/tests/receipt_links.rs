@@ -5,7 +5,6 @@
 
 mod support;
 
-use engine::Clock as _;
 use engine::links;
 use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
 use serde_json::Value;
@@ -449,7 +448,6 @@ async fn held(srv: &TestServer, order_id: i64) {
         engine::Db::Postgres(p) => sqlx::query(sql).bind(order_id).execute(p).await.map(|_| ()),
     }
     .expect("hold");
-    let _ = srv.state.clock.now_ms();
 }
 
 /// The page with its per-response CSP nonces blanked out.
