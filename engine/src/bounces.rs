@@ -183,6 +183,10 @@ pub async fn ingest_esp_events(
             out.unmatched += 1
         }
         if ev.kind == EventKind::Delivered {
+            // A good delivery ends the recipient's run of soft bounces.
+            if let Some(rcpt) = &v.recipient {
+                crate::soft_bounces::reset(db, rcpt).await?;
+            }
             if let Some(a) = &attempt {
                 let detail = match v.reply.text.trim() {
                     "" => format!("{source}: delivered to the recipient's mail server"),
@@ -289,6 +293,11 @@ async fn apply(
     {
         // A malformed address in a report cannot be suppressed; the bounce is still kept.
         let _ = crate::suppression::suppress(db, now, rcpt, reason, source, None).await;
+    }
+    if class == BounceClass::Transient
+        && let Some(rcpt) = &v.recipient
+    {
+        crate::soft_bounces::record(db, now, rcpt).await?;
     }
     let Some(a) = attempt else { return Ok(()) };
     let detail = format!(

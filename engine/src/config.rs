@@ -37,6 +37,7 @@ pub struct Config {
     pub sms: SmsConfig,
     pub shop_webhook: ShopWebhookConfig,
     pub esp_webhooks: EspWebhooksConfig,
+    pub inbound_smtp: InboundSmtpConfig,
 }
 
 /// When email has failed: who gets what (see the README's fallback table).
@@ -113,6 +114,26 @@ pub struct EspWebhooksConfig {
     pub mailgun_signing_key: Option<String>,
     /// Signed timestamps older than this many seconds are refused (replays).
     pub max_age_seconds: i64,
+}
+
+/// The optional built-in SMTP listener that takes bounces for `delivery.bounce_domain`
+/// straight from the MTAs returning them (point the domain's MX record at it).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct InboundSmtpConfig {
+    /// Address to listen on, e.g. `0.0.0.0:25`; none (the default): the listener is off.
+    pub bind: Option<SocketAddr>,
+    /// Largest message accepted (advertised with `SIZE`; larger ones get `552`).
+    pub max_message_bytes: usize,
+}
+
+impl Default for InboundSmtpConfig {
+    fn default() -> Self {
+        Self {
+            bind: None,
+            max_message_bytes: crate::bounce::MAX_MESSAGE_SIZE,
+        }
+    }
 }
 
 impl Default for FallbackConfig {
@@ -286,6 +307,7 @@ impl Default for Config {
             sms: SmsConfig::default(),
             shop_webhook: ShopWebhookConfig::default(),
             esp_webhooks: EspWebhooksConfig::default(),
+            inbound_smtp: InboundSmtpConfig::default(),
         }
     }
 }
@@ -483,6 +505,19 @@ impl Config {
                 "is not a valid regular expression",
             );
         }
+        if !(1024..=crate::bounce::MAX_MESSAGE_SIZE).contains(&self.inbound_smtp.max_message_bytes)
+        {
+            return bad(
+                "inbound_smtp.max_message_bytes",
+                "must be 1024 to 10485760 (the bounce parser's limit)",
+            );
+        }
+        if self.inbound_smtp.bind.is_some_and(|b| b == self.bind) {
+            return bad(
+                "inbound_smtp.bind",
+                "must differ from `bind` (the web server)",
+            );
+        }
         if !self.demo.admin_email.contains('@') {
             return bad("demo.admin_email", "must be an email address");
         }
@@ -584,6 +619,35 @@ mod tests {
         assert_eq!(listed.delivery.retry_delays_seconds, vec![1, 2]);
         assert!(c.session.secure_cookie);
         assert!(c.is_postgres());
+    }
+
+    #[test]
+    fn inbound_smtp_is_off_by_default_and_set_from_env() {
+        let c = Config::default();
+        assert_eq!(c.inbound_smtp.bind, None);
+        assert_eq!(
+            c.inbound_smtp.max_message_bytes,
+            crate::bounce::MAX_MESSAGE_SIZE
+        );
+        let c = Config::load_from(
+            Path::new("/nonexistent"),
+            env(&[
+                ("REBOUND_INBOUND_SMTP__BIND", "0.0.0.0:2525"),
+                ("REBOUND_INBOUND_SMTP__MAX_MESSAGE_BYTES", "65536"),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(c.inbound_smtp.bind.map(|b| b.port()), Some(2525));
+        assert_eq!(c.inbound_smtp.max_message_bytes, 65536);
+        for (k, v) in [
+            ("REBOUND_INBOUND_SMTP__BIND", "not an address"),
+            ("REBOUND_INBOUND_SMTP__MAX_MESSAGE_BYTES", "100"),
+            ("REBOUND_INBOUND_SMTP__BIND", "127.0.0.1:3000"),
+        ] {
+            let err = Config::load_from(Path::new("/nonexistent"), env(&[(k, v)]))
+                .expect_err("must fail");
+            assert!(err.to_string().contains("inbound_smtp."), "{k}={v}: {err}");
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod reach;
 pub mod receipt;
 pub mod shop_webhooks;
 pub mod sms;
+pub mod soft_bounces;
 pub mod suppression;
 pub mod testing;
 

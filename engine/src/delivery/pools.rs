@@ -191,6 +191,120 @@ pub async fn ensure_dev_pools(db: &Db, now: Millis) -> Result<bool> {
     Ok(true)
 }
 
+/// How far back pool health looks: the last 7 days.
+pub const HEALTH_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// Complaint rates at or above this are a warning (0.1 %, the mailbox providers' guidance).
+pub const COMPLAINT_RATE_WARNING: f64 = 0.001;
+/// Complaint rates at or above this are critical (0.3 %: providers start rejecting).
+pub const COMPLAINT_RATE_CRITICAL: f64 = 0.003;
+
+/// One pool's sending health over a window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolHealth {
+    pub pool_id: i64,
+    /// Send attempts the receiving side accepted (receipts and masked re-sends).
+    pub accepted: i64,
+    /// Complaints (ARF feedback or ESP spam reports) tied to an attempt of this pool.
+    pub complaints: i64,
+    /// Bounces by decision class (`recipient_permanent`, `transient`,
+    /// `sender_reputation`, `content`), most first: synchronous refusals of this pool's
+    /// attempts plus later bounces tied to them. Complaints and auto-replies are not here.
+    pub bounces: Vec<(String, i64)>,
+}
+
+/// Where a complaint rate stands against the thresholds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ComplaintLevel {
+    Ok,
+    Warning,
+    Critical,
+}
+
+impl ComplaintLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ComplaintLevel::Ok => "ok",
+            ComplaintLevel::Warning => "warning",
+            ComplaintLevel::Critical => "critical",
+        }
+    }
+}
+
+impl PoolHealth {
+    /// Complaints per accepted message; `None` when nothing was accepted.
+    pub fn complaint_rate(&self) -> Option<f64> {
+        (self.accepted > 0).then(|| self.complaints as f64 / self.accepted as f64)
+    }
+
+    /// The rate against 0.1 % (warning) and 0.3 % (critical). Complaints with
+    /// nothing accepted in the window are critical.
+    pub fn complaint_level(&self) -> ComplaintLevel {
+        match self.complaint_rate() {
+            None if self.complaints > 0 => ComplaintLevel::Critical,
+            None => ComplaintLevel::Ok,
+            Some(r) if r >= COMPLAINT_RATE_CRITICAL => ComplaintLevel::Critical,
+            Some(r) if r >= COMPLAINT_RATE_WARNING => ComplaintLevel::Warning,
+            Some(_) => ComplaintLevel::Ok,
+        }
+    }
+
+    /// Bounces of every class added up.
+    pub fn bounce_total(&self) -> i64 {
+        self.bounces.iter().map(|(_, n)| n).sum()
+    }
+}
+
+/// Health of every pool since `since` (normally `now - HEALTH_WINDOW_MS`), in
+/// [`list`] order; pools with no traffic have zeros.
+pub async fn health(db: &Db, since: Millis) -> Result<Vec<PoolHealth>> {
+    let accepted: Vec<(i64, i64)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT pool_id, COUNT(*) AS n FROM delivery_attempts
+         WHERE outcome = 'accepted' AND finished_at >= $1 GROUP BY pool_id"
+    ).bind(since).fetch_all(p).await)?;
+    // Later bounces tied to an attempt, and synchronous refusals, by pool and class.
+    let by_class: Vec<(i64, String, i64)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT pool_id, class, CAST(SUM(n) AS BIGINT) AS n FROM (
+             SELECT a.pool_id AS pool_id, b.class AS class, COUNT(*) AS n
+             FROM bounces b JOIN delivery_attempts a ON a.id = b.attempt_id
+             WHERE b.received_at >= $1 GROUP BY a.pool_id, b.class
+             UNION ALL
+             SELECT pool_id, class, COUNT(*) AS n FROM delivery_attempts
+             WHERE outcome IN ('rejected', 'deferred') AND class IS NOT NULL AND finished_at >= $1
+             GROUP BY pool_id, class
+         ) AS counted GROUP BY pool_id, class"
+    ).bind(since).fetch_all(p).await)?;
+    let mut out: Vec<PoolHealth> = list(db)
+        .await?
+        .into_iter()
+        .map(|p| PoolHealth {
+            pool_id: p.id,
+            accepted: 0,
+            complaints: 0,
+            bounces: Vec::new(),
+        })
+        .collect();
+    for (pool_id, n) in accepted {
+        if let Some(h) = out.iter_mut().find(|h| h.pool_id == pool_id) {
+            h.accepted = n;
+        }
+    }
+    for (pool_id, class, n) in by_class {
+        let Some(h) = out.iter_mut().find(|h| h.pool_id == pool_id) else {
+            continue;
+        };
+        match class.as_str() {
+            "complaint" => h.complaints += n,
+            "auto_reply" | "delivered" => {}
+            _ => h.bounces.push((class, n)),
+        }
+    }
+    for h in &mut out {
+        h.bounces
+            .sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,5 +343,144 @@ mod tests {
         let single = vec![chain[0]];
         assert_eq!(pick_pool(&single, Some(1), true).map(|p| p.id), None);
         assert_eq!(pick_pool(&single, Some(1), false).map(|p| p.id), Some(1));
+    }
+
+    #[test]
+    fn complaint_levels() {
+        let h = |accepted, complaints| PoolHealth {
+            pool_id: 1,
+            accepted,
+            complaints,
+            bounces: Vec::new(),
+        };
+        assert_eq!(h(0, 0).complaint_rate(), None);
+        assert_eq!(h(0, 0).complaint_level(), ComplaintLevel::Ok);
+        assert_eq!(h(0, 1).complaint_level(), ComplaintLevel::Critical);
+        assert_eq!(h(1000, 0).complaint_level(), ComplaintLevel::Ok);
+        assert_eq!(h(1001, 1).complaint_level(), ComplaintLevel::Ok);
+        assert_eq!(h(1000, 1).complaint_level(), ComplaintLevel::Warning);
+        assert_eq!(h(1000, 2).complaint_level(), ComplaintLevel::Warning);
+        assert_eq!(h(1000, 3).complaint_level(), ComplaintLevel::Critical);
+        assert_eq!(h(1000, 3).complaint_rate(), Some(0.003));
+    }
+
+    #[tokio::test]
+    async fn health_counts_accepted_complaints_and_bounces_per_pool() {
+        use crate::bounce::Classifier;
+        use crate::clock::{Clock, ManualClock};
+        use crate::delivery::policy::RetryPolicy;
+        use crate::delivery::worker::Worker;
+        use crate::orders::{self, OrderInput};
+        use std::sync::Arc;
+        const T0: Millis = 1_800_000_000_000;
+
+        for t in crate::testing::all_backends().await {
+            let db = &t.db;
+            let mk = |name: &'static str, role: &'static str, position: i64| NewPool {
+                name,
+                role,
+                from_name: "Shop",
+                from_address: "receipts@shop.example",
+                relay_url: "capture://",
+                max_per_second: 100,
+                position,
+            };
+            let primary = create(db, T0, mk("primary", "primary", 0))
+                .await
+                .expect("pool");
+            let backup = create(db, T0, mk("backup", "backup", 1))
+                .await
+                .expect("pool");
+            for (i, email) in ["a@example.com", "b@example.com", "c@example.com"]
+                .iter()
+                .enumerate()
+            {
+                let input: OrderInput = serde_json::from_value(serde_json::json!({
+                    "order_number": format!("PH-{i}"), "placed_at": "2026-11-27T21:00:00Z",
+                    "currency": "EUR", "items": [{ "name": "Mug", "quantity": 1, "unit_price": 500 }],
+                    "totals": { "subtotal": 500, "total": 500 },
+                    "customer": { "email": email, "name": "Jane", "account_kind": "guest" }
+                }))
+                .expect("order json");
+                orders::intake(db, T0, input.validate().expect("valid"), None)
+                    .await
+                    .expect("intake");
+            }
+            let clock = ManualClock::new(T0);
+            let worker = Worker::new(
+                db.clone(),
+                Arc::new(clock) as Arc<dyn Clock>,
+                &crate::config::Config::default(),
+            )
+            .expect("worker");
+            assert_eq!(worker.run_once().await.expect("send"), 3);
+
+            // A complaint and a hard bounce tied (by recipient) to primary's sends.
+            let events = crate::bounce::esp::sendgrid::parse_events(
+                serde_json::json!([
+                    { "email": "a@example.com", "timestamp": 1_800_000_000, "event": "spamreport" },
+                    { "email": "b@example.com", "timestamp": 1_800_000_000, "event": "bounce",
+                      "type": "bounce", "reason": "550 5.1.1 user unknown", "status": "5.1.1" }
+                ])
+                .to_string()
+                .as_bytes(),
+            )
+            .expect("events");
+            crate::bounces::ingest_esp_events(
+                db,
+                T0 + 1000,
+                Classifier::shared(),
+                &RetryPolicy::default(),
+                &events,
+                "sendgrid",
+            )
+            .await
+            .expect("ingest");
+            // A synchronous deferral through the backup pool.
+            crate::exec_on_pool!(db, p => sqlx::query(
+                "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token,
+                 started_at, finished_at, outcome, smtp_code, class)
+                 SELECT id, 50, $1, 'm-50@x', 'v50', $2, $2, 'deferred', 451, 'transient'
+                 FROM orders WHERE order_number = 'PH-2'"
+            ).bind(backup.id).bind(T0 + 2000).execute(p).await)
+            .expect("attempt");
+
+            let got = health(db, T0 - HEALTH_WINDOW_MS).await.expect("health");
+            assert_eq!(got.len(), 2);
+            let p = &got[0];
+            assert_eq!(
+                (p.pool_id, p.accepted, p.complaints, p.bounces.clone()),
+                (
+                    primary.id,
+                    3,
+                    1,
+                    vec![("recipient_permanent".to_string(), 1)]
+                )
+            );
+            assert_eq!(p.complaint_level(), ComplaintLevel::Critical);
+            let b = &got[1];
+            assert_eq!(
+                (
+                    b.pool_id,
+                    b.accepted,
+                    b.complaints,
+                    b.bounces.clone(),
+                    b.bounce_total()
+                ),
+                (backup.id, 0, 0, vec![("transient".to_string(), 1)], 1)
+            );
+            assert_eq!(b.complaint_level(), ComplaintLevel::Ok);
+
+            // Outside the window: the sends (at T0) no longer count, the later events do.
+            let later = health(db, T0 + 1).await.expect("health");
+            assert_eq!((later[0].accepted, later[0].complaints), (0, 1));
+            assert_eq!(later[0].complaint_level(), ComplaintLevel::Critical);
+            let none = health(db, T0 + 10_000).await.expect("health");
+            assert!(
+                none.iter()
+                    .all(|h| h.accepted == 0 && h.complaints == 0 && h.bounces.is_empty())
+            );
+            t.cleanup().await;
+        }
     }
 }

@@ -390,8 +390,22 @@ impl Worker {
                 .await?;
         }
         tracing::info!(order = order.id, attempt = job.attempt_no, pool = %pool.name, to = %mask_email(&order.customer_email), state = transition.new_state().as_str(), "send attempt finished");
+        let (soft_outcome, soft_class) = (recorded.outcome, recorded.class.clone());
         self.apply(&job, Some((attempt.id, recorded)), transition, &note)
-            .await
+            .await?;
+        // Consecutive soft bounces per address, once the outcome is written (a counter:
+        // failing to update it must not fail the send).
+        let soft = crate::soft_bounces::after_attempt(
+            db,
+            now,
+            &order.customer_email,
+            soft_outcome,
+            soft_class.as_deref(),
+        );
+        if let Err(e) = soft.await {
+            tracing::warn!(order = order.id, error = %e, "could not update the soft-bounce count");
+        }
+        Ok(())
     }
 
     /// The fallback re-send: a fresh secure link through the masked pool. If
