@@ -202,6 +202,44 @@ async fn guest_after_soft_failures_gets_a_secure_link_through_the_masked_pool() 
         // A second tick sends nothing more.
         r.worker.tick().await.expect("tick");
         assert_eq!(r.masked.received().len(), 1);
+        // The masked message bounces later (DSN tied by its VERP token): critical.
+        let verp = got[0].mail_from.clone();
+        let dsn = format!(
+            "From: MAILER-DAEMON@mx.example.com\r\nTo: {verp}\r\nSubject: failure\r\nMIME-Version: 1.0\r\n\
+             Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+             --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.com\r\n\r\n\
+             Final-Recipient: rfc822; guest@example.com\r\nAction: failed\r\nStatus: 5.6.0\r\n\
+             Diagnostic-Code: smtp; 554 5.6.0 Message content rejected\r\n\r\n--B--\r\n"
+        );
+        let policy =
+            engine::delivery::policy::RetryPolicy::from_config(&Config::default().delivery);
+        let got_dsn = engine::bounces::ingest_message(
+            &r.db,
+            r.clock.now_ms(),
+            engine::bounce::Classifier::shared(),
+            &policy,
+            dsn.as_bytes(),
+            "dsn",
+        )
+        .await
+        .expect("dsn");
+        assert_eq!(got_dsn.matched, 1);
+        r.worker.tick().await.expect("tick");
+        let case = support::for_order(&r.db, o.id)
+            .await
+            .expect("q")
+            .expect("critical after the masked bounce");
+        assert!(
+            case.reason.contains("masked re-send bounced"),
+            "{}",
+            case.reason
+        );
+        r.worker.tick().await.expect("tick");
+        assert_eq!(
+            support::queue(&r.db, 10).await.expect("q").len(),
+            1,
+            "opened once"
+        );
         t.cleanup().await;
     }
 }

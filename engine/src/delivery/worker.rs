@@ -160,6 +160,7 @@ impl Worker {
         let n = self.run_once().await?;
         let now = self.clock.now_ms();
         let decided = crate::fallback::run_due(&self.db, now, &self.config).await?;
+        crate::fallback::runner::escalate_bounced_masked(&self.db, now, &self.config).await?;
         crate::fallback::sweep_email_reach(
             &self.db,
             now,

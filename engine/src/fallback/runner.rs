@@ -135,8 +135,35 @@ async fn act(db: &Db, now: Millis, config: &Config, order: &Order, reported: boo
     Ok(())
 }
 
+/// A masked re-send that was accepted and then bounced (a DSN or ESP event
+/// tied to its attempt) means the fallback failed too: critical support.
+pub async fn escalate_bounced_masked(db: &Db, now: Millis, config: &Config) -> Result<usize> {
+    let ids: Vec<i64> = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT DISTINCT b.order_id FROM bounces b
+           JOIN delivery_attempts a ON a.id = b.attempt_id
+           JOIN orders o ON o.id = b.order_id
+         WHERE a.purpose = 'masked_link' AND o.reached_at IS NULL
+           AND b.class IN ('recipient_permanent', 'sender_reputation', 'content')
+           AND NOT EXISTS (SELECT 1 FROM support_cases c WHERE c.order_id = b.order_id AND c.opened_at >= b.received_at)"
+    ).fetch_all(p).await)?;
+    for &order_id in &ids {
+        super::support::open(
+            db,
+            now,
+            order_id,
+            super::decide::PRIORITY_CRITICAL,
+            "the masked re-send bounced after it was accepted",
+            &config.fallback,
+        )
+        .await?;
+    }
+    Ok(ids.len())
+}
+
 /// Credits email reach: an accepted receipt with no bounce within the
-/// window reached the customer when it was accepted.
+/// window reached the customer when it was accepted. A delay notice
+/// (transient) does not count against it: a real transient failure of an
+/// accepted receipt moves it out of `accepted` (a retry) anyway.
 pub async fn sweep_email_reach(db: &Db, now: Millis, window_ms: i64) -> Result<u64> {
     Ok(exec_on_pool!(db, p => sqlx::query(
         "UPDATE orders SET reached_via = 'email',
@@ -145,6 +172,6 @@ pub async fn sweep_email_reach(db: &Db, now: Millis, window_ms: i64) -> Result<u
          WHERE state = 'accepted' AND reached_at IS NULL AND updated_at < $1
            AND EXISTS (SELECT 1 FROM delivery_attempts a WHERE a.order_id = orders.id AND a.outcome = 'accepted')
            AND NOT EXISTS (SELECT 1 FROM bounces b WHERE b.order_id = orders.id AND b.received_at >= orders.updated_at
-                           AND b.class NOT IN ('auto_reply', 'delivered'))"
+                           AND b.class NOT IN ('auto_reply', 'delivered', 'transient'))"
     ).bind(now - window_ms).execute(p).await)?)
 }
