@@ -101,7 +101,36 @@ async fn a_link_shows_its_own_receipt_and_the_pdf_and_counts_as_reach() {
         .await
         .expect("link");
 
-        let (status, html) = get(&srv, &format!("/r/{}", la.token)).await;
+        let res = srv
+            .client()
+            .get(format!("{}/r/{}", srv.base, la.token))
+            .send()
+            .await
+            .expect("get");
+        // Security headers: a CSP naming this response's script nonce, and no referrer
+        // (the token is in the URL).
+        let csp = res.headers()["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .to_string();
+        assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+        assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && !csp.contains("script-src 'self' 'unsafe-inline'"),
+            "{csp}"
+        );
+        let status = res.status().as_u16();
+        let html = res.text().await.expect("body");
+        let nonce = html
+            .split("nonce=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("a script nonce");
+        assert!(
+            csp.contains(&format!("'nonce-{nonce}'")),
+            "{csp} vs {nonce}"
+        );
         assert_eq!(status, 200, "{}: {html}", srv.backend());
         assert!(
             html.contains("Receipt for order ") && html.contains("LA-1</h1>"),
@@ -129,6 +158,10 @@ async fn a_link_shows_its_own_receipt_and_the_pdf_and_counts_as_reach() {
             .expect("pdf");
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["content-type"], "application/pdf");
+        assert_eq!(
+            res.headers()["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'"
+        );
         let bytes = res.bytes().await.expect("bytes");
         assert!(bytes.starts_with(b"%PDF-"));
         assert!(bytes.windows(5).any(|w| w == b"LA-1)") || bytes.windows(4).any(|w| w == b"LA-1"));

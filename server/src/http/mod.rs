@@ -85,7 +85,50 @@ pub async fn router(
         ))
         .with_state(leptos_options);
     // The shop API carries no cookies: outside the session and CSRF layers.
-    Ok(api.merge(twilio).merge(receipt_links).merge(router))
+    Ok(security_headers(
+        api.merge(twilio).merge(receipt_links).merge(router),
+        &state.config,
+    ))
+}
+
+/// Headers every response carries (pages add their CSP with the script
+/// nonce themselves, see `app::shell`). No referrer ever leaves: customer
+/// receipt URLs carry their token in the path.
+fn security_headers(router: Router, config: &engine::Config) -> Router {
+    use axum::http::{HeaderName, HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+    let fixed: [(HeaderName, &'static str); 4] = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (
+            HeaderName::from_static("cross-origin-opener-policy"),
+            "same-origin",
+        ),
+    ];
+    let mut router = router;
+    for (name, value) in fixed {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ));
+    }
+    // A CSP for everything that is not a page (JSON, PDF, SVG): nothing may run.
+    router = router.layer(SetResponseHeaderLayer::if_not_present(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    ));
+    if config
+        .public_url
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"))
+    {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
+    router
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves.
