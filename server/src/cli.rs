@@ -190,6 +190,23 @@ async fn serve(config: Config, time_scale: f64) -> Result<(), String> {
         config.shop_webhook.clone(),
         stop_rx.clone(),
     ));
+    // Bounces straight from the MTAs returning them, when `inbound_smtp.bind` is set.
+    let inbound_smtp_task = match crate::inbound_smtp::bind(&config).await? {
+        Some(listener) => {
+            let at = listener.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!(%at, domain = %config.delivery.bounce_domain, "inbound SMTP listener for bounces");
+            let smtp = crate::inbound_smtp::InboundSmtp::new(
+                db.clone(),
+                clock.clone(),
+                &config,
+                wake.clone(),
+            );
+            Some(tokio::spawn(
+                Arc::new(smtp).serve(listener, stop_rx.clone()),
+            ))
+        }
+        None => None,
+    };
     let worker_task = tokio::spawn(worker.clone().run(stop_rx));
     let state = app::ssr::AppState {
         db: db.clone(),
@@ -210,6 +227,9 @@ async fn serve(config: Config, time_scale: f64) -> Result<(), String> {
     let _ = stop_tx.send(true);
     let _ = worker_task.await;
     let _ = shop_webhooks_task.await;
+    if let Some(task) = inbound_smtp_task {
+        let _ = task.await;
+    }
     db.close().await;
     Ok(())
 }

@@ -5,5 +5,6 @@ pub mod api;
 pub mod bootstrap;
 pub mod cli;
 pub mod http;
+pub mod inbound_smtp;
 pub mod sessions;
 pub mod telemetry;
