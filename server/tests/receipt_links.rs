@@ -113,7 +113,7 @@ async fn a_link_shows_its_own_receipt_and_the_pdf_and_counts_as_reach() {
             .to_str()
             .expect("csp")
             .to_string();
-        assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+        assert_eq!(res.headers()["referrer-policy"], "same-origin");
         assert_eq!(res.headers()["x-content-type-options"], "nosniff");
         assert!(
             csp.contains("frame-ancestors 'none'")

@@ -6,6 +6,7 @@ mod bad_args;
 mod csrf;
 mod health;
 mod receipt_links;
+mod suppressions_csv;
 mod twilio;
 
 use app::ssr::AppState;
@@ -66,6 +67,11 @@ pub async fn router(
     let router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz).with_state(state.clone()))
+        // Admins download the suppression list (session + role checked in the handler).
+        .route(
+            suppressions_csv::PATH,
+            get(suppressions_csv::download).with_state(state.clone()),
+        )
         .leptos_routes_with_context(
             &leptos_options,
             routes,
@@ -92,14 +98,16 @@ pub async fn router(
 }
 
 /// Headers every response carries (pages add their CSP with the script
-/// nonce themselves, see `app::shell`). No referrer ever leaves: customer
-/// receipt URLs carry their token in the path.
+/// nonce themselves, see `app::shell`). No referrer leaves the site
+/// (customer receipt URLs carry their token in the path); same-origin
+/// referrers stay, because no-JS form posts are sent back by them and the
+/// CSRF guard checks the origin.
 fn security_headers(router: Router, config: &engine::Config) -> Router {
     use axum::http::{HeaderName, HeaderValue, header};
     use tower_http::set_header::SetResponseHeaderLayer;
     let fixed: [(HeaderName, &'static str); 4] = [
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::REFERRER_POLICY, "no-referrer"),
+        (header::REFERRER_POLICY, "same-origin"),
         (header::X_FRAME_OPTIONS, "DENY"),
         (
             HeaderName::from_static("cross-origin-opener-policy"),
