@@ -142,6 +142,8 @@ pub struct OrderDetail {
     pub attempts: Vec<AttemptRow>,
     pub bounces: Vec<BounceRow>,
     pub timeline: Vec<EventRow>,
+    /// Soft bounces to the customer's address since its last good delivery.
+    pub soft_bounces: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,6 +230,16 @@ pub struct PoolRow {
     pub enabled: bool,
     pub max_per_second: i64,
     pub position: i64,
+    /// Last 7 days: messages the receiving side accepted through this pool.
+    pub accepted_7d: i64,
+    /// Last 7 days: complaints tied to this pool's sends.
+    pub complaints_7d: i64,
+    /// Complaints per accepted message, e.g. `0.12 %` (`—` when nothing was accepted).
+    pub complaint_rate: String,
+    /// `ok`, `warning` (at least 0.1 %) or `critical` (at least 0.3 %).
+    pub complaint_level: String,
+    /// Last 7 days: bounces by class, most first.
+    pub bounces_7d: Vec<(String, i64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

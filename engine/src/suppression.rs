@@ -73,6 +73,15 @@ pub async fn list(db: &Db, now: Millis, search: &str, limit: i64) -> Result<Vec<
         .bind(now).bind(&pattern).bind(limit.clamp(1, 10_000)).fetch_all(p).await)?)
 }
 
+/// Every active suppression, by address (for the CSV export: no limit).
+pub async fn all_active(db: &Db, now: Millis) -> Result<Vec<Suppression>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM suppressions WHERE released_at IS NULL
+         AND (expires_at IS NULL OR expires_at > $1) ORDER BY email"
+    );
+    Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(now).fetch_all(p).await)?)
+}
+
 /// Lets an address be mailed again.
 pub async fn release(db: &Db, now: Millis, email: &str, by: &str) -> Result<()> {
     let email = normalize_email(email)?;

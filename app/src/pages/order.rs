@@ -26,7 +26,13 @@ pub fn OrderPage() -> impl IntoView {
                             <h2 id="customer-h">"Customer"</h2>
                             <dl class="facts">
                                 <dt>"Name"</dt><dd>{d.customer_name.clone()}</dd>
-                                <dt>"Email"</dt><dd>{d.order.customer_email.clone()}</dd>
+                                <dt>"Email"</dt><dd>{d.order.customer_email.clone()}
+                                    " "<span class="detail">{match d.soft_bounces {
+                                        0 => "(no soft bounces since the last good delivery)".to_string(),
+                                        1 => "(1 soft bounce in a row)".to_string(),
+                                        n => format!("({n} soft bounces in a row)"),
+                                    }}</span>
+                                </dd>
                                 <dt>"Phone"</dt><dd>{d.customer_phone.clone().unwrap_or_else(|| "—".into())}</dd>
                                 <dt>"Account"</dt><dd>{d.order.account_kind.clone()}</dd>
                                 <dt>"Client IP"</dt><dd>{d.client_ip.clone().unwrap_or_else(|| "—".into())}</dd>

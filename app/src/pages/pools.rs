@@ -30,7 +30,10 @@ pub fn PoolsPage() -> impl IntoView {
                                 <caption class="sr-only">"Sender pools"</caption>
                                 <thead><tr>
                                     <th scope="col">"Name"</th><th scope="col">"Role"</th><th scope="col">"From"</th>
-                                    <th scope="col">"Relay"</th><th scope="col">"Max/s"</th><th scope="col">"State"</th><th scope="col">"Action"</th>
+                                    <th scope="col">"Relay"</th><th scope="col">"Max/s"</th><th scope="col">"State"</th>
+                                    <th scope="col">"Accepted (7 days)"</th><th scope="col">"Complaints (7 days)"</th>
+                                    <th scope="col">"Complaint rate"</th><th scope="col">"Bounces (7 days)"</th>
+                                    <th scope="col">"Action"</th>
                                 </tr></thead>
                                 <tbody>
                                     {rows.into_iter().map(|p| view! {
@@ -38,6 +41,9 @@ pub fn PoolsPage() -> impl IntoView {
                                             <td>{p.name.clone()}</td><td>{p.role}</td><td>{p.from}</td>
                                             <td><code>{p.relay}</code></td><td>{p.max_per_second}</td>
                                             <td>{if p.enabled { "Active" } else { "Paused" }}</td>
+                                            <td>{p.accepted_7d}</td><td>{p.complaints_7d}</td>
+                                            <td class="nowrap"><ComplaintRate rate=p.complaint_rate.clone() level=p.complaint_level.clone()/></td>
+                                            <td>{bounce_summary(&p.bounces_7d)}</td>
                                             <td>
                                                 <ActionForm action=toggle attr:class="inline">
                                                     <input type="hidden" name="pool_id" value=p.id/>
@@ -60,6 +66,30 @@ pub fn PoolsPage() -> impl IntoView {
     }
 }
 
+/// The complaint rate, coloured against 0.1 % (warning) and 0.3 % (critical), with the
+/// level in words too (not colour alone).
+#[component]
+fn ComplaintRate(rate: String, level: String) -> impl IntoView {
+    let word = match level.as_str() {
+        "critical" => " · critical (≥ 0.3 %)",
+        "warning" => " · warning (≥ 0.1 %)",
+        _ => "",
+    };
+    view! { <span class=format!("badge level-{level}")>{rate}{word}</span> }
+}
+
+/// `recipient_permanent 3 · transient 1`, or `none`.
+fn bounce_summary(bounces: &[(String, i64)]) -> String {
+    if bounces.is_empty() {
+        return "none".into();
+    }
+    bounces
+        .iter()
+        .map(|(class, n)| format!("{} {n}", class.replace('_', " ")))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// Add a pool, or change the one named by `?edit=<id>`.
 #[component]
 fn PoolForm(save: ServerAction<SavePool>, pool: Option<PoolRow>) -> impl IntoView {
@@ -73,6 +103,11 @@ fn PoolForm(save: ServerAction<SavePool>, pool: Option<PoolRow>) -> impl IntoVie
         enabled: true,
         max_per_second: 50,
         position: 0,
+        accepted_7d: 0,
+        complaints_7d: 0,
+        complaint_rate: String::new(),
+        complaint_level: "ok".into(),
+        bounces_7d: Vec::new(),
     });
     let (from_name, from_address) = match p.from.rsplit_once(" <") {
         Some((n, a)) => (n.to_string(), a.trim_end_matches('>').to_string()),

@@ -3,6 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::status::{ActionStatus, ErrorNotice};
+use crate::server_fns::auth::current_user;
 use crate::server_fns::suppressions::{AddSuppression, ReleaseSuppression, list_suppressions};
 
 /// Addresses Rebound will not mail, and why. Admins add and release.
@@ -16,6 +17,7 @@ pub fn SuppressionsPage() -> impl IntoView {
         move || (search(), add.version().get(), release.version().get()),
         |(q, _, _)| list_suppressions(q),
     );
+    let user = Resource::new(|| (), |_| current_user());
     view! {
         <Title text="Suppressions · Rebound"/>
         <h1>"Suppressions"</h1>
@@ -25,6 +27,17 @@ pub fn SuppressionsPage() -> impl IntoView {
             <input id="sup-q" name="q" type="search" value=search/>
             <button type="submit">"Search"</button>
         </form>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let admin = matches!(user.await, Ok(Some(u)) if u.role == crate::types::Role::Admin);
+                admin.then(|| view! {
+                    <p>
+                        <a href="/admin/suppressions.csv" download="" rel="external">"Download CSV"</a>
+                        " "<span class="muted">"Every active suppression: email, reason, source, created and expiry times (UTC)."</span>
+                    </p>
+                })
+            })}
+        </Suspense>
         <ActionStatus value=Signal::derive(move || release.value().get()) success=Signal::derive(|| "Released.".to_string())/>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -36,6 +36,9 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
     let bounces = engine::bounces::for_order(&st.db, order.id)
         .await
         .map_err(engine_error)?;
+    let soft_bounces = engine::soft_bounces::count(&st.db, &order.customer_email)
+        .await
+        .map_err(engine_error)?;
     let money = |v: i64| format_minor(v, &order.currency).unwrap_or_else(|_| v.to_string());
     let items = order
         .items()
@@ -115,5 +118,6 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
                 detail: e.detail,
             })
             .collect(),
+        soft_bounces,
     })
 }
