@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod delivery;
+pub mod demo;
 pub mod error;
 pub mod fallback;
 pub mod links;
@@ -22,6 +23,7 @@ pub mod receipt;
 pub mod shop_webhooks;
 pub mod sms;
 pub mod soft_bounces;
+pub mod stats;
 pub mod suppression;
 pub mod testing;
 

@@ -41,3 +41,12 @@ pub fn claim_jobs(db: &Db) -> &'static str {
         }
     }
 }
+
+/// The lower-cased part of the email in column `col` after its first `@`
+/// (the whole value when it has none).
+pub fn email_domain(db: &Db, col: &str) -> String {
+    match db {
+        Db::Sqlite(_) => format!("LOWER(SUBSTR({col}, INSTR({col}, '@') + 1))"),
+        Db::Postgres(_) => format!("LOWER(SUBSTR({col}, STRPOS({col}, '@') + 1))"),
+    }
+}

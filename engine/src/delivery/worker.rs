@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use rand::RngCore;
@@ -88,6 +89,8 @@ pub struct Worker {
     config: Arc<Config>,
     /// Intake pokes this so a new order is sent at once, not at the next poll.
     pub wake: Arc<Notify>,
+    /// When this worker next looks at the dashboard rollups.
+    stats_due: AtomicI64,
 }
 
 impl Worker {
@@ -119,6 +122,7 @@ impl Worker {
             senders: Mutex::new(HashMap::new()),
             config: Arc::new(config.clone()),
             wake: Arc::new(Notify::new()),
+            stats_due: AtomicI64::new(0),
         })
     }
 
@@ -167,6 +171,23 @@ impl Worker {
             self.config.fallback.reach_window_seconds * 1000,
         )
         .await?;
+        // Dashboard rollups, at most once a minute across all processes (a
+        // periodic day-by-day recompute: `stats` explains why). A counter: a
+        // failure is logged, never fails the sends.
+        if now >= self.stats_due.load(Ordering::Relaxed) {
+            self.stats_due
+                .store(now + crate::stats::REFRESH_INTERVAL_MS, Ordering::Relaxed);
+            let lookback = self.config.fallback.reach_window_seconds * 1000 + 10 * 60_000;
+            let refresh = crate::stats::refresh_if_stale(
+                &self.db,
+                now,
+                lookback,
+                crate::stats::REFRESH_INTERVAL_MS,
+            );
+            if let Err(e) = refresh.await {
+                tracing::warn!(error = %e, "could not refresh the dashboard rollups");
+            }
+        }
         if decided > 0 {
             // A decision may have queued a masked re-send: take it now.
             self.wake.notify_one();
