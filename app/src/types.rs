@@ -348,3 +348,67 @@ pub struct HeldRow {
     pub fallback: String,
     pub reached: bool,
 }
+
+/// A rate on the dashboard, with where it stands against its thresholds (as
+/// text, not colour alone).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RateView {
+    pub label: String,
+    /// "4.2 %", or "–" when there was nothing to measure.
+    pub value: String,
+    /// "42 of 1,000 sent".
+    pub detail: String,
+    /// `ok`, `warning`, `critical`, or `none` for rates without thresholds.
+    pub level: String,
+    /// "OK", "Warning", "Critical" (empty for `none`).
+    pub level_label: String,
+    /// "Warning at 5 %, critical at 10 % of sent" (empty for `none`).
+    pub threshold: String,
+}
+
+/// The overview numbers for one period (today, 7 days, 30 days).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OverviewWindow {
+    pub label: String,
+    pub orders: i64,
+    pub sent: i64,
+    pub accepted: i64,
+    pub bounce: RateView,
+    /// Per class: recipient permanent, sender reputation, transient, content.
+    pub classes: Vec<RateView>,
+    pub complaints: RateView,
+    pub reach: RateView,
+    pub ttr_median: String,
+    pub ttr_p90: String,
+}
+
+/// The dashboard overview (managers and agents).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct OverviewView {
+    pub windows: Vec<OverviewWindow>,
+    pub held_now: i64,
+    /// "held for 3 h 5 min (since 2026-11-27 21:00 UTC)".
+    pub oldest_held: Option<String>,
+    /// When the rollups were last brought up to date.
+    pub refreshed: Option<String>,
+    pub demo_orders: i64,
+}
+
+/// One trend chart as the Trends page links it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrendChart {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    /// The chart's numbers over the range in words.
+    pub summary: String,
+}
+
+/// The Trends page (managers).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrendsView {
+    pub days: i64,
+    pub from: String,
+    pub to: String,
+    pub charts: Vec<TrendChart>,
+}

@@ -50,6 +50,34 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Generated demo history for the dashboard (marked as demo data, removable).
+    Demo {
+        #[command(subcommand)]
+        command: DemoCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DemoCommand {
+    /// Write believable history straight into the database (nothing is sent), then
+    /// refresh the dashboard rollups. Orders are numbered `DEMO-…` and flagged as demo.
+    Seed {
+        /// How many orders.
+        #[arg(long)]
+        orders: u64,
+        /// Spread over this many days up to now.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+        /// The same seed gives the same history.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Seed even though a sender pool relays real mail (demo addresses are made up,
+        /// but at real mailbox providers).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove every demo order and everything tied to it.
+    Clear,
 }
 
 #[derive(Subcommand, Debug)]
@@ -138,6 +166,7 @@ async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
         }
         Command::User { command } => user_command(command, &config).await,
         Command::Apikey { command } => apikey_command(command, &config).await,
+        Command::Demo { command } => demo_command(command, &config).await,
         Command::Bounce {
             command: BounceCommand::Classify { files },
         } => classify_files(&files),
@@ -320,6 +349,52 @@ fn classify_files(files: &[String]) -> Result<(), String> {
     if failures > 0 {
         return Err(format!("{failures} file(s) could not be classified"));
     }
+    Ok(())
+}
+
+async fn demo_command(cmd: DemoCommand, config: &Config) -> Result<(), String> {
+    let db = bootstrap::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = SystemClock::new().now_ms();
+    match cmd {
+        DemoCommand::Seed {
+            orders,
+            days,
+            seed,
+            force,
+        } => {
+            if let Some(pool) = engine::demo::real_relay(&db)
+                .await
+                .map_err(|e| e.to_string())?
+                && !force
+            {
+                return Err(format!(
+                    "sender pool {pool} relays real mail; demo data belongs on a database whose pools only capture (--force to seed anyway)"
+                ));
+            }
+            let started = std::time::Instant::now();
+            let s = engine::demo::seed(&db, now, &engine::demo::SeedOptions { orders, days, seed })
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "seeded {} demo orders over {days} days ({} from VPN addresses, {} held, {} reached, {} open support cases) in {:.1} s",
+                s.orders,
+                s.vpn,
+                s.held,
+                s.reached,
+                s.open_cases,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        DemoCommand::Clear => {
+            let n = engine::demo::clear(&db, now)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("removed {n} demo orders");
+        }
+    }
+    db.close().await;
     Ok(())
 }
 

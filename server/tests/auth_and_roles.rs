@@ -56,6 +56,8 @@ const POLICY: &[(&str, Access)] = &[
     ("/fn/apikeys/list", Access::Admin),
     ("/fn/apikeys/create", Access::Admin),
     ("/fn/apikeys/revoke", Access::Admin),
+    ("/fn/stats/overview", AGENTS_AND_MANAGERS),
+    ("/fn/stats/trends", Access::Roles(&["manager"])),
 ];
 
 fn args_for(path: &str, n: usize, target_id: i64) -> Vec<(String, String)> {

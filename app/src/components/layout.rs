@@ -33,7 +33,8 @@ fn Nav(user: SessionUser) -> impl IntoView {
     view! {
         <nav aria-label="Main">
             <ul class="nav">
-                <li><A href="/" exact=true>"Home"</A></li>
+                <li><A href="/" exact=true>"Overview"</A></li>
+                {(is_admin || user.role == Role::Manager).then(|| view! { <li><A href="/trends">"Trends"</A></li> })}
                 <li><A href="/orders">"Orders"</A></li>
                 {(user.role != Role::Manager).then(|| view! { <li><A href="/held">"Held queue"</A></li> })}
                 <li><A href="/suppressions">"Suppressions"</A></li>

@@ -12,4 +12,5 @@ pub mod pools;
 pub mod receipt_link;
 pub mod rules;
 pub mod suppressions;
+pub mod trends;
 pub mod users;

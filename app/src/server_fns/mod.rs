@@ -10,6 +10,7 @@ pub mod orders;
 pub mod outbox;
 pub mod pools;
 pub mod receipts;
+pub mod stats;
 pub mod support;
 pub mod suppressions;
 pub mod users;

@@ -3,6 +3,7 @@
 
 mod auth_gate;
 mod bad_args;
+mod charts;
 mod csrf;
 mod health;
 mod receipt_links;
@@ -72,6 +73,8 @@ pub async fn router(
             suppressions_csv::PATH,
             get(suppressions_csv::download).with_state(state.clone()),
         )
+        // Trend charts as SVG and CSV (managers; session + role checked in the handler).
+        .route(charts::PATH, get(charts::chart).with_state(state.clone()))
         .leptos_routes_with_context(
             &leptos_options,
             routes,
