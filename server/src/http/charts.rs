@@ -197,10 +197,11 @@ pub fn svg(data: &ChartData) -> Result<String, String> {
             let style = PALETTE[i % PALETTE.len()].stroke_width(2);
             let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
             for (x, p) in s.points.iter().enumerate() {
-                match p.value {
-                    Some(v) => segments.last_mut().map(|seg| seg.push((x as f64, v))),
-                    None => Some(segments.push(Vec::new())),
-                };
+                match (p.value, segments.last_mut()) {
+                    (Some(v), Some(seg)) => seg.push((x as f64, v)),
+                    (Some(v), None) => segments.push(vec![(x as f64, v)]),
+                    (None, _) => segments.push(Vec::new()),
+                }
             }
             segments.retain(|seg| !seg.is_empty());
             let mut labelled = false;

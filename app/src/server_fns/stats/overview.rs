@@ -48,7 +48,7 @@ pub(crate) mod view {
         let s = n.unsigned_abs().to_string();
         let mut out = String::new();
         for (i, ch) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
+            if i > 0 && (s.len() - i).is_multiple_of(3) {
                 out.push(',');
             }
             out.push(ch);
@@ -82,9 +82,10 @@ pub(crate) mod view {
         detail: String,
         level: Option<(Level, &str)>,
     ) -> RateView {
+        // Nothing measured: no level to show (the threshold still is, in the row).
         let (level, level_label, threshold) = match level {
-            Some((l, t)) => (l.as_str(), l.label(), t.to_string()),
-            None => ("none", "", String::new()),
+            Some((l, t)) if value.is_some() => (l.as_str(), l.label(), t.to_string()),
+            _ => ("none", "", String::new()),
         };
         RateView {
             label: label.into(),
@@ -199,6 +200,11 @@ pub(crate) mod view {
             assert_eq!(w.complaints.level, "critical");
             assert_eq!(w.reach.value, "90.0 %");
             assert_eq!(w.ttr_median, "–");
+            let empty = window("Today (UTC)", &Counts::default());
+            assert_eq!(
+                (empty.bounce.value.as_str(), empty.bounce.level.as_str()),
+                ("–", "none")
+            );
             assert_eq!(duration_text(3 * 3_600_000 + 5 * 60_000), "3 h 5 min");
         }
     }

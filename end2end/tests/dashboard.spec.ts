@@ -1,0 +1,78 @@
+import { test, expect } from '@playwright/test';
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { isHydrated, login, ready, screenshot, seriousA11yViolations } from './helpers';
+
+// The real `rebound` binary on the suite's database (see start-server.sh).
+const root = path.resolve(__dirname, '..', '..');
+function rebound(args: string[]): string {
+  return execFileSync(path.join(root, 'target/debug/rebound'), args, {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: `sqlite://${path.join(root, 'end2end/.data/e2e.db')}` },
+    encoding: 'utf8',
+  });
+}
+
+// Twenty days of generated history (through `rebound demo seed`, which also
+// refreshes the rollups), then a manager reads the overview, the trend charts,
+// and downloads a chart's CSV. The demo data is removed again afterwards.
+test('a manager reads the overview and the trends and downloads a CSV', async ({ page }, info) => {
+  expect(rebound(['demo', 'seed', '--orders', '300', '--days', '20', '--seed', isHydrated(info) ? '1' : '2']))
+    .toContain('seeded 300 demo orders over 20 days');
+  try {
+    await login(page, info, 'manager@e2e.test');
+    await page.goto('/');
+    await ready(page, info);
+    const table = page.getByRole('table', { name: 'Delivery overview' });
+    await expect(table).toBeVisible();
+    await expect(table.getByRole('columnheader', { name: 'Last 30 days' })).toBeVisible();
+    const orders30 = await table.locator('tbody tr').first().locator('td').nth(2).textContent();
+    expect(Number(orders30)).toBeGreaterThanOrEqual(300);
+    const bounce = table.getByRole('row', { name: /^Bounce rate/ });
+    await expect(bounce.locator('td').nth(2)).toContainText(/\d+\.\d %/);
+    // The level in words, not colour alone, and the threshold visible and on hover.
+    await expect(bounce.locator('td').nth(2)).toContainText(/· (OK|Warning|Critical)/);
+    await expect(bounce).toContainText('warning at 5 %, critical at 10 % of sent');
+    await expect(bounce.locator('td .badge').nth(2)).toHaveAttribute('title', /critical at 10 %/);
+    await expect(table.getByRole('row', { name: /^Reach rate/ }).locator('td').nth(2)).toContainText('orders reached');
+    await expect(page.getByText(/Includes \d+ demo orders/)).toBeVisible();
+    await expect(page.getByTestId('held-now')).toContainText('Held now:');
+    await screenshot(page, info, 'overview');
+    expect(await seriousA11yViolations(page, info)).toEqual([]);
+
+    await page.getByRole('link', { name: 'Trends', exact: true }).click();
+    await expect(page.getByRole('heading', { name: 'Trends', level: 1 })).toBeVisible();
+    await ready(page, info);
+    await page.getByLabel('Range').selectOption('7');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect(page).toHaveURL(/\/trends\?days=7/);
+    const chart = page.getByRole('img', { name: /in total and per class/ });
+    await expect(chart).toHaveAttribute('src', '/charts/bounce-class.svg?days=7');
+    await expect(page.getByRole('heading', { name: 'Daily bounce rate by recipient provider' })).toBeVisible();
+    await expect(page.getByRole('img', { name: /per recipient mailbox provider/ })).toBeVisible();
+    await expect(page.getByText(/Over the range: all classes \d+\.\d % \(\d+ of \d+\)/)).toBeVisible();
+    // Every chart image is served (with the session) as SVG.
+    for (const src of await page.locator('section.chart img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('src')))) {
+      const res = await page.request.get(src as string);
+      expect(res.status(), src as string).toBe(200);
+      expect(res.headers()['content-type']).toBe('image/svg+xml');
+      expect(await res.text()).toContain('<svg');
+    }
+    await expect.poll(() => chart.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth > 0)).toBe(true);
+    await screenshot(page, info, 'trends');
+    expect(await seriousA11yViolations(page, info)).toEqual([]);
+
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download CSV of Daily bounce rate by class' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('rebound-bounce-class-7d.csv');
+    const csv = fs.readFileSync(await download.path(), 'utf8').trim().split('\n');
+    expect(csv[0]).toBe('date,series,percent,count,of');
+    expect(csv).toHaveLength(1 + 7 * 5);
+    expect(csv.some((l) => /^\d{4}-\d\d-\d\d,all classes,\d+\.\d\d,\d+,[1-9]\d*$/.test(l))).toBe(true);
+  } finally {
+    expect(rebound(['demo', 'clear'])).toMatch(/removed \d+ demo orders/);
+  }
+});
