@@ -58,6 +58,18 @@ fn internal(e: engine::Error) -> Response {
     )
 }
 
+/// The same per-IP and per-token limits as the page: a response when over.
+async fn over_limit(state: &AppState, now: i64, ip: &str, token: &str) -> Option<Response> {
+    match links::within_limits(&state.db, now, ip, token, &state.config.links).await {
+        Ok(true) => None,
+        Ok(false) => Some(plain(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many requests. Please wait a minute.",
+        )),
+        Err(e) => Some(internal(e)),
+    }
+}
+
 async fn pdf(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -66,15 +78,8 @@ async fn pdf(
 ) -> Response {
     let now = state.now();
     let ip = client_ip(&state, peer, &headers);
-    match links::within_limits(&state.db, now, &ip, &token, &state.config.links).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return plain(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many requests. Please wait a minute.",
-            );
-        }
-        Err(e) => return internal(e),
+    if let Some(refused) = over_limit(&state, now, &ip, &token).await {
+        return refused;
     }
     let (link, order) = match links::lookup(&state.db, now, &token).await {
         Ok(Lookup::Valid { link, order }) => (link, order),
@@ -145,15 +150,8 @@ async fn fresh(
 ) -> Response {
     let now = state.now();
     let ip = client_ip(&state, peer, &headers);
-    match links::within_limits(&state.db, now, &ip, &token, &state.config.links).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return plain(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many requests. Please wait a minute.",
-            );
-        }
-        Err(e) => return internal(e),
+    if let Some(refused) = over_limit(&state, now, &ip, &token).await {
+        return refused;
     }
     if let Err(e) = links::request_fresh(
         &state.db,
