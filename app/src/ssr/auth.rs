@@ -40,28 +40,38 @@ pub async fn session() -> Result<Session, ServerFnError> {
 }
 
 /// The caller's IP: the socket peer, or the first `X-Forwarded-For` entry when
-/// the operator said the proxy in front is trusted.
+/// the operator said the proxy in front is trusted. The one rule for server
+/// functions and plain axum handlers alike.
+pub fn client_ip_from(
+    trust_forwarded_for: bool,
+    headers: &http::HeaderMap,
+    peer: Option<SocketAddr>,
+) -> String {
+    if trust_forwarded_for
+        && let Some(first) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+        && first.trim().parse::<std::net::IpAddr>().is_ok()
+    {
+        return first.trim().to_string();
+    }
+    peer.map_or_else(|| "unknown".into(), |p| p.ip().to_string())
+}
+
+/// [`client_ip_from`] for the request a server function is answering.
 pub async fn client_ip() -> String {
     let trust_xff = state()
         .map(|s| s.config.trust_forwarded_for)
         .unwrap_or(false);
-    if trust_xff
-        && let Some(parts) = use_context::<Parts>()
-        && let Some(first) = parts
-            .headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-    {
-        let ip = first.trim();
-        if ip.parse::<std::net::IpAddr>().is_ok() {
-            return ip.to_string();
-        }
-    }
-    match leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
-        Ok(ConnectInfo(addr)) => addr.ip().to_string(),
-        Err(_) => "unknown".into(),
-    }
+    let headers = use_context::<Parts>()
+        .map(|p| p.headers)
+        .unwrap_or_default();
+    let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|ConnectInfo(addr)| addr);
+    client_ip_from(trust_xff, &headers, peer)
 }
 
 pub async fn current_staff() -> Result<Option<Staff>, ServerFnError> {

@@ -52,6 +52,9 @@ pub struct Attempt {
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, pool_id, message_id, verp_token, started_at, \
     finished_at, outcome, smtp_code, smtp_text, reason, class, purpose";
 
+/// How often a worker credits email reach (the window itself is an hour).
+const REACH_SWEEP_INTERVAL_MS: i64 = 30_000;
+
 /// Masked re-sends are numbered from here so they never collide with
 /// receipt attempts (`attempt_no` is unique per order).
 pub const MASKED_ATTEMPT_BASE: i64 = 100;
@@ -91,6 +94,8 @@ pub struct Worker {
     pub wake: Arc<Notify>,
     /// When this worker next looks at the dashboard rollups.
     stats_due: AtomicI64,
+    /// When this worker next credits email reach (see `tick`).
+    reach_due: AtomicI64,
 }
 
 impl Worker {
@@ -109,12 +114,7 @@ impl Worker {
             policy: RetryPolicy::from_config(&config.delivery),
             classifier: Classifier::shared(),
             renderer,
-            branding: Branding {
-                shop_name: config.shop.name.clone(),
-                logo_url: config.shop.logo_url.clone(),
-                support_email: config.shop.support_email.clone(),
-                footer_text: config.shop.footer.clone(),
-            },
+            branding: branding(config),
             bounce_domain: config.delivery.bounce_domain.clone(),
             lease_ms: config.delivery.lease_seconds * 1000,
             batch: config.delivery.batch_size,
@@ -123,6 +123,7 @@ impl Worker {
             config: Arc::new(config.clone()),
             wake: Arc::new(Notify::new()),
             stats_due: AtomicI64::new(0),
+            reach_due: AtomicI64::new(0),
         })
     }
 
@@ -165,12 +166,18 @@ impl Worker {
         let now = self.clock.now_ms();
         let decided = crate::fallback::run_due(&self.db, now, &self.config).await?;
         crate::fallback::runner::escalate_bounced_masked(&self.db, now, &self.config).await?;
-        crate::fallback::sweep_email_reach(
-            &self.db,
-            now,
-            self.config.fallback.reach_window_seconds * 1000,
-        )
-        .await?;
+        // Reach by email is only credited after a window of an hour: scanning
+        // accepted orders every 250 ms tick would be wasted work.
+        if now >= self.reach_due.load(Ordering::Relaxed) {
+            self.reach_due
+                .store(now + REACH_SWEEP_INTERVAL_MS, Ordering::Relaxed);
+            crate::fallback::sweep_email_reach(
+                &self.db,
+                now,
+                self.config.fallback.reach_window_seconds * 1000,
+            )
+            .await?;
+        }
         // Dashboard rollups, at most once a minute across all processes (a
         // periodic day-by-day recompute: `stats` explains why). A counter: a
         // failure is logged, never fails the sends.
@@ -613,16 +620,17 @@ impl Worker {
             &token[..8],
             self.bounce_domain
         );
+        let purpose = if job.kind == "masked_link" {
+            "masked_link"
+        } else {
+            "receipt"
+        };
         exec_on_pool!(&self.db, p => sqlx::query(
-            "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token, started_at)
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (order_id, attempt_no) DO NOTHING"
-        ).bind(order.id).bind(job.attempt_no).bind(pool.id).bind(&message_id).bind(&token).bind(now)
+            "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token, started_at, purpose)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (order_id, attempt_no) DO NOTHING"
+        ).bind(order.id).bind(job.attempt_no).bind(pool.id).bind(&message_id).bind(&token).bind(now).bind(purpose)
         .execute(p).await)?;
-        if job.kind == "masked_link" {
-            exec_on_pool!(&self.db, p => sqlx::query(
-                "UPDATE delivery_attempts SET purpose = 'masked_link' WHERE order_id = $1 AND attempt_no = $2"
-            ).bind(order.id).bind(job.attempt_no).execute(p).await)?;
-        }
+        // Only a receipt send moves the order's state; a masked re-send leaves it held.
         if job.kind == "send" {
             exec_on_pool!(&self.db, p => sqlx::query(
             "UPDATE orders SET state = 'sending', updated_at = $1 WHERE id = $2 AND state IN ('queued', 'retry_scheduled', 'sending')"

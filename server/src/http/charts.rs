@@ -10,7 +10,6 @@
 //! `=`, `+`, `-`, `@`, tab or CR) are prefixed with `'`.
 
 use app::ssr::AppState;
-use app::ssr::auth::USER_ID_KEY;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -47,24 +46,8 @@ pub async fn chart(
     Path(file): Path<String>,
     Query(range): Query<Range>,
 ) -> Response {
-    let user_id: Option<i64> = session.get(USER_ID_KEY).await.ok().flatten();
-    let Some(user_id) = user_id else {
-        return plain(StatusCode::UNAUTHORIZED, "Please sign in.");
-    };
-    match engine::accounts::get_user(&st.db, user_id).await {
-        Ok(Some(u)) if !u.disabled => {
-            if !matches!(u.role, Role::Manager | Role::Admin) {
-                return plain(
-                    StatusCode::FORBIDDEN,
-                    "Your role does not allow this action.",
-                );
-            }
-        }
-        Ok(_) => {
-            let _ = session.flush().await;
-            return plain(StatusCode::UNAUTHORIZED, "Please sign in.");
-        }
-        Err(e) => return internal(e),
+    if let Err(refused) = super::staff::require(&st.db, &session, &[Role::Manager]).await {
+        return refused.into_response();
     }
     let Some((name, ext)) = file.rsplit_once('.') else {
         return plain(StatusCode::NOT_FOUND, "No such chart.");

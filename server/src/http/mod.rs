@@ -7,6 +7,7 @@ mod charts;
 mod csrf;
 mod health;
 mod receipt_links;
+mod staff;
 mod suppressions_csv;
 mod twilio;
 

@@ -19,18 +19,8 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The socket peer, or the first `X-Forwarded-For` entry behind a trusted proxy.
 fn client_ip(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> String {
-    if state.config.trust_forwarded_for
-        && let Some(first) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-        && first.trim().parse::<std::net::IpAddr>().is_ok()
-    {
-        return first.trim().to_string();
-    }
-    peer.ip().to_string()
+    app::ssr::auth::client_ip_from(state.config.trust_forwarded_for, headers, Some(peer))
 }
 
 fn user_agent(headers: &HeaderMap) -> String {

@@ -11,11 +11,9 @@
 use std::net::SocketAddr;
 
 use app::ssr::AppState;
-use app::ssr::auth::USER_ID_KEY;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use engine::accounts::Role;
 use engine::clock::Millis;
 use engine::suppression::Suppression;
 use tower_sessions::Session;
@@ -23,26 +21,10 @@ use tower_sessions::Session;
 pub const PATH: &str = "/admin/suppressions.csv";
 
 pub async fn download(State(st): State<AppState>, session: Session, req: Request) -> Response {
-    let user_id: Option<i64> = session.get(USER_ID_KEY).await.ok().flatten();
-    let Some(user_id) = user_id else {
-        return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
+    let user = match super::staff::require(&st.db, &session, &[]).await {
+        Ok(u) => u,
+        Err(refused) => return refused.into_response(),
     };
-    let user = match engine::accounts::get_user(&st.db, user_id).await {
-        Ok(Some(u)) if !u.disabled => u,
-        Ok(_) => {
-            // Disabled or deleted: end the session, as the server functions do.
-            let _ = session.flush().await;
-            return (StatusCode::UNAUTHORIZED, "Please sign in.").into_response();
-        }
-        Err(e) => return internal(e),
-    };
-    if user.role != Role::Admin {
-        return (
-            StatusCode::FORBIDDEN,
-            "Your role does not allow this action.",
-        )
-            .into_response();
-    }
     let now = st.clock.now_ms();
     let rows = match engine::suppression::all_active(&st.db, now).await {
         Ok(r) => r,
@@ -92,23 +74,12 @@ fn internal(e: engine::Error) -> Response {
     (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong.").into_response()
 }
 
-/// The socket peer, or the first `X-Forwarded-For` entry behind a trusted proxy (as
-/// the server functions record it).
 fn client_ip(st: &AppState, req: &Request) -> String {
-    if st.config.trust_forwarded_for
-        && let Some(first) = req
-            .headers()
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-        && first.trim().parse::<std::net::IpAddr>().is_ok()
-    {
-        return first.trim().to_string();
-    }
-    req.extensions()
+    let peer = req
+        .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
+        .map(|c| c.0);
+    app::ssr::auth::client_ip_from(st.config.trust_forwarded_for, req.headers(), peer)
 }
 
 /// UTC ISO 8601 to the second: `2027-01-15T08:00:00Z`.

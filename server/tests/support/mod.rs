@@ -145,3 +145,49 @@ pub fn test_config() -> Config {
         ..Default::default()
     }
 }
+
+/// A small valid order (a name with markup in it, to check escaping).
+pub fn order(
+    number: &str,
+    email: &str,
+    kind: engine::orders::AccountKind,
+    customer_ref: Option<&str>,
+) -> engine::orders::ValidOrder {
+    engine::orders::OrderInput {
+        order_number: number.into(),
+        placed_at: "2026-11-27T21:00:00Z".into(),
+        currency: "USD".into(),
+        items: vec![engine::orders::ItemInput {
+            name: "Lamp <b>brass</b>".into(),
+            quantity: 2,
+            unit_price: 1999,
+        }],
+        totals: engine::orders::TotalsInput {
+            subtotal: 3998,
+            tax: 0,
+            shipping: 500,
+            discount: 0,
+            total: 4498,
+        },
+        customer: engine::orders::CustomerInput {
+            email: email.into(),
+            name: "Sam Customer".into(),
+            phone: None,
+            account_kind: kind,
+            customer_ref: customer_ref.map(Into::into),
+        },
+        client_ip: None,
+        billing_address: None,
+    }
+    .validate()
+    .expect("valid order")
+}
+
+/// Stores `o` as the shop API would.
+pub async fn intake(srv: &TestServer, o: engine::orders::ValidOrder) -> engine::orders::Order {
+    engine::orders::intake(&srv.state.db, srv.clock_now(), o, None)
+        .await
+        .expect("intake")
+        .order()
+        .clone()
+}

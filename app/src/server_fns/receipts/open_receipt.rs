@@ -8,7 +8,7 @@ use crate::types::ReceiptLinkPage;
 #[server(prefix = "/fn", endpoint = "receipts/open")]
 pub async fn open_receipt(token: String) -> Result<ReceiptLinkPage, ServerFnError> {
     use crate::ssr::{client_ip, engine_error, state};
-    use crate::types::{PublicItem, PublicReceipt};
+    use crate::types::PublicReceipt;
     use engine::links::{self, Lookup};
 
     let st = state()?;
@@ -56,64 +56,60 @@ pub async fn open_receipt(token: String) -> Result<ReceiptLinkPage, ServerFnErro
         .map_err(engine_error)?;
     let branding = engine::delivery::worker::branding(&st.config);
     let receipt = engine::delivery::worker::receipt_for(&order, &branding);
-    let v = engine::receipt::view_json(&receipt)
-        .map_err(|e| engine_error(engine::Error::Internal(e.to_string())))?;
-    let s = |key: &str| {
-        v.get(key)
-            .and_then(|x| x.as_str())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let flag = |key: &str| {
-        v.get(key)
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false)
-    };
-    let items = receipt
-        .items
-        .iter()
-        .zip(
-            v.get("items")
-                .and_then(|i| i.as_array())
-                .cloned()
-                .unwrap_or_default(),
-        )
-        .map(|(item, view)| PublicItem {
-            name: item.name.clone(),
-            quantity: item.quantity,
-            unit_price: view
-                .get("unit_price")
-                .and_then(|x| x.as_str())
-                .unwrap_or_default()
-                .to_string(),
-            line_total: view
-                .get("line_total")
-                .and_then(|x| x.as_str())
-                .unwrap_or_default()
-                .to_string(),
-        })
-        .collect();
+    // The same formatted values the email templates get, typed.
+    let v: FormattedReceipt = engine::receipt::view_json(&receipt)
+        .map_err(|e| e.to_string())
+        .and_then(|json| serde_json::from_value(json).map_err(|e| e.to_string()))
+        .map_err(|e| engine_error(engine::Error::Internal(e)))?;
     Ok(ReceiptLinkPage::Receipt(Box::new(PublicReceipt {
-        shop_name,
-        logo_url: st
-            .config
-            .shop
-            .logo_url
-            .clone()
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://")),
-        support_email: st.config.shop.support_email.clone(),
-        footer: st.config.shop.footer.clone(),
+        shop_name: v.shop.name,
+        logo_url: v.shop.logo_url,
+        support_email: v.shop.support_email,
+        footer: v.shop.footer_text,
         order_number: order.order_number.clone(),
-        placed_at: s("placed_at"),
-        customer_name: order.customer_name.clone(),
-        billing_address: order.billing_lines().unwrap_or_default(),
-        items,
-        subtotal: s("subtotal"),
-        discount: flag("has_discount").then(|| s("discount")),
-        shipping: flag("has_shipping").then(|| s("shipping")),
-        tax: s("tax"),
-        total: s("total"),
+        placed_at: v.placed_at,
+        customer_name: v.customer.name,
+        billing_address: v.billing_address,
+        items: v.items,
+        subtotal: v.subtotal,
+        discount: v.has_discount.then_some(v.discount),
+        shipping: v.has_shipping.then_some(v.shipping),
+        tax: v.tax,
+        total: v.total,
         pdf_url: format!("/r/{token}/receipt.pdf"),
         link_expires: engine::clock::format_utc(link.expires_at),
     })))
+}
+
+/// The fields of `engine::receipt::view_json` the customer page shows.
+#[cfg(feature = "ssr")]
+#[derive(serde::Deserialize)]
+struct FormattedReceipt {
+    shop: FormattedShop,
+    placed_at: String,
+    customer: FormattedCustomer,
+    billing_address: Vec<String>,
+    items: Vec<crate::types::PublicItem>,
+    subtotal: String,
+    discount: String,
+    shipping: String,
+    tax: String,
+    total: String,
+    has_discount: bool,
+    has_shipping: bool,
+}
+
+#[cfg(feature = "ssr")]
+#[derive(serde::Deserialize)]
+struct FormattedShop {
+    name: String,
+    logo_url: Option<String>,
+    support_email: String,
+    footer_text: String,
+}
+
+#[cfg(feature = "ssr")]
+#[derive(serde::Deserialize)]
+struct FormattedCustomer {
+    name: String,
 }
