@@ -233,6 +233,7 @@ pub async fn record_webhook_rejection(
     provider: &str,
     reason: &str,
 ) -> Result<()> {
+    crate::metrics::webhook_verification_failure(provider);
     exec_on_pool!(db, p => sqlx::query(
         "INSERT INTO webhook_rejections (provider, reason, rejected, first_at, last_at)
          VALUES ($1, $2, 1, $3, $3)
@@ -269,6 +270,7 @@ async fn record(
     let sql =         "INSERT INTO bounces (received_at, source, order_id, attempt_id, matched_by, recipient, reason, class, hard,
          status, reply_code, rule, diagnostic, raw)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id";
+    crate::metrics::bounce(v.verdict.class.as_str());
     Ok(on_pool!(db, p => sqlx::query_scalar(sql)
         .bind(now).bind(source).bind(attempt.map(|a| a.order_id)).bind(attempt.map(|a| a.id)).bind(matched_by)
         .bind(&v.recipient).bind(v.verdict.reason.as_str()).bind(v.verdict.class.as_str()).bind(v.hard_bounce)

@@ -38,6 +38,39 @@ pub struct Config {
     pub shop_webhook: ShopWebhookConfig,
     pub esp_webhooks: EspWebhooksConfig,
     pub inbound_smtp: InboundSmtpConfig,
+    pub metrics: MetricsConfig,
+    pub privacy: PrivacyConfig,
+}
+
+/// Who may read `/metrics`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Bearer token a scraper must present; none: only loopback peers without
+    /// `X-Forwarded-For` may scrape. Secret: only in configuration.
+    pub token: Option<String>,
+}
+
+/// How long personal data is kept (the retention pass; `rebound privacy retention`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrivacyConfig {
+    /// Raw bounce messages (full headers, often the customer's address) are blanked after this many days.
+    pub bounce_raw_days: i64,
+    /// Orders' client IP addresses are cut to their /24 (IPv4) or /48 (IPv6) after this many days.
+    pub ip_truncate_days: i64,
+    /// Delivered orders (and their attempts, bounces, links, messages) are deleted after this many days.
+    pub delivered_order_days: i64,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self {
+            bounce_raw_days: 30,
+            ip_truncate_days: 30,
+            delivered_order_days: 365,
+        }
+    }
 }
 
 /// When email has failed: who gets what (see the README's fallback table).
@@ -223,6 +256,8 @@ pub struct DeliveryConfig {
     pub smtp_timeout_seconds: i64,
     /// Jobs a worker claims at a time.
     pub batch_size: i64,
+    /// On SIGTERM, seconds the sends in flight may take to finish before they are abandoned.
+    pub shutdown_grace_seconds: i64,
 }
 
 impl Default for ShopConfig {
@@ -245,6 +280,7 @@ impl Default for DeliveryConfig {
             lease_seconds: 120,
             smtp_timeout_seconds: 30,
             batch_size: 32,
+            shutdown_grace_seconds: 20,
         }
     }
 }
@@ -308,6 +344,8 @@ impl Default for Config {
             shop_webhook: ShopWebhookConfig::default(),
             esp_webhooks: EspWebhooksConfig::default(),
             inbound_smtp: InboundSmtpConfig::default(),
+            metrics: MetricsConfig::default(),
+            privacy: PrivacyConfig::default(),
         }
     }
 }
@@ -517,6 +555,24 @@ impl Config {
                 "inbound_smtp.bind",
                 "must differ from `bind` (the web server)",
             );
+        }
+        if !(0..=3600).contains(&self.delivery.shutdown_grace_seconds) {
+            return bad("delivery.shutdown_grace_seconds", "must be 0 to 3600");
+        }
+        if self.metrics.token.as_deref().is_some_and(|t| t.len() < 16) {
+            return bad("metrics.token", "must be at least 16 characters");
+        }
+        for (key, days) in [
+            ("privacy.bounce_raw_days", self.privacy.bounce_raw_days),
+            ("privacy.ip_truncate_days", self.privacy.ip_truncate_days),
+            (
+                "privacy.delivered_order_days",
+                self.privacy.delivered_order_days,
+            ),
+        ] {
+            if days < 1 {
+                return bad(key, "must be at least 1 day");
+            }
         }
         if !self.demo.admin_email.contains('@') {
             return bad("demo.admin_email", "must be an email address");

@@ -53,11 +53,15 @@ pub async fn active(db: &Db, now: Millis, email: &str) -> Result<Option<Suppress
     let Ok(email) = normalize_email(email) else {
         return Ok(None);
     };
+    // An erased customer's address is kept only as its hash (`erasure`).
     let sql = format!(
-        "SELECT {COLUMNS} FROM suppressions WHERE email = $1 AND released_at IS NULL
-         AND (expires_at IS NULL OR expires_at > $2)"
+        "SELECT {COLUMNS} FROM suppressions WHERE email IN ($1, $3) AND released_at IS NULL
+         AND (expires_at IS NULL OR expires_at > $2) ORDER BY id LIMIT 1"
     );
-    Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(&email).bind(now).fetch_optional(p).await)?)
+    let hashed = crate::erasure::suppression_key(&email);
+    Ok(
+        on_pool!(db, p => sqlx::query_as(&sql).bind(&email).bind(now).bind(&hashed).fetch_optional(p).await)?,
+    )
 }
 
 /// Active suppressions whose address contains `search` (all when empty), newest first.
@@ -86,8 +90,8 @@ pub async fn all_active(db: &Db, now: Millis) -> Result<Vec<Suppression>> {
 pub async fn release(db: &Db, now: Millis, email: &str, by: &str) -> Result<()> {
     let email = normalize_email(email)?;
     let n = exec_on_pool!(db, p => sqlx::query(
-        "UPDATE suppressions SET released_at = $1, released_by = $2 WHERE email = $3 AND released_at IS NULL"
-    ).bind(now).bind(by).bind(&email).execute(p).await)?;
+        "UPDATE suppressions SET released_at = $1, released_by = $2 WHERE email IN ($3, $4) AND released_at IS NULL"
+    ).bind(now).bind(by).bind(&email).bind(crate::erasure::suppression_key(&email)).execute(p).await)?;
     if n == 0 {
         return Err(Error::NotFound(format!(
             "no active suppression for {}",

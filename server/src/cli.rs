@@ -32,6 +32,10 @@ pub enum Command {
         /// Dev only: run the clock this many times faster (makes retries visible in a demo).
         #[arg(long, default_value_t = 1.0)]
         time_scale: f64,
+        /// `web`: HTTP only; `worker`: send/webhook/bounce workers plus /healthz, /readyz
+        /// and /metrics; `all`: both (one process).
+        #[arg(long, value_enum, default_value_t = ServeRole::All)]
+        role: ServeRole,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -54,6 +58,44 @@ pub enum Command {
     Demo {
         #[command(subcommand)]
         command: DemoCommand,
+    },
+    /// Customers' personal data: retention and erasure.
+    Privacy {
+        #[command(subcommand)]
+        command: PrivacyCommand,
+    },
+}
+
+/// What one `rebound serve` process does (several processes share one PostgreSQL).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ServeRole {
+    /// The browser app and the shop API; no workers.
+    Web,
+    /// The workers, with only /healthz, /readyz and /metrics over HTTP.
+    Worker,
+    /// Everything in one process.
+    All,
+}
+
+impl ServeRole {
+    pub fn runs_workers(self) -> bool {
+        self != ServeRole::Web
+    }
+
+    pub fn serves_web(self) -> bool {
+        self != ServeRole::Worker
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PrivacyCommand {
+    /// Run the retention pass now (blank old raw bounces, truncate old client IPs,
+    /// delete old delivered orders; see `[privacy]`).
+    Retention,
+    /// Erase one customer's personal data everywhere; the address stays suppressed as its hash.
+    Erase {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -151,11 +193,15 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
     match cli.command {
-        Command::Serve { bind, time_scale } => {
+        Command::Serve {
+            bind,
+            time_scale,
+            role,
+        } => {
             if let Some(b) = bind {
                 config.bind = b;
             }
-            serve(config, time_scale).await
+            serve(config, time_scale, role).await
         }
         Command::Migrate => {
             bootstrap::open_database(&config)
@@ -167,13 +213,20 @@ async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
         Command::User { command } => user_command(command, &config).await,
         Command::Apikey { command } => apikey_command(command, &config).await,
         Command::Demo { command } => demo_command(command, &config).await,
+        Command::Privacy { command } => privacy_command(command, &config).await,
         Command::Bounce {
             command: BounceCommand::Classify { files },
         } => classify_files(&files),
     }
 }
 
-async fn serve(config: Config, time_scale: f64) -> Result<(), String> {
+async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), String> {
+    // --- ops: metrics recorder, role, shutdown grace ---
+    crate::http::metrics::install();
+    let runs_workers = role.runs_workers();
+    let grace =
+        std::time::Duration::from_secs(config.delivery.shutdown_grace_seconds.unsigned_abs());
+    // --- end ops ---
     let db = bootstrap::open_database(&config)
         .await
         .map_err(|e| e.to_string())?;
@@ -213,14 +266,22 @@ async fn serve(config: Config, time_scale: f64) -> Result<(), String> {
     let wake = worker.wake.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // Signed events for the shop, every second, on the injected clock.
-    let shop_webhooks_task = tokio::spawn(engine::shop_webhooks::run(
-        db.clone(),
-        clock.clone(),
-        config.shop_webhook.clone(),
-        stop_rx.clone(),
-    ));
-    // Bounces straight from the MTAs returning them, when `inbound_smtp.bind` is set.
-    let inbound_smtp_task = match crate::inbound_smtp::bind(&config).await? {
+    let shop_webhooks_task = runs_workers.then(|| {
+        tokio::spawn(engine::shop_webhooks::run(
+            db.clone(),
+            clock.clone(),
+            config.shop_webhook.clone(),
+            stop_rx.clone(),
+        ))
+    });
+    // Bounces straight from the MTAs returning them, when `inbound_smtp.bind` is set
+    // (a worker's job: a web-only process leaves the port to the workers).
+    let inbound_listener = if runs_workers {
+        crate::inbound_smtp::bind(&config).await?
+    } else {
+        None
+    };
+    let inbound_smtp_task = match inbound_listener {
         Some(listener) => {
             let at = listener.local_addr().map_err(|e| e.to_string())?;
             tracing::info!(%at, domain = %config.delivery.bounce_domain, "inbound SMTP listener for bounces");
@@ -236,26 +297,44 @@ async fn serve(config: Config, time_scale: f64) -> Result<(), String> {
         }
         None => None,
     };
-    let worker_task = tokio::spawn(worker.clone().run(stop_rx));
+    let heartbeat = runs_workers.then(|| worker.heartbeat.clone());
+    let worker_task =
+        runs_workers.then(|| tokio::spawn(worker.clone().run_graceful(stop_rx.clone(), grace)));
     let state = app::ssr::AppState {
         db: db.clone(),
         config: Arc::new(config),
         clock,
     };
-    let router = crate::http::router(state, leptos_options, wake)
-        .await
-        .map_err(|e| e.to_string())?;
+    let router = if role.serves_web() {
+        crate::http::router_with_workers(state, leptos_options, wake, heartbeat)
+            .await
+            .map_err(|e| e.to_string())?
+    } else {
+        crate::http::worker_router(state, heartbeat)
+    };
     let listener = tokio::net::TcpListener::bind(bind)
         .await
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
-    tracing::info!(%bind, backend = db.backend_name(), "Rebound is serving on http://{bind}");
-    crate::http::serve(listener, router, shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
-    // Stop taking jobs; the batch in hand finishes (its leases cover a crash).
-    let _ = stop_tx.send(true);
-    let _ = worker_task.await;
-    let _ = shop_webhooks_task.await;
+    tracing::info!(%bind, backend = db.backend_name(), ?role, "Rebound is serving on http://{bind}");
+    // On SIGTERM the workers stop claiming at once, while HTTP drains.
+    let mut http_stop = stop_rx.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    crate::http::serve(listener, router, async move {
+        let _ = http_stop.wait_for(|stop| *stop).await;
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    // The sends in flight get `delivery.shutdown_grace_seconds`; the worker then
+    // puts back the jobs it still holds, so another process takes them at once.
+    if let Some(task) = worker_task {
+        let _ = task.await;
+    }
+    if let Some(task) = shop_webhooks_task {
+        let _ = task.await;
+    }
     if let Some(task) = inbound_smtp_task {
         let _ = task.await;
     }
@@ -349,6 +428,49 @@ fn classify_files(files: &[String]) -> Result<(), String> {
     if failures > 0 {
         return Err(format!("{failures} file(s) could not be classified"));
     }
+    Ok(())
+}
+
+async fn privacy_command(cmd: PrivacyCommand, config: &Config) -> Result<(), String> {
+    let db = bootstrap::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = SystemClock::new().now_ms();
+    match cmd {
+        PrivacyCommand::Retention => {
+            let Some(r) = engine::retention::run_now(&db, now, &config.privacy)
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Err(
+                    "another process is running the retention pass; try again in a few minutes"
+                        .into(),
+                );
+            };
+            println!(
+                "retention: {} raw bounce messages blanked, {} client IPs truncated, {} delivered orders deleted",
+                r.bounce_raw_blanked, r.ips_truncated, r.orders_deleted
+            );
+        }
+        PrivacyCommand::Erase { email } => {
+            let r = engine::erasure::erase(&db, now, &email, &Actor::cli())
+                .await
+                .map_err(|e| e.to_string())?;
+            // Masked here too: terminal output ends up in logs and tickets.
+            println!(
+                "erased {}: {} orders anonymised, {} bounces, {} captured mails, {} links, {} SMS/calls, {} audit entries masked; the address stays suppressed as {}",
+                engine::privacy::mask_email(&email.trim().to_lowercase()),
+                r.orders,
+                r.bounces,
+                r.outbox,
+                r.links,
+                r.sms,
+                r.audit_entries,
+                r.suppressed_as
+            );
+        }
+    }
+    db.close().await;
     Ok(())
 }
 

@@ -63,6 +63,7 @@ pub async fn authenticate(
             Ok(user)
         }
         _ => {
+            crate::metrics::login_failure();
             record_failure(db, now, cfg, &account_key, cfg.max_failures_per_account).await?;
             record_failure(db, now, cfg, &ip_key, cfg.max_failures_per_ip).await?;
             Err(LoginError::Invalid)

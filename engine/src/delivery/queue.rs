@@ -38,6 +38,15 @@ pub async fn release(db: &Db, job_id: i64, owner: &str) -> Result<()> {
     Ok(())
 }
 
+/// Puts back every job `owner` still holds (graceful shutdown): due at once,
+/// for anyone. Returns how many.
+pub async fn release_owned(db: &Db, owner: &str) -> Result<u64> {
+    Ok(exec_on_pool!(db, p => sqlx::query(
+        "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL
+         WHERE lease_owner = $1 AND state = 'running'"
+    ).bind(owner).execute(p).await)?)
+}
+
 /// Jobs per state, for dashboards and `/readyz`.
 pub async fn depth(db: &Db) -> Result<Vec<(String, i64)>> {
     Ok(on_pool!(db, p => sqlx::query_as(

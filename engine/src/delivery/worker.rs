@@ -96,6 +96,31 @@ pub struct Worker {
     stats_due: AtomicI64,
     /// When this worker next credits email reach (see `tick`).
     reach_due: AtomicI64,
+    /// When this worker next tries the privacy retention pass.
+    retention_due: AtomicI64,
+    /// Touched every time round the loop; `/readyz` says not ready when it goes stale.
+    pub heartbeat: Heartbeat,
+}
+
+/// When a worker loop last went round (clock milliseconds; 0: never). Shared
+/// with `/readyz`, which reports a stalled worker as not ready.
+#[derive(Debug, Clone, Default)]
+pub struct Heartbeat(Arc<AtomicI64>);
+
+impl Heartbeat {
+    pub fn beat(&self, now: Millis) {
+        self.0.store(now, Ordering::Relaxed);
+    }
+
+    /// The last beat, if there was one.
+    pub fn last(&self) -> Option<Millis> {
+        Some(self.0.load(Ordering::Relaxed)).filter(|t| *t > 0)
+    }
+
+    /// Beat within `max_age_ms` of `now`.
+    pub fn is_fresh(&self, now: Millis, max_age_ms: i64) -> bool {
+        self.last().is_some_and(|t| now - t <= max_age_ms)
+    }
 }
 
 impl Worker {
@@ -124,6 +149,8 @@ impl Worker {
             wake: Arc::new(Notify::new()),
             stats_due: AtomicI64::new(0),
             reach_due: AtomicI64::new(0),
+            retention_due: AtomicI64::new(0),
+            heartbeat: Heartbeat::default(),
         })
     }
 
@@ -162,8 +189,11 @@ impl Worker {
     /// One round of everything a worker does: a batch of sends, then the
     /// fallback decisions for newly held orders and the email-reach credit.
     pub async fn tick(&self) -> Result<usize> {
+        self.heartbeat.beat(self.clock.now_ms());
         let n = self.run_once().await?;
         let now = self.clock.now_ms();
+        // A batch of slow SMTP conversations can take a while: beat again after it.
+        self.heartbeat.beat(now);
         let decided = crate::fallback::run_due(&self.db, now, &self.config).await?;
         crate::fallback::runner::escalate_bounced_masked(&self.db, now, &self.config).await?;
         // Reach by email is only credited after a window of an hour: scanning
@@ -195,6 +225,23 @@ impl Worker {
                 tracing::warn!(error = %e, "could not refresh the dashboard rollups");
             }
         }
+        // Privacy retention, every few minutes, one process at a time (a lease in
+        // `privacy_state`); like the rollups, a failure never fails the sends.
+        if now >= self.retention_due.load(Ordering::Relaxed) {
+            self.retention_due
+                .store(now + crate::retention::CHECK_INTERVAL_MS, Ordering::Relaxed);
+            let pass = crate::retention::run_due(
+                &self.db,
+                now,
+                &self.config.privacy,
+                crate::retention::INTERVAL_MS,
+            );
+            match pass.await {
+                Ok(Some(r)) if !r.is_empty() => tracing::info!(?r, "privacy retention pass"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "privacy retention pass failed"),
+            }
+        }
         if decided > 0 {
             // A decision may have queued a masked re-send: take it now.
             self.wake.notify_one();
@@ -206,6 +253,7 @@ impl Worker {
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, "send worker started");
         loop {
+            self.heartbeat.beat(self.clock.now_ms());
             if *shutdown.borrow() {
                 break;
             }
@@ -221,6 +269,46 @@ impl Worker {
             }
         }
         tracing::info!(worker = %self.id, "send worker stopped");
+    }
+
+    /// [`run`](Self::run) with a bounded stop: once `shutdown` turns true no new
+    /// batch is claimed, the sends in flight get up to `grace` to finish (then
+    /// they are dropped mid-conversation), and every job still leased to this
+    /// worker is put back at once, so another process takes it now rather than
+    /// after the lease runs out. Returns how many jobs were put back.
+    pub async fn run_graceful(
+        self: Arc<Self>,
+        shutdown: watch::Receiver<bool>,
+        grace: Duration,
+    ) -> u64 {
+        let mut stop = shutdown.clone();
+        let mut task = tokio::spawn(self.clone().run(shutdown));
+        let finished = tokio::select! {
+            _ = &mut task => true,
+            _ = stop.wait_for(|s| *s) => false,
+        };
+        if !finished && tokio::time::timeout(grace, &mut task).await.is_err() {
+            tracing::warn!(worker = %self.id, grace_ms = grace.as_millis() as u64, "sends still in flight after the grace period: abandoning them");
+            task.abort();
+            let _ = task.await;
+        }
+        match self.release_leases().await {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(worker = %self.id, jobs = n, "put back the jobs this worker still held");
+                }
+                n
+            }
+            Err(e) => {
+                tracing::error!(worker = %self.id, error = %e, "could not put back this worker's jobs; their leases will expire");
+                0
+            }
+        }
+    }
+
+    /// Puts back every job still leased to this worker (due at once, for anyone).
+    pub async fn release_leases(&self) -> Result<u64> {
+        queue::release_owned(&self.db, &self.id).await
     }
 
     async fn sender_for(&self, pool: &SenderPool) -> Result<Sender> {
@@ -419,6 +507,12 @@ impl Worker {
                 .await?;
         }
         tracing::info!(order = order.id, attempt = job.attempt_no, pool = %pool.name, to = %mask_email(&order.customer_email), state = transition.new_state().as_str(), "send attempt finished");
+        crate::metrics::send(&pool.name, recorded.outcome);
+        if matches!(recorded.outcome, "rejected" | "deferred")
+            && let Some(class) = &recorded.class
+        {
+            crate::metrics::bounce(class);
+        }
         let (soft_outcome, soft_class) = (recorded.outcome, recorded.class.clone());
         self.apply(&job, Some((attempt.id, recorded)), transition, &note)
             .await?;
@@ -536,6 +630,10 @@ impl Worker {
                         Some(format!("masked re-send could not be built: {e}")),
                     ),
                 };
+                crate::metrics::send(&pool.name, outcome_text);
+                if matches!(outcome_text, "rejected" | "deferred") {
+                    crate::metrics::bounce(&class);
+                }
                 exec_on_pool!(db, p => sqlx::query(
                     "UPDATE delivery_attempts SET finished_at = $1, outcome = $2, smtp_code = $3, smtp_text = $4, class = $5
                      WHERE id = $6"

@@ -132,6 +132,7 @@ async fn act(db: &Db, now: Millis, config: &Config, order: &Order, reported: boo
         "UPDATE orders SET fallback_at = $1, fallback_path = $2, fallback_why = $3 WHERE id = $4"
     ).bind(now).bind(&d.path).bind(&d.why).bind(order.id).execute(p).await)?;
     crate::orders::add_event(db, order.id, now, "fallback", &d.why).await?;
+    crate::metrics::fallback(&d.path);
     Ok(())
 }
 

@@ -28,6 +28,24 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<OrderAccepted>), ApiError> {
+    // Monotonic time for a duration, not the (injected) wall clock.
+    let started = std::time::Instant::now();
+    let result = create_order(state, headers, body).await;
+    let outcome = match &result {
+        Ok((_, Json(a))) if a.duplicate => "duplicate",
+        Ok(_) => "created",
+        Err(e) if e.status.is_client_error() => "invalid",
+        Err(_) => "error",
+    };
+    engine::metrics::intake(outcome, started.elapsed().as_secs_f64());
+    result
+}
+
+async fn create_order(
+    state: ApiState,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<OrderAccepted>), ApiError> {
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())

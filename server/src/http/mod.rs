@@ -5,7 +5,8 @@ mod auth_gate;
 mod bad_args;
 mod charts;
 mod csrf;
-mod health;
+pub mod health;
+pub mod metrics;
 mod receipt_links;
 mod staff;
 mod suppressions_csv;
@@ -28,6 +29,7 @@ use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::sessions::DbSessionStore;
+use engine::delivery::worker::Heartbeat;
 
 pub const SESSION_COOKIE: &str = "rebound_session";
 
@@ -38,6 +40,18 @@ pub async fn router(
     leptos_options: LeptosOptions,
     wake: Arc<Notify>,
 ) -> Result<Router, sqlx::Error> {
+    router_with_workers(state, leptos_options, wake, None).await
+}
+
+/// [`router`] for a process that also runs the workers: `/readyz` then
+/// watches their `heartbeat`.
+pub async fn router_with_workers(
+    state: AppState,
+    leptos_options: LeptosOptions,
+    wake: Arc<Notify>,
+    heartbeat: Option<Heartbeat>,
+) -> Result<Router, sqlx::Error> {
+    let ops = ops_router(state.clone(), heartbeat);
     let api = crate::api::router(crate::api::ApiState {
         db: state.db.clone(),
         clock: state.clock.clone(),
@@ -67,8 +81,6 @@ pub async fn router(
     let routes = generate_route_list(App);
     let ctx_state = state.clone();
     let router = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz).with_state(state.clone()))
         // Admins download the suppression list (session + role checked in the handler).
         .route(
             suppressions_csv::PATH,
@@ -96,9 +108,32 @@ pub async fn router(
         .with_state(leptos_options);
     // The shop API carries no cookies: outside the session and CSRF layers.
     Ok(security_headers(
-        api.merge(twilio).merge(receipt_links).merge(router),
+        api.merge(ops)
+            .merge(twilio)
+            .merge(receipt_links)
+            .merge(router),
         &state.config,
     ))
+}
+
+/// `/healthz`, `/readyz` and `/metrics`: no session, no CSRF (probes and
+/// scrapers carry no cookies). The whole HTTP surface of a `--role worker` process.
+pub fn ops_router(state: AppState, heartbeat: Option<Heartbeat>) -> Router {
+    let ops = health::OpsState {
+        app: state,
+        heartbeat,
+    };
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route(metrics::PATH, get(metrics::metrics))
+        .with_state(ops)
+}
+
+/// The router of a `--role worker` process, with the same response headers.
+pub fn worker_router(state: AppState, heartbeat: Option<Heartbeat>) -> Router {
+    let config = state.config.clone();
+    security_headers(ops_router(state, heartbeat), &config)
 }
 
 /// Headers every response carries (pages add their CSP with the script

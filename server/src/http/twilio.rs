@@ -60,6 +60,7 @@ async fn status(State(st): State<AppState>, headers: HeaderMap, uri: Uri, body: 
     };
     if !valid {
         tracing::warn!("refused a Twilio status callback with a bad or missing signature");
+        engine::metrics::webhook_verification_failure("twilio");
         return (StatusCode::FORBIDDEN, "bad signature").into_response();
     }
     let params = engine::sms::twilio::form_params(&body);

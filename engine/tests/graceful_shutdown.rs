@@ -1,0 +1,201 @@
+//! Graceful shutdown of a send worker (SIGTERM in `rebound serve`): it stops
+//! claiming, lets the sends in flight finish within the grace period, and puts
+//! back every job it still holds so another process takes it at once instead
+//! of after the lease runs out. On both databases.
+
+use engine::config::Config;
+use engine::delivery::pools::{self, NewPool};
+use engine::delivery::queue;
+use engine::delivery::worker::Worker;
+use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
+use engine::testing::all_backends;
+use engine::testing::smtp_server::{Script, ScriptedSmtpServer};
+use engine::{Clock, Db, ManualClock};
+use std::sync::Arc;
+use std::time::Duration;
+
+const T0: i64 = 1_800_000_000_000;
+
+fn order(number: &str, email: &str) -> engine::orders::ValidOrder {
+    OrderInput {
+        order_number: number.into(),
+        placed_at: "2026-11-27T21:00:00Z".into(),
+        currency: "EUR".into(),
+        items: vec![ItemInput {
+            name: "Mug".into(),
+            quantity: 1,
+            unit_price: 1000,
+        }],
+        totals: TotalsInput {
+            subtotal: 1000,
+            tax: 0,
+            shipping: 0,
+            discount: 0,
+            total: 1000,
+        },
+        customer: CustomerInput {
+            email: email.into(),
+            name: "Jane".into(),
+            phone: None,
+            account_kind: AccountKind::Guest,
+            customer_ref: None,
+        },
+        client_ip: None,
+        billing_address: None,
+    }
+    .validate()
+    .expect("valid order")
+}
+
+/// Two fast and three slow recipients in one batch; the slow ones hang at RCPT for `slow`.
+async fn setup(db: &Db, smtp: &ScriptedSmtpServer, slow: Duration) -> Arc<Worker> {
+    pools::create(
+        db,
+        T0,
+        NewPool {
+            name: "primary",
+            role: "primary",
+            from_name: "Shop",
+            from_address: "primary@shop.example",
+            relay_url: &format!("smtp://{}", smtp.addr()),
+            max_per_second: 8,
+            position: 0,
+        },
+    )
+    .await
+    .expect("pool");
+    for i in 0..2 {
+        orders::intake(
+            db,
+            T0,
+            order(&format!("F-{i}"), &format!("fast{i}@example.com")),
+            None,
+        )
+        .await
+        .expect("intake");
+    }
+    for i in 0..3 {
+        let email = format!("slow{i}@example.com");
+        smtp.script(&email, Script::DelayGreeting(slow));
+        orders::intake(db, T0, order(&format!("S-{i}"), &email), None)
+            .await
+            .expect("intake");
+    }
+    let mut config = Config::default();
+    config.delivery.smtp_timeout_seconds = 30;
+    config.delivery.lease_seconds = 120;
+    config.delivery.batch_size = 10;
+    let clock = ManualClock::new(T0);
+    Arc::new(Worker::new(db.clone(), Arc::new(clock) as Arc<dyn Clock>, &config).expect("worker"))
+}
+
+async fn jobs_by_state(db: &Db, owner: &str) -> (i64, i64, i64) {
+    engine::on_pool!(db, p => sqlx::query_as::<_, (i64, i64, i64)>(
+        "SELECT
+           CAST(COALESCE(SUM(CASE WHEN lease_owner = $1 THEN 1 ELSE 0 END), 0) AS BIGINT),
+           CAST(COALESCE(SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END), 0) AS BIGINT),
+           CAST(COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0) AS BIGINT)
+         FROM jobs"
+    ).bind(owner).fetch_one(p).await)
+    .expect("jobs")
+}
+
+async fn state_of(db: &Db, number: &str) -> String {
+    orders::find_by_number(db, number)
+        .await
+        .expect("query")
+        .expect("order")
+        .state
+}
+
+#[tokio::test]
+async fn a_worker_stopped_mid_batch_leaves_no_job_leased_to_it() {
+    for t in all_backends().await {
+        let db = &t.db;
+        let smtp = ScriptedSmtpServer::start().await.expect("smtp");
+        let worker = setup(db, &smtp, Duration::from_secs(20)).await;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let running = tokio::spawn(
+            worker
+                .clone()
+                .run_graceful(stop_rx, Duration::from_millis(300)),
+        );
+        // The fast two arrive while the slow three hang mid-conversation.
+        assert_eq!(smtp.wait_for(2, Duration::from_secs(10)).await.len(), 2);
+        let mut held = (0, 0, 0);
+        for _ in 0..50 {
+            held = jobs_by_state(db, worker.id()).await;
+            if held.0 == 3 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(
+            held.0, 3,
+            "the slow jobs are leased to this worker mid-batch"
+        );
+        assert!(worker.heartbeat.is_fresh(T0, 30_000), "the loop beat");
+
+        let started = std::time::Instant::now();
+        stop_tx.send(true).expect("stop");
+        let released = tokio::time::timeout(Duration::from_secs(10), running)
+            .await
+            .expect("stops within the grace period, not after the 20 s sends")
+            .expect("task");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(released, 3, "every job still in hand put back");
+        let (owned, running, queued) = jobs_by_state(db, worker.id()).await;
+        assert_eq!(
+            owned,
+            0,
+            "[{}] no job leased to the stopped worker",
+            db.backend_name()
+        );
+        assert_eq!(running, 0);
+        assert_eq!(queued, 3);
+        for i in 0..2 {
+            assert_eq!(state_of(db, &format!("F-{i}")).await, "accepted");
+        }
+        // Another process takes them now, at the same instant, not after the lease.
+        let taken = queue::claim(db, T0, "other-worker", 120_000, 10)
+            .await
+            .expect("claim");
+        assert_eq!(taken.len(), 3);
+        smtp.shutdown();
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn sends_in_flight_finish_within_the_grace_period() {
+    for t in all_backends().await {
+        let db = &t.db;
+        let smtp = ScriptedSmtpServer::start().await.expect("smtp");
+        let worker = setup(db, &smtp, Duration::from_millis(800)).await;
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let running = tokio::spawn(
+            worker
+                .clone()
+                .run_graceful(stop_rx, Duration::from_secs(15)),
+        );
+        assert_eq!(smtp.wait_for(2, Duration::from_secs(10)).await.len(), 2);
+        stop_tx.send(true).expect("stop");
+        let released = tokio::time::timeout(Duration::from_secs(20), running)
+            .await
+            .expect("stops")
+            .expect("task");
+        assert_eq!(released, 0, "nothing left to put back");
+        assert_eq!(smtp.received().len(), 5, "the slow sends were let finish");
+        for n in ["F-0", "F-1", "S-0", "S-1", "S-2"] {
+            assert_eq!(state_of(db, n).await, "accepted", "{n}");
+        }
+        let (owned, running, queued) = jobs_by_state(db, worker.id()).await;
+        assert_eq!((owned, running, queued), (0, 0, 0));
+        smtp.shutdown();
+        t.cleanup().await;
+    }
+}
