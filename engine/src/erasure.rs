@@ -38,6 +38,15 @@ pub struct ErasureReport {
     pub suppressed_as: String,
 }
 
+/// What erasure needs to know of each of the customer's orders.
+#[derive(sqlx::FromRow)]
+struct CustomerOrder {
+    id: i64,
+    order_number: String,
+    customer_phone: Option<String>,
+    customer_ref: Option<String>,
+}
+
 /// The suppression list's stand-in for an erased address.
 pub fn suppression_key(email: &str) -> String {
     let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
@@ -52,20 +61,20 @@ pub async fn erase(db: &Db, now: Millis, email: &str, actor: &Actor) -> Result<E
     let masked = mask_email(&email);
     let quoted = regex::Regex::new(&format!("(?i){}", regex::escape(&email)))
         .map_err(|e| crate::Error::Internal(e.to_string()))?;
-    let orders: Vec<(i64, String, String, Option<String>, Option<String>)> = on_pool!(db, p => sqlx::query_as(
-        "SELECT id, order_number, customer_email, customer_phone, customer_ref FROM orders
+    let orders: Vec<CustomerOrder> = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, order_number, customer_phone, customer_ref FROM orders
          WHERE LOWER(customer_email) = $1 ORDER BY id"
     ).bind(&email).fetch_all(p).await)?;
     let phones: Vec<String> = orders
         .iter()
-        .filter_map(|o| o.3.clone())
+        .filter_map(|o| o.customer_phone.clone())
         .filter(|p| !p.trim().is_empty())
         .collect();
     // Integers from the database: safe to write into the statements.
     let ids = format!(
         "({})",
         std::iter::once("-1".to_string())
-            .chain(orders.iter().map(|o| o.0.to_string()))
+            .chain(orders.iter().map(|o| o.id.to_string()))
             .collect::<Vec<_>>()
             .join(",")
     );
@@ -134,9 +143,9 @@ pub async fn erase(db: &Db, now: Millis, email: &str, actor: &Actor) -> Result<E
             "UPDATE support_cases SET resolution_note = NULL WHERE order_id IN {ids}"
         )).execute(&mut *tx).await?.rows_affected();
         // Events for the shop carry the customer's account reference.
-        for (_, number, _, _, customer_ref) in &orders {
-            let Some(cref) = customer_ref else { continue };
-            let number_json = serde_json::to_string(number).unwrap_or_default();
+        for o in &orders {
+            let Some(cref) = &o.customer_ref else { continue };
+            let number_json = serde_json::to_string(&o.order_number).unwrap_or_default();
             let ref_json = serde_json::to_string(cref).unwrap_or_default();
             r.webhook_events += sqlx::query(
                 "UPDATE webhook_events SET payload = REPLACE(payload, $1, $2)
@@ -157,9 +166,9 @@ pub async fn erase(db: &Db, now: Millis, email: &str, actor: &Actor) -> Result<E
                  billing_json = NULL, erased_at = $2, updated_at = $2
              WHERE id IN {ids}"
         )).bind(ERASED).bind(now).execute(&mut *tx).await?;
-        for (id, ..) in &orders {
+        for o in &orders {
             sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'erased', $3)")
-                .bind(id).bind(now).bind("the customer's personal data was erased").execute(&mut *tx).await?;
+                .bind(o.id).bind(now).bind("the customer's personal data was erased").execute(&mut *tx).await?;
         }
         // The address stays suppressed, but only as its hash.
         let reason: Option<String> = sqlx::query_scalar(
