@@ -42,7 +42,10 @@ async fn get(srv: &TestServer, path: &str, headers: &[(&str, &str)]) -> (u16, St
 async fn metrics_count_intake_and_read_the_queue_from_the_database() {
     // As `serve` does; the recorder is process-wide.
     server::http::metrics::install();
-    for srv in servers(test_config()).await {
+    let mut config = test_config();
+    config.esp_webhooks.postmark_username = Some("postmark".into());
+    config.esp_webhooks.postmark_password = Some("a postmark password".into());
+    for srv in servers(config).await {
         let b = srv.backend();
         let key = engine::apikeys::create(&srv.state.db, srv.clock_now(), "shop", "test")
             .await
@@ -73,6 +76,30 @@ async fn metrics_count_intake_and_read_the_queue_from_the_database() {
             body.contains("rebound_intake_duration_seconds_bucket{le=\"0.005\"}"),
             "[{b}] a real histogram: {body}"
         );
+        // Refused webhooks and failed sign-ins are counted.
+        let refused = |body: &str| {
+            sample(
+                body,
+                "rebound_webhook_verification_failures_total{provider=\"postmark\"}",
+            )
+            .unwrap_or(0.0)
+        };
+        let logins = |body: &str| sample(body, "rebound_login_failures_total").unwrap_or(0.0);
+        let res = client
+            .post(format!("{}/api/v1/webhooks/postmark", srv.base))
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .expect("post");
+        assert!(res.status().is_client_error(), "[{b}] {}", res.status());
+        let (status, _) = srv
+            .login(&srv.client(), "nobody@example.com", "not the password")
+            .await;
+        assert_ne!(status, 200, "[{b}]");
+        let (_, after) = get(&srv, "/metrics", &[]).await;
+        assert_eq!(refused(&after) - refused(&body), 1.0, "[{b}] {after}");
+        assert_eq!(logins(&after) - logins(&body), 1.0, "[{b}] {after}");
         // Gauges come from this server's database at scrape time.
         assert_eq!(
             sample(&body, "rebound_queue_jobs{state=\"queued\"}"),

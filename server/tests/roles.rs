@@ -5,7 +5,7 @@
 
 use engine::delivery::pools::{self, NewPool};
 use engine::testing::all_backends;
-use engine::testing::smtp_server::ScriptedSmtpServer;
+use engine::testing::smtp_server::{Script, ScriptedSmtpServer};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,10 @@ struct Serve {
 
 impl Serve {
     async fn start(db_url: &str, role: &str) -> Serve {
+        Self::start_with(db_url, role, &[]).await
+    }
+
+    async fn start_with(db_url: &str, role: &str, env: &[(&str, &str)]) -> Serve {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_rebound"))
             .args([
@@ -34,6 +38,7 @@ impl Serve {
                 "--role",
                 role,
             ])
+            .envs(env.iter().copied())
             .env("DATABASE_URL", db_url)
             .env("REBOUND_DEMO__CREATE_ADMIN", "false")
             .env("REBOUND_LOG__LEVEL", "warn")
@@ -87,6 +92,10 @@ impl Drop for Serve {
     }
 }
 
+async fn count(db: &engine::Db, sql: &str) -> i64 {
+    engine::on_pool!(db, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await).expect(sql)
+}
+
 async fn states(db: &engine::Db) -> Vec<(String, i64)> {
     engine::on_pool!(db, p => sqlx::query_as::<_, (String, i64)>(
         "SELECT state, COUNT(*) FROM orders GROUP BY state ORDER BY state"
@@ -126,19 +135,22 @@ async fn web_takes_orders_workers_send_them_and_stop_on_sigterm() {
             "[{b}] {body}"
         );
         let client = reqwest::Client::new();
-        for i in 0..5 {
-            let res = client
+        let post = |number: String, email: String| {
+            client
                 .post(format!("{}/api/v1/orders", web.base))
                 .bearer_auth(&key)
                 .json(&serde_json::json!({
-                    "order_number": format!("R-{i}"),
+                    "order_number": number,
                     "placed_at": "2026-11-27T21:00:00Z",
                     "currency": "EUR",
                     "items": [{ "name": "Mug", "quantity": 1, "unit_price": 1000 }],
                     "totals": { "subtotal": 1000, "total": 1000 },
-                    "customer": { "email": format!("r{i}@example.com"), "name": "R", "account_kind": "guest" }
+                    "customer": { "email": email, "name": "R", "account_kind": "guest" }
                 }))
                 .send()
+        };
+        for i in 0..5 {
+            let res = post(format!("R-{i}"), format!("r{i}@example.com"))
                 .await
                 .expect("post");
             assert_eq!(res.status(), 202);
@@ -154,7 +166,16 @@ async fn web_takes_orders_workers_send_them_and_stop_on_sigterm() {
             "[{b}]"
         );
 
-        let worker = Serve::start(&t.url, "worker").await;
+        let worker = Serve::start_with(
+            &t.url,
+            "worker",
+            &[
+                ("REBOUND_DELIVERY__SHUTDOWN_GRACE_SECONDS", "1"),
+                ("REBOUND_DELIVERY__SMTP_TIMEOUT_SECONDS", "50"),
+                ("REBOUND_DELIVERY__LEASE_SECONDS", "300"),
+            ],
+        )
+        .await;
         assert_eq!(
             smtp.wait_for(5, Duration::from_secs(20)).await.len(),
             5,
@@ -180,15 +201,46 @@ async fn web_takes_orders_workers_send_them_and_stop_on_sigterm() {
             "[{b}] no API on a worker"
         );
 
+        // Two sends that hang mid-conversation, then SIGTERM: after the 1 s grace the
+        // worker exits and puts both jobs back (not leased for the 300 s lease).
+        for i in 0..2 {
+            let email = format!("slow{i}@example.com");
+            smtp.script(&email, Script::DelayGreeting(Duration::from_secs(40)));
+            let res = post(format!("SLOW-{i}"), email).await.expect("post");
+            assert_eq!(res.status(), 202);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while count(&t.db, "SELECT COUNT(*) FROM jobs WHERE state = 'running'").await < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "[{b}] the slow sends were claimed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let stopping = Instant::now();
         assert!(
             worker.terminate(Duration::from_secs(15)),
             "[{b}] SIGTERM: clean exit"
         );
-        let leased: i64 = engine::on_pool!(&t.db, p => sqlx::query_scalar(
-            "SELECT COUNT(*) FROM jobs WHERE state = 'running' OR lease_owner IS NOT NULL"
-        ).fetch_one(p).await)
-        .expect("jobs");
-        assert_eq!(leased, 0, "[{b}]");
+        assert!(
+            stopping.elapsed() < Duration::from_secs(8),
+            "[{b}] the grace period, not the 40 s sends: {:?}",
+            stopping.elapsed()
+        );
+        assert_eq!(
+            count(
+                &t.db,
+                "SELECT COUNT(*) FROM jobs WHERE state = 'running' OR lease_owner IS NOT NULL"
+            )
+            .await,
+            0,
+            "[{b}] no job left leased to the stopped worker"
+        );
+        assert_eq!(
+            count(&t.db, "SELECT COUNT(*) FROM jobs WHERE state = 'queued'").await,
+            2,
+            "[{b}] both put back for the next worker"
+        );
         assert!(
             web.terminate(Duration::from_secs(15)),
             "[{b}] web exits on SIGTERM"
