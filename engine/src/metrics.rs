@@ -38,6 +38,41 @@ pub const INTAKE_BUCKETS: &[f64] = &[
 
 const JOB_STATES: [&str; 3] = ["queued", "running", "done"];
 
+/// Registers the `# HELP` text of every metric (call once the recorder is installed).
+pub fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        INTAKE_REQUESTS,
+        "Orders posted to the shop API, by outcome."
+    );
+    describe_histogram!(
+        INTAKE_SECONDS,
+        Unit::Seconds,
+        "Time to validate, store and queue one posted order."
+    );
+    describe_counter!(SENDS, "Finished send attempts, by sender pool and outcome.");
+    describe_counter!(
+        BOUNCES,
+        "Bounces (refusals at send time, later DSN/ESP reports), by class."
+    );
+    describe_counter!(FALLBACKS, "Fallback decisions carried out, by path.");
+    describe_counter!(
+        WEBHOOK_VERIFICATION_FAILURES,
+        "Webhook requests refused by their signature check, by provider."
+    );
+    describe_counter!(LOGIN_FAILURES, "Failed staff sign-ins.");
+    describe_gauge!(
+        QUEUE_JOBS,
+        "Jobs in the queue, by state (read from the database)."
+    );
+    describe_gauge!(
+        QUEUE_OLDEST_DUE_LAG,
+        Unit::Seconds,
+        "How late the oldest due, unclaimed job is."
+    );
+    describe_gauge!(HELD_ORDERS, "Orders held right now (email failed).");
+}
+
 /// Counts one finished send attempt.
 pub fn send(pool: &str, outcome: &str) {
     metrics::counter!(SENDS, "pool" => pool.to_string(), "outcome" => outcome.to_string())

@@ -226,21 +226,22 @@ impl Worker {
             }
         }
         // Privacy retention, every few minutes, one process at a time (a lease in
-        // `privacy_state`); like the rollups, a failure never fails the sends.
+        // `privacy_state`); like the rollups, a failure never fails the sends. In
+        // its own task: a first pass over a long backlog must not hold up sending
+        // (or the heartbeat). Dropped at shutdown, its transaction rolls back.
         if now >= self.retention_due.load(Ordering::Relaxed) {
             self.retention_due
                 .store(now + crate::retention::CHECK_INTERVAL_MS, Ordering::Relaxed);
-            let pass = crate::retention::run_due(
-                &self.db,
-                now,
-                &self.config.privacy,
-                crate::retention::INTERVAL_MS,
-            );
-            match pass.await {
-                Ok(Some(r)) if !r.is_empty() => tracing::info!(?r, "privacy retention pass"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "privacy retention pass failed"),
-            }
+            let (db, privacy) = (self.db.clone(), self.config.privacy.clone());
+            tokio::spawn(async move {
+                let pass =
+                    crate::retention::run_due(&db, now, &privacy, crate::retention::INTERVAL_MS);
+                match pass.await {
+                    Ok(Some(r)) if !r.is_empty() => tracing::info!(?r, "privacy retention pass"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "privacy retention pass failed"),
+                }
+            });
         }
         if decided > 0 {
             // A decision may have queued a masked re-send: take it now.

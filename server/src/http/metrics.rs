@@ -43,6 +43,7 @@ pub fn install() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed; /metrics will be empty");
             }
+            engine::metrics::describe();
             handle
         })
         .clone()
