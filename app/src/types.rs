@@ -102,6 +102,39 @@ pub struct OrderRow {
     pub state_detail: String,
     pub attempts: i64,
     pub updated_at: String,
+    /// `vpn`, `datacenter`, `tor` or `residential`.
+    pub network: String,
+    /// "VPN (Example VPN)", "residential / unknown".
+    pub network_label: String,
+    pub risk_score: Option<i64>,
+    /// Gmail, Yahoo, Microsoft or other.
+    pub provider: String,
+    /// How the receipt first reached the customer, if it has.
+    pub reached_via: Option<String>,
+}
+
+/// The email-health risk scored at intake, with its reasons.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RiskDetail {
+    pub score: Option<i64>,
+    pub high: bool,
+    pub network_label: String,
+    pub asn: Option<i64>,
+    pub country: Option<String>,
+    /// The pool the routing policy chose for the first attempt.
+    pub routed_to: Option<String>,
+    /// (reason, points), largest first.
+    pub factors: Vec<(String, i64)>,
+    /// "ann@gmail.com" when the address looks like a typo (masked for managers).
+    pub suggested_email: Option<String>,
+}
+
+/// One page of VPN/datacenter/Tor-flagged orders.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlaggedPage {
+    pub rows: Vec<OrderRow>,
+    /// Cursor of the next page (`score.id`).
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,6 +177,7 @@ pub struct OrderDetail {
     pub timeline: Vec<EventRow>,
     /// Soft bounces to the customer's address since its last good delivery.
     pub soft_bounces: i64,
+    pub risk: RiskDetail,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,6 +274,52 @@ pub struct PoolRow {
     pub complaint_level: String,
     /// Last 7 days: bounces by class, most first.
     pub bounces_7d: Vec<(String, i64)>,
+    /// `ok`, `demoted` or `paused` (the health guard's state).
+    pub health_state: String,
+    /// Why the guard demoted or paused it.
+    pub health_reason: Option<String>,
+    /// Rolling rates over 1 h, 24 h and 7 d (since the last resume).
+    pub health: Vec<HealthWindowView>,
+}
+
+/// One window of a pool's (or pool × provider pair's) rolling rates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthWindowView {
+    pub label: String,
+    pub sends: i64,
+    /// `4.00 %`, or `—` with nothing sent.
+    pub bounce: String,
+    pub deferral: String,
+    pub complaint: String,
+    /// `ok`, `warning` (over a demotion threshold) or `critical` (over a pause threshold).
+    pub level: String,
+}
+
+/// The Sender pools page's health section: thresholds, pool × provider rates and
+/// pairs slowed by traffic shaping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolHealthView {
+    /// The thresholds in words.
+    pub thresholds: String,
+    pub pairs: Vec<PoolPairRow>,
+    pub slowed: Vec<SlowedPairRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolPairRow {
+    pub pool: String,
+    pub provider: String,
+    pub windows: Vec<HealthWindowView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlowedPairRow {
+    pub pool: String,
+    pub provider: String,
+    /// `4× slower until 2026-11-28 21:00 UTC`.
+    pub how: String,
+    pub rule: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -392,6 +472,8 @@ pub struct OverviewView {
     /// When the rollups were last brought up to date.
     pub refreshed: Option<String>,
     pub demo_orders: i64,
+    /// Pools the health guard demoted or paused, and pairs slowed by shaping, in words.
+    pub pool_alerts: Vec<String>,
 }
 
 /// One trend chart as the Trends page links it.

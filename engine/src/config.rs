@@ -40,6 +40,9 @@ pub struct Config {
     pub inbound_smtp: InboundSmtpConfig,
     pub metrics: MetricsConfig,
     pub privacy: PrivacyConfig,
+    pub risk: RiskConfig,
+    pub pool_health: PoolHealthConfig,
+    pub pace: PaceConfig,
 }
 
 /// Who may read `/metrics`.
@@ -158,6 +161,108 @@ pub struct InboundSmtpConfig {
     pub bind: Option<SocketAddr>,
     /// Largest message accepted (advertised with `SIZE`; larger ones get `552`).
     pub max_message_bytes: usize,
+}
+
+/// Email-health risk at intake (`engine::risk`): where network data comes from
+/// and what a high score does. Every source is optional; files are re-read
+/// when they change (checked every 30 s), without a restart.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RiskConfig {
+    /// CIDR list files, one network per line with an optional label (`#` comments).
+    pub network_lists: Vec<NetworkListConfig>,
+    /// MaxMind GeoLite2-ASN / GeoIP2-ISP `.mmdb`: ASN and organisation.
+    pub asn_mmdb: Option<PathBuf>,
+    /// MaxMind GeoIP2-Anonymous-IP `.mmdb`: VPN, hosting, Tor, proxies.
+    pub anonymous_ip_mmdb: Option<PathBuf>,
+    /// MaxMind GeoLite2-Country / City `.mmdb`: the country of the IP.
+    pub country_mmdb: Option<PathBuf>,
+    /// Disposable-address domains, one per line.
+    pub disposable_domains: Option<PathBuf>,
+    /// Orders scoring at least this are high risk: routed to the best pool for their
+    /// recipient provider and marked for the shop's inline receipt.
+    pub high_risk_score: i64,
+    /// Days of rollups the learned bounce propensity reads.
+    pub learn_days: i64,
+    /// Weight (in pseudo-sends) of the prior that keeps thin history from swinging the score.
+    pub prior_strength: f64,
+}
+
+/// When the health guard (`engine::delivery::guard`) demotes or pauses a sender
+/// pool. Rates are read over the last hour, day and week; a window counts once
+/// it holds `min_sends` attempts, so a handful of sends cannot pause a pool.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolHealthConfig {
+    /// Turn the guard off (rates are still shown).
+    pub enabled: bool,
+    /// Bounces (bad recipient, reputation block, content) per attempt that demote a pool.
+    pub bounce_demote: f64,
+    /// ... and that pause it.
+    pub bounce_pause: f64,
+    /// Complaints per accepted message that demote a pool.
+    pub complaint_demote: f64,
+    /// ... and that pause it.
+    pub complaint_pause: f64,
+    /// Attempts a window needs before its rates count.
+    pub min_sends: i64,
+}
+
+impl Default for PoolHealthConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bounce_demote: 0.05,
+            bounce_pause: 0.10,
+            complaint_demote: 0.001,
+            complaint_pause: 0.003,
+            min_sends: 50,
+        }
+    }
+}
+
+/// Spreading sends per (pool, recipient provider) so bursts are smoothed
+/// (`engine::delivery::pace`); shaping rules may slow a pair further.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PaceConfig {
+    /// Sends per second one pool may make to one recipient provider.
+    pub per_provider_per_second: f64,
+    /// How many sends may go at once before the spacing applies.
+    pub burst: i64,
+}
+
+impl Default for PaceConfig {
+    fn default() -> Self {
+        Self {
+            per_provider_per_second: 200.0,
+            burst: 400,
+        }
+    }
+}
+
+/// One CIDR list and what its networks are.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkListConfig {
+    pub path: PathBuf,
+    /// `vpn`, `datacenter` or `tor`.
+    pub kind: String,
+}
+
+impl Default for RiskConfig {
+    fn default() -> Self {
+        Self {
+            network_lists: Vec::new(),
+            asn_mmdb: None,
+            anonymous_ip_mmdb: None,
+            country_mmdb: None,
+            disposable_domains: None,
+            high_risk_score: 50,
+            learn_days: 30,
+            prior_strength: 20.0,
+        }
+    }
 }
 
 impl Default for InboundSmtpConfig {
@@ -346,6 +451,9 @@ impl Default for Config {
             inbound_smtp: InboundSmtpConfig::default(),
             metrics: MetricsConfig::default(),
             privacy: PrivacyConfig::default(),
+            risk: RiskConfig::default(),
+            pool_health: PoolHealthConfig::default(),
+            pace: PaceConfig::default(),
         }
     }
 }
@@ -462,6 +570,51 @@ impl Config {
                 "login.max_lockout_seconds",
                 "must be at least login.base_lockout_seconds (>= 1)",
             );
+        }
+        for list in &self.risk.network_lists {
+            if crate::risk::NetworkKind::parse(&list.kind)
+                .is_none_or(|k| k == crate::risk::NetworkKind::Residential)
+            {
+                return bad(
+                    "risk.network_lists.kind",
+                    "must be `vpn`, `datacenter` or `tor`",
+                );
+            }
+        }
+        if !(0..=100).contains(&self.risk.high_risk_score) {
+            return bad("risk.high_risk_score", "must be 0 to 100");
+        }
+        if self.risk.learn_days < 1 || self.risk.prior_strength <= 0.0 {
+            return bad(
+                "risk.learn_days",
+                "learn_days must be at least 1 and prior_strength above 0",
+            );
+        }
+        let h = &self.pool_health;
+        let rate = |r: f64| (0.0..=1.0).contains(&r);
+        if !(rate(h.bounce_demote) && rate(h.bounce_pause) && h.bounce_demote <= h.bounce_pause) {
+            return bad(
+                "pool_health.bounce_pause",
+                "rates are fractions 0 to 1, and bounce_demote must not exceed bounce_pause",
+            );
+        }
+        if !(rate(h.complaint_demote)
+            && rate(h.complaint_pause)
+            && h.complaint_demote <= h.complaint_pause)
+        {
+            return bad(
+                "pool_health.complaint_pause",
+                "rates are fractions 0 to 1, and complaint_demote must not exceed complaint_pause",
+            );
+        }
+        if h.min_sends < 1 {
+            return bad("pool_health.min_sends", "must be at least 1");
+        }
+        if !(self.pace.per_provider_per_second > 0.0 && self.pace.per_provider_per_second <= 100_000.0) {
+            return bad("pace.per_provider_per_second", "must be above 0 (at most 100000)");
+        }
+        if !(1..=100_000).contains(&self.pace.burst) {
+            return bad("pace.burst", "must be 1 to 100000");
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", "must be `text` or `json`");

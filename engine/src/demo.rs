@@ -103,6 +103,10 @@ struct Plan {
     account_kind: &'static str,
     customer_ref: Option<String>,
     client_ip: String,
+    /// `vpn` or `residential`, with the score intake would have given.
+    network: &'static str,
+    risk_score: i64,
+    risk_json: String,
     state: &'static str,
     state_detail: String,
     updated: Millis,
@@ -258,6 +262,9 @@ fn plan_order(
         } else {
             format!("198.51.100.{}", rng.random_range(1..255))
         },
+        network: if vpn { "vpn" } else { "residential" },
+        risk_score: 0,
+        risk_json: "[]".into(),
         state: "accepted",
         state_detail: String::new(),
         updated: created,
@@ -549,6 +556,32 @@ fn plan_order(
             });
         }
     }
+    // The score intake would have given: the network, the provider's recent
+    // rate on the primary, and (VPN to a big provider) the learned block.
+    // Its own RNG, seeded by the order's index, so adding the score left the
+    // rest of the seeded history exactly as it was.
+    let rng = &mut StdRng::seed_from_u64(0x7269_736b ^ i);
+    let mut factors = vec![crate::risk::Factor {
+        key: "provider_recent".into(),
+        label: format!("{provider} on pool demo-primary: recent bounces and deferrals"),
+        points: rng.random_range(2..8),
+    }];
+    if vpn {
+        factors.push(crate::risk::Factor {
+            key: "network".into(),
+            label: "ordered from a VPN network (Demo VPN)".into(),
+            points: 25,
+        });
+        if provider != "other" {
+            factors.push(crate::risk::Factor {
+                key: "learned".into(),
+                label: format!("VPN orders to {provider} on pool demo-primary bounce far above the rest"),
+                points: rng.random_range(22..31),
+            });
+        }
+    }
+    p.risk_score = factors.iter().map(|f| f.points).sum::<i64>().min(100);
+    p.risk_json = serde_json::to_string(&factors).unwrap_or_else(|_| "[]".into());
     p
 }
 
@@ -563,7 +596,7 @@ async fn write(db: &Db, plans: Vec<Plan>) -> Result<()> {
             "INSERT INTO orders (order_number, placed_at, currency, subtotal_minor, tax_minor, shipping_minor, \
              discount_minor, total_minor, items_json, customer_email, customer_name, customer_phone, account_kind, \
              customer_ref, client_ip, state, state_detail, attempts, created_at, updated_at, reached_at, reached_via, \
-             fallback_at, fallback_path, fallback_why, demo) ",
+             fallback_at, fallback_path, fallback_why, demo, network_kind, network_name, risk_score, risk_json) ",
         );
         qb.push_values(&plans, |mut b, o| {
             b.push_bind(&o.number).push_bind(o.created - 20_000).push_bind(o.currency)
@@ -575,7 +608,9 @@ async fn write(db: &Db, plans: Vec<Plan>) -> Result<()> {
                 .push_bind(o.created).push_bind(o.updated)
                 .push_bind(o.reached.map(|r| r.0)).push_bind(o.reached.map(|r| r.1))
                 .push_bind(o.fallback.as_ref().map(|f| f.0)).push_bind(o.fallback.as_ref().map(|f| f.1))
-                .push_bind(o.fallback.as_ref().map(|f| f.2.clone())).push_bind(true);
+                .push_bind(o.fallback.as_ref().map(|f| f.2.clone())).push_bind(true)
+                .push_bind(o.network).push_bind((o.network == "vpn").then_some("Demo VPN"))
+                .push_bind(o.risk_score).push_bind(&o.risk_json);
         });
         qb.push(" RETURNING id, order_number");
         let ids: Vec<(i64, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;

@@ -21,6 +21,7 @@ pub mod orders;
 pub mod privacy;
 pub mod ratelimit;
 pub mod reach;
+pub mod risk;
 pub mod receipt;
 pub mod retention;
 pub mod shop_webhooks;

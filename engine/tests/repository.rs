@@ -397,7 +397,7 @@ async fn scenario(db: &Db) -> Vec<String> {
         "pool pause",
         format!(
             "{:?}",
-            pools::set_enabled(db, 1, false)
+            pools::set_enabled(db, 0, 1, false)
                 .await
                 .map_err(|e| e.to_string())
         ),

@@ -258,6 +258,7 @@ async fn start_rebound(db: &Db) -> (Served, String) {
         db: db.clone(),
         config: Arc::new(bench_config()),
         clock: clock.clone(),
+        risk: Arc::new(engine::risk::Assessor::without_sources()),
     };
     let options = leptos::config::get_configuration(None)
         .expect("leptos options from the environment")

@@ -64,6 +64,22 @@ pub enum Command {
         #[command(subcommand)]
         command: PrivacyCommand,
     },
+    /// Email-health risk: how well the score predicts bounces.
+    Risk {
+        #[command(subcommand)]
+        command: RiskCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RiskCommand {
+    /// Print scored orders by risk-score decile next to their observed bounce
+    /// and held rates (a useful score rises decile by decile).
+    Calibration {
+        /// Orders created in the last this many days.
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
 }
 
 /// What one `rebound serve` process does (several processes share one PostgreSQL).
@@ -214,6 +230,7 @@ async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
         Command::Apikey { command } => apikey_command(command, &config).await,
         Command::Demo { command } => demo_command(command, &config).await,
         Command::Privacy { command } => privacy_command(command, &config).await,
+        Command::Risk { command } => risk_command(command, &config).await,
         Command::Bounce {
             command: BounceCommand::Classify { files },
         } => classify_files(&files),
@@ -300,10 +317,14 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
     let heartbeat = runs_workers.then(|| worker.heartbeat.clone());
     let worker_task =
         runs_workers.then(|| tokio::spawn(worker.clone().run_graceful(stop_rx.clone(), grace)));
+    let risk = Arc::new(engine::risk::Assessor::new(&config.risk).map_err(|e| e.to_string())?);
+    // Risk sources are re-read when their files change, without a restart.
+    let risk_reload_task = tokio::spawn(watch_risk_sources(risk.clone(), stop_rx.clone()));
     let state = app::ssr::AppState {
         db: db.clone(),
         config: Arc::new(config),
         clock,
+        risk,
     };
     let router = if role.serves_web() {
         crate::http::router_with_workers(state, leptos_options, wake, heartbeat)
@@ -335,11 +356,36 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
     if let Some(task) = shop_webhooks_task {
         let _ = task.await;
     }
+    let _ = risk_reload_task.await;
     if let Some(task) = inbound_smtp_task {
         let _ = task.await;
     }
     db.close().await;
     Ok(())
+}
+
+/// Checks the risk source files every 30 s and reloads them when one changed;
+/// a file that fails to load keeps the previous data.
+async fn watch_risk_sources(
+    risk: Arc<engine::risk::Assessor>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        let r = risk.clone();
+        match tokio::task::spawn_blocking(move || r.reload_if_changed()).await {
+            Ok(Ok(true)) => tracing::info!("risk sources reloaded"),
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "risk sources changed but did not load; keeping the previous ones"),
+            Err(e) => tracing::warn!(error = %e, "risk source reload failed"),
+        }
+    }
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -427,6 +473,29 @@ fn classify_files(files: &[String]) -> Result<(), String> {
     }
     if failures > 0 {
         return Err(format!("{failures} file(s) could not be classified"));
+    }
+    Ok(())
+}
+
+async fn risk_command(cmd: RiskCommand, config: &Config) -> Result<(), String> {
+    let db = bootstrap::open_database(config)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = SystemClock::new().now_ms();
+    match cmd {
+        RiskCommand::Calibration { days } => {
+            if !(1..=3650).contains(&days) {
+                return Err("--days must be 1 to 3650".into());
+            }
+            let deciles = engine::risk::calibration::deciles(&db, now - days * 86_400_000)
+                .await
+                .map_err(|e| e.to_string())?;
+            if deciles.is_empty() {
+                println!("no scored orders in the last {days} days");
+            } else {
+                print!("{}", engine::risk::calibration::table(&deciles));
+            }
+        }
     }
     Ok(())
 }

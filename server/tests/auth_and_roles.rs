@@ -41,6 +41,7 @@ const POLICY: &[(&str, Access)] = &[
     ("/fn/audit/list", Access::Admin),
     ("/fn/orders/list", AGENTS_AND_MANAGERS),
     ("/fn/orders/get", AGENTS_AND_MANAGERS),
+    ("/fn/orders/flagged", AGENTS_AND_MANAGERS),
     ("/fn/outbox/list", Access::Admin),
     ("/fn/outbox/get", Access::Admin),
     ("/fn/outbox/sms", Access::Admin),

@@ -113,6 +113,13 @@ fn Overview(o: OverviewView, show_held_link: bool) -> impl IntoView {
                 <p class="notice warn">{format!("Includes {} demo orders (generated history); ", o.demo_orders)}
                     <code>"rebound demo clear"</code>" removes them."</p>
             })}
+            {(!o.pool_alerts.is_empty()).then(|| view! {
+                <div class="notice warn" role="alert" data-testid="pool-alerts">
+                    <strong>"Sender pool alerts"</strong>
+                    <ul>{o.pool_alerts.iter().map(|a| view! { <li>{a.clone()}</li> }).collect_view()}</ul>
+                    <a href="/pools">"Open the sender pools"</a>
+                </div>
+            })}
             <p class="held-now" data-testid="held-now">
                 <strong>{format!("Held now: {}", o.held_now)}</strong>
                 {o.oldest_held.clone().map(|h| format!(" · oldest {h}"))}

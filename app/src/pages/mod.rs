@@ -1,6 +1,7 @@
 pub mod admin_webhooks;
 pub mod api_keys;
 pub mod audit;
+pub mod flagged;
 pub mod held;
 pub mod home;
 pub mod login;

@@ -39,6 +39,7 @@ pub fn OrderPage() -> impl IntoView {
                                 <dt>"Placed"</dt><dd>{d.order.placed_at.clone()}</dd>
                             </dl>
                         </section>
+                        <RiskCard risk=d.risk.clone()/>
                         <h2>"Items"</h2>
                         <div class="table-wrap">
                             <table>
@@ -113,5 +114,43 @@ pub fn OrderPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The email-health risk scored at intake and why (each factor's points).
+#[component]
+fn RiskCard(risk: crate::types::RiskDetail) -> impl IntoView {
+    let score = match risk.score {
+        Some(s) if risk.high => format!("{s} of 100 — high"),
+        Some(s) => format!("{s} of 100"),
+        None => "not scored (stored before risk scoring)".into(),
+    };
+    view! {
+        <section class="card" aria-labelledby="risk-h">
+            <h2 id="risk-h">"Email-health risk"</h2>
+            <dl class="facts">
+                <dt>"Score"</dt><dd class=if risk.high { "level-critical" } else { "" }>{score}</dd>
+                <dt>"Network"</dt><dd>{risk.network_label.clone()}</dd>
+                {risk.country.clone().map(|c| view! { <dt>"IP country"</dt><dd>{c}</dd> })}
+                {risk.routed_to.clone().map(|p| view! { <dt>"Routed to"</dt><dd>{format!("pool {p} (best recent acceptance for this recipient provider)")}</dd> })}
+                {risk.high.then(|| view! { <dt>"Inline receipt"</dt><dd>"The shop was told to show the receipt on its thank-you page."</dd> })}
+                {risk.suggested_email.clone().map(|e| view! { <dt>"Did they mean"</dt><dd><strong>{e}</strong>" (the domain looks like a typo)"</dd> })}
+            </dl>
+            {if risk.factors.is_empty() {
+                view! { <p class="muted">"No risk factors."</p> }.into_any()
+            } else {
+                view! {
+                    <table>
+                        <caption class="sr-only">"Risk factors"</caption>
+                        <thead><tr><th scope="col">"Factor"</th><th scope="col">"Points"</th></tr></thead>
+                        <tbody>
+                            {risk.factors.into_iter().map(|(why, points)| view! {
+                                <tr><td>{why}</td><td class="num">{format!("+{points}")}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
     }
 }

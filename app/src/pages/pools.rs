@@ -2,8 +2,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::components::status::{ActionStatus, ErrorNotice};
-use crate::server_fns::pools::{SavePool, SetPoolEnabled, list_pools};
-use crate::types::PoolRow;
+use crate::server_fns::pools::{SavePool, SetPoolEnabled, list_pools, pool_health};
+use crate::types::{HealthWindowView, PoolHealthView, PoolRow};
 
 /// Sender pools: who receipts are sent as and through which relay.
 #[component]
@@ -14,6 +14,7 @@ pub fn PoolsPage() -> impl IntoView {
         move || (toggle.version().get(), save.version().get()),
         |_| list_pools(),
     );
+    let health = Resource::new(move || toggle.version().get(), |_| pool_health());
     let query = leptos_router::hooks::use_query_map();
     let editing = move || query.read().get("edit").and_then(|v| v.parse::<i64>().ok());
     view! {
@@ -31,6 +32,7 @@ pub fn PoolsPage() -> impl IntoView {
                                 <thead><tr>
                                     <th scope="col">"Name"</th><th scope="col">"Role"</th><th scope="col">"From"</th>
                                     <th scope="col">"Relay"</th><th scope="col">"Max/s"</th><th scope="col">"State"</th>
+                                    <th scope="col">"Health (bounces · deferrals · complaints)"</th>
                                     <th scope="col">"Accepted (7 days)"</th><th scope="col">"Complaints (7 days)"</th>
                                     <th scope="col">"Complaint rate"</th><th scope="col">"Bounces (7 days)"</th>
                                     <th scope="col">"Action"</th>
@@ -40,7 +42,16 @@ pub fn PoolsPage() -> impl IntoView {
                                         <tr>
                                             <td>{p.name.clone()}</td><td>{p.role}</td><td>{p.from}</td>
                                             <td><code>{p.relay}</code></td><td>{p.max_per_second}</td>
-                                            <td>{if p.enabled { "Active" } else { "Paused" }}</td>
+                                            <td>
+                                                {match (p.enabled, p.health_state.as_str()) {
+                                                    (false, "paused") => "Paused by the health guard",
+                                                    (false, _) => "Paused",
+                                                    (true, "demoted") => "Active, demoted by the health guard",
+                                                    _ => "Active",
+                                                }}
+                                                {p.health_reason.clone().map(|r| view! { <span class="detail block">{r}</span> })}
+                                            </td>
+                                            <td><HealthWindows windows=p.health.clone()/></td>
                                             <td>{p.accepted_7d}</td><td>{p.complaints_7d}</td>
                                             <td class="nowrap"><ComplaintRate rate=p.complaint_rate.clone() level=p.complaint_level.clone()/></td>
                                             <td>{bounce_summary(&p.bounces_7d)}</td>
@@ -63,6 +74,81 @@ pub fn PoolsPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match health.await {
+                    Ok(h) => view! { <HealthSection h/> }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// `1 h: 120 sent · 4.00 % · 0.83 % · 0.00 %`, one line per window, the level
+/// in words as well as colour.
+#[component]
+fn HealthWindows(windows: Vec<HealthWindowView>) -> impl IntoView {
+    view! {
+        <ul class="health-windows">
+            {windows.into_iter().map(|w| {
+                let word = match w.level.as_str() {
+                    "critical" => " · over the pause threshold",
+                    "warning" => " · over the demotion threshold",
+                    _ => "",
+                };
+                view! {
+                    <li class=format!("level-{}", w.level)>
+                        <span class="nowrap">{format!("{}: {} sent", w.label, w.sends)}</span>" · "
+                        <span class="nowrap">{format!("{} · {} · {}", w.bounce, w.deferral, w.complaint)}</span>
+                        <strong>{word}</strong>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+/// Thresholds, pairs slowed by traffic shaping, and rates per recipient provider.
+#[component]
+fn HealthSection(h: PoolHealthView) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="health-h">
+            <h2 id="health-h">"Pool health"</h2>
+            <p data-testid="thresholds">{h.thresholds.clone()}</p>
+            <h3>"Slowed by traffic shaping"</h3>
+            {if h.slowed.is_empty() {
+                view! { <p class="muted">"No pool is slowed for any provider now."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap"><table>
+                        <caption class="sr-only">"Pool and provider pairs slowed by traffic shaping"</caption>
+                        <thead><tr><th scope="col">"Pool"</th><th scope="col">"Provider"</th><th scope="col">"How"</th><th scope="col">"Rule"</th><th scope="col">"Reply that set it off"</th></tr></thead>
+                        <tbody>
+                            {h.slowed.into_iter().map(|s| view! {
+                                <tr><td>{s.pool}</td><td>{s.provider}</td><td>{s.how}</td><td><code>{s.rule}</code></td><td>{s.reason}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table></div>
+                }.into_any()
+            }}
+            <h3>"By recipient provider"</h3>
+            {if h.pairs.is_empty() {
+                view! { <p class="muted">"No sends in the last 7 days."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap"><table>
+                        <caption class="sr-only">"Rolling rates per pool and recipient provider"</caption>
+                        <thead><tr><th scope="col">"Pool"</th><th scope="col">"Provider"</th><th scope="col">"Bounces · deferrals · complaints"</th></tr></thead>
+                        <tbody>
+                            {h.pairs.into_iter().map(|p| view! {
+                                <tr><td>{p.pool}</td><td>{p.provider}</td><td><HealthWindows windows=p.windows/></td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table></div>
+                }.into_any()
+            }}
+        </section>
     }
 }
 
@@ -108,6 +194,9 @@ fn PoolForm(save: ServerAction<SavePool>, pool: Option<PoolRow>) -> impl IntoVie
         complaint_rate: String::new(),
         complaint_level: "ok".into(),
         bounces_7d: Vec::new(),
+        health_state: "ok".into(),
+        health_reason: None,
+        health: Vec::new(),
     });
     let (from_name, from_address) = match p.from.rsplit_once(" <") {
         Some((n, a)) => (n.to_string(), a.trim_end_matches('>').to_string()),

@@ -9,6 +9,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
+    /// Network intelligence and the risk score (shared with the shop API).
+    pub risk: Arc<engine::risk::Assessor>,
 }
 
 impl AppState {

@@ -2,7 +2,9 @@
 //! durable job queue, the SMTP transport and the worker that ties them.
 
 pub mod message;
+pub mod guard;
 pub mod outbox;
+pub mod pace;
 pub mod policy;
 pub mod pools;
 pub mod queue;

@@ -24,6 +24,14 @@ pub struct SenderPool {
     pub max_per_second: i64,
     pub position: i64,
     pub created_at: Millis,
+    /// `ok`, `demoted` (tried after the healthy pools) or `paused` (set by the
+    /// health guard, `delivery::guard`, together with `enabled = false`).
+    pub health_state: String,
+    /// Why the guard demoted or paused it, in words.
+    pub health_reason: Option<String>,
+    pub health_changed_at: Option<Millis>,
+    /// Health rates count traffic from here (an admin's resume resets it).
+    pub health_since: Millis,
 }
 
 pub struct NewPool<'a> {
@@ -36,7 +44,8 @@ pub struct NewPool<'a> {
     pub position: i64,
 }
 
-const COLUMNS: &str = "id, name, role, from_name, from_address, relay_url, enabled, max_per_second, position, created_at";
+const COLUMNS: &str = "id, name, role, from_name, from_address, relay_url, enabled, max_per_second, position, created_at, \
+    health_state, health_reason, health_changed_at, health_since";
 
 pub async fn create(db: &Db, now: Millis, p: NewPool<'_>) -> Result<SenderPool> {
     validate(&p)?;
@@ -108,9 +117,19 @@ pub async fn list(db: &Db) -> Result<Vec<SenderPool>> {
     Ok(on_pool!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?)
 }
 
-pub async fn set_enabled(db: &Db, id: i64, enabled: bool) -> Result<()> {
-    let n = exec_on_pool!(db, p => sqlx::query("UPDATE sender_pools SET enabled = $1 WHERE id = $2")
-        .bind(enabled).bind(id).execute(p).await)?;
+/// Pauses or resumes a pool by hand. A resume clears the health guard's state
+/// and restarts its rates from `now`, so the pool is not paused again at once
+/// for the traffic that paused it.
+pub async fn set_enabled(db: &Db, now: Millis, id: i64, enabled: bool) -> Result<()> {
+    let n = if enabled {
+        exec_on_pool!(db, p => sqlx::query(
+            "UPDATE sender_pools SET enabled = TRUE, health_state = 'ok', health_reason = NULL,
+             health_changed_at = $1, health_since = $1 WHERE id = $2"
+        ).bind(now).bind(id).execute(p).await)?
+    } else {
+        exec_on_pool!(db, p => sqlx::query("UPDATE sender_pools SET enabled = FALSE WHERE id = $1")
+            .bind(id).execute(p).await)?
+    };
     if n == 0 {
         return Err(Error::NotFound(format!("sender pool {id}")));
     }
@@ -133,7 +152,15 @@ pub fn send_chain(pools: &[SenderPool]) -> Vec<&SenderPool> {
         .iter()
         .filter(|p| p.enabled && (p.role == "primary" || p.role == "backup"))
         .collect();
-    chain.sort_by_key(|p| (p.role != "primary", p.position, p.id));
+    // Demoted pools (health guard) go last, whatever their role.
+    chain.sort_by_key(|p| {
+        (
+            p.health_state == "demoted",
+            p.role != "primary",
+            p.position,
+            p.id,
+        )
+    });
     chain
 }
 
@@ -321,6 +348,10 @@ mod tests {
             max_per_second: 1,
             position,
             created_at: 0,
+            health_state: "ok".into(),
+            health_reason: None,
+            health_changed_at: None,
+            health_since: 0,
         }
     }
 

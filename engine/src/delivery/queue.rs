@@ -14,6 +14,8 @@ pub struct Job {
     pub order_id: i64,
     pub attempt_no: i64,
     pub due_at: Millis,
+    /// A pacing slot reserved for this send (see `delivery::pace`).
+    pub slot_at: Option<Millis>,
 }
 
 pub async fn claim(
@@ -27,6 +29,15 @@ pub async fn claim(
     Ok(on_pool!(db, p => sqlx::query_as(sql)
         .bind(owner).bind(now + lease_ms).bind(now).bind(limit)
         .fetch_all(p).await)?)
+}
+
+/// Puts a claimed job back to wait for the pacing slot reserved for it at `slot_at`.
+pub async fn defer_to_slot(db: &Db, job_id: i64, owner: &str, slot_at: Millis) -> Result<()> {
+    exec_on_pool!(db, p => sqlx::query(
+        "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, due_at = $3, slot_at = $3
+         WHERE id = $1 AND lease_owner = $2 AND state = 'running'"
+    ).bind(job_id).bind(owner).bind(slot_at).execute(p).await)?;
+    Ok(())
 }
 
 /// Puts a claimed job back (graceful shutdown): due at once, for anyone.

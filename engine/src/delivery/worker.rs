@@ -55,6 +55,9 @@ pub(crate) const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, pool_id, mes
 /// How often a worker credits email reach (the window itself is an hour).
 const REACH_SWEEP_INTERVAL_MS: i64 = 30_000;
 
+/// How often a worker runs the pool health guard.
+pub const GUARD_INTERVAL_MS: i64 = 60_000;
+
 /// Masked re-sends are numbered from here so they never collide with
 /// receipt attempts (`attempt_no` is unique per order).
 pub const MASKED_ATTEMPT_BASE: i64 = 100;
@@ -98,6 +101,10 @@ pub struct Worker {
     reach_due: AtomicI64,
     /// When this worker next tries the privacy retention pass.
     retention_due: AtomicI64,
+    /// When this worker next runs the pool health guard.
+    guard_due: AtomicI64,
+    /// Deferral texts that slow a pool → provider pair (`pace`).
+    shaper: super::pace::Shaper,
     /// Touched every time round the loop; `/readyz` says not ready when it goes stale.
     pub heartbeat: Heartbeat,
 }
@@ -148,6 +155,8 @@ impl Worker {
             config: Arc::new(config.clone()),
             wake: Arc::new(Notify::new()),
             stats_due: AtomicI64::new(0),
+            guard_due: AtomicI64::new(0),
+            shaper: super::pace::Shaper::builtin()?,
             reach_due: AtomicI64::new(0),
             retention_due: AtomicI64::new(0),
             heartbeat: Heartbeat::default(),
@@ -242,6 +251,14 @@ impl Worker {
                     Err(e) => tracing::warn!(error = %e, "privacy retention pass failed"),
                 }
             });
+        }
+        // The pool health guard, once a minute: pauses or demotes a pool whose
+        // rates crossed the thresholds. Like the rollups, never fails the sends.
+        if now >= self.guard_due.load(Ordering::Relaxed) {
+            self.guard_due.store(now + GUARD_INTERVAL_MS, Ordering::Relaxed);
+            if let Err(e) = super::guard::run(&self.db, now, &self.config.pool_health).await {
+                tracing::warn!(error = %e, "pool health guard pass failed");
+            }
         }
         if decided > 0 {
             // A decision may have queued a masked re-send: take it now.
@@ -359,6 +376,12 @@ impl Worker {
             None => None,
         }
         .or_else(|| {
+            // A high-risk order's first attempt goes where the risk policy routed
+            // it, while that pool is still in the chain (enabled, not masked).
+            let routed = order.route_pool_id.filter(|_| previous.is_none());
+            if let Some(p) = routed.and_then(|id| chain.iter().find(|p| p.id == id)) {
+                return Some(*p);
+            }
             let avoid = previous.is_some_and(|a| {
                 a.class.as_deref() == Some(BounceClass::SenderReputation.as_str())
             });
@@ -390,6 +413,17 @@ impl Worker {
             return self
                 .apply(&job, None, t, "suppressed address: not sent")
                 .await;
+        }
+        // Spreading: one token per (pool, provider); without one the job waits
+        // in the queue for the slot it reserved (unless it already has it).
+        let provider = crate::stats::provider_of(&order.customer_email);
+        if current.is_none() && job.slot_at.is_none() {
+            let now = self.clock.now_ms();
+            if let super::pace::Slot::At(at) =
+                super::pace::reserve(db, now, pool.id, provider, &self.config.pace).await?
+            {
+                return queue::defer_to_slot(db, job.id, &self.id, at).await;
+            }
         }
         let attempt = self.start_attempt(&order, &job, &pool).await?;
         let outcome = self.send(&order, &pool, &attempt).await;
@@ -514,6 +548,16 @@ impl Worker {
         {
             crate::metrics::bounce(class);
         }
+        if matches!(recorded.outcome, "rejected" | "deferred") {
+            let reply = format!(
+                "{} {}",
+                recorded.code.unwrap_or_default(),
+                recorded.text.as_deref().unwrap_or_default()
+            );
+            if let Err(e) = self.shape(now, &pool, provider, &reply).await {
+                tracing::warn!(error = %e, "could not record a traffic-shaping slowdown");
+            }
+        }
         let (soft_outcome, soft_class) = (recorded.outcome, recorded.class.clone());
         self.apply(&job, Some((attempt.id, recorded)), transition, &note)
             .await?;
@@ -528,6 +572,35 @@ impl Worker {
         );
         if let Err(e) = soft.await {
             tracing::warn!(order = order.id, error = %e, "could not update the soft-bounce count");
+        }
+        Ok(())
+    }
+
+    /// Traffic shaping: a reply matching a shaping rule slows this pool →
+    /// provider pair, logged and audited with the rule and the reply.
+    async fn shape(&self, now: Millis, pool: &SenderPool, provider: &str, reply: &str) -> Result<()> {
+        let Some(rule) = self.shaper.matching(provider, reply) else {
+            return Ok(());
+        };
+        let reply = crate::privacy::mask_emails_in(reply);
+        if super::pace::slow(&self.db, now, pool.id, provider, rule, &reply).await? {
+            tracing::warn!(pool = %pool.name, provider, rule = %rule.id, factor = rule.slow_factor, minutes = rule.minutes, "traffic shaping: slowing this pool for this provider");
+            crate::audit::record(
+                &self.db,
+                now,
+                &crate::audit::Actor::system(),
+                "pool.slowed",
+                &format!("pool {} → {provider}", pool.name),
+                &format!(
+                    "rule {}: {}× slower for {} min ({}); reply: {}",
+                    rule.id,
+                    rule.slow_factor,
+                    rule.minutes,
+                    rule.doc,
+                    reply.chars().take(200).collect::<String>()
+                ),
+            )
+            .await?;
         }
         Ok(())
     }

@@ -35,7 +35,9 @@ pub async fn post_receipt_held(
     customer_ref: &str,
     message: &str,
 ) -> Result<(Notification, bool)> {
-    if let Some(n) = for_order(db, order.id).await?.into_iter().next() {
+    // (A high-risk order may already hold a `receipt_ready` one from intake.)
+    let held = for_order(db, order.id).await?.into_iter().find(|n| n.kind == "receipt_held");
+    if let Some(n) = held {
         return Ok((n, false));
     }
     let id: i64 = on_pool!(db, p => sqlx::query_scalar(

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::input::{ItemInput, ValidOrder};
+use super::input::{AccountKind, ItemInput, ValidOrder};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -43,9 +43,30 @@ pub struct Order {
     pub fallback_path: Option<String>,
     /// The decision in words ("guest, 3 soft failures, masked re-send queued").
     pub fallback_why: Option<String>,
+    /// `vpn`, `datacenter`, `tor` or `residential` (see `risk::NetworkKind`).
+    pub network_kind: String,
+    pub network_name: Option<String>,
+    pub network_asn: Option<i64>,
+    pub ip_country: Option<String>,
+    /// 0–100 at intake; `None` for orders stored before scoring existed.
+    pub risk_score: Option<i64>,
+    /// The factors as JSON (`risk::Factor` list); see [`Order::risk_factors`].
+    pub risk_json: Option<String>,
+    /// The pool the routing policy chose for the first attempt.
+    pub route_pool_id: Option<i64>,
+    /// High risk: the shop should show the receipt on its thank-you page.
+    pub inline_receipt: bool,
 }
 
 impl Order {
+    /// Why the risk score is what it is, factor by factor.
+    pub fn risk_factors(&self) -> Vec<crate::risk::Factor> {
+        self.risk_json
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok())
+            .unwrap_or_default()
+    }
+
     pub fn items(&self) -> Vec<ItemInput> {
         serde_json::from_str(&self.items_json).unwrap_or_default()
     }
@@ -88,7 +109,8 @@ impl Intake {
 pub(crate) const COLUMNS: &str = "id, order_number, idempotency_key, placed_at, currency, subtotal_minor, \
     tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
     customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
-    created_at, updated_at, reached_at, reached_via, fallback_at, fallback_path, fallback_why";
+    created_at, updated_at, reached_at, reached_via, fallback_at, fallback_path, fallback_why, \
+    network_kind, network_name, network_asn, ip_country, risk_score, risk_json, route_pool_id, inline_receipt";
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<Order>> {
     let sql = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");
@@ -112,14 +134,27 @@ pub async fn list_recent(db: &Db, before_id: Option<i64>, limit: i64) -> Result<
         .bind(before_id.unwrap_or(i64::MAX)).bind(limit.clamp(1, 500)).fetch_all(p).await)?)
 }
 
-/// Stores a validated order and queues its receipt, exactly once per order
-/// number (and per `Idempotency-Key`, when the shop sends one). Only
-/// validation and two inserts happen here: sending is the workers' job.
+/// [`intake_assessed`] without a risk assessment (the order is stored as
+/// residential/unknown with no score): for tools and tests.
 pub async fn intake(
     db: &Db,
     now: Millis,
     order: ValidOrder,
     idempotency_key: Option<&str>,
+) -> Result<Intake> {
+    intake_assessed(db, now, order, idempotency_key, None).await
+}
+
+/// Stores a validated order and queues its receipt, exactly once per order
+/// number (and per `Idempotency-Key`, when the shop sends one). Only
+/// validation and two inserts happen here: sending is the workers' job.
+/// The risk assessment (network, score, routing) is stored with the order.
+pub async fn intake_assessed(
+    db: &Db,
+    now: Millis,
+    order: ValidOrder,
+    idempotency_key: Option<&str>,
+    risk: Option<&crate::risk::Assessment>,
 ) -> Result<Intake> {
     if let Some(key) = idempotency_key {
         if key.is_empty() || key.len() > 255 {
@@ -147,9 +182,34 @@ pub async fn intake(
     let insert = "INSERT INTO orders (order_number, idempotency_key, placed_at, currency, subtotal_minor, \
         tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
         customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
-        created_at, updated_at) \
+        created_at, updated_at, network_kind, network_name, network_asn, ip_country, risk_score, risk_json, \
+        route_pool_id, inline_receipt) \
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'queued', \
-        'receipt queued', 0, $18, $18) ON CONFLICT DO NOTHING RETURNING id";
+        'receipt queued', 0, $18, $18, $19, $20, $21, $22, $23, $24, $25, $26) ON CONFLICT DO NOTHING RETURNING id";
+    let network_kind = risk.map_or("residential", |r| r.network.kind.as_str());
+    let network_name = risk.and_then(|r| r.network.name.clone());
+    let network_asn = risk.and_then(|r| r.network.asn).map(i64::from);
+    let ip_country = risk.and_then(|r| r.network.country.clone());
+    let risk_score = risk.map(|r| r.score);
+    let risk_json = risk
+        .map(|r| serde_json::to_string(&r.factors))
+        .transpose()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let route_pool_id = risk.and_then(|r| r.route_pool_id);
+    let inline_receipt = risk.is_some_and(|r| r.high);
+    let intake_note = match risk {
+        Some(r) if r.network.kind.is_flagged() || r.score > 0 => format!(
+            "; {} network, risk {}{}",
+            r.network.kind.label(),
+            r.score,
+            if r.high { " (high: routed, inline receipt)" } else { "" }
+        ),
+        _ => String::new(),
+    };
+    let proactive_ref = order
+        .customer_ref
+        .clone()
+        .filter(|_| inline_receipt && order.account_kind == AccountKind::LoggedIn);
     let t = &order.totals;
     let new_id: Option<i64> = on_pool!(db, p => {
         let mut tx = p.begin().await?;
@@ -159,6 +219,8 @@ pub async fn intake(
             .bind(&items_json).bind(&order.customer_email).bind(&order.customer_name)
             .bind(&order.customer_phone).bind(order.account_kind.as_str()).bind(&order.customer_ref)
             .bind(&order.client_ip).bind(&billing_json).bind(now)
+            .bind(network_kind).bind(&network_name).bind(network_asn).bind(&ip_country)
+            .bind(risk_score).bind(&risk_json).bind(route_pool_id).bind(inline_receipt)
             .fetch_optional(&mut *tx).await?;
         if let Some(id) = id {
             sqlx::query(
@@ -167,8 +229,22 @@ pub async fn intake(
             ).bind(id).bind(now).execute(&mut *tx).await?;
             sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'intake', $3)")
                 .bind(id).bind(now)
-                .bind(format!("order received ({} account); receipt queued", order.account_kind.as_str()))
+                .bind(format!("order received ({} account){intake_note}; receipt queued", order.account_kind.as_str()))
                 .execute(&mut *tx).await?;
+            // High risk, logged-in customer: the receipt is put in their account
+            // now, before email has had the chance to fail.
+            if let Some(customer_ref) = proactive_ref.as_deref() {
+                sqlx::query(
+                    "INSERT INTO notifications (order_id, customer_ref, kind, message, created_at)
+                     VALUES ($1, $2, 'receipt_ready', $3, $4)",
+                ).bind(id).bind(customer_ref)
+                    .bind(format!("Your receipt for order {} is ready to download.", order.order_number))
+                    .bind(now).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'fallback', $3)")
+                    .bind(id).bind(now)
+                    .bind("high risk: receipt posted to the customer's account in advance")
+                    .execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
         id

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BOUNCE_CLASSES, Counts, Group, PROVIDERS, by_day, day_text, retries};
+use super::{BOUNCE_CLASSES, Counts, DAY_MS, Group, PROVIDERS, by_day, day_text, retries};
 use crate::db::Db;
 use crate::error::Result;
 
@@ -13,19 +13,23 @@ pub enum ChartKind {
     BounceClass,
     BounceProvider,
     BouncePool,
+    BounceNetwork,
     Reach,
     TimeToReceipt,
     Retry,
+    RiskDecile,
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 6] = [
+    pub const ALL: [ChartKind; 8] = [
         ChartKind::BounceClass,
         ChartKind::BounceProvider,
         ChartKind::BouncePool,
+        ChartKind::BounceNetwork,
         ChartKind::Reach,
         ChartKind::TimeToReceipt,
         ChartKind::Retry,
+        ChartKind::RiskDecile,
     ];
 
     pub fn name(self) -> &'static str {
@@ -33,9 +37,11 @@ impl ChartKind {
             ChartKind::BounceClass => "bounce-class",
             ChartKind::BounceProvider => "bounce-provider",
             ChartKind::BouncePool => "bounce-pool",
+            ChartKind::BounceNetwork => "bounce-network",
             ChartKind::Reach => "reach",
             ChartKind::TimeToReceipt => "time-to-receipt",
             ChartKind::Retry => "retry",
+            ChartKind::RiskDecile => "risk-decile",
         }
     }
 
@@ -48,9 +54,11 @@ impl ChartKind {
             ChartKind::BounceClass => "Daily bounce rate by class",
             ChartKind::BounceProvider => "Daily bounce rate by recipient provider",
             ChartKind::BouncePool => "Daily bounce rate by sender pool",
+            ChartKind::BounceNetwork => "Daily bounce rate: VPN and other flagged networks vs the rest",
             ChartKind::Reach => "Daily reach rate and held orders",
             ChartKind::TimeToReceipt => "Daily time to receipt (median and 90th percentile)",
             ChartKind::Retry => "Acceptance by attempt number",
+            ChartKind::RiskDecile => "Risk score at intake vs observed bounces",
         }
     }
 
@@ -66,6 +74,9 @@ impl ChartKind {
             ChartKind::BouncePool => {
                 "Line chart: for each day, bounces as a percentage of sent attempts per sender pool."
             }
+            ChartKind::BounceNetwork => {
+                "Line chart: for each day, bounces as a percentage of sent attempts for orders placed from a VPN, a datacenter or Tor, and for all other (residential or unknown) orders."
+            }
             ChartKind::Reach => {
                 "Line chart: for the orders that arrived each day, the percentage the receipt reached by any channel and the percentage held after email failed."
             }
@@ -74,6 +85,9 @@ impl ChartKind {
             }
             ChartKind::Retry => {
                 "Line chart: the percentage of receipt send attempts accepted, by attempt number (1 is the first try, then retries), over the whole range."
+            }
+            ChartKind::RiskDecile => {
+                "Line chart: orders that arrived in the range grouped by the risk score given at intake (0–9, 10–19, … 90–100); for each group, the percentage whose receipt bounced or was deferred at least once, and the percentage held. A useful score rises from left to right."
             }
         }
     }
@@ -254,6 +268,21 @@ pub async fn build(db: &Db, kind: ChartKind, from_day: i64, to_day: i64) -> Resu
                     .collect(),
             )
         }
+        ChartKind::BounceNetwork => {
+            let rows = by_day(db, from_day, to_day, Group::DayNetwork).await?;
+            rate_chart(
+                crate::risk::NetworkKind::ALL
+                    .iter()
+                    .map(|n| Series {
+                        name: n.label().into(),
+                        points: daily(&rows, n.as_str())
+                            .iter()
+                            .map(|c| rate_point(c.bounces(), c.sent))
+                            .collect(),
+                    })
+                    .collect(),
+            )
+        }
         ChartKind::Reach => {
             let per_day = daily(&by_day(db, from_day, to_day, Group::Day).await?, "");
             ChartData {
@@ -322,6 +351,33 @@ pub async fn build(db: &Db, kind: ChartKind, from_day: i64, to_day: i64) -> Resu
                         .map(|(_, sent, accepted)| rate_point(*accepted, *sent))
                         .collect(),
                 }],
+            }
+        }
+        ChartKind::RiskDecile => {
+            let deciles = crate::risk::calibration::deciles_between(
+                db,
+                from_day * DAY_MS,
+                (to_day + 1) * DAY_MS,
+            )
+            .await?;
+            ChartData {
+                kind,
+                title: kind.title().into(),
+                x_label: "Risk score at intake".into(),
+                y_label: "Orders (% of the score group)".into(),
+                unit: "%".into(),
+                x_name: "score".into(),
+                x: deciles.iter().map(|d| d.range()).collect(),
+                series: vec![
+                    Series {
+                        name: "bounced or deferred".into(),
+                        points: deciles.iter().map(|d| rate_point(d.bounced, d.orders)).collect(),
+                    },
+                    Series {
+                        name: "held".into(),
+                        points: deciles.iter().map(|d| rate_point(d.held, d.orders)).collect(),
+                    },
+                ],
             }
         }
     })

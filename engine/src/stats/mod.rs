@@ -109,7 +109,7 @@ pub fn provider_of(email: &str) -> &'static str {
 
 /// The same decision as [`provider_of`] as an SQL expression over `col`.
 /// Built only from the constant lists above (no input reaches it).
-fn provider_sql(db: &Db, col: &str) -> String {
+pub(crate) fn provider_sql(db: &Db, col: &str) -> String {
     let d = dialect::email_domain(db, col);
     let mut out = String::from("CASE");
     for r in &PROVIDER_RULES {
@@ -446,7 +446,7 @@ where
 
 async fn rebuild_day(db: &Db, day: i64) -> Result<()> {
     let (from, to) = (day * DAY_MS, (day + 1) * DAY_MS);
-    let mut rows: BTreeMap<(i64, String), Counts> = BTreeMap::new();
+    let mut rows: BTreeMap<(i64, String, String), Counts> = BTreeMap::new();
 
     // Sends, by the pool that sent and the recipient's provider.
     let prov = provider_sql(db, "o.customer_email");
@@ -459,21 +459,21 @@ async fn rebuild_day(db: &Db, day: i64) -> Result<()> {
         })
         .collect();
     let sql = format!(
-        "SELECT a.pool_id, {prov}, COUNT(*), SUM(CASE WHEN a.outcome = 'accepted' THEN 1 ELSE 0 END), {}
+        "SELECT a.pool_id, {prov}, o.network_kind, COUNT(*), SUM(CASE WHEN a.outcome = 'accepted' THEN 1 ELSE 0 END), {}
          FROM delivery_attempts a JOIN orders o ON o.id = a.order_id
          WHERE a.finished_at >= $1 AND a.finished_at < $2 AND a.outcome IS NOT NULL
-         GROUP BY 1, 2",
+         GROUP BY 1, 2, 3",
         class_sums.join(", ")
     );
-    let sends: Vec<(i64, String, Vec<i64>)> = on_pool!(db, p => {
+    let sends: Vec<(i64, String, String, Vec<i64>)> = on_pool!(db, p => {
         let found = sqlx::query(&sql).bind(from).bind(to).fetch_all(p).await?;
         found.iter().map(|r| {
             use sqlx::Row;
-            Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, counts_at(r, 2, 6)?))
+            Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, counts_at(r, 3, 6)?))
         }).collect::<std::result::Result<Vec<_>, _>>()?
     });
-    for (pool, provider, v) in sends {
-        let c = rows.entry((pool, provider)).or_default();
+    for (pool, provider, network, v) in sends {
+        let c = rows.entry((pool, provider, network)).or_default();
         c.sent += v[0];
         c.accepted += v[1];
         for i in 0..4 {
@@ -484,17 +484,17 @@ async fn rebuild_day(db: &Db, day: i64) -> Result<()> {
     // Later bounces and complaints, by the pool of the attempt they are tied to.
     let prov = provider_sql(db, "COALESCE(o.customer_email, b.recipient, '')");
     let sql = format!(
-        "SELECT COALESCE(a.pool_id, 0), {prov}, b.class, COUNT(*)
+        "SELECT COALESCE(a.pool_id, 0), {prov}, COALESCE(o.network_kind, 'residential'), b.class, COUNT(*)
          FROM bounces b LEFT JOIN delivery_attempts a ON a.id = b.attempt_id
          LEFT JOIN orders o ON o.id = b.order_id
          WHERE b.received_at >= $1 AND b.received_at < $2
            AND b.class IN ('recipient_permanent', 'sender_reputation', 'transient', 'content', 'complaint')
-         GROUP BY 1, 2, 3"
+         GROUP BY 1, 2, 3, 4"
     );
-    let late: Vec<(i64, String, String, i64)> = on_pool!(db, p => sqlx::query_as(&sql)
+    let late: Vec<(i64, String, String, String, i64)> = on_pool!(db, p => sqlx::query_as(&sql)
         .bind(from).bind(to).fetch_all(p).await)?;
-    for (pool, provider, class, n) in late {
-        let c = rows.entry((pool, provider)).or_default();
+    for (pool, provider, network, class, n) in late {
+        let c = rows.entry((pool, provider, network)).or_default();
         match BOUNCE_CLASSES.iter().position(|k| *k == class) {
             Some(i) => c.bounced[i] += n,
             None => c.complaints += n,
@@ -522,21 +522,21 @@ async fn rebuild_day(db: &Db, day: i64) -> Result<()> {
         })
         .collect();
     let sql = format!(
-        "SELECT {prov}, COUNT(*),
+        "SELECT {prov}, o.network_kind, COUNT(*),
             SUM(CASE WHEN o.state = 'held' OR o.fallback_at IS NOT NULL THEN 1 ELSE 0 END),
             SUM(CASE WHEN o.reached_at IS NOT NULL THEN 1 ELSE 0 END), {}
-         FROM orders o WHERE o.created_at >= $1 AND o.created_at < $2 GROUP BY 1",
+         FROM orders o WHERE o.created_at >= $1 AND o.created_at < $2 GROUP BY 1, 2",
         ttr_sums.join(", ")
     );
-    let cohort: Vec<(String, Vec<i64>)> = on_pool!(db, p => {
+    let cohort: Vec<(String, String, Vec<i64>)> = on_pool!(db, p => {
         let found = sqlx::query(&sql).bind(from).bind(to).fetch_all(p).await?;
         found.iter().map(|r| {
             use sqlx::Row;
-            Ok::<_, sqlx::Error>((r.try_get(0)?, counts_at(r, 1, 3 + TTR_BUCKETS)?))
+            Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, counts_at(r, 2, 3 + TTR_BUCKETS)?))
         }).collect::<std::result::Result<Vec<_>, _>>()?
     });
-    for (provider, v) in cohort {
-        let c = rows.entry((0, provider)).or_default();
+    for (provider, network, v) in cohort {
+        let c = rows.entry((0, provider, network)).or_default();
         c.orders += v[0];
         c.held += v[1];
         c.reached += v[2];
@@ -554,11 +554,11 @@ async fn rebuild_day(db: &Db, day: i64) -> Result<()> {
     ).bind(from).bind(to).fetch_all(p).await)?;
 
     let cols = count_columns();
-    let placeholders: Vec<String> = (4..4 + cols.len()).map(|i| format!("${i}")).collect();
+    let placeholders: Vec<String> = (5..5 + cols.len()).map(|i| format!("${i}")).collect();
     let updates: Vec<String> = cols.iter().map(|c| format!("{c} = excluded.{c}")).collect();
     let insert = format!(
-        "INSERT INTO stats_daily (day, pool_id, provider, {}) VALUES ($1, $2, $3, {})
-         ON CONFLICT (day, pool_id, provider) DO UPDATE SET {}",
+        "INSERT INTO stats_daily (day, pool_id, provider, network, {}) VALUES ($1, $2, $3, $4, {})
+         ON CONFLICT (day, pool_id, provider, network) DO UPDATE SET {}",
         cols.join(", "),
         placeholders.join(", "),
         updates.join(", ")
@@ -566,8 +566,8 @@ async fn rebuild_day(db: &Db, day: i64) -> Result<()> {
     on_pool!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query("DELETE FROM stats_daily WHERE day = $1").bind(day).execute(&mut *tx).await?;
-        for ((pool, provider), c) in &rows {
-            let mut q = sqlx::query(&insert).bind(day).bind(*pool).bind(provider.as_str());
+        for ((pool, provider, network), c) in &rows {
+            let mut q = sqlx::query(&insert).bind(day).bind(*pool).bind(provider.as_str()).bind(network.as_str());
             for v in c.to_vec() {
                 q = q.bind(v);
             }
@@ -597,6 +597,8 @@ pub enum Group {
     DayProvider,
     /// Per day and sender pool (key: the pool id; 0 = no pool).
     DayPool,
+    /// Per day and the order's network (key: `vpn`, `datacenter`, `tor`, `residential`).
+    DayNetwork,
 }
 
 /// Summed counters for `from_day..=to_day`, grouped, in day order.
@@ -610,6 +612,7 @@ pub async fn by_day(
         Group::Day => "''",
         Group::DayProvider => "provider",
         Group::DayPool => "CAST(pool_id AS TEXT)",
+        Group::DayNetwork => "network",
     };
     let sums: Vec<String> = count_columns()
         .iter()
@@ -631,6 +634,36 @@ pub async fn by_day(
     Ok(rows
         .into_iter()
         .map(|(d, k, v)| (d, k, Counts::from_slice(&v)))
+        .collect())
+}
+
+/// Counters for `from_day..=to_day` per (sender pool, recipient provider,
+/// order network), summed over the days: what the risk score learns from.
+pub async fn by_pool_provider_network(
+    db: &Db,
+    from_day: i64,
+    to_day: i64,
+) -> Result<Vec<(i64, String, String, Counts)>> {
+    let sums: Vec<String> = count_columns()
+        .iter()
+        .map(|c| format!("CAST(SUM({c}) AS BIGINT)"))
+        .collect();
+    let sql = format!(
+        "SELECT pool_id, provider, network, {} FROM stats_daily WHERE day >= $1 AND day <= $2
+         GROUP BY 1, 2, 3",
+        sums.join(", ")
+    );
+    let n = count_columns().len();
+    let rows: Vec<(i64, String, String, Vec<i64>)> = on_pool!(db, p => {
+        let found = sqlx::query(&sql).bind(from_day).bind(to_day).fetch_all(p).await?;
+        found.iter().map(|r| {
+            use sqlx::Row;
+            Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, counts_at(r, 3, n)?))
+        }).collect::<std::result::Result<Vec<_>, _>>()?
+    });
+    Ok(rows
+        .into_iter()
+        .map(|(pool, prov, net, v)| (pool, prov, net, Counts::from_slice(&v)))
         .collect())
 }
 

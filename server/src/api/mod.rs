@@ -30,6 +30,8 @@ pub struct ApiState {
     pub config: Arc<Config>,
     /// Wakes the send worker when an order arrives.
     pub wake: Arc<Notify>,
+    /// Scores each order's email-health risk at intake.
+    pub risk: Arc<engine::risk::Assessor>,
 }
 
 /// Orders are small; 256 KiB is far above any real one.

@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
         engine::orders::CustomerInput, engine::orders::BillingAddress, engine::orders::AccountKind,
         engine::orders::FieldError, super::views::OrderAccepted, super::views::OrderStatus,
         super::views::AttemptView, super::views::EventView, super::views::ErrorBody,
+        super::views::RiskView, super::views::RiskFactorView,
         super::bounces::BounceIngested, engine::suppression::Suppression,
         super::receipts::InlineReceipt, engine::fallback::notifications::Notification,
         super::webhooks::WebhookAccepted,

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use engine::orders::{FieldError, Intake, OrderInput};
 
-use super::views::{AttemptView, ErrorBody, EventView, OrderAccepted, OrderStatus};
+use super::views::{AttemptView, ErrorBody, EventView, OrderAccepted, OrderStatus, RiskView};
 use super::{ApiError, ApiState};
 
 /// Post an order at checkout. Rebound validates and stores it, queues the
@@ -71,7 +71,12 @@ async fn create_order(
     })?;
     let valid = input.validate().map_err(ApiError::invalid)?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
-    let intake = engine::orders::intake(&state.db, state.clock.now_ms(), valid, key).await?;
+    let now = state.clock.now_ms();
+    let risk = state
+        .risk
+        .assess(&state.db, now, valid.client_ip.as_deref(), &valid.customer_email)
+        .await?;
+    let intake = engine::orders::intake_assessed(&state.db, now, valid, key, Some(&risk)).await?;
     if matches!(intake, Intake::Created(_)) {
         state.wake.notify_one();
     }
@@ -83,6 +88,7 @@ async fn create_order(
             order_number: order.order_number.clone(),
             status: order.state.clone(),
             duplicate: matches!(intake, Intake::Existing(_)),
+            risk: RiskView::of(order),
         }),
     ))
 }
@@ -116,7 +122,8 @@ pub async fn show(
         reached_at: order.reached_at,
         reached_via: order.reached_via,
         fallback: order.fallback_path,
-        fallback_why: order.fallback_why,
+        fallback_why: order.fallback_why.clone(),
+        risk: RiskView::of(&order),
         attempts: attempts
             .into_iter()
             .map(|a| AttemptView {

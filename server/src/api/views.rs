@@ -15,6 +15,55 @@ pub struct OrderAccepted {
     /// True when this order (number or Idempotency-Key) was posted before:
     /// the original order is returned and no second receipt is sent.
     pub duplicate: bool,
+    pub risk: RiskView,
+}
+
+/// The order's email-health risk as scored at intake.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RiskView {
+    /// 0–100; absent for orders stored before scoring existed.
+    pub score: Option<i64>,
+    /// `vpn`, `datacenter`, `tor` or `residential` (residential or unknown).
+    pub network: String,
+    /// The network's name (list label or ASN organisation), when known.
+    pub network_name: Option<String>,
+    pub asn: Option<i64>,
+    /// ISO 3166-1 alpha-2 country of the client IP, when a country database is set.
+    pub country: Option<String>,
+    /// High risk: show the receipt on the thank-you page (see `GET /api/v1/orders/{number}/receipt`).
+    pub inline_receipt: bool,
+    /// Each factor with its points.
+    pub factors: Vec<RiskFactorView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RiskFactorView {
+    /// `network`, `provider_recent`, `learned`, `typo` or `disposable`.
+    pub key: String,
+    pub label: String,
+    pub points: i64,
+}
+
+impl RiskView {
+    pub fn of(order: &engine::orders::Order) -> Self {
+        Self {
+            score: order.risk_score,
+            network: order.network_kind.clone(),
+            network_name: order.network_name.clone(),
+            asn: order.network_asn,
+            country: order.ip_country.clone(),
+            inline_receipt: order.inline_receipt,
+            factors: order
+                .risk_factors()
+                .into_iter()
+                .map(|f| RiskFactorView {
+                    key: f.key,
+                    label: f.label,
+                    points: f.points,
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Answer to `GET /api/v1/orders/{number}`.
@@ -32,6 +81,7 @@ pub struct OrderStatus {
     pub fallback: Option<String>,
     /// The fallback decision in words.
     pub fallback_why: Option<String>,
+    pub risk: RiskView,
     pub attempts: Vec<AttemptView>,
     pub timeline: Vec<EventView>,
 }

@@ -57,6 +57,7 @@ pub async fn router_with_workers(
         clock: state.clock.clone(),
         config: state.config.clone(),
         wake,
+        risk: state.risk.clone(),
     });
     // Signed by Twilio, not by a session: outside the session and CSRF layers too.
     let twilio = twilio::router(state.clone());

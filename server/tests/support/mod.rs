@@ -23,10 +23,12 @@ pub struct TestServer {
 impl TestServer {
     pub async fn start(db: TestDb, config: Config) -> Self {
         let clock = ManualClock::new(T0);
+        let risk = Arc::new(engine::risk::Assessor::new(&config.risk).expect("risk sources"));
         let state = AppState {
             db: db.db.clone(),
             config: Arc::new(config),
             clock: Arc::new(clock.clone()) as Arc<dyn Clock>,
+            risk,
         };
         let options = leptos::config::get_configuration(None)
             .expect("leptos options")

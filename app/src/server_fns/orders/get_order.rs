@@ -39,6 +39,39 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
     let soft_bounces = engine::soft_bounces::count(&st.db, &order.customer_email)
         .await
         .map_err(engine_error)?;
+    let risk = {
+        let mut factors: Vec<(String, i64)> = order
+            .risk_factors()
+            .into_iter()
+            .map(|f| (f.label, f.points))
+            .collect();
+        factors.sort_by(|a, b| b.1.cmp(&a.1));
+        let suggested_email = order
+            .customer_email
+            .rsplit_once('@')
+            .and_then(|(local, domain)| {
+                engine::risk::typo_fix(domain).map(|fix| format!("{local}@{fix}"))
+            })
+            .map(|e| {
+                if mask {
+                    engine::privacy::mask_email(&e)
+                } else {
+                    e
+                }
+            });
+        crate::types::RiskDetail {
+            score: order.risk_score,
+            high: order.inline_receipt,
+            network_label: super::network_label(&order),
+            asn: order.network_asn,
+            country: order.ip_country.clone(),
+            routed_to: order
+                .route_pool_id
+                .map(|id| engine::delivery::pools::name_of(&pools, id)),
+            factors,
+            suggested_email,
+        }
+    };
     let money = |v: i64| format_minor(v, &order.currency).unwrap_or_else(|_| v.to_string());
     let items = order
         .items()
@@ -119,5 +152,6 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
             })
             .collect(),
         soft_bounces,
+        risk,
     })
 }

@@ -1,7 +1,9 @@
 mod get_order;
+mod list_flagged;
 mod list_orders;
 
 pub use get_order::*;
+pub use list_flagged::*;
 pub use list_orders::*;
 
 #[cfg(feature = "ssr")]
@@ -23,5 +25,27 @@ pub(crate) fn to_row(o: &engine::orders::Order, mask: bool) -> crate::types::Ord
         state_detail: o.state_detail.clone(),
         attempts: o.attempts,
         updated_at: format_utc(o.updated_at),
+        network: o.network_kind.clone(),
+        network_label: network_label(o),
+        risk_score: o.risk_score,
+        provider: engine::stats::charts::provider_label(engine::stats::provider_of(&o.customer_email))
+            .to_string(),
+        reached_via: o.reached_via.clone(),
+    }
+}
+
+/// "VPN (Example VPN, AS64500)".
+#[cfg(feature = "ssr")]
+pub(crate) fn network_label(o: &engine::orders::Order) -> String {
+    let kind = engine::risk::NetworkKind::parse(&o.network_kind)
+        .unwrap_or(engine::risk::NetworkKind::Residential);
+    let mut known: Vec<String> = o.network_name.iter().cloned().collect();
+    if let Some(asn) = o.network_asn {
+        known.push(format!("AS{asn}"));
+    }
+    if known.is_empty() {
+        kind.label().to_string()
+    } else {
+        format!("{} ({})", kind.label(), known.join(", "))
     }
 }

@@ -20,6 +20,10 @@ pub async fn list_pools() -> Result<Vec<PoolRow>, ServerFnError> {
     )
     .await
     .map_err(engine_error)?;
+    let rates = engine::delivery::guard::rates(&st.db, st.now(), false)
+        .await
+        .map_err(engine_error)?;
+    let cfg = &st.config.pool_health;
     Ok(pools
         .into_iter()
         .map(|p| {
@@ -38,6 +42,16 @@ pub async fn list_pools() -> Result<Vec<PoolRow>, ServerFnError> {
                 .unwrap_or("ok")
                 .into(),
             bounces_7d: h.map(|h| h.bounces.clone()).unwrap_or_default(),
+            health: health_windows(
+                rates
+                    .iter()
+                    .find(|r| r.pool_id == p.id)
+                    .map(|r| r.windows.as_slice())
+                    .unwrap_or_default(),
+                cfg,
+            ),
+            health_state: p.health_state,
+            health_reason: p.health_reason,
             id: p.id,
             relay: RelayUrl::parse(&p.relay_url)
                 .map(|u| u.redacted())
@@ -50,4 +64,36 @@ pub async fn list_pools() -> Result<Vec<PoolRow>, ServerFnError> {
             position: p.position,
         })
         .collect())
+}
+
+/// Windows as the pools page shows them, each with its level against the
+/// thresholds (warning: over a demotion threshold; critical: over a pause one).
+#[cfg(feature = "ssr")]
+pub(crate) fn health_windows(
+    windows: &[engine::delivery::guard::WindowCounts],
+    cfg: &engine::config::PoolHealthConfig,
+) -> Vec<crate::types::HealthWindowView> {
+    let pct = |r: Option<f64>| r.map_or_else(|| "—".to_string(), |r| format!("{:.2} %", r * 100.0));
+    windows
+        .iter()
+        .map(|w| {
+            let counts = w.sends >= cfg.min_sends;
+            let (b, c) = (w.bounce_rate().unwrap_or(0.0), w.complaint_rate().unwrap_or(0.0));
+            let level = if counts && (b >= cfg.bounce_pause || c >= cfg.complaint_pause) {
+                "critical"
+            } else if counts && (b >= cfg.bounce_demote || c >= cfg.complaint_demote) {
+                "warning"
+            } else {
+                "ok"
+            };
+            crate::types::HealthWindowView {
+                label: w.label.clone(),
+                sends: w.sends,
+                bounce: pct(w.bounce_rate()),
+                deferral: pct(w.deferral_rate()),
+                complaint: pct(w.complaint_rate()),
+                level: level.into(),
+            }
+        })
+        .collect()
 }

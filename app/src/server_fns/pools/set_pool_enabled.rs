@@ -6,7 +6,7 @@ pub async fn set_pool_enabled(pool_id: i64, enabled: bool) -> Result<(), ServerF
     use crate::ssr::{engine_error, require_role, state};
     let st = state()?;
     let admin = require_role(&[]).await?;
-    engine::delivery::pools::set_enabled(&st.db, pool_id, enabled)
+    engine::delivery::pools::set_enabled(&st.db, st.now(), pool_id, enabled)
         .await
         .map_err(engine_error)?;
     let action = if enabled { "pool.resume" } else { "pool.pause" };

@@ -23,6 +23,33 @@ pub async fn stats_overview() -> Result<OverviewView, ServerFnError> {
     let (held_now, oldest) = stats::held_now(&st.db).await.map_err(engine_error)?;
     let refreshed = stats::refreshed_at(&st.db).await.map_err(engine_error)?;
     let demo_orders = engine::demo::count(&st.db).await.map_err(engine_error)?;
+    let mut pool_alerts: Vec<String> = engine::delivery::guard::alerts(&st.db)
+        .await
+        .map_err(engine_error)?
+        .into_iter()
+        .map(|p| {
+            format!(
+                "Sender pool {} was {} automatically{}: {}.",
+                p.name,
+                p.health_state,
+                p.health_changed_at
+                    .map(|t| format!(" at {}", engine::clock::format_utc(t)))
+                    .unwrap_or_default(),
+                p.health_reason.unwrap_or_default()
+            )
+        })
+        .collect();
+    let pools = engine::delivery::pools::list(&st.db).await.map_err(engine_error)?;
+    for s in engine::delivery::pace::slowed(&st.db, now).await.map_err(engine_error)? {
+        pool_alerts.push(format!(
+            "Sending from {} to {} is slowed {}× until {} (rule {}).",
+            engine::delivery::pools::name_of(&pools, s.pool_id),
+            s.provider,
+            s.slow_factor,
+            engine::clock::format_utc(s.slow_until),
+            s.slow_rule.unwrap_or_default()
+        ));
+    }
     Ok(OverviewView {
         windows,
         held_now,
@@ -35,6 +62,7 @@ pub async fn stats_overview() -> Result<OverviewView, ServerFnError> {
         }),
         refreshed: refreshed.map(engine::clock::format_utc),
         demo_orders,
+        pool_alerts,
     })
 }
 

@@ -1,0 +1,104 @@
+//! Is the score right? Orders grouped by risk-score decile, next to what
+//! actually happened to their receipts: how many had a first-attempt bounce
+//! or deferral, and how many ended held. A useful score rises decile by
+//! decile. `rebound risk calibration` prints it; Trends charts it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::Millis;
+use crate::db::Db;
+use crate::error::Result;
+use crate::on_pool;
+
+/// One decile (scores 0–9, 10–19, … 90–100).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decile {
+    /// 0 for scores 0–9, …, 9 for 90–100.
+    pub decile: i64,
+    pub orders: i64,
+    pub mean_score: f64,
+    /// Orders whose receipt was refused (bounce or deferral) at least once.
+    pub bounced: i64,
+    /// Orders that ended held (email gave up).
+    pub held: i64,
+}
+
+impl Decile {
+    pub fn bounce_rate(&self) -> f64 {
+        if self.orders == 0 {
+            0.0
+        } else {
+            self.bounced as f64 / self.orders as f64
+        }
+    }
+
+    pub fn held_rate(&self) -> f64 {
+        if self.orders == 0 {
+            0.0
+        } else {
+            self.held as f64 / self.orders as f64
+        }
+    }
+
+    /// `30–39`.
+    pub fn range(&self) -> String {
+        if self.decile >= 9 {
+            "90–100".into()
+        } else {
+            format!("{}–{}", self.decile * 10, self.decile * 10 + 9)
+        }
+    }
+}
+
+/// Scored orders created since `since`, by decile (deciles with no orders left out).
+pub async fn deciles(db: &Db, since: Millis) -> Result<Vec<Decile>> {
+    deciles_between(db, since, Millis::MAX).await
+}
+
+/// Scored orders created in `from..until`, by decile.
+pub async fn deciles_between(db: &Db, from: Millis, until: Millis) -> Result<Vec<Decile>> {
+    let rows: Vec<(i64, i64, i64, i64, i64)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT CASE WHEN o.risk_score >= 90 THEN 9 ELSE o.risk_score / 10 END AS decile,
+                COUNT(*), CAST(SUM(o.risk_score) AS BIGINT),
+                CAST(SUM(CASE WHEN EXISTS (
+                         SELECT 1 FROM delivery_attempts a WHERE a.order_id = o.id
+                         AND a.outcome IN ('rejected', 'deferred', 'failed'))
+                     OR EXISTS (
+                         SELECT 1 FROM bounces b WHERE b.order_id = o.id
+                         AND b.class IN ('recipient_permanent', 'sender_reputation', 'transient', 'content'))
+                     THEN 1 ELSE 0 END) AS BIGINT),
+                CAST(SUM(CASE WHEN o.state = 'held' THEN 1 ELSE 0 END) AS BIGINT)
+         FROM orders o WHERE o.risk_score IS NOT NULL AND o.created_at >= $1 AND o.created_at < $2
+         GROUP BY CASE WHEN o.risk_score >= 90 THEN 9 ELSE o.risk_score / 10 END
+         ORDER BY 1"
+    ).bind(from).bind(until).fetch_all(p).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(decile, orders, sum, bounced, held)| Decile {
+            decile,
+            orders,
+            mean_score: if orders > 0 { sum as f64 / orders as f64 } else { 0.0 },
+            bounced,
+            held,
+        })
+        .collect())
+}
+
+/// The deciles as a text table.
+pub fn table(deciles: &[Decile]) -> String {
+    let mut out = format!(
+        "{:<8} {:>8} {:>10} {:>16} {:>10}\n",
+        "score", "orders", "mean score", "bounced/deferred", "held"
+    );
+    for d in deciles {
+        out.push_str(&format!(
+            "{:<8} {:>8} {:>10.1} {:>15.1}% {:>9.1}%\n",
+            d.range(),
+            d.orders,
+            d.mean_score,
+            d.bounce_rate() * 100.0,
+            d.held_rate() * 100.0
+        ));
+    }
+    out
+}

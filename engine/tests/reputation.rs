@@ -1,0 +1,330 @@
+//! Reputation protection end to end, on both databases, through real SMTP
+//! servers on loopback and the real worker, with the injected clock:
+//! - a burst of high-risk VPN orders to Gmail is routed to the pool that
+//!   accepts VPN → Gmail, and spread (max sends per second, measured);
+//! - a pool crossing 10 % bounces is paused by the health guard (audited,
+//!   alerted), and no retry or fallback re-send uses it afterwards;
+//! - a provider's "unusual rate" deferral slows that pool → provider pair.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use engine::config::{Config, NetworkListConfig};
+use engine::delivery::pools::{self, NewPool};
+use engine::delivery::worker::{Worker, attempts};
+use engine::delivery::{guard, pace};
+use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
+use engine::testing::all_backends;
+use engine::testing::smtp_server::{Script, ScriptedSmtpServer};
+use engine::{Clock, Db, ManualClock, exec_on_pool};
+
+const T0: i64 = 1_800_000_000_000;
+const MIN: i64 = 60_000;
+
+fn order(number: &str, email: &str, ip: Option<&str>) -> engine::orders::ValidOrder {
+    OrderInput {
+        order_number: number.into(),
+        placed_at: "2026-11-27T21:00:00Z".into(),
+        currency: "EUR".into(),
+        items: vec![ItemInput {
+            name: "Mug".into(),
+            quantity: 1,
+            unit_price: 1500,
+        }],
+        totals: TotalsInput {
+            subtotal: 1500,
+            tax: 0,
+            shipping: 0,
+            discount: 0,
+            total: 1500,
+        },
+        customer: CustomerInput {
+            email: email.into(),
+            name: "Ann".into(),
+            phone: None,
+            account_kind: AccountKind::Guest,
+            customer_ref: None,
+        },
+        client_ip: ip.map(Into::into),
+        billing_address: None,
+    }
+    .validate()
+    .expect("valid order")
+}
+
+async fn pool(db: &Db, name: &'static str, role: &'static str, smtp: &ScriptedSmtpServer, position: i64) -> i64 {
+    pools::create(
+        db,
+        T0,
+        NewPool {
+            name,
+            role,
+            from_name: "Shop",
+            from_address: &format!("{name}@shop.example"),
+            relay_url: &format!("smtp://{}", smtp.addr()),
+            max_per_second: 8,
+            position,
+        },
+    )
+    .await
+    .expect("pool")
+    .id
+}
+
+fn worker(db: &Db, clock: &ManualClock, config: &Config) -> Worker {
+    Worker::new(db.clone(), Arc::new(clock.clone()) as Arc<dyn Clock>, config).expect("worker")
+}
+
+async fn states(db: &Db) -> BTreeMap<String, i64> {
+    let rows: Vec<(String, i64)> = engine::on_pool!(db, p => sqlx::query_as(
+        "SELECT state, COUNT(*) FROM orders GROUP BY state"
+    ).fetch_all(p).await)
+    .expect("states");
+    rows.into_iter().collect()
+}
+
+/// Attempt start times (clock ms) per pool.
+async fn starts(db: &Db) -> Vec<(i64, i64)> {
+    engine::on_pool!(db, p => sqlx::query_as(
+        "SELECT pool_id, started_at FROM delivery_attempts ORDER BY started_at"
+    ).fetch_all(p).await)
+    .expect("starts")
+}
+
+/// The most sends that started within any one second.
+fn max_per_second(times: &[i64]) -> usize {
+    let mut best = 0;
+    for (i, t) in times.iter().enumerate() {
+        let n = times[i..].iter().take_while(|u| **u < t + 1000).count();
+        best = best.max(n);
+    }
+    best
+}
+
+/// Drives the worker with the clock stepping `step_ms` until nothing is left
+/// queued or `max_steps` is reached.
+async fn drive(w: &Worker, clock: &ManualClock, db: &Db, step_ms: i64, max_steps: usize) {
+    for _ in 0..max_steps {
+        w.run_once().await.expect("run");
+        let left = states(db).await;
+        if left.keys().all(|s| s == "accepted" || s == "held") {
+            return;
+        }
+        clock.advance_ms(step_ms);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vpn_burst_to_gmail_is_routed_to_the_better_pool_and_spread() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let list = dir.path().join("vpn.txt");
+    std::fs::write(&list, "203.0.113.0/24 Example VPN\n").expect("list");
+    let mut config = Config::default();
+    config.delivery.smtp_timeout_seconds = 5;
+    config.delivery.lease_seconds = 60;
+    config.pace.per_provider_per_second = 10.0;
+    config.pace.burst = 5;
+    config.risk.network_lists = vec![NetworkListConfig {
+        path: list,
+        kind: "vpn".into(),
+    }];
+    for t in all_backends().await {
+        let db = &t.db;
+        let clock = ManualClock::new(T0);
+        let primary_smtp = ScriptedSmtpServer::start().await.expect("smtp");
+        let backup_smtp = ScriptedSmtpServer::start().await.expect("smtp");
+        let primary = pool(db, "primary", "primary", &primary_smtp, 0).await;
+        let backup = pool(db, "backup", "backup", &backup_smtp, 1).await;
+        // History: VPN → Gmail bounces on the primary, arrives on the backup.
+        let today = T0.div_euclid(engine::stats::DAY_MS);
+        for (p, network, sent, bounced) in [
+            (primary, "vpn", 300, 150),
+            (primary, "residential", 3000, 30),
+            (backup, "vpn", 200, 2),
+            (backup, "residential", 500, 5),
+        ] {
+            exec_on_pool!(db, q => sqlx::query(
+                "INSERT INTO stats_daily (day, pool_id, provider, network, sent, accepted, bounced_sender_reputation)
+                 VALUES ($1, $2, 'gmail', $3, $4, $5, $6)"
+            ).bind(today).bind(p).bind(network).bind(sent).bind(sent - bounced).bind(bounced)
+            .execute(q).await)
+            .expect("rollup");
+        }
+        let assessor = engine::risk::Assessor::new(&config.risk).expect("assessor");
+        const N: usize = 30;
+        for i in 0..N {
+            let o = order(&format!("VPN-{i}"), &format!("buyer{i}@gmail.com"), Some("203.0.113.9"));
+            let risk = assessor
+                .assess(db, T0, o.client_ip.as_deref(), &o.customer_email)
+                .await
+                .expect("assess");
+            assert!(risk.high, "a VPN order to Gmail with that history is high risk: {risk:?}");
+            assert_eq!(risk.route_pool_id, Some(backup), "routed to the pool that delivers VPN → Gmail");
+            orders::intake_assessed(db, T0, o, None, Some(&risk)).await.expect("intake");
+        }
+        let w = worker(db, &clock, &config);
+        drive(&w, &clock, db, 100, 200).await;
+        assert_eq!(states(db).await.get("accepted").copied(), Some(N as i64), "all sent");
+        let started = starts(db).await;
+        assert!(started.iter().all(|(p, _)| *p == backup), "every first attempt on the backup");
+        assert_eq!(backup_smtp.received().len(), N);
+        assert!(primary_smtp.received().is_empty());
+        let times: Vec<i64> = started.iter().map(|(_, t)| *t).collect();
+        let peak = max_per_second(&times);
+        let span = times.last().copied().unwrap_or(T0) - times.first().copied().unwrap_or(T0);
+        println!(
+            "[{}] {N} VPN orders to Gmail, paced at 10/s (burst 5): max {peak} sends in any second, spread over {:.1} s",
+            t.db.backend_name(),
+            span as f64 / 1000.0
+        );
+        // A burst of 5, then one per 100 ms: at most 5 + 9 in the first second.
+        assert!(peak <= 14, "spread: {peak} sends in one second");
+        assert!(span >= 2_400, "30 sends at 10/s after a burst of 5 take 2.5 s: {span} ms");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_over_ten_percent_bounces_is_paused_and_no_retry_uses_it() {
+    let mut config = Config::default();
+    config.delivery.smtp_timeout_seconds = 5;
+    config.delivery.lease_seconds = 60;
+    for t in all_backends().await {
+        let db = &t.db;
+        let clock = ManualClock::new(T0);
+        let primary_smtp = ScriptedSmtpServer::start().await.expect("smtp");
+        let backup_smtp = ScriptedSmtpServer::start().await.expect("smtp");
+        let primary = pool(db, "primary", "primary", &primary_smtp, 0).await;
+        let backup = pool(db, "backup", "backup", &backup_smtp, 1).await;
+        // 12 of 100 addresses do not exist on the primary's side: 12 % bounces.
+        for i in 0..12 {
+            primary_smtp.script(&format!("gone{i}@example.com"), Script::RejectRcpt(550, "5.1.1 User unknown"));
+        }
+        // One address is deferred on the primary: it will need a retry after the pause.
+        primary_smtp.script("later@example.com", Script::RejectRcpt(451, "4.3.0 Try again later"));
+        for i in 0..12 {
+            orders::intake(db, T0, order(&format!("G-{i}"), &format!("gone{i}@example.com"), None), None)
+                .await
+                .expect("intake");
+        }
+        for i in 0..87 {
+            orders::intake(db, T0, order(&format!("OK-{i}"), &format!("ok{i}@example.com"), None), None)
+                .await
+                .expect("intake");
+        }
+        orders::intake(db, T0, order("LATER", "later@example.com", None), None)
+            .await
+            .expect("intake");
+        let w = worker(db, &clock, &config);
+        for _ in 0..10 {
+            w.run_once().await.expect("run");
+        }
+        assert_eq!(primary_smtp.received().len(), 87);
+        let rates = guard::rates(db, clock.now_ms(), false).await.expect("rates");
+        let p = rates.iter().find(|r| r.pool_id == primary).expect("primary rates");
+        assert_eq!((p.windows[0].sends, p.windows[0].bounces, p.windows[0].deferrals), (100, 12, 1));
+
+        // The guard runs in the worker's tick: the primary is paused, audited and alerted.
+        w.tick().await.expect("tick");
+        let pools_now = pools::list(db).await.expect("pools");
+        let pr = pools_now.iter().find(|p| p.id == primary).expect("primary");
+        assert!(!pr.enabled, "paused");
+        assert_eq!(pr.health_state, "paused");
+        let reason = pr.health_reason.clone().unwrap_or_default();
+        assert!(reason.contains("bounce rate 12.00 %"), "{reason}");
+        let alerts = guard::alerts(db).await.expect("alerts");
+        assert_eq!(alerts.iter().map(|p| p.id).collect::<Vec<_>>(), vec![primary]);
+        let audit: Vec<(String, String)> = engine::on_pool!(db, q => sqlx::query_as(
+            "SELECT action, target FROM audit_log WHERE actor = 'system' ORDER BY id"
+        ).fetch_all(q).await)
+        .expect("audit");
+        assert_eq!(audit, vec![("pool.auto_pause".to_string(), "pool primary".to_string())]);
+        // A second pass changes (and audits) nothing.
+        assert!(guard::run(db, clock.now_ms(), &config.pool_health).await.expect("guard").is_empty());
+
+        // The deferred order's retries (5 min, 30 min) never touch the paused primary.
+        backup_smtp.script_sequence(
+            "later@example.com",
+            vec![Script::RejectRcpt(451, "4.3.0 Try again later"), Script::Accept],
+        );
+        for step in [5 * MIN, 30 * MIN] {
+            clock.advance_ms(step + 1000);
+            w.run_once().await.expect("run");
+        }
+        let o = orders::find_by_number(db, "LATER").await.expect("q").expect("order");
+        let tried: Vec<(i64, i64)> = attempts(db, o.id).await.expect("attempts").iter().map(|a| (a.attempt_no, a.pool_id)).collect();
+        assert_eq!(tried, vec![(1, primary), (2, backup), (3, backup)], "retries only on the backup");
+        assert_eq!(o.state, "accepted");
+
+        // An admin resumes it: rates start over, so the guard leaves it alone.
+        pools::set_enabled(db, clock.now_ms(), primary, true).await.expect("resume");
+        assert!(guard::run(db, clock.now_ms() + 1, &config.pool_health).await.expect("guard").is_empty());
+        let pr = pools::get(db, primary).await.expect("q").expect("pool");
+        assert!(pr.enabled && pr.health_state == "ok");
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unusual_rate_deferral_slows_that_pool_for_that_provider() {
+    let mut config = Config::default();
+    config.delivery.smtp_timeout_seconds = 5;
+    config.delivery.lease_seconds = 60;
+    config.pace.per_provider_per_second = 10.0;
+    config.pace.burst = 10;
+    for t in all_backends().await {
+        let db = &t.db;
+        let clock = ManualClock::new(T0);
+        let smtp = ScriptedSmtpServer::start().await.expect("smtp");
+        let primary = pool(db, "primary", "primary", &smtp, 0).await;
+        smtp.script(
+            "first@gmail.com",
+            Script::RejectRcpt(421, "4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address."),
+        );
+        orders::intake(db, T0, order("R-0", "first@gmail.com", None), None).await.expect("intake");
+        let w = worker(db, &clock, &config);
+        w.run_once().await.expect("run");
+        let slowed = pace::slowed(db, clock.now_ms()).await.expect("slowed");
+        assert_eq!(slowed.len(), 1, "{slowed:?}");
+        assert_eq!((slowed[0].pool_id, slowed[0].provider.as_str()), (primary, "gmail"));
+        assert_eq!(slowed[0].slow_rule.as_deref(), Some("gmail-unusual-rate"));
+        assert_eq!(slowed[0].slow_until, clock.now_ms() + 60 * MIN);
+        let audited: Vec<(String, String)> = engine::on_pool!(db, q => sqlx::query_as(
+            "SELECT target, detail FROM audit_log WHERE action = 'pool.slowed'"
+        ).fetch_all(q).await)
+        .expect("audit");
+        assert_eq!(audited.len(), 1);
+        assert_eq!(audited[0].0, "pool primary → gmail");
+        assert!(audited[0].1.contains("rule gmail-unusual-rate: 4× slower"), "{}", audited[0].1);
+
+        // Ten more Gmail orders now go one per 400 ms (4 × 100 ms, no burst);
+        // ten to another provider still go at once.
+        for i in 0..10 {
+            orders::intake(db, T0, order(&format!("G-{i}"), &format!("g{i}@gmail.com"), None), None).await.expect("intake");
+            orders::intake(db, T0, order(&format!("O-{i}"), &format!("o{i}@example.com"), None), None).await.expect("intake");
+        }
+        w.run_once().await.expect("run");
+        let others = smtp
+            .received()
+            .iter()
+            .filter(|m| m.rcpt_to.iter().any(|r| r.ends_with("@example.com")))
+            .count();
+        assert_eq!(others, 10, "the other provider's sends are not slowed: all 10 at once");
+        let gmail_times: Vec<i64> = {
+            for _ in 0..60 {
+                clock.advance_ms(100);
+                w.run_once().await.expect("run");
+            }
+            engine::on_pool!(db, q => sqlx::query_scalar(
+                "SELECT a.started_at FROM delivery_attempts a JOIN orders o ON o.id = a.order_id
+                 WHERE o.order_number LIKE 'G-%' ORDER BY a.started_at"
+            ).fetch_all(q).await)
+            .expect("times")
+        };
+        assert_eq!(gmail_times.len(), 10, "every Gmail order sent in the end");
+        let gaps: Vec<i64> = gmail_times.windows(2).map(|w| w[1] - w[0]).collect();
+        assert!(gaps.iter().all(|g| *g >= 400), "slowed to one per 400 ms: {gaps:?}");
+        println!("[{}] slowed pair gaps (ms): {gaps:?}", t.db.backend_name());
+        t.cleanup().await;
+    }
+}

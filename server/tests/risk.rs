@@ -1,0 +1,286 @@
+//! Reputation and risk through the real HTTP server on both databases: the
+//! network of each order's client IP from CIDR lists (IPv4 and IPv6), the
+//! score and its factors in the API answer, a high-risk VPN order routed to
+//! the pool that accepts VPN → Gmail and sent through it by the real worker,
+//! the VPN-flagged list (filters, sort, keyset pages, roles, bad input), and
+//! the order page's risk card.
+
+mod support;
+
+use std::sync::Arc;
+
+use engine::accounts::Role;
+use engine::config::NetworkListConfig;
+use engine::delivery::pools::{self, NewPool};
+use engine::exec_on_pool;
+use engine::orders::{FlaggedCursor, FlaggedFilter, FlaggedSort};
+use serde_json::{Value, json};
+use support::{PASSWORD, servers, test_config};
+
+fn order_json(number: &str, email: &str, ip: &str) -> Value {
+    json!({
+        "order_number": number, "placed_at": "2026-11-27T21:00:00Z", "currency": "EUR",
+        "items": [{ "name": "Mug", "quantity": 1, "unit_price": 1500 }],
+        "totals": { "subtotal": 1500, "total": 1500 },
+        "customer": { "email": email, "name": "Ann", "account_kind": "guest" },
+        "client_ip": ip
+    })
+}
+
+/// Rollup history as `stats::refresh` would have written it today: VPN orders
+/// to Gmail bounce on the primary (55 %) and pass on the backup.
+async fn seed_history(db: &engine::db::Db, today: i64, primary: i64, backup: i64) {
+    for (pool, network, sent, bounced) in [
+        (primary, "vpn", 200, 110),
+        (primary, "residential", 2000, 40),
+        (backup, "vpn", 80, 2),
+        (backup, "residential", 400, 8),
+    ] {
+        exec_on_pool!(db, p => sqlx::query(
+            "INSERT INTO stats_daily (day, pool_id, provider, network, sent, accepted, bounced_sender_reputation)
+             VALUES ($1, $2, 'gmail', $3, $4, $5, $6)"
+        ).bind(today).bind(pool).bind(network).bind(sent).bind(sent - bounced).bind(bounced)
+        .execute(p).await)
+        .expect("rollup row");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn orders_are_flagged_scored_routed_and_listed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vpn = dir.path().join("vpn.txt");
+    std::fs::write(
+        &vpn,
+        "# sample VPN list\n203.0.113.0/24 Example VPN\n2001:db8:66::/48 Example VPN\n",
+    )
+    .expect("write");
+    let dc = dir.path().join("datacenter.txt");
+    std::fs::write(&dc, "198.51.100.0/24 Example Cloud\n").expect("write");
+    let disposable = dir.path().join("disposable.txt");
+    std::fs::write(&disposable, "mailinator.com\n").expect("write");
+    let mut config = test_config();
+    config.risk.network_lists = vec![
+        NetworkListConfig {
+            path: vpn,
+            kind: "vpn".into(),
+        },
+        NetworkListConfig {
+            path: dc,
+            kind: "datacenter".into(),
+        },
+    ];
+    config.risk.disposable_domains = Some(disposable);
+
+    for srv in servers(config.clone()).await {
+        let b = srv.backend();
+        let db = &srv.state.db;
+        let now = srv.clock_now();
+        let pool = |name: &'static str, role: &'static str, position: i64| NewPool {
+            name,
+            role,
+            from_name: "Shop",
+            from_address: "receipts@shop.example",
+            relay_url: "capture://",
+            max_per_second: 100,
+            position,
+        };
+        let primary = pools::create(db, now, pool("primary", "primary", 0))
+            .await
+            .expect("pool")
+            .id;
+        let backup = pools::create(db, now, pool("backup", "backup", 1))
+            .await
+            .expect("pool")
+            .id;
+        seed_history(db, engine::stats::day_of(now), primary, backup).await;
+        srv.state.risk.invalidate_history();
+
+        let key = engine::apikeys::create(db, now, "shop", "test")
+            .await
+            .expect("key")
+            .secret;
+        let http = reqwest::Client::new();
+        let post = |body: Value| {
+            let http = http.clone();
+            let url = format!("{}/api/v1/orders", srv.base);
+            let key = key.clone();
+            async move {
+                let res = http
+                    .post(url)
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("post");
+                let status = res.status().as_u16();
+                (status, res.json::<Value>().await.expect("json"))
+            }
+        };
+        let points = |v: &Value, key: &str| -> i64 {
+            v["risk"]["factors"]
+                .as_array()
+                .expect("factors")
+                .iter()
+                .filter(|f| f["key"] == key)
+                .map(|f| f["points"].as_i64().unwrap_or(0))
+                .sum()
+        };
+
+        // A VPN order to Gmail: flagged, learned propensity, high, routed, inline.
+        let (status, v) = post(order_json("R-VPN", "ann@gmail.com", "203.0.113.9")).await;
+        assert_eq!(status, 202, "{b}: {v}");
+        assert_eq!(v["risk"]["network"], "vpn", "{b}: {v}");
+        assert_eq!(v["risk"]["network_name"], "Example VPN", "{b}");
+        assert_eq!(points(&v, "network"), 25, "{b}: {v}");
+        assert_eq!(points(&v, "learned"), 30, "{b}: {v}");
+        assert!(v["risk"]["score"].as_i64().unwrap_or(0) >= 50, "{b}: {v}");
+        assert_eq!(v["risk"]["inline_receipt"], true, "{b}");
+
+        // IPv6 from the same list; a datacenter order to a typo domain; a disposable one.
+        let (_, v6) = post(order_json("R-V6", "cy@gmail.com", "2001:db8:66::7")).await;
+        assert_eq!(v6["risk"]["network"], "vpn", "{b}: {v6}");
+        let (_, dcv) = post(order_json("R-DC", "bob@gmial.com", "198.51.100.20")).await;
+        assert_eq!(dcv["risk"]["network"], "datacenter", "{b}: {dcv}");
+        assert_eq!(points(&dcv, "typo"), 20, "{b}: {dcv}");
+        let (_, home) = post(order_json("R-HOME", "dee@mailinator.com", "192.0.2.44")).await;
+        assert_eq!(home["risk"]["network"], "residential", "{b}: {home}");
+        assert_eq!(points(&home, "disposable"), 15, "{b}: {home}");
+        assert_eq!(home["risk"]["inline_receipt"], false, "{b}");
+
+        // The status answer carries the same assessment.
+        let shown: Value = http
+            .get(format!("{}/api/v1/orders/R-VPN", srv.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .expect("get")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(shown["risk"]["network"], "vpn", "{b}");
+        assert!(
+            shown["timeline"][0]["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("VPN network, risk")),
+            "{b}: {shown}"
+        );
+
+        // The real worker sends the routed order's first attempt through the backup.
+        let worker = engine::delivery::worker::Worker::new(
+            db.clone(),
+            Arc::new(srv.clock.clone()),
+            &srv.state.config,
+        )
+        .expect("worker");
+        worker.run_once().await.expect("run");
+        let routed = engine::orders::find_by_number(db, "R-VPN")
+            .await
+            .expect("read")
+            .expect("order");
+        assert_eq!(routed.route_pool_id, Some(backup), "{b}");
+        let tries = engine::delivery::worker::attempts(db, routed.id)
+            .await
+            .expect("attempts");
+        assert_eq!(tries.first().map(|a| a.pool_id), Some(backup), "{b}");
+        let plain = engine::orders::find_by_number(db, "R-HOME")
+            .await
+            .expect("read")
+            .expect("order");
+        let tries = engine::delivery::worker::attempts(db, plain.id)
+            .await
+            .expect("attempts");
+        assert_eq!(tries.first().map(|a| a.pool_id), Some(primary), "{b}");
+
+        // Keyset pages of one row walk every flagged order exactly once, by risk.
+        let filter = FlaggedFilter {
+            sort: FlaggedSort::Risk,
+            ..FlaggedFilter::default()
+        };
+        let mut seen = Vec::new();
+        let mut after: Option<FlaggedCursor> = None;
+        loop {
+            let (rows, next) = engine::orders::list_flagged(db, &filter, after, 1)
+                .await
+                .expect("page");
+            seen.extend(rows.iter().map(|o| (o.risk_score.unwrap_or(0), o.order_number.clone())));
+            match next {
+                Some(c) => after = Some(c),
+                None => break,
+            }
+        }
+        let numbers: Vec<&str> = seen.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(numbers.len(), 3, "{b}: {seen:?}");
+        assert!(!numbers.contains(&"R-HOME"), "{b}: residential is not flagged");
+        assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "{b}: {seen:?}");
+
+        // The server function: filters, masking for managers, roles, bad input.
+        srv.add_user("agent@example.com", Role::Agent).await;
+        srv.add_user("manager@example.com", Role::Manager).await;
+        let agent = srv.client();
+        assert_eq!(srv.login(&agent, "agent@example.com", PASSWORD).await.0, 200);
+        let (status, body) = srv
+            .call(&agent, "/fn/orders/flagged", &[("network", "vpn")])
+            .await;
+        assert_eq!(status, 200, "{b}: {body}");
+        let page: Value = serde_json::from_str(&body).expect("json");
+        let got: Vec<&str> = page["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .filter_map(|r| r["order_number"].as_str())
+            .collect();
+        assert_eq!(got, vec!["R-V6", "R-VPN"], "{b}: newest first");
+        let (_, body) = srv
+            .call(&agent, "/fn/orders/flagged", &[("network", "datacenter"), ("provider", "other")])
+            .await;
+        assert!(body.contains("R-DC") && !body.contains("R-VPN"), "{b}: {body}");
+        let (_, body) = srv
+            .call(&agent, "/fn/orders/flagged", &[("min_score", "50"), ("sort", "risk")])
+            .await;
+        assert!(body.contains("R-VPN") && !body.contains("R-DC"), "{b}: {body}");
+        let (_, body) = srv
+            .call(&agent, "/fn/orders/flagged", &[("reached", "yes")])
+            .await;
+        assert!(!body.contains("R-VPN"), "{b}: nothing reached yet: {body}");
+        for bad in [
+            ("network", "residential"),
+            ("min_score", "200"),
+            ("sort", "sideways"),
+            ("after", "x"),
+            ("state", "lost"),
+        ] {
+            let (status, body) = srv.call(&agent, "/fn/orders/flagged", &[bad]).await;
+            assert!((400..500).contains(&status), "{b}: {bad:?} → {status} {body}");
+        }
+        let manager = srv.client();
+        assert_eq!(srv.login(&manager, "manager@example.com", PASSWORD).await.0, 200);
+        let (status, body) = srv.call(&manager, "/fn/orders/flagged", &[]).await;
+        assert_eq!(status, 200, "{b}");
+        assert!(!body.contains("ann@gmail.com"), "{b}: managers see masked emails: {body}");
+        let (status, _) = srv.call(&srv.client(), "/fn/orders/flagged", &[]).await;
+        assert_eq!(status, 401, "{b}: signed out");
+
+        // The pages, rendered on the server (readable with JavaScript off).
+        let html = agent
+            .get(format!("{}/flagged?network=vpn&sort=risk", srv.base))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(html.contains("R-VPN") && html.contains("Example VPN"), "{b}");
+        let html = agent
+            .get(format!("{}/orders/R-DC", srv.base))
+            .send()
+            .await
+            .expect("page")
+            .text()
+            .await
+            .expect("html");
+        assert!(html.contains("Email-health risk"), "{b}");
+        assert!(html.contains("bob@gmail.com"), "{b}: the typo fix is suggested");
+        assert!(html.contains("looks like a typo of gmail.com"), "{b}");
+        srv.stop().await;
+    }
+}
