@@ -48,6 +48,7 @@ const POLICY: &[(&str, Access)] = &[
     ("/fn/webhooks/list", Access::Admin),
     ("/fn/webhooks/get", Access::Admin),
     ("/fn/pools/list", Access::Roles(&["manager"])),
+    ("/fn/pools/health", Access::Roles(&["manager"])),
     ("/fn/pools/set_enabled", Access::Admin),
     ("/fn/pools/save", Access::Admin),
     ("/fn/suppressions/list", AGENTS_AND_MANAGERS),

@@ -114,6 +114,7 @@ pub async fn show(
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no order {number}")))?;
     let attempts = engine::delivery::worker::attempts(&state.db, order.id).await?;
     let events = engine::orders::events(&state.db, order.id).await?;
+    let risk = RiskView::of(&order);
     Ok(Json(OrderStatus {
         id: order.id,
         order_number: order.order_number,
@@ -122,8 +123,8 @@ pub async fn show(
         reached_at: order.reached_at,
         reached_via: order.reached_via,
         fallback: order.fallback_path,
-        fallback_why: order.fallback_why.clone(),
-        risk: RiskView::of(&order),
+        fallback_why: order.fallback_why,
+        risk,
         attempts: attempts
             .into_iter()
             .map(|a| AttemptView {
