@@ -49,7 +49,10 @@ fn per_second(n: usize, f: impl Fn(IpAddr) -> bool, ips: &[IpAddr]) -> (f64, usi
         }
     }
     let took = started.elapsed().as_secs_f64();
-    ((n / ips.len()).max(1) as f64 * ips.len() as f64 / took, hits)
+    (
+        (n / ips.len()).max(1) as f64 * ips.len() as f64 / took,
+        hits,
+    )
 }
 
 fn main() {
@@ -114,8 +117,15 @@ fn main() {
         ..RiskConfig::default()
     })
     .expect("load");
-    let (rate, hits) = per_second(total / 4, |ip| intel.lookup(ip).kind == NetworkKind::Vpn, &ips);
-    row(&format!("Anonymous-IP .mmdb, 10,000 networks ({hits} hits)"), rate);
+    let (rate, hits) = per_second(
+        total / 4,
+        |ip| intel.lookup(ip).kind == NetworkKind::Vpn,
+        &ips,
+    );
+    row(
+        &format!("Anonymous-IP .mmdb, 10,000 networks ({hits} hits)"),
+        rate,
+    );
 
     // A whole assessment: lookup + score with cached rollups.
     let mut list = NetworkIntel::default();
@@ -127,7 +137,13 @@ fn main() {
     let (rate, _) = per_second(
         total / 4,
         |ip| {
-            let a = score::assess(&cfg, list.lookup(ip), "ann@gmial.com", &history, &disposable);
+            let a = score::assess(
+                &cfg,
+                list.lookup(ip),
+                "ann@gmial.com",
+                &history,
+                &disposable,
+            );
             a.score > 0
         },
         &ips,

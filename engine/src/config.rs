@@ -610,8 +610,13 @@ impl Config {
         if h.min_sends < 1 {
             return bad("pool_health.min_sends", "must be at least 1");
         }
-        if !(self.pace.per_provider_per_second > 0.0 && self.pace.per_provider_per_second <= 100_000.0) {
-            return bad("pace.per_provider_per_second", "must be above 0 (at most 100000)");
+        if !(self.pace.per_provider_per_second > 0.0
+            && self.pace.per_provider_per_second <= 100_000.0)
+        {
+            return bad(
+                "pace.per_provider_per_second",
+                "must be above 0 (at most 100000)",
+            );
         }
         if !(1..=100_000).contains(&self.pace.burst) {
             return bad("pace.burst", "must be 1 to 100000");

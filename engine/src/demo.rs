@@ -575,7 +575,9 @@ fn plan_order(
         if provider != "other" {
             factors.push(crate::risk::Factor {
                 key: "learned".into(),
-                label: format!("VPN orders to {provider} on pool demo-primary bounce far above the rest"),
+                label: format!(
+                    "VPN orders to {provider} on pool demo-primary bounce far above the rest"
+                ),
                 points: rng.random_range(22..31),
             });
         }

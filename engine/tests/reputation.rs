@@ -52,7 +52,13 @@ fn order(number: &str, email: &str, ip: Option<&str>) -> engine::orders::ValidOr
     .expect("valid order")
 }
 
-async fn pool(db: &Db, name: &'static str, role: &'static str, smtp: &ScriptedSmtpServer, position: i64) -> i64 {
+async fn pool(
+    db: &Db,
+    name: &'static str,
+    role: &'static str,
+    smtp: &ScriptedSmtpServer,
+    position: i64,
+) -> i64 {
     pools::create(
         db,
         T0,
@@ -72,7 +78,12 @@ async fn pool(db: &Db, name: &'static str, role: &'static str, smtp: &ScriptedSm
 }
 
 fn worker(db: &Db, clock: &ManualClock, config: &Config) -> Worker {
-    Worker::new(db.clone(), Arc::new(clock.clone()) as Arc<dyn Clock>, config).expect("worker")
+    Worker::new(
+        db.clone(),
+        Arc::new(clock.clone()) as Arc<dyn Clock>,
+        config,
+    )
+    .expect("worker")
 }
 
 async fn states(db: &Db) -> BTreeMap<String, i64> {
@@ -153,20 +164,40 @@ async fn a_vpn_burst_to_gmail_is_routed_to_the_better_pool_and_spread() {
         let assessor = engine::risk::Assessor::new(&config.risk).expect("assessor");
         const N: usize = 30;
         for i in 0..N {
-            let o = order(&format!("VPN-{i}"), &format!("buyer{i}@gmail.com"), Some("203.0.113.9"));
+            let o = order(
+                &format!("VPN-{i}"),
+                &format!("buyer{i}@gmail.com"),
+                Some("203.0.113.9"),
+            );
             let risk = assessor
                 .assess(db, T0, o.client_ip.as_deref(), &o.customer_email)
                 .await
                 .expect("assess");
-            assert!(risk.high, "a VPN order to Gmail with that history is high risk: {risk:?}");
-            assert_eq!(risk.route_pool_id, Some(backup), "routed to the pool that delivers VPN → Gmail");
-            orders::intake_assessed(db, T0, o, None, Some(&risk)).await.expect("intake");
+            assert!(
+                risk.high,
+                "a VPN order to Gmail with that history is high risk: {risk:?}"
+            );
+            assert_eq!(
+                risk.route_pool_id,
+                Some(backup),
+                "routed to the pool that delivers VPN → Gmail"
+            );
+            orders::intake_assessed(db, T0, o, None, Some(&risk))
+                .await
+                .expect("intake");
         }
         let w = worker(db, &clock, &config);
         drive(&w, &clock, db, 100, 200).await;
-        assert_eq!(states(db).await.get("accepted").copied(), Some(N as i64), "all sent");
+        assert_eq!(
+            states(db).await.get("accepted").copied(),
+            Some(N as i64),
+            "all sent"
+        );
         let started = starts(db).await;
-        assert!(started.iter().all(|(p, _)| *p == backup), "every first attempt on the backup");
+        assert!(
+            started.iter().all(|(p, _)| *p == backup),
+            "every first attempt on the backup"
+        );
         assert_eq!(backup_smtp.received().len(), N);
         assert!(primary_smtp.received().is_empty());
         let times: Vec<i64> = started.iter().map(|(_, t)| *t).collect();
@@ -179,7 +210,10 @@ async fn a_vpn_burst_to_gmail_is_routed_to_the_better_pool_and_spread() {
         );
         // A burst of 5, then one per 100 ms: at most 5 + 9 in the first second.
         assert!(peak <= 14, "spread: {peak} sends in one second");
-        assert!(span >= 2_400, "30 sends at 10/s after a burst of 5 take 2.5 s: {span} ms");
+        assert!(
+            span >= 2_400,
+            "30 sends at 10/s after a burst of 5 take 2.5 s: {span} ms"
+        );
         t.cleanup().await;
     }
 }
@@ -198,19 +232,35 @@ async fn a_pool_over_ten_percent_bounces_is_paused_and_no_retry_uses_it() {
         let backup = pool(db, "backup", "backup", &backup_smtp, 1).await;
         // 12 of 100 addresses do not exist on the primary's side: 12 % bounces.
         for i in 0..12 {
-            primary_smtp.script(&format!("gone{i}@example.com"), Script::RejectRcpt(550, "5.1.1 User unknown"));
+            primary_smtp.script(
+                &format!("gone{i}@example.com"),
+                Script::RejectRcpt(550, "5.1.1 User unknown"),
+            );
         }
         // One address is deferred on the primary: it will need a retry after the pause.
-        primary_smtp.script("later@example.com", Script::RejectRcpt(451, "4.3.0 Try again later"));
+        primary_smtp.script(
+            "later@example.com",
+            Script::RejectRcpt(451, "4.3.0 Try again later"),
+        );
         for i in 0..12 {
-            orders::intake(db, T0, order(&format!("G-{i}"), &format!("gone{i}@example.com"), None), None)
-                .await
-                .expect("intake");
+            orders::intake(
+                db,
+                T0,
+                order(&format!("G-{i}"), &format!("gone{i}@example.com"), None),
+                None,
+            )
+            .await
+            .expect("intake");
         }
         for i in 0..87 {
-            orders::intake(db, T0, order(&format!("OK-{i}"), &format!("ok{i}@example.com"), None), None)
-                .await
-                .expect("intake");
+            orders::intake(
+                db,
+                T0,
+                order(&format!("OK-{i}"), &format!("ok{i}@example.com"), None),
+                None,
+            )
+            .await
+            .expect("intake");
         }
         orders::intake(db, T0, order("LATER", "later@example.com", None), None)
             .await
@@ -220,9 +270,21 @@ async fn a_pool_over_ten_percent_bounces_is_paused_and_no_retry_uses_it() {
             w.run_once().await.expect("run");
         }
         assert_eq!(primary_smtp.received().len(), 87);
-        let rates = guard::rates(db, clock.now_ms(), false).await.expect("rates");
-        let p = rates.iter().find(|r| r.pool_id == primary).expect("primary rates");
-        assert_eq!((p.windows[0].sends, p.windows[0].bounces, p.windows[0].deferrals), (100, 12, 1));
+        let rates = guard::rates(db, clock.now_ms(), false)
+            .await
+            .expect("rates");
+        let p = rates
+            .iter()
+            .find(|r| r.pool_id == primary)
+            .expect("primary rates");
+        assert_eq!(
+            (
+                p.windows[0].sends,
+                p.windows[0].bounces,
+                p.windows[0].deferrals
+            ),
+            (100, 12, 1)
+        );
 
         // The guard runs in the worker's tick: the primary is paused, audited and alerted.
         w.tick().await.expect("tick");
@@ -233,32 +295,65 @@ async fn a_pool_over_ten_percent_bounces_is_paused_and_no_retry_uses_it() {
         let reason = pr.health_reason.clone().unwrap_or_default();
         assert!(reason.contains("bounce rate 12.00 %"), "{reason}");
         let alerts = guard::alerts(db).await.expect("alerts");
-        assert_eq!(alerts.iter().map(|p| p.id).collect::<Vec<_>>(), vec![primary]);
+        assert_eq!(
+            alerts.iter().map(|p| p.id).collect::<Vec<_>>(),
+            vec![primary]
+        );
         let audit: Vec<(String, String)> = engine::on_pool!(db, q => sqlx::query_as(
             "SELECT action, target FROM audit_log WHERE actor = 'system' ORDER BY id"
         ).fetch_all(q).await)
         .expect("audit");
-        assert_eq!(audit, vec![("pool.auto_pause".to_string(), "pool primary".to_string())]);
+        assert_eq!(
+            audit,
+            vec![("pool.auto_pause".to_string(), "pool primary".to_string())]
+        );
         // A second pass changes (and audits) nothing.
-        assert!(guard::run(db, clock.now_ms(), &config.pool_health).await.expect("guard").is_empty());
+        assert!(
+            guard::run(db, clock.now_ms(), &config.pool_health)
+                .await
+                .expect("guard")
+                .is_empty()
+        );
 
         // The deferred order's retries (5 min, 30 min) never touch the paused primary.
         backup_smtp.script_sequence(
             "later@example.com",
-            vec![Script::RejectRcpt(451, "4.3.0 Try again later"), Script::Accept],
+            vec![
+                Script::RejectRcpt(451, "4.3.0 Try again later"),
+                Script::Accept,
+            ],
         );
         for step in [5 * MIN, 30 * MIN] {
             clock.advance_ms(step + 1000);
             w.run_once().await.expect("run");
         }
-        let o = orders::find_by_number(db, "LATER").await.expect("q").expect("order");
-        let tried: Vec<(i64, i64)> = attempts(db, o.id).await.expect("attempts").iter().map(|a| (a.attempt_no, a.pool_id)).collect();
-        assert_eq!(tried, vec![(1, primary), (2, backup), (3, backup)], "retries only on the backup");
+        let o = orders::find_by_number(db, "LATER")
+            .await
+            .expect("q")
+            .expect("order");
+        let tried: Vec<(i64, i64)> = attempts(db, o.id)
+            .await
+            .expect("attempts")
+            .iter()
+            .map(|a| (a.attempt_no, a.pool_id))
+            .collect();
+        assert_eq!(
+            tried,
+            vec![(1, primary), (2, backup), (3, backup)],
+            "retries only on the backup"
+        );
         assert_eq!(o.state, "accepted");
 
         // An admin resumes it: rates start over, so the guard leaves it alone.
-        pools::set_enabled(db, clock.now_ms(), primary, true).await.expect("resume");
-        assert!(guard::run(db, clock.now_ms() + 1, &config.pool_health).await.expect("guard").is_empty());
+        pools::set_enabled(db, clock.now_ms(), primary, true)
+            .await
+            .expect("resume");
+        assert!(
+            guard::run(db, clock.now_ms() + 1, &config.pool_health)
+                .await
+                .expect("guard")
+                .is_empty()
+        );
         let pr = pools::get(db, primary).await.expect("q").expect("pool");
         assert!(pr.enabled && pr.health_state == "ok");
         t.cleanup().await;
@@ -281,12 +376,17 @@ async fn an_unusual_rate_deferral_slows_that_pool_for_that_provider() {
             "first@gmail.com",
             Script::RejectRcpt(421, "4.7.28 Our system has detected an unusual rate of unsolicited mail originating from your IP address."),
         );
-        orders::intake(db, T0, order("R-0", "first@gmail.com", None), None).await.expect("intake");
+        orders::intake(db, T0, order("R-0", "first@gmail.com", None), None)
+            .await
+            .expect("intake");
         let w = worker(db, &clock, &config);
         w.run_once().await.expect("run");
         let slowed = pace::slowed(db, clock.now_ms()).await.expect("slowed");
         assert_eq!(slowed.len(), 1, "{slowed:?}");
-        assert_eq!((slowed[0].pool_id, slowed[0].provider.as_str()), (primary, "gmail"));
+        assert_eq!(
+            (slowed[0].pool_id, slowed[0].provider.as_str()),
+            (primary, "gmail")
+        );
         assert_eq!(slowed[0].slow_rule.as_deref(), Some("gmail-unusual-rate"));
         assert_eq!(slowed[0].slow_until, clock.now_ms() + 60 * MIN);
         let audited: Vec<(String, String)> = engine::on_pool!(db, q => sqlx::query_as(
@@ -295,13 +395,31 @@ async fn an_unusual_rate_deferral_slows_that_pool_for_that_provider() {
         .expect("audit");
         assert_eq!(audited.len(), 1);
         assert_eq!(audited[0].0, "pool primary → gmail");
-        assert!(audited[0].1.contains("rule gmail-unusual-rate: 4× slower"), "{}", audited[0].1);
+        assert!(
+            audited[0].1.contains("rule gmail-unusual-rate: 4× slower"),
+            "{}",
+            audited[0].1
+        );
 
         // Ten more Gmail orders now go one per 400 ms (4 × 100 ms, no burst);
         // ten to another provider still go at once.
         for i in 0..10 {
-            orders::intake(db, T0, order(&format!("G-{i}"), &format!("g{i}@gmail.com"), None), None).await.expect("intake");
-            orders::intake(db, T0, order(&format!("O-{i}"), &format!("o{i}@example.com"), None), None).await.expect("intake");
+            orders::intake(
+                db,
+                T0,
+                order(&format!("G-{i}"), &format!("g{i}@gmail.com"), None),
+                None,
+            )
+            .await
+            .expect("intake");
+            orders::intake(
+                db,
+                T0,
+                order(&format!("O-{i}"), &format!("o{i}@example.com"), None),
+                None,
+            )
+            .await
+            .expect("intake");
         }
         w.run_once().await.expect("run");
         let others = smtp
@@ -309,7 +427,10 @@ async fn an_unusual_rate_deferral_slows_that_pool_for_that_provider() {
             .iter()
             .filter(|m| m.rcpt_to.iter().any(|r| r.ends_with("@example.com")))
             .count();
-        assert_eq!(others, 10, "the other provider's sends are not slowed: all 10 at once");
+        assert_eq!(
+            others, 10,
+            "the other provider's sends are not slowed: all 10 at once"
+        );
         let gmail_times: Vec<i64> = {
             for _ in 0..60 {
                 clock.advance_ms(100);
@@ -323,7 +444,10 @@ async fn an_unusual_rate_deferral_slows_that_pool_for_that_provider() {
         };
         assert_eq!(gmail_times.len(), 10, "every Gmail order sent in the end");
         let gaps: Vec<i64> = gmail_times.windows(2).map(|w| w[1] - w[0]).collect();
-        assert!(gaps.iter().all(|g| *g >= 400), "slowed to one per 400 ms: {gaps:?}");
+        assert!(
+            gaps.iter().all(|g| *g >= 400),
+            "slowed to one per 400 ms: {gaps:?}"
+        );
         println!("[{}] slowed pair gaps (ms): {gaps:?}", t.db.backend_name());
         t.cleanup().await;
     }

@@ -382,7 +382,9 @@ async fn watch_risk_sources(
         match tokio::task::spawn_blocking(move || r.reload_if_changed()).await {
             Ok(Ok(true)) => tracing::info!("risk sources reloaded"),
             Ok(Ok(false)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "risk sources changed but did not load; keeping the previous ones"),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "risk sources changed but did not load; keeping the previous ones")
+            }
             Err(e) => tracing::warn!(error = %e, "risk source reload failed"),
         }
     }

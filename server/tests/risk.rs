@@ -202,7 +202,10 @@ async fn orders_are_flagged_scored_routed_and_listed() {
             let (rows, next) = engine::orders::list_flagged(db, &filter, after, 1)
                 .await
                 .expect("page");
-            seen.extend(rows.iter().map(|o| (o.risk_score.unwrap_or(0), o.order_number.clone())));
+            seen.extend(
+                rows.iter()
+                    .map(|o| (o.risk_score.unwrap_or(0), o.order_number.clone())),
+            );
             match next {
                 Some(c) => after = Some(c),
                 None => break,
@@ -210,14 +213,20 @@ async fn orders_are_flagged_scored_routed_and_listed() {
         }
         let numbers: Vec<&str> = seen.iter().map(|(_, n)| n.as_str()).collect();
         assert_eq!(numbers.len(), 3, "{b}: {seen:?}");
-        assert!(!numbers.contains(&"R-HOME"), "{b}: residential is not flagged");
+        assert!(
+            !numbers.contains(&"R-HOME"),
+            "{b}: residential is not flagged"
+        );
         assert!(seen.windows(2).all(|w| w[0].0 >= w[1].0), "{b}: {seen:?}");
 
         // The server function: filters, masking for managers, roles, bad input.
         srv.add_user("agent@example.com", Role::Agent).await;
         srv.add_user("manager@example.com", Role::Manager).await;
         let agent = srv.client();
-        assert_eq!(srv.login(&agent, "agent@example.com", PASSWORD).await.0, 200);
+        assert_eq!(
+            srv.login(&agent, "agent@example.com", PASSWORD).await.0,
+            200
+        );
         let (status, body) = srv
             .call(&agent, "/fn/orders/flagged", &[("network", "vpn")])
             .await;
@@ -231,13 +240,27 @@ async fn orders_are_flagged_scored_routed_and_listed() {
             .collect();
         assert_eq!(got, vec!["R-V6", "R-VPN"], "{b}: newest first");
         let (_, body) = srv
-            .call(&agent, "/fn/orders/flagged", &[("network", "datacenter"), ("provider", "other")])
+            .call(
+                &agent,
+                "/fn/orders/flagged",
+                &[("network", "datacenter"), ("provider", "other")],
+            )
             .await;
-        assert!(body.contains("R-DC") && !body.contains("R-VPN"), "{b}: {body}");
+        assert!(
+            body.contains("R-DC") && !body.contains("R-VPN"),
+            "{b}: {body}"
+        );
         let (_, body) = srv
-            .call(&agent, "/fn/orders/flagged", &[("min_score", "50"), ("sort", "risk")])
+            .call(
+                &agent,
+                "/fn/orders/flagged",
+                &[("min_score", "50"), ("sort", "risk")],
+            )
             .await;
-        assert!(body.contains("R-VPN") && !body.contains("R-DC"), "{b}: {body}");
+        assert!(
+            body.contains("R-VPN") && !body.contains("R-DC"),
+            "{b}: {body}"
+        );
         let (_, body) = srv
             .call(&agent, "/fn/orders/flagged", &[("reached", "yes")])
             .await;
@@ -250,13 +273,22 @@ async fn orders_are_flagged_scored_routed_and_listed() {
             ("state", "lost"),
         ] {
             let (status, body) = srv.call(&agent, "/fn/orders/flagged", &[bad]).await;
-            assert!((400..500).contains(&status), "{b}: {bad:?} → {status} {body}");
+            assert!(
+                (400..500).contains(&status),
+                "{b}: {bad:?} → {status} {body}"
+            );
         }
         let manager = srv.client();
-        assert_eq!(srv.login(&manager, "manager@example.com", PASSWORD).await.0, 200);
+        assert_eq!(
+            srv.login(&manager, "manager@example.com", PASSWORD).await.0,
+            200
+        );
         let (status, body) = srv.call(&manager, "/fn/orders/flagged", &[]).await;
         assert_eq!(status, 200, "{b}");
-        assert!(!body.contains("ann@gmail.com"), "{b}: managers see masked emails: {body}");
+        assert!(
+            !body.contains("ann@gmail.com"),
+            "{b}: managers see masked emails: {body}"
+        );
         let (status, _) = srv.call(&srv.client(), "/fn/orders/flagged", &[]).await;
         assert_eq!(status, 401, "{b}: signed out");
 
@@ -269,7 +301,10 @@ async fn orders_are_flagged_scored_routed_and_listed() {
             .text()
             .await
             .expect("html");
-        assert!(html.contains("R-VPN") && html.contains("Example VPN"), "{b}");
+        assert!(
+            html.contains("R-VPN") && html.contains("Example VPN"),
+            "{b}"
+        );
         let html = agent
             .get(format!("{}/orders/R-DC", srv.base))
             .send()
@@ -279,7 +314,10 @@ async fn orders_are_flagged_scored_routed_and_listed() {
             .await
             .expect("html");
         assert!(html.contains("Email-health risk"), "{b}");
-        assert!(html.contains("bob@gmail.com"), "{b}: the typo fix is suggested");
+        assert!(
+            html.contains("bob@gmail.com"),
+            "{b}: the typo fix is suggested"
+        );
         assert!(html.contains("looks like a typo of gmail.com"), "{b}");
         srv.stop().await;
     }

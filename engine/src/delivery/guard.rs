@@ -120,7 +120,8 @@ pub async fn rates(db: &Db, now: Millis, by_provider: bool) -> Result<Vec<PoolRa
         on_pool!(db, p => sqlx::query_as(&bounces_sql).bind(since).fetch_all(p).await)?;
     let mut out: Vec<PoolRates> = Vec::new();
     let mut slot = |pool_id: i64, domain: &str| -> usize {
-        let provider = by_provider.then(|| crate::stats::provider_of(&format!("x@{domain}")).to_string());
+        let provider =
+            by_provider.then(|| crate::stats::provider_of(&format!("x@{domain}")).to_string());
         match out
             .iter()
             .position(|r| r.pool_id == pool_id && r.provider == provider)
@@ -139,7 +140,11 @@ pub async fn rates(db: &Db, now: Millis, by_provider: bool) -> Result<Vec<PoolRa
     let mut rows: Vec<(usize, [i64; 3], &'static str, String)> = Vec::new();
     for (pool_id, domain, outcome, class, w0, w1, w2) in attempts {
         let i = slot(pool_id, &domain);
-        let kind = if outcome == "accepted" { "accepted" } else { "refused" };
+        let kind = if outcome == "accepted" {
+            "accepted"
+        } else {
+            "refused"
+        };
         rows.push((i, [w0, w1, w2], kind, class));
     }
     for (pool_id, domain, class, w0, w1, w2) in later {
@@ -188,8 +193,22 @@ pub fn judge(windows: &[WindowCounts], cfg: &PoolHealthConfig) -> Verdict {
     let mut demote = None;
     for w in windows.iter().filter(|w| w.sends >= cfg.min_sends) {
         let checks = [
-            (w.bounce_rate(), cfg.bounce_demote, cfg.bounce_pause, "bounce rate", w.sends, "attempts"),
-            (w.complaint_rate(), cfg.complaint_demote, cfg.complaint_pause, "complaint rate", w.accepted, "accepted"),
+            (
+                w.bounce_rate(),
+                cfg.bounce_demote,
+                cfg.bounce_pause,
+                "bounce rate",
+                w.sends,
+                "attempts",
+            ),
+            (
+                w.complaint_rate(),
+                cfg.complaint_demote,
+                cfg.complaint_pause,
+                "complaint rate",
+                w.accepted,
+                "accepted",
+            ),
         ];
         for (rate, demote_at, pause_at, what, of, unit) in checks {
             let Some(rate) = rate else { continue };
@@ -251,12 +270,28 @@ pub async fn run(db: &Db, now: Millis, cfg: &PoolHealthConfig) -> Result<Vec<Cha
                 reason.unwrap_or_else(|| "rates back under the demotion thresholds".into());
             match state {
                 "paused" => tracing::warn!(pool = %pool.name, %reason, "pool health: pool paused"),
-                "demoted" => tracing::warn!(pool = %pool.name, %reason, "pool health: pool demoted"),
+                "demoted" => {
+                    tracing::warn!(pool = %pool.name, %reason, "pool health: pool demoted")
+                }
                 _ => tracing::info!(pool = %pool.name, "pool health: pool restored"),
             }
-            let action = format!("pool.auto_{}", if state == "ok" { "restore" } else { &state[..state.len() - 1] });
-            audit::record(db, now, &Actor::system(), &action, &format!("pool {}", pool.name), &reason)
-                .await?;
+            let action = format!(
+                "pool.auto_{}",
+                if state == "ok" {
+                    "restore"
+                } else {
+                    &state[..state.len() - 1]
+                }
+            );
+            audit::record(
+                db,
+                now,
+                &Actor::system(),
+                &action,
+                &format!("pool {}", pool.name),
+                &reason,
+            )
+            .await?;
             changes.push(Change {
                 pool_id: pool.id,
                 pool: pool.name.clone(),
@@ -298,7 +333,13 @@ pub async fn alerts(db: &Db) -> Result<Vec<SenderPool>> {
 mod tests {
     use super::*;
 
-    fn window(label: &str, sends: i64, accepted: i64, bounces: i64, complaints: i64) -> WindowCounts {
+    fn window(
+        label: &str,
+        sends: i64,
+        accepted: i64,
+        bounces: i64,
+        complaints: i64,
+    ) -> WindowCounts {
         WindowCounts {
             label: label.into(),
             sends,
@@ -313,18 +354,33 @@ mod tests {
     fn thresholds_demote_then_pause_and_thin_windows_do_not_count() {
         let cfg = PoolHealthConfig::default();
         assert_eq!(judge(&[window("1 h", 100, 96, 4, 0)], &cfg), Verdict::Ok);
-        assert!(matches!(judge(&[window("1 h", 100, 94, 6, 0)], &cfg), Verdict::Demote(_)));
+        assert!(matches!(
+            judge(&[window("1 h", 100, 94, 6, 0)], &cfg),
+            Verdict::Demote(_)
+        ));
         let Verdict::Pause(why) = judge(&[window("24 h", 100, 89, 11, 0)], &cfg) else {
             panic!("11 % bounces must pause");
         };
-        assert!(why.contains("bounce rate 11.00 % over the last 24 h"), "{why}");
+        assert!(
+            why.contains("bounce rate 11.00 % over the last 24 h"),
+            "{why}"
+        );
         // 3 of 10 bounced, but 10 attempts is below min_sends (50).
         assert_eq!(judge(&[window("1 h", 10, 7, 3, 0)], &cfg), Verdict::Ok);
         // Complaints: 0.2 % demotes, 0.3 % pauses.
-        assert!(matches!(judge(&[window("7 d", 1000, 1000, 0, 2)], &cfg), Verdict::Demote(_)));
-        assert!(matches!(judge(&[window("7 d", 1000, 1000, 0, 3)], &cfg), Verdict::Pause(_)));
+        assert!(matches!(
+            judge(&[window("7 d", 1000, 1000, 0, 2)], &cfg),
+            Verdict::Demote(_)
+        ));
+        assert!(matches!(
+            judge(&[window("7 d", 1000, 1000, 0, 3)], &cfg),
+            Verdict::Pause(_)
+        ));
         // The worst window wins: a clean hour does not hide a bad day.
-        let v = judge(&[window("1 h", 60, 60, 0, 0), window("24 h", 200, 170, 30, 0)], &cfg);
+        let v = judge(
+            &[window("1 h", 60, 60, 0, 0), window("24 h", 200, 170, 30, 0)],
+            &cfg,
+        );
         assert!(matches!(v, Verdict::Pause(_)), "{v:?}");
     }
 

@@ -213,11 +213,15 @@ mod tests {
 
     #[test]
     fn bad_rules_are_refused_with_the_rule_named() {
-        let e = Shaper::parse("[[rule]]\nid = \"x\"\npattern = \"(\"\nslow_factor = 2\nminutes = 1\ndoc = \"d\"\n")
-            .expect_err("bad regex");
+        let e = Shaper::parse(
+            "[[rule]]\nid = \"x\"\npattern = \"(\"\nslow_factor = 2\nminutes = 1\ndoc = \"d\"\n",
+        )
+        .expect_err("bad regex");
         assert!(e.to_string().contains("shaping rule x"), "{e}");
-        let e = Shaper::parse("[[rule]]\nid = \"y\"\npattern = \"a\"\nslow_factor = 1\nminutes = 1\ndoc = \"d\"\n")
-            .expect_err("factor 1 slows nothing");
+        let e = Shaper::parse(
+            "[[rule]]\nid = \"y\"\npattern = \"a\"\nslow_factor = 1\nminutes = 1\ndoc = \"d\"\n",
+        )
+        .expect_err("factor 1 slows nothing");
         assert!(e.to_string().contains("shaping rule y"), "{e}");
     }
 

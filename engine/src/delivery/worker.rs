@@ -255,7 +255,8 @@ impl Worker {
         // The pool health guard, once a minute: pauses or demotes a pool whose
         // rates crossed the thresholds. Like the rollups, never fails the sends.
         if now >= self.guard_due.load(Ordering::Relaxed) {
-            self.guard_due.store(now + GUARD_INTERVAL_MS, Ordering::Relaxed);
+            self.guard_due
+                .store(now + GUARD_INTERVAL_MS, Ordering::Relaxed);
             if let Err(e) = super::guard::run(&self.db, now, &self.config.pool_health).await {
                 tracing::warn!(error = %e, "pool health guard pass failed");
             }
@@ -578,7 +579,13 @@ impl Worker {
 
     /// Traffic shaping: a reply matching a shaping rule slows this pool →
     /// provider pair, logged and audited with the rule and the reply.
-    async fn shape(&self, now: Millis, pool: &SenderPool, provider: &str, reply: &str) -> Result<()> {
+    async fn shape(
+        &self,
+        now: Millis,
+        pool: &SenderPool,
+        provider: &str,
+        reply: &str,
+    ) -> Result<()> {
         let Some(rule) = self.shaper.matching(provider, reply) else {
             return Ok(());
         };

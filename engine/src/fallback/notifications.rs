@@ -36,7 +36,10 @@ pub async fn post_receipt_held(
     message: &str,
 ) -> Result<(Notification, bool)> {
     // (A high-risk order may already hold a `receipt_ready` one from intake.)
-    let held = for_order(db, order.id).await?.into_iter().find(|n| n.kind == "receipt_held");
+    let held = for_order(db, order.id)
+        .await?
+        .into_iter()
+        .find(|n| n.kind == "receipt_held");
     if let Some(n) = held {
         return Ok((n, false));
     }

@@ -202,7 +202,11 @@ pub async fn intake_assessed(
             "; {} network, risk {}{}",
             r.network.kind.label(),
             r.score,
-            if r.high { " (high: routed, inline receipt)" } else { "" }
+            if r.high {
+                " (high: routed, inline receipt)"
+            } else {
+                ""
+            }
         ),
         _ => String::new(),
     };

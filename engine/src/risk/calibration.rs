@@ -77,7 +77,11 @@ pub async fn deciles_between(db: &Db, from: Millis, until: Millis) -> Result<Vec
         .map(|(decile, orders, sum, bounced, held)| Decile {
             decile,
             orders,
-            mean_score: if orders > 0 { sum as f64 / orders as f64 } else { 0.0 },
+            mean_score: if orders > 0 {
+                sum as f64 / orders as f64
+            } else {
+                0.0
+            },
             bounced,
             held,
         })

@@ -76,7 +76,13 @@ impl DisposableDomains {
     pub fn parse(text: &str) -> Self {
         Self(
             text.lines()
-                .map(|l| l.split('#').next().unwrap_or("").trim().to_ascii_lowercase())
+                .map(|l| {
+                    l.split('#')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase()
+                })
                 .filter(|l| !l.is_empty())
                 .collect(),
         )
@@ -121,7 +127,14 @@ mod tests {
 
     #[test]
     fn real_domains_are_left_alone() {
-        for d in ["gmail.com", "mail.com", "gmx.com", "example.com", "shop.de", "me.com"] {
+        for d in [
+            "gmail.com",
+            "mail.com",
+            "gmx.com",
+            "example.com",
+            "shop.de",
+            "me.com",
+        ] {
             assert_eq!(typo_fix(d), None, "{d}");
         }
     }

@@ -168,7 +168,12 @@ impl Assessor {
         if now >= due
             && self
                 .history_due
-                .compare_exchange(due, now + HISTORY_TTL_MS, Ordering::AcqRel, Ordering::Acquire)
+                .compare_exchange(
+                    due,
+                    now + HISTORY_TTL_MS,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
                 .is_ok()
         {
             match load_history(db, now, self.cfg.learn_days).await {
@@ -253,8 +258,11 @@ mod tests {
         assert_eq!(risk.lookup(ip).kind, NetworkKind::Residential);
         assert!(!risk.reload_if_changed().expect("unchanged"));
         // A different length is a change even within the same mtime second.
-        std::fs::write(&path, "203.0.113.0/24 First VPN\n198.51.100.0/24 Second VPN\n")
-            .expect("write");
+        std::fs::write(
+            &path,
+            "203.0.113.0/24 First VPN\n198.51.100.0/24 Second VPN\n",
+        )
+        .expect("write");
         assert!(risk.reload_if_changed().expect("reloads"));
         assert_eq!(risk.lookup(ip).kind, NetworkKind::Vpn);
         assert_eq!(risk.lookup(ip).name.as_deref(), Some("Second VPN"));

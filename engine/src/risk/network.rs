@@ -150,9 +150,8 @@ impl NetworkIntel {
             let kind = NetworkKind::parse(&list.kind).ok_or_else(|| {
                 Error::Config(format!("risk list {}: unknown kind", list.path.display()))
             })?;
-            let text = std::fs::read_to_string(&list.path).map_err(|e| {
-                Error::Config(format!("risk list {}: {e}", list.path.display()))
-            })?;
+            let text = std::fs::read_to_string(&list.path)
+                .map_err(|e| Error::Config(format!("risk list {}: {e}", list.path.display())))?;
             let source = format!(
                 "list:{}",
                 list.path
@@ -160,9 +159,9 @@ impl NetworkIntel {
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default()
             );
-            intel.add_list(&text, kind, &source).map_err(|e| {
-                Error::Config(format!("risk list {}: {e}", list.path.display()))
-            })?;
+            intel
+                .add_list(&text, kind, &source)
+                .map_err(|e| Error::Config(format!("risk list {}: {e}", list.path.display())))?;
         }
         intel.asn = open_mmdb(cfg.asn_mmdb.as_deref())?;
         intel.anonymous = open_mmdb(cfg.anonymous_ip_mmdb.as_deref())?;
@@ -208,14 +207,8 @@ impl NetworkIntel {
         let ip = ip.to_canonical();
         let mut verdict = NetworkVerdict::unknown();
         let listed = match ip {
-            IpAddr::V4(a) => self
-                .v4
-                .get_lpm(&Ipv4Net::from(a))
-                .map(|(_, e)| e.clone()),
-            IpAddr::V6(a) => self
-                .v6
-                .get_lpm(&Ipv6Net::from(a))
-                .map(|(_, e)| e.clone()),
+            IpAddr::V4(a) => self.v4.get_lpm(&Ipv4Net::from(a)).map(|(_, e)| e.clone()),
+            IpAddr::V6(a) => self.v6.get_lpm(&Ipv6Net::from(a)).map(|(_, e)| e.clone()),
         };
         if let Some(asn) = &self.asn
             && let Ok(found) = asn.lookup(ip)
@@ -295,18 +288,40 @@ mod tests {
             2
         );
         intel
-            .add_list("198.51.100.128/25 Example VPN\n203.0.113.7", NetworkKind::Vpn, "list:vpn.txt")
+            .add_list(
+                "198.51.100.128/25 Example VPN\n203.0.113.7",
+                NetworkKind::Vpn,
+                "list:vpn.txt",
+            )
             .expect("parses");
         let v = intel.lookup(ip("198.51.100.200"));
-        assert_eq!((v.kind, v.name.as_deref()), (NetworkKind::Vpn, Some("Example VPN")));
+        assert_eq!(
+            (v.kind, v.name.as_deref()),
+            (NetworkKind::Vpn, Some("Example VPN"))
+        );
         let v = intel.lookup(ip("198.51.100.5"));
-        assert_eq!((v.kind, v.name.as_deref()), (NetworkKind::Datacenter, Some("Example Hosting")));
+        assert_eq!(
+            (v.kind, v.name.as_deref()),
+            (NetworkKind::Datacenter, Some("Example Hosting"))
+        );
         assert_eq!(intel.lookup(ip("203.0.113.7")).kind, NetworkKind::Vpn);
-        assert_eq!(intel.lookup(ip("203.0.113.8")).kind, NetworkKind::Residential);
-        assert_eq!(intel.lookup(ip("2001:db8:aa::1")).kind, NetworkKind::Datacenter);
-        assert_eq!(intel.lookup(ip("2001:db8:ab::1")).kind, NetworkKind::Residential);
+        assert_eq!(
+            intel.lookup(ip("203.0.113.8")).kind,
+            NetworkKind::Residential
+        );
+        assert_eq!(
+            intel.lookup(ip("2001:db8:aa::1")).kind,
+            NetworkKind::Datacenter
+        );
+        assert_eq!(
+            intel.lookup(ip("2001:db8:ab::1")).kind,
+            NetworkKind::Residential
+        );
         // An IPv4-mapped IPv6 address is the IPv4 address.
-        assert_eq!(intel.lookup(ip("::ffff:198.51.100.200")).kind, NetworkKind::Vpn);
+        assert_eq!(
+            intel.lookup(ip("::ffff:198.51.100.200")).kind,
+            NetworkKind::Vpn
+        );
     }
 
     #[test]
@@ -348,14 +363,26 @@ mod tests {
             is_hosting_provider: host,
             is_tor_exit_node: tor,
         };
-        anon.insert("45.10.0.0/16".parse::<IpNet>().expect("net"), &flags(true, false, false))
-            .expect("insert");
-        anon.insert("45.20.0.0/16".parse::<IpNet>().expect("net"), &flags(false, true, false))
-            .expect("insert");
-        anon.insert("45.30.0.1/32".parse::<IpNet>().expect("net"), &flags(false, false, true))
-            .expect("insert");
-        anon.insert("2a00:1::/32".parse::<IpNet>().expect("net"), &flags(true, false, false))
-            .expect("insert");
+        anon.insert(
+            "45.10.0.0/16".parse::<IpNet>().expect("net"),
+            &flags(true, false, false),
+        )
+        .expect("insert");
+        anon.insert(
+            "45.20.0.0/16".parse::<IpNet>().expect("net"),
+            &flags(false, true, false),
+        )
+        .expect("insert");
+        anon.insert(
+            "45.30.0.1/32".parse::<IpNet>().expect("net"),
+            &flags(false, false, true),
+        )
+        .expect("insert");
+        anon.insert(
+            "2a00:1::/32".parse::<IpNet>().expect("net"),
+            &flags(true, false, false),
+        )
+        .expect("insert");
         let mut asn = mmdb_writer::Writer::new("GeoLite2-ASN");
         asn.insert(
             "45.10.0.0/16".parse::<IpNet>().expect("net"),

@@ -329,7 +329,11 @@ mod tests {
         );
         assert_eq!(points(&a, "network"), 0);
         assert_eq!(points(&a, "provider_recent"), 12, "6 % → 12 points");
-        assert_eq!(points(&a, "learned"), 0, "below the pool's rate adds nothing");
+        assert_eq!(
+            points(&a, "learned"),
+            0,
+            "below the pool's rate adds nothing"
+        );
         assert_eq!(a.score, 12);
         assert!(!a.high && a.route_pool_id.is_none());
     }
@@ -350,14 +354,23 @@ mod tests {
         assert!(a.high);
         assert_eq!(a.route_pool_id, Some(2), "the backup accepts VPN → Gmail");
         let label = &a.factors[0].label;
-        assert!(label.contains("VPN") && label.contains("Example VPN"), "{label}");
+        assert!(
+            label.contains("VPN") && label.contains("Example VPN"),
+            "{label}"
+        );
     }
 
     #[test]
     fn thin_history_barely_moves_the_score() {
         let mut h = history();
-        h.learned
-            .insert((1, "gmail".into(), NetworkKind::Datacenter), Tally { sent: 2, bounced: 2, accepted: 0 });
+        h.learned.insert(
+            (1, "gmail".into(), NetworkKind::Datacenter),
+            Tally {
+                sent: 2,
+                bounced: 2,
+                accepted: 0,
+            },
+        );
         let a = assess(
             &cfg(),
             verdict(NetworkKind::Datacenter),

@@ -54,7 +54,9 @@ impl ChartKind {
             ChartKind::BounceClass => "Daily bounce rate by class",
             ChartKind::BounceProvider => "Daily bounce rate by recipient provider",
             ChartKind::BouncePool => "Daily bounce rate by sender pool",
-            ChartKind::BounceNetwork => "Daily bounce rate: VPN and other flagged networks vs the rest",
+            ChartKind::BounceNetwork => {
+                "Daily bounce rate: VPN and other flagged networks vs the rest"
+            }
             ChartKind::Reach => "Daily reach rate and held orders",
             ChartKind::TimeToReceipt => "Daily time to receipt (median and 90th percentile)",
             ChartKind::Retry => "Acceptance by attempt number",
@@ -371,11 +373,17 @@ pub async fn build(db: &Db, kind: ChartKind, from_day: i64, to_day: i64) -> Resu
                 series: vec![
                     Series {
                         name: "bounced or deferred".into(),
-                        points: deciles.iter().map(|d| rate_point(d.bounced, d.orders)).collect(),
+                        points: deciles
+                            .iter()
+                            .map(|d| rate_point(d.bounced, d.orders))
+                            .collect(),
                     },
                     Series {
                         name: "held".into(),
-                        points: deciles.iter().map(|d| rate_point(d.held, d.orders)).collect(),
+                        points: deciles
+                            .iter()
+                            .map(|d| rate_point(d.held, d.orders))
+                            .collect(),
                     },
                 ],
             }

@@ -74,7 +74,12 @@ async fn create_order(
     let now = state.clock.now_ms();
     let risk = state
         .risk
-        .assess(&state.db, now, valid.client_ip.as_deref(), &valid.customer_email)
+        .assess(
+            &state.db,
+            now,
+            valid.client_ip.as_deref(),
+            &valid.customer_email,
+        )
         .await?;
     let intake = engine::orders::intake_assessed(&state.db, now, valid, key, Some(&risk)).await?;
     if matches!(intake, Intake::Created(_)) {

@@ -45,7 +45,7 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
             .into_iter()
             .map(|f| (f.label, f.points))
             .collect();
-        factors.sort_by(|a, b| b.1.cmp(&a.1));
+        factors.sort_by_key(|f| std::cmp::Reverse(f.1));
         let suggested_email = order
             .customer_email
             .rsplit_once('@')

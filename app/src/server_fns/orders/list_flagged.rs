@@ -51,9 +51,9 @@ pub async fn list_flagged(
     };
     let after = match given(after) {
         None => None,
-        Some(c) => Some(
-            FlaggedCursor::parse(&c).ok_or_else(|| bad("That page link is not valid."))?,
-        ),
+        Some(c) => {
+            Some(FlaggedCursor::parse(&c).ok_or_else(|| bad("That page link is not valid."))?)
+        }
     };
     let (orders, next) = engine::orders::list_flagged(&st.db, &filter, after, FLAGGED_PAGE_SIZE)
         .await

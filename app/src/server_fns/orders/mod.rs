@@ -28,8 +28,10 @@ pub(crate) fn to_row(o: &engine::orders::Order, mask: bool) -> crate::types::Ord
         network: o.network_kind.clone(),
         network_label: network_label(o),
         risk_score: o.risk_score,
-        provider: engine::stats::charts::provider_label(engine::stats::provider_of(&o.customer_email))
-            .to_string(),
+        provider: engine::stats::charts::provider_label(engine::stats::provider_of(
+            &o.customer_email,
+        ))
+        .to_string(),
         reached_via: o.reached_via.clone(),
     }
 }

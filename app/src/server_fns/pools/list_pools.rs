@@ -78,7 +78,10 @@ pub(crate) fn health_windows(
         .iter()
         .map(|w| {
             let counts = w.sends >= cfg.min_sends;
-            let (b, c) = (w.bounce_rate().unwrap_or(0.0), w.complaint_rate().unwrap_or(0.0));
+            let (b, c) = (
+                w.bounce_rate().unwrap_or(0.0),
+                w.complaint_rate().unwrap_or(0.0),
+            );
             let level = if counts && (b >= cfg.bounce_pause || c >= cfg.complaint_pause) {
                 "critical"
             } else if counts && (b >= cfg.bounce_demote || c >= cfg.complaint_demote) {

@@ -39,8 +39,13 @@ pub async fn stats_overview() -> Result<OverviewView, ServerFnError> {
             )
         })
         .collect();
-    let pools = engine::delivery::pools::list(&st.db).await.map_err(engine_error)?;
-    for s in engine::delivery::pace::slowed(&st.db, now).await.map_err(engine_error)? {
+    let pools = engine::delivery::pools::list(&st.db)
+        .await
+        .map_err(engine_error)?;
+    for s in engine::delivery::pace::slowed(&st.db, now)
+        .await
+        .map_err(engine_error)?
+    {
         pool_alerts.push(format!(
             "Sending from {} to {} is slowed {}× until {} (rule {}).",
             engine::delivery::pools::name_of(&pools, s.pool_id),
