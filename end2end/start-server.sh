@@ -10,6 +10,19 @@ cd "$root"
 export DATABASE_URL="sqlite://$data/e2e.db"
 export REBOUND_DEMO__CREATE_ADMIN=false
 export LEPTOS_SITE_ROOT="$root/target/site"
+# The shipped sample network lists, so VPN flagging and risk scoring are live.
+cat > "$data/rebound.toml" <<EOF
+[risk]
+network_lists = [
+  { path = "$root/risk-sources/vpn-sample.txt", kind = "vpn" },
+  { path = "$root/risk-sources/datacenter-sample.txt", kind = "datacenter" },
+]
+# The suites bounce on purpose; the health guard must not demote the primary
+# between them (its own behaviour is tested in engine/tests/reputation.rs).
+[pool_health]
+min_sends = 1000000
+EOF
+export REBOUND_CONFIG="$data/rebound.toml"
 bin="$root/target/debug/rebound"
 export REBOUND_USER_PASSWORD="e2e password for tests"
 for role in admin agent manager; do

@@ -64,11 +64,11 @@ test('a manager sees orders with masked emails and cannot change pools', async (
   await page.goto('/pools');
   await ready(page, info);
   await expect(page.getByRole('cell', { name: 'primary', exact: true }).first()).toBeVisible();
-  await page.getByRole('row', { name: /^backup / }).getByRole('button', { name: 'Pause' }).click();
+  await page.getByRole('table', { name: 'Sender pools', exact: true }).getByRole('row', { name: /^backup / }).getByRole('button', { name: 'Pause' }).click();
   await expect(page.getByRole('alert')).toHaveText('Your role does not allow this action.');
   if (!isHydrated(info)) {
     // Without JavaScript the error comes back through the redirect; nothing changed.
-    await expect(page.getByRole('row', { name: /^backup / })).toContainText('Active');
+    await expect(page.getByRole('table', { name: 'Sender pools', exact: true }).getByRole('row', { name: /^backup / })).toContainText('Active');
   }
 });
 
