@@ -4,11 +4,11 @@
 //! of after the lease runs out. On both databases.
 
 use engine::config::Config;
-use engine::delivery::pools::{self, NewPool};
 use engine::delivery::queue;
 use engine::delivery::worker::Worker;
-use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
+use engine::orders;
 use engine::testing::all_backends;
+use engine::testing::fixtures::{order, smtp_pool};
 use engine::testing::smtp_server::{Script, ScriptedSmtpServer};
 use engine::{Clock, Db, ManualClock};
 use std::sync::Arc;
@@ -16,54 +16,9 @@ use std::time::Duration;
 
 const T0: i64 = 1_800_000_000_000;
 
-fn order(number: &str, email: &str) -> engine::orders::ValidOrder {
-    OrderInput {
-        order_number: number.into(),
-        placed_at: "2026-11-27T21:00:00Z".into(),
-        currency: "EUR".into(),
-        items: vec![ItemInput {
-            name: "Mug".into(),
-            quantity: 1,
-            unit_price: 1000,
-        }],
-        totals: TotalsInput {
-            subtotal: 1000,
-            tax: 0,
-            shipping: 0,
-            discount: 0,
-            total: 1000,
-        },
-        customer: CustomerInput {
-            email: email.into(),
-            name: "Jane".into(),
-            phone: None,
-            account_kind: AccountKind::Guest,
-            customer_ref: None,
-        },
-        client_ip: None,
-        billing_address: None,
-    }
-    .validate()
-    .expect("valid order")
-}
-
 /// Two fast and three slow recipients in one batch; the slow ones hang at RCPT for `slow`.
 async fn setup(db: &Db, smtp: &ScriptedSmtpServer, slow: Duration) -> Arc<Worker> {
-    pools::create(
-        db,
-        T0,
-        NewPool {
-            name: "primary",
-            role: "primary",
-            from_name: "Shop",
-            from_address: "primary@shop.example",
-            relay_url: &format!("smtp://{}", smtp.addr()),
-            max_per_second: 8,
-            position: 0,
-        },
-    )
-    .await
-    .expect("pool");
+    smtp_pool(db, T0, "primary", "primary", smtp.addr(), 0).await;
     for i in 0..2 {
         orders::intake(
             db,

@@ -4,42 +4,22 @@
 
 use engine::audit::Actor;
 use engine::config::PrivacyConfig;
-use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
-use engine::testing::all_backends;
+use engine::orders::{self, AccountKind};
+use engine::testing::{all_backends, fixtures};
 use engine::{Db, erasure, retention};
 
 const T0: i64 = 1_800_000_000_000;
 const DAY: i64 = 86_400_000;
 
+/// A logged-in customer's order with a phone number: every personal field set.
 fn order(number: &str, email: &str, ip: Option<&str>) -> engine::orders::ValidOrder {
-    OrderInput {
-        order_number: number.into(),
-        placed_at: "2026-11-27T21:00:00Z".into(),
-        currency: "EUR".into(),
-        items: vec![ItemInput {
-            name: "Mug".into(),
-            quantity: 1,
-            unit_price: 1000,
-        }],
-        totals: TotalsInput {
-            subtotal: 1000,
-            tax: 0,
-            shipping: 0,
-            discount: 0,
-            total: 1000,
-        },
-        customer: CustomerInput {
-            email: email.into(),
-            name: "Jane Doe".into(),
-            phone: Some("+4915112345678".into()),
-            account_kind: AccountKind::LoggedIn,
-            customer_ref: Some("cust-4711".into()),
-        },
-        client_ip: ip.map(str::to_string),
-        billing_address: None,
-    }
-    .validate()
-    .expect("valid order")
+    let mut o = fixtures::order_input(number, email);
+    o.customer.name = "Jane Doe".into();
+    o.customer.phone = Some("+4915112345678".into());
+    o.customer.account_kind = AccountKind::LoggedIn;
+    o.customer.customer_ref = Some("cust-4711".into());
+    o.client_ip = ip.map(str::to_string);
+    o.validate().expect("valid order")
 }
 
 async fn exec(db: &Db, sql: &str) {
@@ -425,7 +405,7 @@ async fn erasure_removes_a_customer_everywhere_and_keeps_the_address_suppressed(
                 &format!("SELECT total_minor FROM orders WHERE id = {a}")
             )
             .await,
-            1000
+            1500
         );
         // Still suppressed, by hash only.
         let s = engine::suppression::active(db, T0 + 10, "Jane.Doe@example.com")

@@ -10,71 +10,23 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use engine::config::{Config, NetworkListConfig};
-use engine::delivery::pools::{self, NewPool};
+use engine::delivery::pools;
 use engine::delivery::worker::{Worker, attempts};
 use engine::delivery::{guard, pace};
-use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
-use engine::testing::all_backends;
+use engine::orders;
 use engine::testing::smtp_server::{Script, ScriptedSmtpServer};
-use engine::{Clock, Db, ManualClock, exec_on_pool};
+use engine::testing::{all_backends, fixtures};
+use engine::{Clock, Db, ManualClock};
 
 const T0: i64 = 1_800_000_000_000;
 const MIN: i64 = 60_000;
 
 fn order(number: &str, email: &str, ip: Option<&str>) -> engine::orders::ValidOrder {
-    OrderInput {
-        order_number: number.into(),
-        placed_at: "2026-11-27T21:00:00Z".into(),
-        currency: "EUR".into(),
-        items: vec![ItemInput {
-            name: "Mug".into(),
-            quantity: 1,
-            unit_price: 1500,
-        }],
-        totals: TotalsInput {
-            subtotal: 1500,
-            tax: 0,
-            shipping: 0,
-            discount: 0,
-            total: 1500,
-        },
-        customer: CustomerInput {
-            email: email.into(),
-            name: "Ann".into(),
-            phone: None,
-            account_kind: AccountKind::Guest,
-            customer_ref: None,
-        },
-        client_ip: ip.map(Into::into),
-        billing_address: None,
-    }
-    .validate()
-    .expect("valid order")
+    fixtures::order_from(number, email, ip)
 }
 
-async fn pool(
-    db: &Db,
-    name: &'static str,
-    role: &'static str,
-    smtp: &ScriptedSmtpServer,
-    position: i64,
-) -> i64 {
-    pools::create(
-        db,
-        T0,
-        NewPool {
-            name,
-            role,
-            from_name: "Shop",
-            from_address: &format!("{name}@shop.example"),
-            relay_url: &format!("smtp://{}", smtp.addr()),
-            max_per_second: 8,
-            position,
-        },
-    )
-    .await
-    .expect("pool")
-    .id
+async fn pool(db: &Db, name: &str, role: &str, smtp: &ScriptedSmtpServer, position: i64) -> i64 {
+    fixtures::smtp_pool(db, T0, name, role, smtp.addr(), position).await
 }
 
 fn worker(db: &Db, clock: &ManualClock, config: &Config) -> Worker {
@@ -154,12 +106,7 @@ async fn a_vpn_burst_to_gmail_is_routed_to_the_better_pool_and_spread() {
             (backup, "vpn", 200, 2),
             (backup, "residential", 500, 5),
         ] {
-            exec_on_pool!(db, q => sqlx::query(
-                "INSERT INTO stats_daily (day, pool_id, provider, network, sent, accepted, bounced_sender_reputation)
-                 VALUES ($1, $2, 'gmail', $3, $4, $5, $6)"
-            ).bind(today).bind(p).bind(network).bind(sent).bind(sent - bounced).bind(bounced)
-            .execute(q).await)
-            .expect("rollup");
+            fixtures::seed_rollup(db, today, p, "gmail", network, sent, bounced).await;
         }
         let assessor = engine::risk::Assessor::new(&config.risk).expect("assessor");
         const N: usize = 30;

@@ -38,6 +38,41 @@ fn demo_history_is_seeded_counted_and_cleared() {
         db.close().await;
     });
 
+    // The calibration report reads the seeded scores: the riskiest decile's
+    // receipts bounced more often than the safest one's.
+    let (ok, out, err) = rebound(&db, &["risk", "calibration", "--days", "30"]);
+    assert!(ok, "{err}");
+    let rates: Vec<(String, f64)> = out
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            let rate = cols.get(3)?.trim_end_matches('%').parse().ok()?;
+            Some((cols[0].to_string(), rate))
+        })
+        .collect();
+    let (first, last) = (
+        rates.first().expect("a decile"),
+        rates.last().expect("a decile"),
+    );
+    assert_eq!(first.0, "0–9", "{out}");
+    let low: i64 = last
+        .0
+        .split('–')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        low >= 40,
+        "VPN orders to big providers score 40 or more: {out}"
+    );
+    assert!(
+        last.1 > 2.0 * first.1,
+        "the high-score decile bounces more: {out}"
+    );
+    let (ok, _, err) = rebound(&db, &["risk", "calibration", "--days", "0"]);
+    assert!(!ok && err.contains("--days must be 1 to 3650"), "{err}");
+
     // A pool that relays real mail stops the seed unless forced.
     runtime.block_on(async {
         let db = engine::Db::connect(&db).await.expect("db");

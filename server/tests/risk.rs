@@ -36,12 +36,8 @@ async fn seed_history(db: &engine::db::Db, today: i64, primary: i64, backup: i64
         (backup, "vpn", 80, 2),
         (backup, "residential", 400, 8),
     ] {
-        exec_on_pool!(db, p => sqlx::query(
-            "INSERT INTO stats_daily (day, pool_id, provider, network, sent, accepted, bounced_sender_reputation)
-             VALUES ($1, $2, 'gmail', $3, $4, $5, $6)"
-        ).bind(today).bind(pool).bind(network).bind(sent).bind(sent - bounced).bind(bounced)
-        .execute(p).await)
-        .expect("rollup row");
+        engine::testing::fixtures::seed_rollup(db, today, pool, "gmail", network, sent, bounced)
+            .await;
     }
 }
 

@@ -46,15 +46,13 @@ pub async fn reserve(
 ) -> Result<Slot> {
     let interval = interval_ms(cfg);
     let tolerance = interval * (cfg.burst.max(1) - 1);
-    exec_on_pool!(db, p => sqlx::query(
-        "INSERT INTO send_pace (pool_id, provider) VALUES ($1, $2) ON CONFLICT (pool_id, provider) DO NOTHING"
-    ).bind(pool_id).bind(provider).execute(p).await)?;
-    // One statement, so concurrent workers (and processes) each get their own slot.
+    // One statement (an upsert), so concurrent workers and processes each get
+    // their own slot, at one round trip per send.
     let row: (Millis, i64, Millis) = on_pool!(db, p => sqlx::query_as(
-        "UPDATE send_pace SET next_at =
-             (CASE WHEN next_at > $3 THEN next_at ELSE $3 END)
-             + $4 * (CASE WHEN slow_until > $3 THEN slow_factor ELSE 1 END)
-         WHERE pool_id = $1 AND provider = $2
+        "INSERT INTO send_pace (pool_id, provider, next_at) VALUES ($1, $2, $3 + $4)
+         ON CONFLICT (pool_id, provider) DO UPDATE SET next_at =
+             (CASE WHEN send_pace.next_at > $3 THEN send_pace.next_at ELSE $3 END)
+             + $4 * (CASE WHEN send_pace.slow_until > $3 THEN send_pace.slow_factor ELSE 1 END)
          RETURNING next_at, slow_factor, slow_until"
     ).bind(pool_id).bind(provider).bind(now).bind(interval).fetch_one(p).await)?;
     let (next_at, factor, slow_until) = row;
