@@ -7,13 +7,14 @@
 //!    axum handler that inserts one row with sqlx into a fresh database of the same kind
 //!    (the ceiling), served the same way on another loopback port, with the same client.
 //!    No send worker runs. Then p99 at a fixed offered load (open loop) on SQLite.
-//! 2. Dispatch: queued → accepted through the real queue, worker and state writes into
-//!    Postfix's `smtp-sink`, against the raw send loop (8 tasks pushing one pre-built
-//!    message through one `Sender`) into the same sink.
-//! 1b. Intake with every risk source loaded (a 50,000-network VPN list, a datacenter
+//!
+//!    Then intake with every risk source loaded (a 50,000-network VPN list, a datacenter
 //!    list, a disposable-domain list, rollup history for the learned factors) against the
 //!    same router with none, same run, same bodies (half from VPN addresses): the cost of
 //!    scoring at checkout. Target: at least 0.90× (under 10 % slower).
+//! 2. Dispatch: queued → accepted through the real queue, worker and state writes into
+//!    Postfix's `smtp-sink`, against the raw send loop (8 tasks pushing one pre-built
+//!    message through one `Sender`) into the same sink.
 //! 3. Peak RSS of this process.
 //!
 //! The servers, the load generator and the SMTP client all share this one process (and,
@@ -345,7 +346,7 @@ fn order_json(number: &str, i: usize) -> serde_json::Value {
             "account_kind": "guest"
         },
         // Half from the VPN list's networks (see `risk_sources`), half residential.
-        "client_ip": if i % 2 == 0 {
+        "client_ip": if i.is_multiple_of(2) {
             format!("10.{}.{}.7", (i / 2) % 200, (i / 400) % 250)
         } else {
             format!("198.18.{}.{}", (i / 250) % 250, i % 250 + 1)

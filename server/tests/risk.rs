@@ -12,7 +12,6 @@ use std::sync::Arc;
 use engine::accounts::Role;
 use engine::config::NetworkListConfig;
 use engine::delivery::pools::{self, NewPool};
-use engine::exec_on_pool;
 use engine::orders::{FlaggedCursor, FlaggedFilter, FlaggedSort};
 use serde_json::{Value, json};
 use support::{PASSWORD, servers, test_config};
