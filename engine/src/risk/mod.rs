@@ -233,6 +233,28 @@ pub async fn load_history(db: &Db, now: Millis, learn_days: i64) -> Result<Histo
         let kind = NetworkKind::parse(&network).unwrap_or(NetworkKind::Residential);
         h.learned.entry((pool, provider, kind)).or_default().add(t);
     }
+    // Region: raw receipt attempts of the last 7 days whose order's country is
+    // known (once a minute, grouped in the database; the rollups have no country).
+    let domain = crate::db::dialect::email_domain(db, "o.customer_email");
+    let sql = format!(
+        "SELECT a.pool_id, {domain}, o.ip_country, a.outcome, COUNT(*)
+         FROM delivery_attempts a JOIN orders o ON o.id = a.order_id
+         WHERE a.finished_at >= $1 AND o.ip_country IS NOT NULL AND a.purpose = 'receipt'
+           AND a.outcome IS NOT NULL
+         GROUP BY a.pool_id, {domain}, o.ip_country, a.outcome"
+    );
+    let rows: Vec<(i64, String, String, String, i64)> = crate::on_pool!(db, p => sqlx::query_as(&sql)
+        .bind(now - 7 * stats::DAY_MS).fetch_all(p).await)?;
+    for (pool, domain, country, outcome, n) in rows {
+        let provider = stats::provider_of(&format!("x@{domain}")).to_string();
+        let t = h.regional.entry((pool, provider, country)).or_default();
+        t.sent += n;
+        if outcome == "accepted" {
+            t.accepted += n;
+        } else {
+            t.bounced += n;
+        }
+    }
     Ok(h)
 }
 

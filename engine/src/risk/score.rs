@@ -86,6 +86,9 @@ pub struct History {
     pub base: HashMap<(i64, String), Tally>,
     /// (pool, provider, network kind) over the learning window.
     pub learned: HashMap<(i64, String, NetworkKind), Tally>,
+    /// (pool, provider, customer country) over the last 7 days, from orders whose
+    /// country is known: region-aware routing.
+    pub regional: HashMap<(i64, String, String), Tally>,
 }
 
 impl History {
@@ -220,7 +223,7 @@ pub fn assess(
     let score = factors.iter().map(|f| f.points).sum::<i64>().min(100);
     let high = score >= cfg.high_risk_score;
     let route_pool_id = if high {
-        best_pool(history, provider, network.kind)
+        best_pool(history, provider, network.kind, network.country.as_deref())
     } else {
         None
     };
@@ -237,8 +240,16 @@ pub fn assess(
 /// The chain pool most likely to get a receipt from `kind` to `provider`
 /// accepted: the highest acceptance over the learning window, each pool's
 /// rate smoothed towards the rate of all its traffic to that provider (so one
-/// lucky send does not win). `None` with fewer than two pools.
-pub fn best_pool(history: &History, provider: &str, kind: NetworkKind) -> Option<i64> {
+/// lucky send does not win). When the customer's country is known and a pool has
+/// sent to that provider for customers there, its regional acceptance counts
+/// too, smoothed towards the network-kind estimate (the seed's "a sender with a
+/// stronger reputation in that region"). `None` with fewer than two pools.
+pub fn best_pool(
+    history: &History,
+    provider: &str,
+    kind: NetworkKind,
+    country: Option<&str>,
+) -> Option<i64> {
     if history.chain.len() < 2 {
         return None;
     }
@@ -250,7 +261,18 @@ pub fn best_pool(history: &History, provider: &str, kind: NetworkKind) -> Option
             1.0 - DEFAULT_BOUNCE_RATE
         };
         let seen = history.learned(pool, provider, kind);
-        (seen.accepted as f64 + MIN_SENDS as f64 * prior) / (seen.sent as f64 + MIN_SENDS as f64)
+        let by_kind = (seen.accepted as f64 + MIN_SENDS as f64 * prior)
+            / (seen.sent as f64 + MIN_SENDS as f64);
+        let regional = country
+            .and_then(|c| {
+                history
+                    .regional
+                    .get(&(pool, provider.to_string(), c.to_string()))
+            })
+            .copied()
+            .unwrap_or_default();
+        (regional.accepted as f64 + MIN_SENDS as f64 * by_kind)
+            / (regional.sent as f64 + MIN_SENDS as f64)
     };
     // Ties keep the chain order (the earlier pool wins).
     let mut best: Option<(i64, f64)> = None;
@@ -358,6 +380,55 @@ mod tests {
             label.contains("VPN") && label.contains("Example VPN"),
             "{label}"
         );
+    }
+
+    #[test]
+    fn the_customers_region_can_change_the_route() {
+        let mut h = history();
+        let t = |sent, bounced| Tally {
+            sent,
+            bounced,
+            accepted: sent - bounced,
+        };
+        // No regional data: the backup (best for VPN → Gmail overall).
+        assert_eq!(
+            best_pool(&h, "gmail", NetworkKind::Vpn, Some("BR")),
+            Some(2)
+        );
+        // In Brazil the backup's Gmail sends fail and the primary's arrive.
+        h.regional
+            .insert((2, "gmail".into(), "BR".into()), t(400, 300));
+        h.regional
+            .insert((1, "gmail".into(), "BR".into()), t(400, 8));
+        assert_eq!(
+            best_pool(&h, "gmail", NetworkKind::Vpn, Some("BR")),
+            Some(1)
+        );
+        // Other countries, or an unknown one, keep the network-kind choice.
+        assert_eq!(
+            best_pool(&h, "gmail", NetworkKind::Vpn, Some("DE")),
+            Some(2)
+        );
+        assert_eq!(best_pool(&h, "gmail", NetworkKind::Vpn, None), Some(2));
+        // A handful of regional sends cannot overturn the network-kind evidence.
+        h.regional.insert((2, "gmail".into(), "FR".into()), t(3, 2));
+        assert_eq!(
+            best_pool(&h, "gmail", NetworkKind::Vpn, Some("FR")),
+            Some(2)
+        );
+        // Through assess: the order's country comes from the IP data.
+        let v = NetworkVerdict {
+            country: Some("BR".into()),
+            ..verdict(NetworkKind::Vpn)
+        };
+        let a = assess(
+            &cfg(),
+            v,
+            "ann@gmail.com",
+            &h,
+            &DisposableDomains::default(),
+        );
+        assert_eq!(a.route_pool_id, Some(1));
     }
 
     #[test]
