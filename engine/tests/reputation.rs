@@ -29,6 +29,25 @@ async fn pool(db: &Db, name: &str, role: &str, smtp: &ScriptedSmtpServer, positi
     fixtures::smtp_pool(db, T0, name, role, smtp.addr(), position).await
 }
 
+/// Short SMTP timeouts; pacing at `per_second` with a burst of `burst`.
+fn config(per_second: f64, burst: i64) -> Config {
+    let mut config = Config::default();
+    config.delivery.smtp_timeout_seconds = 5;
+    config.delivery.lease_seconds = 60;
+    config.pace.per_provider_per_second = per_second;
+    config.pace.burst = burst;
+    config
+}
+
+/// A primary and a backup pool, each on its own test SMTP server.
+async fn two_pools(db: &Db) -> (ScriptedSmtpServer, ScriptedSmtpServer, i64, i64) {
+    let primary_smtp = ScriptedSmtpServer::start().await.expect("smtp");
+    let backup_smtp = ScriptedSmtpServer::start().await.expect("smtp");
+    let primary = pool(db, "primary", "primary", &primary_smtp, 0).await;
+    let backup = pool(db, "backup", "backup", &backup_smtp, 1).await;
+    (primary_smtp, backup_smtp, primary, backup)
+}
+
 fn worker(db: &Db, clock: &ManualClock, config: &Config) -> Worker {
     Worker::new(
         db.clone(),
@@ -82,11 +101,7 @@ async fn a_vpn_burst_to_gmail_is_routed_to_the_better_pool_and_spread() {
     let dir = tempfile::tempdir().expect("tempdir");
     let list = dir.path().join("vpn.txt");
     std::fs::write(&list, "203.0.113.0/24 Example VPN\n").expect("list");
-    let mut config = Config::default();
-    config.delivery.smtp_timeout_seconds = 5;
-    config.delivery.lease_seconds = 60;
-    config.pace.per_provider_per_second = 10.0;
-    config.pace.burst = 5;
+    let mut config = config(10.0, 5);
     config.risk.network_lists = vec![NetworkListConfig {
         path: list,
         kind: "vpn".into(),
@@ -94,10 +109,7 @@ async fn a_vpn_burst_to_gmail_is_routed_to_the_better_pool_and_spread() {
     for t in all_backends().await {
         let db = &t.db;
         let clock = ManualClock::new(T0);
-        let primary_smtp = ScriptedSmtpServer::start().await.expect("smtp");
-        let backup_smtp = ScriptedSmtpServer::start().await.expect("smtp");
-        let primary = pool(db, "primary", "primary", &primary_smtp, 0).await;
-        let backup = pool(db, "backup", "backup", &backup_smtp, 1).await;
+        let (primary_smtp, backup_smtp, primary, backup) = two_pools(db).await;
         // History: VPN → Gmail bounces on the primary, arrives on the backup.
         let today = T0.div_euclid(engine::stats::DAY_MS);
         for (p, network, sent, bounced) in [
@@ -167,16 +179,11 @@ async fn a_vpn_burst_to_gmail_is_routed_to_the_better_pool_and_spread() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pool_over_ten_percent_bounces_is_paused_and_no_retry_uses_it() {
-    let mut config = Config::default();
-    config.delivery.smtp_timeout_seconds = 5;
-    config.delivery.lease_seconds = 60;
+    let config = config(200.0, 400);
     for t in all_backends().await {
         let db = &t.db;
         let clock = ManualClock::new(T0);
-        let primary_smtp = ScriptedSmtpServer::start().await.expect("smtp");
-        let backup_smtp = ScriptedSmtpServer::start().await.expect("smtp");
-        let primary = pool(db, "primary", "primary", &primary_smtp, 0).await;
-        let backup = pool(db, "backup", "backup", &backup_smtp, 1).await;
+        let (primary_smtp, backup_smtp, primary, backup) = two_pools(db).await;
         // 12 of 100 addresses do not exist on the primary's side: 12 % bounces.
         for i in 0..12 {
             primary_smtp.script(
@@ -309,11 +316,7 @@ async fn a_pool_over_ten_percent_bounces_is_paused_and_no_retry_uses_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unusual_rate_deferral_slows_that_pool_for_that_provider() {
-    let mut config = Config::default();
-    config.delivery.smtp_timeout_seconds = 5;
-    config.delivery.lease_seconds = 60;
-    config.pace.per_provider_per_second = 10.0;
-    config.pace.burst = 10;
+    let config = config(10.0, 10);
     for t in all_backends().await {
         let db = &t.db;
         let clock = ManualClock::new(T0);
