@@ -31,6 +31,12 @@ test('a VPN order is flagged, scored with its factors and listed', async ({ page
   expect(body.risk.score).toBe(body.risk.factors.reduce((s: number, f: any) => s + f.points, 0));
 
   await login(page, info, 'agent@e2e.test');
+  // The flag and score are on the orders list too.
+  await page.goto('/orders');
+  await ready(page, info);
+  const listed = page.getByRole('row').filter({ hasText: number });
+  await expect(listed).toContainText('VPN (Demo VPN)');
+  await expect(listed).toContainText(`risk ${body.risk.score}`);
   await page.goto(`/orders/${number}`);
   await ready(page, info);
   const card = page.locator('section[aria-labelledby="risk-h"]');

@@ -34,7 +34,7 @@ pub fn OrdersPage() -> impl IntoView {
                                 <thead><tr>
                                     <th scope="col">"Order"</th><th scope="col">"Placed"</th><th scope="col">"Customer"</th>
                                     <th scope="col">"Account"</th><th scope="col">"Total"</th><th scope="col">"Receipt"</th>
-                                    <th scope="col">"Attempts"</th>
+                                    <th scope="col">"Attempts"</th><th scope="col">"Network · risk"</th>
                                 </tr></thead>
                                 <tbody>
                                     {p.rows.into_iter().map(|o| view! {
@@ -46,6 +46,14 @@ pub fn OrdersPage() -> impl IntoView {
                                             <td class="nowrap">{o.total}</td>
                                             <td><StateBadge state=o.state/><span class="detail">{o.state_detail}</span></td>
                                             <td>{o.attempts}</td>
+                                            <td>
+                                                {if o.network == "residential" {
+                                                    view! { <span class="muted">{o.network_label.clone()}</span> }.into_any()
+                                                } else {
+                                                    view! { <span class="badge level-warning">{o.network_label.clone()}</span> }.into_any()
+                                                }}
+                                                {o.risk_score.map(|r| format!(" · risk {r}"))}
+                                            </td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>
