@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use engine::config::RiskConfig;
-use engine::risk::{DisposableDomains, History, NetworkIntel, NetworkKind, score};
+use engine::risk::{DisposableDomains, History, MailDomain, NetworkIntel, NetworkKind, score};
 use ipnet::IpNet;
 
 fn addresses(n: usize) -> Vec<IpAddr> {
@@ -143,6 +143,7 @@ fn main() {
                 "ann@gmial.com",
                 &history,
                 &disposable,
+                &MailDomain::Unknown,
             );
             a.score > 0
         },

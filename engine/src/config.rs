@@ -186,6 +186,12 @@ pub struct RiskConfig {
     pub learn_days: i64,
     /// Weight (in pseudo-sends) of the prior that keeps thin history from swinging the score.
     pub prior_strength: f64,
+    /// Ask DNS at intake whether the recipient's domain takes mail (MX, else A/AAAA).
+    pub dns_checks: bool,
+    /// Resolvers to ask (`"10.0.0.2:53"`); empty: the system's `/etc/resolv.conf`.
+    pub dns_servers: Vec<std::net::SocketAddr>,
+    /// Longest a DNS check may hold up intake; a slower answer counts for nothing.
+    pub dns_timeout_ms: u64,
 }
 
 /// When the health guard (`engine::delivery::guard`) demotes or pauses a sender
@@ -261,6 +267,9 @@ impl Default for RiskConfig {
             high_risk_score: 50,
             learn_days: 30,
             prior_strength: 20.0,
+            dns_checks: false,
+            dns_servers: Vec::new(),
+            dns_timeout_ms: 300,
         }
     }
 }
@@ -589,6 +598,9 @@ impl Config {
                 "risk.learn_days",
                 "learn_days must be at least 1 and prior_strength above 0",
             );
+        }
+        if !(1..=10_000).contains(&self.risk.dns_timeout_ms) {
+            return bad("risk.dns_timeout_ms", "must be 1 to 10000");
         }
         let h = &self.pool_health;
         let rate = |r: f64| (0.0..=1.0).contains(&r);

@@ -19,7 +19,8 @@ pub struct ReceiptLink {
     pub id: i64,
     pub order_id: i64,
     pub email: String,
-    /// How the link went out: `masked_email`, `sms`, `agent`, `fresh_request`.
+    /// How the link went out: `masked_email`, `sms`, `agent`, `fresh_request`,
+    /// `checkout` (high-risk guest orders, in the intake answer).
     pub channel: String,
     pub created_at: Millis,
     pub created_by: String,

@@ -1,6 +1,7 @@
 //! Test support shared by the engine's and the server's test suites: fresh
 //! databases on both backends. Not used by the running product.
 
+pub mod dns_server;
 pub mod fixtures;
 pub mod smtp_server;
 

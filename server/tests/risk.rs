@@ -26,6 +26,22 @@ fn order_json(number: &str, email: &str, ip: &str) -> Value {
     })
 }
 
+/// Opens the `receipt_link` of an intake answer on the test server; the page's HTML.
+async fn open_receipt_link(srv: &support::TestServer, accepted: &Value) -> String {
+    let link = accepted["receipt_link"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a receipt link: {accepted}"));
+    let token = link
+        .rsplit_once("/r/")
+        .map(|(_, t)| t)
+        .unwrap_or_else(|| panic!("a /r/ link: {link}"));
+    let res = reqwest::get(format!("{}/r/{token}", srv.base))
+        .await
+        .expect("get");
+    assert_eq!(res.status().as_u16(), 200, "{link}");
+    res.text().await.expect("body")
+}
+
 /// Rollup history as `stats::refresh` would have written it today: VPN orders
 /// to Gmail bounce on the primary (55 %) and pass on the backup.
 async fn seed_history(db: &engine::db::Db, today: i64, primary: i64, backup: i64) {
@@ -130,6 +146,12 @@ async fn orders_are_flagged_scored_routed_and_listed() {
         assert_eq!(points(&v, "learned"), 30, "{b}: {v}");
         assert!(v["risk"]["score"].as_i64().unwrap_or(0) >= 50, "{b}: {v}");
         assert_eq!(v["risk"]["inline_receipt"], true, "{b}");
+        // A guest: a secure link for the thank-you page, issued at intake, that opens the receipt.
+        let page = open_receipt_link(&srv, &v).await;
+        assert!(page.contains("R-VPN"), "{b}: {page}");
+        let (_, again) = post(order_json("R-VPN", "ann@gmail.com", "203.0.113.9")).await;
+        assert_eq!(again["duplicate"], true, "{b}: {again}");
+        assert!(again["receipt_link"].is_null(), "shown once: {b}: {again}");
 
         // IPv6 from the same list; a datacenter order to a typo domain; a disposable one.
         let (_, v6) = post(order_json("R-V6", "cy@gmail.com", "2001:db8:66::7")).await;
@@ -141,6 +163,7 @@ async fn orders_are_flagged_scored_routed_and_listed() {
         assert_eq!(home["risk"]["network"], "residential", "{b}: {home}");
         assert_eq!(points(&home, "disposable"), 15, "{b}: {home}");
         assert_eq!(home["risk"]["inline_receipt"], false, "{b}");
+        assert!(home["receipt_link"].is_null(), "{b}: {home}");
 
         // The status answer carries the same assessment.
         let shown: Value = http
@@ -256,10 +279,21 @@ async fn orders_are_flagged_scored_routed_and_listed() {
             body.contains("R-VPN") && !body.contains("R-DC"),
             "{b}: {body}"
         );
+        // R-VPN's customer opened the checkout link: reached; R-DC never was.
         let (_, body) = srv
             .call(&agent, "/fn/orders/flagged", &[("reached", "yes")])
             .await;
-        assert!(!body.contains("R-VPN"), "{b}: nothing reached yet: {body}");
+        assert!(
+            body.contains("R-VPN") && body.contains("link_opened") && !body.contains("R-DC"),
+            "{b}: {body}"
+        );
+        let (_, body) = srv
+            .call(&agent, "/fn/orders/flagged", &[("reached", "no")])
+            .await;
+        assert!(
+            body.contains("R-DC") && !body.contains("R-VPN"),
+            "{b}: {body}"
+        );
         for bad in [
             ("network", "residential"),
             ("min_score", "200"),
@@ -314,6 +348,71 @@ async fn orders_are_flagged_scored_routed_and_listed() {
             "{b}: the typo fix is suggested"
         );
         assert!(html.contains("looks like a typo of gmail.com"), "{b}");
+        srv.stop().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_domain_that_takes_no_mail_is_found_by_dns_at_intake() {
+    use engine::testing::dns_server::{DnsServer, Zone};
+    let dns = DnsServer::start(vec![(
+        "shop-customer.example",
+        Zone::Mx(vec![(10, "mx.shop-customer.example.".into())]),
+    )])
+    .await
+    .expect("dns server");
+    let mut config = test_config();
+    config.risk.dns_checks = true;
+    config.risk.dns_servers = vec![dns.addr];
+    config.risk.dns_timeout_ms = 2_000;
+    for srv in servers(config.clone()).await {
+        let b = srv.backend();
+        let now = srv.clock_now();
+        let key = engine::apikeys::create(&srv.state.db, now, "shop", "test")
+            .await
+            .expect("key")
+            .secret;
+        let post = |body: Value| {
+            let url = format!("{}/api/v1/orders", srv.base);
+            let key = key.clone();
+            async move {
+                let res = reqwest::Client::new()
+                    .post(url)
+                    .bearer_auth(key)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("post");
+                let status = res.status().as_u16();
+                (status, res.json::<Value>().await.expect("json"))
+            }
+        };
+        let (status, bad) = post(order_json(
+            "R-NOMX",
+            "ann@shop-custmer.example",
+            "192.0.2.7",
+        ))
+        .await;
+        assert_eq!(status, 202, "{b}: {bad}");
+        let factor = bad["risk"]["factors"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["key"] == "no_mx"))
+            .cloned()
+            .unwrap_or_else(|| panic!("{b}: no no_mx factor in {bad}"));
+        assert_eq!(factor["points"], 50, "{b}");
+        assert!(
+            factor["label"]
+                .as_str()
+                .is_some_and(|l| l.contains("does not exist")),
+            "{b}: {factor}"
+        );
+        assert_eq!(bad["risk"]["inline_receipt"], true, "{b}: {bad}");
+        let page = open_receipt_link(&srv, &bad).await;
+        assert!(page.contains("R-NOMX"), "{b}");
+
+        let (_, good) = post(order_json("R-MX", "bob@shop-customer.example", "192.0.2.8")).await;
+        assert_eq!(good["risk"]["score"], 0, "{b}: {good}");
+        assert!(good["receipt_link"].is_null(), "{b}: {good}");
         srv.stop().await;
     }
 }

@@ -6,10 +6,12 @@
 
 pub mod calibration;
 pub mod domain;
+pub mod mx;
 pub mod network;
 pub mod score;
 
 pub use domain::{DisposableDomains, typo_fix};
+pub use mx::{MailDomain, MxChecker};
 pub use network::{NetworkIntel, NetworkKind, NetworkVerdict};
 pub use score::{Assessment, ChainPool, Factor, History, Tally};
 
@@ -60,6 +62,7 @@ pub struct Assessor {
     cfg: RiskConfig,
     intel: RwLock<Arc<NetworkIntel>>,
     disposable: RwLock<Arc<DisposableDomains>>,
+    mx: Option<MxChecker>,
     stamps: Mutex<Vec<Stamp>>,
     history: RwLock<Arc<History>>,
     history_due: AtomicI64,
@@ -80,6 +83,7 @@ impl Assessor {
             cfg: cfg.clone(),
             intel: RwLock::new(Arc::new(intel)),
             disposable: RwLock::new(Arc::new(disposable)),
+            mx: MxChecker::new(cfg)?,
             stamps: Mutex::new(source_files(cfg).iter().map(stamp_of).collect()),
             history: RwLock::new(Arc::new(History::default())),
             history_due: AtomicI64::new(0),
@@ -92,6 +96,7 @@ impl Assessor {
             cfg: RiskConfig::default(),
             intel: RwLock::new(Arc::new(NetworkIntel::default())),
             disposable: RwLock::new(Arc::new(DisposableDomains::default())),
+            mx: None,
             stamps: Mutex::new(Vec::new()),
             history: RwLock::new(Arc::new(History::default())),
             history_due: AtomicI64::new(0),
@@ -137,7 +142,8 @@ impl Assessor {
     }
 
     /// Scores an order: network, history (cached rollups, read again after a
-    /// minute), domain signals.
+    /// minute), domain signals (with DNS when checks are on: at most
+    /// `risk.dns_timeout_ms`, cached per TTL).
     pub async fn assess(
         &self,
         db: &Db,
@@ -152,12 +158,17 @@ impl Assessor {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
+        let mail_domain = match (&self.mx, email.rsplit_once('@')) {
+            (Some(mx), Some((_, domain))) => mx.check(domain).await,
+            _ => MailDomain::Unknown,
+        };
         Ok(score::assess(
             &self.cfg,
             network,
             email,
             &history,
             &disposable,
+            &mail_domain,
         ))
     }
 

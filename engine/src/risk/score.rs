@@ -9,12 +9,15 @@
 //!   provider through that pool, smoothed towards the pool×provider rate with a
 //!   Beta prior of `prior_strength` pseudo-sends (thin data cannot swing it):
 //!   1 point per percent above that rate, at most 30;
-//! - a likely typo of a big provider's domain: 20; a disposable domain: 15.
+//! - a likely typo of a big provider's domain: 20; a disposable domain: 15;
+//! - the domain takes no mail (no MX and no address, NXDOMAIN or a null MX,
+//!   when DNS checks are on): 50, enough on its own to make the order high risk.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 use super::domain::{DisposableDomains, typo_fix};
+use super::mx::MailDomain;
 use super::network::{NetworkKind, NetworkVerdict};
 use crate::config::RiskConfig;
 
@@ -26,7 +29,7 @@ pub const DEFAULT_BOUNCE_RATE: f64 = 0.05;
 /// One reason the score is what it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Factor {
-    /// `network`, `provider_recent`, `learned`, `typo`, `disposable`.
+    /// `network`, `provider_recent`, `learned`, `typo`, `disposable`, `no_mx`.
     pub key: String,
     /// The reason in words, with the numbers it came from.
     pub label: String,
@@ -129,6 +132,7 @@ pub fn assess(
     email: &str,
     history: &History,
     disposable: &DisposableDomains,
+    mail_domain: &MailDomain,
 ) -> Assessment {
     let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
     let provider = crate::stats::provider_of(email);
@@ -217,6 +221,13 @@ pub fn assess(
             key: "disposable".into(),
             label: format!("{domain} is a disposable-address domain"),
             points: 15,
+        });
+    }
+    if let MailDomain::NoMail(why) = mail_domain {
+        factors.push(Factor {
+            key: "no_mx".into(),
+            label: format!("{why}: the receipt email cannot arrive"),
+            points: 50,
         });
     }
 
@@ -348,6 +359,7 @@ mod tests {
             "ann@gmail.com",
             &history(),
             &DisposableDomains::default(),
+            &MailDomain::Unknown,
         );
         assert_eq!(points(&a, "network"), 0);
         assert_eq!(points(&a, "provider_recent"), 12, "6 % → 12 points");
@@ -368,6 +380,7 @@ mod tests {
             "ann@gmail.com",
             &history(),
             &DisposableDomains::default(),
+            &MailDomain::Unknown,
         );
         assert_eq!(points(&a, "network"), 25);
         // 165 of 300 with a 5 % prior of strength 20: (165 + 1) / 320 = 51.9 %, 46.9 above → capped 30.
@@ -427,6 +440,7 @@ mod tests {
             "ann@gmail.com",
             &h,
             &DisposableDomains::default(),
+            &MailDomain::Unknown,
         );
         assert_eq!(a.route_pool_id, Some(1));
     }
@@ -448,6 +462,7 @@ mod tests {
             "ann@gmail.com",
             &h,
             &DisposableDomains::default(),
+            &MailDomain::Unknown,
         );
         // (2 + 20 × 0.05) / 22 = 13.6 %, 8.6 above the prior → 9 points, not 95.
         assert_eq!(points(&a, "learned"), 9);
@@ -462,11 +477,41 @@ mod tests {
             "ann@gmial.com",
             &history(),
             &disposable,
+            &MailDomain::Unknown,
         );
         assert_eq!(a.typo_fix.as_deref(), Some("gmail.com"));
         assert_eq!(points(&a, "typo"), 20);
         assert_eq!(points(&a, "disposable"), 15);
         assert!(a.score <= 100);
+    }
+
+    #[test]
+    fn a_domain_that_takes_no_mail_makes_the_order_high_risk() {
+        let no_mail = MailDomain::NoMail("shop-typo.example does not exist in DNS".into());
+        let a = assess(
+            &cfg(),
+            NetworkVerdict::unknown(),
+            "ann@shop-typo.example",
+            &History::default(),
+            &DisposableDomains::default(),
+            &no_mail,
+        );
+        assert_eq!(points(&a, "no_mx"), 50);
+        assert!(a.high, "score {}", a.score);
+        assert!(
+            a.factors[0].label.contains("cannot arrive"),
+            "{:?}",
+            a.factors
+        );
+        let fine = assess(
+            &cfg(),
+            NetworkVerdict::unknown(),
+            "ann@shop.example",
+            &History::default(),
+            &DisposableDomains::default(),
+            &MailDomain::Accepts,
+        );
+        assert_eq!(fine.score, 0);
     }
 
     #[test]
@@ -477,6 +522,7 @@ mod tests {
             "ann@example.org",
             &History::default(),
             &DisposableDomains::default(),
+            &MailDomain::Unknown,
         );
         assert_eq!(a.score, 25);
         assert_eq!(a.route_pool_id, None);

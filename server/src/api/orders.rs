@@ -86,6 +86,17 @@ async fn create_order(
         state.wake.notify_one();
     }
     let order = intake.order();
+    // High risk and no account to post the receipt to: a secure link now, for
+    // the thank-you page, so the receipt is reachable before email can fail.
+    // Only its hash is stored, so it is in this first answer and never again.
+    let receipt_link = match &intake {
+        Intake::Created(o) if o.inline_receipt && o.account_kind != "logged_in" => {
+            let ttl = state.config.links.ttl_hours * 3_600_000;
+            let issued = engine::links::issue(&state.db, now, o, "checkout", "intake", ttl).await?;
+            Some(issued.url(&state.config.public_base_url()))
+        }
+        _ => None,
+    };
     Ok((
         StatusCode::ACCEPTED,
         Json(OrderAccepted {
@@ -94,6 +105,7 @@ async fn create_order(
             status: order.state.clone(),
             duplicate: matches!(intake, Intake::Existing(_)),
             risk: RiskView::of(order),
+            receipt_link,
         }),
     ))
 }

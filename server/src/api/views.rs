@@ -16,6 +16,10 @@ pub struct OrderAccepted {
     /// the original order is returned and no second receipt is sent.
     pub duplicate: bool,
     pub risk: RiskView,
+    /// High-risk guest and social-login orders: a secure link to the receipt
+    /// for the thank-you page ("keep this link"), valid for `links.ttl_hours`.
+    /// Present only in the answer that created the order (only its hash is kept).
+    pub receipt_link: Option<String>,
 }
 
 /// The order's email-health risk as scored at intake.
@@ -38,7 +42,7 @@ pub struct RiskView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RiskFactorView {
-    /// `network`, `provider_recent`, `learned`, `typo` or `disposable`.
+    /// `network`, `provider_recent`, `learned`, `typo`, `disposable` or `no_mx`.
     pub key: String,
     pub label: String,
     pub points: i64,

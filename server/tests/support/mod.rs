@@ -2,6 +2,8 @@
 //! loopback port, on a fresh database of each backend.
 #![allow(dead_code)]
 
+pub mod serve;
+
 use app::ssr::AppState;
 use engine::accounts::{NewUser, Role, create_user};
 use engine::config::Config;
