@@ -278,6 +278,8 @@ pub struct PoolRow {
     pub health_state: String,
     /// Why the guard demoted or paused it.
     pub health_reason: Option<String>,
+    /// Set while the relay gives no SMTP answer: since when and why.
+    pub relay_down: Option<String>,
     /// Rolling rates over 1 h, 24 h and 7 d (since the last resume).
     pub health: Vec<HealthWindowView>,
 }

@@ -212,6 +212,10 @@ pub struct PoolHealthConfig {
     pub complaint_pause: f64,
     /// Attempts a window needs before its rates count.
     pub min_sends: i64,
+    /// This many attempts in a row through a pool with no SMTP answer at all
+    /// (refused, timed out, dropped) mark its relay unreachable: tried after
+    /// every other pool until a probe gets a greeting again. 0: never.
+    pub relay_failures: i64,
 }
 
 impl Default for PoolHealthConfig {
@@ -223,6 +227,7 @@ impl Default for PoolHealthConfig {
             complaint_demote: 0.001,
             complaint_pause: 0.003,
             min_sends: 50,
+            relay_failures: 5,
         }
     }
 }

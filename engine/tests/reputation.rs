@@ -4,10 +4,14 @@
 //!   accepts VPN → Gmail, and spread (max sends per second, measured);
 //! - a pool crossing 10 % bounces is paused by the health guard (audited,
 //!   alerted), and no retry or fallback re-send uses it afterwards;
-//! - a provider's "unusual rate" deferral slows that pool → provider pair.
+//! - a provider's "unusual rate" deferral slows that pool → provider pair;
+//! - a relay that is down, slow (10 s greeting) or dropping connections:
+//!   sends time out, no job is left stuck, the pool is marked unreachable and
+//!   routed around, and restored once its relay answers again.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use engine::config::{Config, NetworkListConfig};
 use engine::delivery::pools;
@@ -399,6 +403,217 @@ async fn an_unusual_rate_deferral_slows_that_pool_for_that_provider() {
             "slowed to one per 400 ms: {gaps:?}"
         );
         println!("[{}] slowed pair gaps (ms): {gaps:?}", t.db.backend_name());
+        t.cleanup().await;
+    }
+}
+
+/// Orders not yet settled: anything that is not accepted or held.
+async fn unsettled(db: &Db) -> i64 {
+    states(db)
+        .await
+        .iter()
+        .filter(|(s, _)| *s != "accepted" && *s != "held")
+        .map(|(_, n)| n)
+        .sum()
+}
+
+/// Jobs some worker still holds a lease on.
+async fn leased_jobs(db: &Db) -> i64 {
+    engine::on_pool!(db, p => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM jobs WHERE state = 'running'"
+    ).fetch_one(p).await)
+    .expect("jobs")
+}
+
+/// (relay down since, why) of a pool.
+async fn relay_state(db: &Db, id: i64) -> (Option<i64>, Option<String>) {
+    let p = pools::get(db, id).await.expect("q").expect("pool");
+    (p.relay_down_since, p.relay_reason)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_down_slow_or_dropping_is_routed_around_and_restored() {
+    let mut config = config(200.0, 400);
+    config.delivery.smtp_timeout_seconds = 1;
+    config.pool_health.relay_failures = 3;
+    for t in all_backends().await {
+        let db = &t.db;
+        let b = db.backend_name();
+        let clock = ManualClock::new(T0);
+        let (primary_smtp, backup_smtp, primary, backup) = two_pools(db).await;
+        let w = worker(db, &clock, &config);
+
+        // Down: the primary's relay stops listening (connection refused).
+        let primary_addr = primary_smtp.addr();
+        primary_smtp.shutdown();
+        for i in 0..3 {
+            orders::intake(
+                db,
+                clock.now_ms(),
+                order(&format!("DOWN-{i}"), &format!("down{i}@example.com"), None),
+                None,
+            )
+            .await
+            .expect("intake");
+        }
+        w.run_once().await.expect("run");
+        assert_eq!(leased_jobs(db).await, 0, "[{b}] nothing stuck");
+        assert_eq!(states(db).await.get("retry_scheduled"), Some(&3), "[{b}]");
+        let changes = w.check_relays(clock.now_ms()).await.expect("relays");
+        assert_eq!(changes.len(), 1, "[{b}] {changes:?}");
+        let (down, reason) = relay_state(db, primary).await;
+        assert_eq!(down, Some(clock.now_ms()), "[{b}] unreachable");
+        assert!(
+            reason
+                .unwrap_or_default()
+                .contains("no SMTP answer to the last 3"),
+            "[{b}]"
+        );
+        assert!(
+            guard::alerts(db)
+                .await
+                .expect("alerts")
+                .iter()
+                .any(|p| p.id == primary),
+            "[{b}] alerted"
+        );
+        // The rates guard has nothing to say about it (no bounces).
+        assert!(
+            guard::run(db, clock.now_ms(), &config.pool_health)
+                .await
+                .expect("guard")
+                .is_empty()
+        );
+        // Still down: the probe fails, nothing changes.
+        assert!(
+            w.check_relays(clock.now_ms())
+                .await
+                .expect("relays")
+                .is_empty(),
+            "[{b}]"
+        );
+
+        // Routed around: a new order goes to the backup first; the retries too.
+        orders::intake(
+            db,
+            clock.now_ms(),
+            order("AROUND", "around@example.com", None),
+            None,
+        )
+        .await
+        .expect("intake");
+        w.run_once().await.expect("run");
+        clock.advance_ms(5 * MIN + 1000);
+        w.run_once().await.expect("run");
+        assert_eq!(unsettled(db).await, 0, "[{b}] {:?}", states(db).await);
+        assert_eq!(backup_smtp.received().len(), 4, "[{b}]");
+        let around = orders::find_by_number(db, "AROUND")
+            .await
+            .expect("q")
+            .expect("order");
+        let tried: Vec<i64> = attempts(db, around.id)
+            .await
+            .expect("a")
+            .iter()
+            .map(|a| a.pool_id)
+            .collect();
+        assert_eq!(
+            tried,
+            vec![backup],
+            "[{b}] the unreachable primary is tried last"
+        );
+
+        // Back up on the same address: the probe restores the pool (audited).
+        let primary_smtp = ScriptedSmtpServer::start_on(primary_addr)
+            .await
+            .expect("smtp again");
+        let changes = w.check_relays(clock.now_ms()).await.expect("relays");
+        assert_eq!(
+            changes.iter().map(|c| c.state).collect::<Vec<_>>(),
+            vec!["answering"],
+            "[{b}]"
+        );
+        assert_eq!(relay_state(db, primary).await, (None, None), "[{b}]");
+        let audit: Vec<String> = engine::on_pool!(db, q => sqlx::query_scalar(
+            "SELECT action FROM audit_log WHERE actor = 'system' ORDER BY id"
+        ).fetch_all(q).await)
+        .expect("audit");
+        assert_eq!(
+            audit,
+            vec!["pool.relay_unreachable", "pool.relay_restored"],
+            "[{b}]"
+        );
+        orders::intake(
+            db,
+            clock.now_ms(),
+            order("BACK", "back@example.com", None),
+            None,
+        )
+        .await
+        .expect("intake");
+        w.run_once().await.expect("run");
+        assert_eq!(
+            primary_smtp.received().len(),
+            1,
+            "[{b}] the primary sends again"
+        );
+
+        // Slow: a 10 s greeting against a 1 s timeout. The attempt gives up
+        // near the timeout, the job is released and retried on the backup.
+        primary_smtp.set_greeting_delay(Duration::from_secs(10));
+        // The worker's idle connection from before would skip the greeting.
+        primary_smtp.close_connections();
+        orders::intake(
+            db,
+            clock.now_ms(),
+            order("SLOW", "slow@example.com", None),
+            None,
+        )
+        .await
+        .expect("intake");
+        let started = Instant::now();
+        w.run_once().await.expect("run");
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_secs(5),
+            "[{b}] gave up after {took:?}"
+        );
+        assert_eq!(leased_jobs(db).await, 0, "[{b}] nothing stuck");
+        primary_smtp.set_greeting_delay(Duration::ZERO);
+
+        // Dropping: the relay hangs up at RCPT.
+        primary_smtp.script("dropped@example.com", Script::CloseAtRcpt);
+        orders::intake(
+            db,
+            clock.now_ms(),
+            order("DROP", "dropped@example.com", None),
+            None,
+        )
+        .await
+        .expect("intake");
+        w.run_once().await.expect("run");
+        assert_eq!(leased_jobs(db).await, 0, "[{b}] nothing stuck");
+        for number in ["SLOW", "DROP"] {
+            let o = orders::find_by_number(db, number)
+                .await
+                .expect("q")
+                .expect("order");
+            assert_eq!(o.state, "retry_scheduled", "[{b}] {number}");
+            let a = attempts(db, o.id).await.expect("a");
+            assert_eq!(
+                a[0].reason.as_deref(),
+                Some("networkerror"),
+                "[{b}] {number}: {a:?}"
+            );
+        }
+        clock.advance_ms(5 * MIN + 1000);
+        w.run_once().await.expect("run");
+        assert_eq!(unsettled(db).await, 0, "[{b}] {:?}", states(db).await);
+        assert_eq!(
+            backup_smtp.received().len(),
+            6,
+            "[{b}] SLOW and DROP arrived through the backup"
+        );
         t.cleanup().await;
     }
 }

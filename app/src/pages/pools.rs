@@ -50,6 +50,7 @@ pub fn PoolsPage() -> impl IntoView {
                                                     _ => "Active",
                                                 }}
                                                 {p.health_reason.clone().map(|r| view! { <span class="detail block">{r}</span> })}
+                                                {p.relay_down.clone().map(|r| view! { <strong class="detail block">{r}. Tried after every other pool until it answers.</strong> })}
                                             </td>
                                             <td><HealthWindows windows=p.health.clone()/></td>
                                             <td>{p.accepted_7d}</td><td>{p.complaints_7d}</td>
@@ -196,6 +197,7 @@ fn PoolForm(save: ServerAction<SavePool>, pool: Option<PoolRow>) -> impl IntoVie
         bounces_7d: Vec::new(),
         health_state: "ok".into(),
         health_reason: None,
+        relay_down: None,
         health: Vec::new(),
     });
     let (from_name, from_address) = match p.from.rsplit_once(" <") {

@@ -236,7 +236,7 @@ pub fn judge(windows: &[WindowCounts], cfg: &PoolHealthConfig) -> Verdict {
 pub struct Change {
     pub pool_id: i64,
     pub pool: String,
-    /// `ok`, `demoted` or `paused`.
+    /// `ok`, `demoted`, `paused` (rates), or `unreachable` / `answering` (relay).
     pub state: &'static str,
     pub reason: String,
 }
@@ -303,6 +303,92 @@ pub async fn run(db: &Db, now: Millis, cfg: &PoolHealthConfig) -> Result<Vec<Cha
     Ok(changes)
 }
 
+/// Relay health, the other half of a pass and apart from the rates: a pool
+/// whose last `relay_failures` attempts (within the last 15 minutes) all got
+/// no SMTP answer at all is marked unreachable (`relay_down_since`) and tried
+/// after every other pool; an unreachable pool whose relay answers `probe`
+/// (greeting, EHLO) is marked answering again. Each change is conditional on
+/// the state read and audited, like [`run`]'s.
+pub async fn relays<F, Fut>(
+    db: &Db,
+    now: Millis,
+    cfg: &PoolHealthConfig,
+    probe: F,
+) -> Result<Vec<Change>>
+where
+    F: Fn(SenderPool) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<(), String>>,
+{
+    if !cfg.enabled || cfg.relay_failures <= 0 {
+        return Ok(Vec::new());
+    }
+    let mut changes = Vec::new();
+    for pool in pools::list(db).await?.into_iter().filter(|p| p.enabled) {
+        let change = if pool.relay_down_since.is_some() {
+            if let Err(e) = probe(pool.clone()).await {
+                tracing::debug!(pool = %pool.name, error = %e, "relay still unreachable");
+                continue;
+            }
+            let n = exec_on_pool!(db, p => sqlx::query(
+                "UPDATE sender_pools SET relay_down_since = NULL, relay_reason = NULL
+                 WHERE id = $1 AND relay_down_since IS NOT NULL"
+            ).bind(pool.id).execute(p).await)?;
+            (n > 0).then(|| {
+                tracing::info!(pool = %pool.name, "relay health: the relay answers again");
+                (
+                    "answering",
+                    "the relay answers again (greeting and EHLO)".to_string(),
+                    "pool.relay_restored",
+                )
+            })
+        } else {
+            let recent: Vec<(Option<String>, Option<String>)> = on_pool!(db, p => sqlx::query_as(
+                "SELECT outcome, reason FROM delivery_attempts
+                 WHERE pool_id = $1 AND finished_at >= $2
+                 ORDER BY finished_at DESC, id DESC LIMIT $3"
+            ).bind(pool.id).bind(now - 15 * 60_000).bind(cfg.relay_failures)
+                .fetch_all(p).await)?;
+            let silent = |(o, r): &(Option<String>, Option<String>)| {
+                o.as_deref() == Some("failed") && r.as_deref() == Some("networkerror")
+            };
+            if recent.len() < cfg.relay_failures as usize || !recent.iter().all(silent) {
+                continue;
+            }
+            let reason = format!(
+                "the relay gave no SMTP answer to the last {} attempts (refused, timed out or dropped)",
+                recent.len()
+            );
+            let n = exec_on_pool!(db, p => sqlx::query(
+                "UPDATE sender_pools SET relay_down_since = $1, relay_reason = $2
+                 WHERE id = $3 AND relay_down_since IS NULL"
+            ).bind(now).bind(&reason).bind(pool.id).execute(p).await)?;
+            (n > 0).then(|| {
+                tracing::warn!(pool = %pool.name, %reason, "relay health: relay unreachable");
+                ("unreachable", reason, "pool.relay_unreachable")
+            })
+        };
+        let Some((state, reason, action)) = change else {
+            continue;
+        };
+        audit::record(
+            db,
+            now,
+            &Actor::system(),
+            action,
+            &format!("pool {}", pool.name),
+            &reason,
+        )
+        .await?;
+        changes.push(Change {
+            pool_id: pool.id,
+            pool: pool.name.clone(),
+            state,
+            reason,
+        });
+    }
+    Ok(changes)
+}
+
 async fn apply(
     db: &Db,
     now: Millis,
@@ -319,13 +405,13 @@ async fn apply(
     Ok(n > 0)
 }
 
-/// Pools the guard has demoted or paused (and not yet restored or resumed):
-/// the dashboard's alerts.
+/// Pools the guard has demoted or paused (and not yet restored or resumed),
+/// or whose relay does not answer: the dashboard's alerts.
 pub async fn alerts(db: &Db) -> Result<Vec<SenderPool>> {
     Ok(pools::list(db)
         .await?
         .into_iter()
-        .filter(|p| p.health_state != "ok")
+        .filter(|p| p.health_state != "ok" || p.relay_down_since.is_some())
         .collect())
 }
 

@@ -32,6 +32,11 @@ pub struct SenderPool {
     pub health_changed_at: Option<Millis>,
     /// Health rates count traffic from here (an admin's resume resets it).
     pub health_since: Millis,
+    /// Since when the relay gives no SMTP answer (`guard::relays`): the pool is
+    /// tried after every other until a probe gets a greeting. `None`: it answers.
+    pub relay_down_since: Option<Millis>,
+    /// What the relay did, in words.
+    pub relay_reason: Option<String>,
 }
 
 pub struct NewPool<'a> {
@@ -45,7 +50,7 @@ pub struct NewPool<'a> {
 }
 
 const COLUMNS: &str = "id, name, role, from_name, from_address, relay_url, enabled, max_per_second, position, created_at, \
-    health_state, health_reason, health_changed_at, health_since";
+    health_state, health_reason, health_changed_at, health_since, relay_down_since, relay_reason";
 
 pub async fn create(db: &Db, now: Millis, p: NewPool<'_>) -> Result<SenderPool> {
     validate(&p)?;
@@ -152,9 +157,11 @@ pub fn send_chain(pools: &[SenderPool]) -> Vec<&SenderPool> {
         .iter()
         .filter(|p| p.enabled && (p.role == "primary" || p.role == "backup"))
         .collect();
-    // Demoted pools (health guard) go last, whatever their role.
+    // Pools whose relay does not answer go last, whatever their role; before
+    // them the ones the health guard demoted.
     chain.sort_by_key(|p| {
         (
+            p.relay_down_since.is_some(),
             p.health_state == "demoted",
             p.role != "primary",
             p.position,
@@ -352,6 +359,8 @@ mod tests {
             health_reason: None,
             health_changed_at: None,
             health_since: 0,
+            relay_down_since: None,
+            relay_reason: None,
         }
     }
 

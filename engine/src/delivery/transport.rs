@@ -441,6 +441,33 @@ impl Sender {
         self.inner.relay.is_none()
     }
 
+    /// Does the relay answer? A fresh connection (TLS and AUTH as configured)
+    /// through greeting and EHLO, then QUIT, within the sender's timeout.
+    /// Sends nothing; the health guard uses it to restore an unreachable pool.
+    pub async fn probe(&self) -> Result<(), String> {
+        let Some(relay) = &self.inner.relay else {
+            return Ok(());
+        };
+        let failure = |o: SendOutcome| match o {
+            SendOutcome::Failed { detail } => detail,
+            SendOutcome::Rejected { response, .. } => {
+                format!("{} {}", response.code, response.text)
+            }
+            other => format!("{other:?}"),
+        };
+        match tokio::time::timeout(self.inner.timeout, connect(relay)).await {
+            Ok(Ok(mut conn)) => {
+                let _ = conn.quit().await;
+                Ok(())
+            }
+            Ok(Err(outcome)) => Err(failure(outcome)),
+            Err(_) => Err(format!(
+                "no greeting from {}:{} within {:?}",
+                relay.host, relay.port, self.inner.timeout
+            )),
+        }
+    }
+
     /// Sends one message. Never panics, and returns within the sender's timeout (plus
     /// scheduling slack) whatever the relay does.
     pub async fn send(&self, envelope: &Envelope, raw_message: &[u8]) -> SendOutcome {

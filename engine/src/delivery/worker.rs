@@ -260,6 +260,9 @@ impl Worker {
             if let Err(e) = super::guard::run(&self.db, now, &self.config.pool_health).await {
                 tracing::warn!(error = %e, "pool health guard pass failed");
             }
+            if let Err(e) = self.check_relays(now).await {
+                tracing::warn!(error = %e, "relay health pass failed");
+            }
         }
         if decided > 0 {
             // A decision may have queued a masked re-send: take it now.
@@ -323,6 +326,19 @@ impl Worker {
                 0
             }
         }
+    }
+
+    /// The relay half of the health guard ([`super::guard::relays`]): marks
+    /// pools whose relay stopped answering, and probes those to restore them.
+    pub async fn check_relays(&self, now: Millis) -> Result<Vec<super::guard::Change>> {
+        super::guard::relays(&self.db, now, &self.config.pool_health, |pool| async move {
+            self.sender_for(&pool)
+                .await
+                .map_err(|e| e.to_string())?
+                .probe()
+                .await
+        })
+        .await
     }
 
     /// Puts back every job still leased to this worker (due at once, for anyone).

@@ -112,7 +112,13 @@ pub struct ScriptedSmtpServer {
 impl ScriptedSmtpServer {
     /// Binds `127.0.0.1:0` and starts accepting connections.
     pub async fn start() -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_on("127.0.0.1:0".parse().map_err(std::io::Error::other)?).await
+    }
+
+    /// Binds `addr`: e.g. the address of a server shut down earlier, to bring a
+    /// relay "back up" where its pool expects it.
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),

@@ -52,6 +52,13 @@ pub async fn list_pools() -> Result<Vec<PoolRow>, ServerFnError> {
             ),
             health_state: p.health_state,
             health_reason: p.health_reason,
+            relay_down: p.relay_down_since.map(|t| {
+                format!(
+                    "Relay not answering since {}: {}",
+                    engine::clock::format_utc(t),
+                    p.relay_reason.clone().unwrap_or_default()
+                )
+            }),
             id: p.id,
             relay: RelayUrl::parse(&p.relay_url)
                 .map(|u| u.redacted())

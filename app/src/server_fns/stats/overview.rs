@@ -27,16 +27,27 @@ pub async fn stats_overview() -> Result<OverviewView, ServerFnError> {
         .await
         .map_err(engine_error)?
         .into_iter()
-        .map(|p| {
-            format!(
-                "Sender pool {} was {} automatically{}: {}.",
-                p.name,
-                p.health_state,
-                p.health_changed_at
-                    .map(|t| format!(" at {}", engine::clock::format_utc(t)))
-                    .unwrap_or_default(),
-                p.health_reason.unwrap_or_default()
-            )
+        .flat_map(|p| {
+            let rates = (p.health_state != "ok").then(|| {
+                format!(
+                    "Sender pool {} was {} automatically{}: {}.",
+                    p.name,
+                    p.health_state,
+                    p.health_changed_at
+                        .map(|t| format!(" at {}", engine::clock::format_utc(t)))
+                        .unwrap_or_default(),
+                    p.health_reason.clone().unwrap_or_default()
+                )
+            });
+            let relay = p.relay_down_since.map(|t| {
+                format!(
+                    "Sender pool {}'s relay has not answered since {}: {}; its mail goes through the other pools.",
+                    p.name,
+                    engine::clock::format_utc(t),
+                    p.relay_reason.clone().unwrap_or_default()
+                )
+            });
+            rates.into_iter().chain(relay)
         })
         .collect();
     let pools = engine::delivery::pools::list(&st.db)
