@@ -60,3 +60,31 @@ impl From<engine::Error> for ApiError {
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such API endpoint")
 }
+
+/// Turns a plain-text client error (axum's own rejections: body over the
+/// limit, unreadable body, bad path) into the API's JSON error body, so every
+/// 4xx under `/api/v1` says what went wrong the same way.
+pub async fn json_client_errors(res: Response) -> Response {
+    let status = res.status();
+    let is_json = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !status.is_client_error() || is_json {
+        return res;
+    }
+    let text = axum::body::to_bytes(res.into_body(), 4096)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is over the size limit".to_string(),
+        _ if text.is_empty() => status
+            .canonical_reason()
+            .unwrap_or("bad request")
+            .to_lowercase(),
+        _ => text,
+    };
+    ApiError::new(status, message).into_response()
+}

@@ -76,5 +76,7 @@ pub fn router(state: ApiState) -> Router {
         // Unknown API paths answer JSON too (the site's fallback serves pages).
         .route("/api/v1/{*rest}", axum::routing::any(error::not_found))
         .with_state(state);
-    public.merge(keyed)
+    public
+        .merge(keyed)
+        .layer(middleware::map_response(error::json_client_errors))
 }

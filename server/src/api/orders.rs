@@ -17,7 +17,7 @@ use super::{ApiError, ApiState};
     responses(
         (status = 202, description = "Stored and queued (or already known)", body = OrderAccepted),
         (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
-        (status = 413, description = "Body over 256 KiB"),
+        (status = 413, description = "Body over 256 KiB", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
         (status = 422, description = "Invalid fields, each named", body = ErrorBody),
     ),
