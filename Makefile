@@ -3,14 +3,14 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test setup setup-test build lint fmt unit e2e bench fuzz clean-data
+.PHONY: run test setup setup-test build lint fmt unit api-fuzz e2e bench fuzz clean-data
 
 ## Build everything and serve on http://127.0.0.1:3000 (SQLite in ./data).
 run: setup build
 	./target/debug/rebound serve
 
 ## Every test: unit, integration on SQLite and PostgreSQL, Playwright in Chromium.
-test: setup-test build unit e2e
+test: setup-test build unit api-fuzz e2e
 
 setup:
 	@bash scripts/setup.sh build
@@ -26,6 +26,10 @@ build:
 unit:
 	cargo test --workspace --exclude app
 	cargo test -p app --features ssr
+
+## Schemathesis against the real server's own OpenAPI document (scripts/schemathesis.sh).
+api-fuzz:
+	bash scripts/schemathesis.sh
 
 ## Browser tests against the real binary (end2end/start-server.sh).
 e2e:

@@ -97,12 +97,14 @@ fn valid_order(number: &str) -> Value {
         "customer": { "email": "ann@example.com", "name": "Ann", "phone": "+4915112345678",
                       "account_kind": "guest", "customer_ref": "c-1" },
         "client_ip": "192.0.2.1",
-        "billing_address": { "line1": "1 Main St", "city": "Berlin", "country": "DE" }
+        "billing_address": { "lines": ["1 Main St", "10115 Berlin"], "country": "DE" }
     })
 }
 
 /// Fields of an order a mutation may replace or remove.
 const ORDER_FIELDS: &[&str] = &[
+    "/billing_address/lines",
+    "/billing_address/country",
     "/order_number",
     "/placed_at",
     "/currency",
@@ -210,6 +212,13 @@ fn the_shop_api_answers_hostile_input_with_clear_4xx() {
             Ok::<_, TestCaseError>((status, text))
         };
 
+        // The order the mutations start from is itself accepted.
+        let (status, body) = post(
+            valid_order("BASE-1").to_string().into_bytes(),
+            "application/json",
+        )
+        .expect("request");
+        assert_eq!(status, 202, "[{b}] the base order: {body}");
         // Valid orders with hostile fields.
         runner(300)
             .run(&mutated_order(), |order| {

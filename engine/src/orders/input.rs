@@ -41,14 +41,21 @@ impl AccountKind {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderInput {
+    /// The shop's order number: letters, digits and `- _ . / # :`.
+    #[schema(min_length = 1, max_length = 64, pattern = r"^[A-Za-z0-9_./#:-]+$")]
     pub order_number: String,
     /// RFC 3339, e.g. `2026-11-27T21:00:00Z`.
+    #[schema(format = DateTime)]
     pub placed_at: String,
     /// ISO 4217 code.
+    #[schema(min_length = 3, max_length = 3, example = "EUR")]
     pub currency: String,
+    #[schema(min_items = 1, max_items = 500)]
     pub items: Vec<ItemInput>,
     pub totals: TotalsInput,
     pub customer: CustomerInput,
+    /// The shopper's IPv4 or IPv6 address.
+    #[schema(example = "192.0.2.1")]
     pub client_ip: Option<String>,
     pub billing_address: Option<BillingAddress>,
 }
@@ -56,9 +63,12 @@ pub struct OrderInput {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemInput {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
+    #[schema(minimum = 1, maximum = 10000)]
     pub quantity: u32,
     /// Minor units (cents).
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub unit_price: i64,
 }
 
@@ -66,31 +76,43 @@ pub struct ItemInput {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TotalsInput {
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub subtotal: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub tax: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub shipping: i64,
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub discount: i64,
+    #[schema(minimum = 0, maximum = 1_000_000_000_000_i64)]
     pub total: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// E.164, e.g. `+4915112345678`.
+    #[schema(pattern = r"^\+[1-9][0-9]{6,14}$")]
     pub phone: Option<String>,
     pub account_kind: AccountKind,
+    #[schema(min_length = 1, max_length = 128)]
     pub customer_ref: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BillingAddress {
+    #[schema(max_items = 10)]
     pub lines: Vec<String>,
+    /// ISO 3166-1 alpha-2.
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub country: Option<String>,
 }
 

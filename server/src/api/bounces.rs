@@ -29,7 +29,7 @@ pub struct BounceIngested {
     responses(
         (status = 202, description = "Stored and applied", body = BounceIngested),
         (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
-        (status = 413, description = "Over 10 MiB"),
+        (status = 413, description = "Over 10 MiB", body = ErrorBody),
         (status = 422, description = "Not a readable message", body = ErrorBody),
     ),
     security(("api_key" = [])),
@@ -99,6 +99,7 @@ pub async fn list(
         (status = 204, description = "Released"),
         (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
         (status = 404, description = "Not suppressed", body = ErrorBody),
+        (status = 422, description = "Not an email address", body = ErrorBody),
     ),
     security(("api_key" = [])),
 )]

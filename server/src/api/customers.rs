@@ -38,6 +38,7 @@ pub async fn list(
     responses(
         (status = 200, description = "Marked seen", body = Notification),
         (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
+        (status = 400, description = "The notification id is not a number", body = ErrorBody),
         (status = 404, description = "No such notification for this customer", body = ErrorBody),
     ),
     security(("api_key" = [])),
