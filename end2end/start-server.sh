@@ -9,6 +9,8 @@ rm -rf "$data" && mkdir -p "$data"
 cd "$root"
 export DATABASE_URL="sqlite://$data/e2e.db"
 export REBOUND_DEMO__CREATE_ADMIN=false
+# A fixed key for the test server only: relay passwords are sealed with it.
+export REBOUND_SECRETS_KEY="ZTJlLW9ubHkta2V5LWZvci1yZWxheS1wYXNzd29yZHM="
 export LEPTOS_SITE_ROOT="$root/target/site"
 # The shipped sample network lists, so VPN flagging and risk scoring are live.
 cat > "$data/rebound.toml" <<EOF

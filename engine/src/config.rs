@@ -26,6 +26,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Trust the first `X-Forwarded-For` address (only behind your own proxy).
     pub trust_forwarded_for: bool,
+    /// 32 bytes, base64: seals relay passwords in the database (`engine::secrets`).
+    /// Secret: set it in the environment (`REBOUND_SECRETS_KEY`).
+    pub secrets_key: Option<String>,
     pub session: SessionConfig,
     pub login: LoginConfig,
     pub demo: DemoConfig,
@@ -451,6 +454,7 @@ impl Default for Config {
             database_url: "sqlite://./data/rebound.db".into(),
             public_url: None,
             trust_forwarded_for: false,
+            secrets_key: None,
             session: SessionConfig::default(),
             login: LoginConfig::default(),
             demo: DemoConfig::default(),
@@ -594,6 +598,9 @@ impl Config {
                     "must be `vpn`, `datacenter` or `tor`",
                 );
             }
+        }
+        if let Some(k) = &self.secrets_key {
+            crate::secrets::parse_key(k)?;
         }
         if !(0..=100).contains(&self.risk.high_risk_score) {
             return bad("risk.high_risk_score", "must be 0 to 100");

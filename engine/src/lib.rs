@@ -24,6 +24,7 @@ pub mod reach;
 pub mod receipt;
 pub mod retention;
 pub mod risk;
+pub mod secrets;
 pub mod shop_webhooks;
 pub mod sms;
 pub mod soft_bounces;

@@ -5,10 +5,16 @@ use engine::accounts::{NewUser, Role, count_users, create_user, generate_passwor
 use engine::audit::{self, Actor};
 use engine::{Config, Db};
 
-/// Connects to the configured database and applies migrations.
+/// Connects to the configured database and applies migrations; installs the
+/// secrets key and seals any relay password still stored in clear.
 pub async fn open_database(config: &Config) -> engine::Result<Db> {
+    engine::secrets::install(config.secrets_key.as_deref())?;
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
+    let sealed = engine::delivery::pools::seal_stored_passwords(&db).await?;
+    if sealed > 0 {
+        tracing::info!(pools = sealed, "sealed relay passwords stored in clear");
+    }
     Ok(db)
 }
 

@@ -54,12 +54,13 @@ const COLUMNS: &str = "id, name, role, from_name, from_address, relay_url, enabl
 
 pub async fn create(db: &Db, now: Millis, p: NewPool<'_>) -> Result<SenderPool> {
     validate(&p)?;
+    let relay_url = crate::secrets::seal_relay_url(p.relay_url)?;
     let sql = format!(
         "INSERT INTO sender_pools (name, role, from_name, from_address, relay_url, enabled, max_per_second, position, created_at)
          VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8) RETURNING {COLUMNS}"
     );
     on_pool!(db, q => sqlx::query_as(&sql)
-        .bind(p.name.trim()).bind(p.role).bind(p.from_name).bind(p.from_address).bind(p.relay_url)
+        .bind(p.name.trim()).bind(p.role).bind(p.from_name).bind(p.from_address).bind(&relay_url)
         .bind(p.max_per_second).bind(p.position).bind(now)
         .fetch_one(q).await)
     .map_err(unique_name)
@@ -77,12 +78,17 @@ fn unique_name(e: sqlx::Error) -> Error {
 /// Changes a pool. `relay_url: None` keeps the stored relay (and its secret).
 pub async fn update(db: &Db, id: i64, p: NewPool<'_>, keep_relay: bool) -> Result<SenderPool> {
     validate(&p)?;
+    let relay_url = if keep_relay {
+        String::new()
+    } else {
+        crate::secrets::seal_relay_url(p.relay_url)?
+    };
     let n = exec_on_pool!(db, q => sqlx::query(
         "UPDATE sender_pools SET name = $1, role = $2, from_name = $3, from_address = $4,
          relay_url = CASE WHEN $5 THEN relay_url ELSE $6 END, max_per_second = $7, position = $8
          WHERE id = $9"
     ).bind(p.name.trim()).bind(p.role).bind(p.from_name).bind(p.from_address).bind(keep_relay)
-    .bind(p.relay_url).bind(p.max_per_second).bind(p.position).bind(id)
+    .bind(&relay_url).bind(p.max_per_second).bind(p.position).bind(id)
     .execute(q).await)
     .map_err(unique_name)?;
     if n == 0 {
@@ -91,6 +97,24 @@ pub async fn update(db: &Db, id: i64, p: NewPool<'_>, keep_relay: bool) -> Resul
     get(db, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("sender pool {id}")))
+}
+
+/// Seals the clear-text relay passwords stored before a secrets key was set
+/// (run at start-up when there is one); returns how many.
+pub async fn seal_stored_passwords(db: &Db) -> Result<usize> {
+    if !crate::secrets::has_key() {
+        return Ok(0);
+    }
+    let mut n = 0;
+    for pool in list(db).await? {
+        let sealed = crate::secrets::seal_relay_url(&pool.relay_url)?;
+        if sealed != pool.relay_url {
+            exec_on_pool!(db, q => sqlx::query("UPDATE sender_pools SET relay_url = $1 WHERE id = $2 AND relay_url = $3")
+                .bind(&sealed).bind(pool.id).bind(&pool.relay_url).execute(q).await)?;
+            n += 1;
+        }
+    }
+    Ok(n)
 }
 
 pub async fn get(db: &Db, id: i64) -> Result<Option<SenderPool>> {

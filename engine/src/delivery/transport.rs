@@ -119,6 +119,13 @@ impl RelayUrl {
                     .ok_or_else(|| bad("credentials must be user:password"))?;
                 let user = percent_decode(user).ok_or_else(|| bad("bad escape in user"))?;
                 let pass = percent_decode(pass).ok_or_else(|| bad("bad escape in password"))?;
+                // Stored relay URLs carry the password sealed (`crate::secrets`).
+                let pass = if crate::secrets::is_sealed(&pass) {
+                    crate::secrets::open(&pass)
+                        .map_err(|e| TransportError::InvalidConfig(e.to_string()))?
+                } else {
+                    pass
+                };
                 if user.is_empty() {
                     return Err(bad("empty user name"));
                 }
@@ -230,7 +237,7 @@ fn parse_port(p: &str) -> Result<u16, TransportError> {
     }
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+pub(crate) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
