@@ -95,6 +95,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/trends") ssr=SsrMode::Async view=|| view! { <StaffLayout><pages::trends::TrendsPage/></StaffLayout> }/>
                 <Route path=path!("/held") ssr=SsrMode::Async view=|| view! { <StaffLayout><pages::held::HeldPage/></StaffLayout> }/>
                 <Route path=path!("/flagged") ssr=SsrMode::Async view=|| view! { <StaffLayout><pages::flagged::FlaggedPage/></StaffLayout> }/>
+                <Route path=path!("/search") ssr=SsrMode::Async view=|| view! { <StaffLayout><pages::search::SearchPage/></StaffLayout> }/>
                 <Route path=path!("/orders") ssr=SsrMode::Async view=|| view! { <StaffLayout><OrdersPage/></StaffLayout> }/>
                 <Route path=path!("/orders/:number") ssr=SsrMode::Async view=|| view! { <StaffLayout><OrderPage/></StaffLayout> }/>
             </Routes>

@@ -37,6 +37,7 @@ const ARG_NAMES: &[&str] = &[
     "pool_id",
     "position",
     "provider",
+    "q",
     "reached",
     "relay_url",
     "role",

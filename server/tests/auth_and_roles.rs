@@ -40,6 +40,7 @@ const POLICY: &[(&str, Access)] = &[
     ("/fn/users/set_disabled", Access::Admin),
     ("/fn/audit/list", Access::Admin),
     ("/fn/orders/list", AGENTS_AND_MANAGERS),
+    ("/fn/orders/search", AGENTS_AND_MANAGERS),
     ("/fn/orders/get", AGENTS_AND_MANAGERS),
     ("/fn/orders/flagged", AGENTS_AND_MANAGERS),
     ("/fn/outbox/list", Access::Admin),
@@ -86,6 +87,7 @@ fn args_for(path: &str, n: usize, target_id: i64) -> Vec<(String, String)> {
             ("disabled", "false".into()),
         ]),
         "/fn/orders/get" => v(&[("order_number", "NO-SUCH-ORDER".into())]),
+        "/fn/orders/search" => v(&[("q", "NO-SUCH-ORDER".into())]),
         "/fn/receipts/open" => v(&[("token", "not-a-token".into())]),
         "/fn/support/take"
         | "/fn/support/regenerate_link"

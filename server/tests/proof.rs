@@ -1,7 +1,8 @@
 //! The proof suite (issue 8): real `rebound serve` processes, a real SMTP
 //! server on loopback, real databases, and the faults operators fear.
 //! - 1,000 orders, the server SIGKILLed 10 times mid-sending: nothing lost.
-//! - Two processes on one PostgreSQL, 10,000 orders: no double send, none lost.
+//! - Two processes on one database (2,000 orders on SQLite and PostgreSQL;
+//!   10,000 on PostgreSQL): no double send, none lost.
 //! - PostgreSQL itself restarted mid-load (a private cluster, so nothing else
 //!   is disturbed): the server reconnects on its own and loses nothing.
 //!
@@ -138,46 +139,55 @@ async fn ten_kills_at_random_moments_lose_nothing() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_processes_on_one_postgresql_send_ten_thousand_receipts_exactly_once() {
-    let _one = SERIAL.lock().await;
-    const N: usize = 10_000;
-    let admin = postgres_admin_url()
-        .await
-        .expect("this proof needs PostgreSQL (REBOUND_TEST_POSTGRES_URL or 127.0.0.1:5432)");
-    let t = TestDb::postgres(&admin).await.expect("postgres test db");
+/// Two `rebound serve` processes on one database take `n` orders posted to
+/// both: every one accepted, none received twice, none lost.
+async fn two_processes_send_exactly_once(t: &TestDb, n: usize, prefix: &str, wait_secs: u64) {
+    let b = t.db.backend_name();
     let smtp = ScriptedSmtpServer::start().await.expect("smtp");
-    let key = setup(&t, &smtp).await;
-    let a = Serve::start(&t.url, 16).await;
-    let b = Serve::start(&t.url, 16).await;
+    let key = setup(t, &smtp).await;
+    let one = Serve::start(&t.url, 16).await;
+    let two = Serve::start(&t.url, 16).await;
     let started = Instant::now();
-    post_orders(
-        &[a.base.clone(), b.base.clone()],
-        &key,
-        "TENK",
-        N,
-        "tenk@example.com",
-    )
-    .await;
-    let states = wait_all_accepted(&t, N as i64, 300).await;
+    let bases = [one.base.clone(), two.base.clone()];
+    post_orders(&bases, &key, prefix, n, "two@example.com").await;
+    let states = wait_all_accepted(t, n as i64, wait_secs).await;
     let per = per_order(&smtp);
     let doubles: usize = per.values().map(|c| c.saturating_sub(1)).sum();
     println!(
-        "[postgres] two processes, {N} orders: states {states:?}, distinct received {}, \
+        "[{b}] two processes, {n} orders: states {states:?}, distinct received {}, \
          double sends {doubles}, lost {}, {:.1} s",
         per.len(),
-        N - per.len(),
+        n - per.len(),
         started.elapsed().as_secs_f64()
     );
     assert_eq!(
         states.get("accepted").copied(),
-        Some(N as i64),
-        "{states:?}"
+        Some(n as i64),
+        "[{b}] {states:?}"
     );
-    assert_eq!(per.len(), N, "no receipt lost");
-    assert_eq!(doubles, 0, "no receipt sent twice");
-    a.kill();
-    b.kill();
+    assert_eq!(per.len(), n, "[{b}] no receipt lost");
+    assert_eq!(doubles, 0, "[{b}] no receipt sent twice");
+    one.kill();
+    two.kill();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_database_send_every_receipt_exactly_once() {
+    let _one = SERIAL.lock().await;
+    for t in all_backends().await {
+        two_processes_send_exactly_once(&t, 2_000, "TWO", 120).await;
+        t.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_postgresql_send_ten_thousand_receipts_exactly_once() {
+    let _one = SERIAL.lock().await;
+    let admin = postgres_admin_url()
+        .await
+        .expect("this proof needs PostgreSQL (REBOUND_TEST_POSTGRES_URL or 127.0.0.1:5432)");
+    let t = TestDb::postgres(&admin).await.expect("postgres test db");
+    two_processes_send_exactly_once(&t, 10_000, "TENK", 300).await;
     t.cleanup().await;
 }
 

@@ -26,6 +26,19 @@ fn order_json(number: &str, email: &str, ip: &str) -> Value {
     })
 }
 
+/// Posts an order with the API key: (status, JSON answer).
+async fn post_order(srv: &support::TestServer, key: &str, body: Value) -> (u16, Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/orders", srv.base))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .expect("post");
+    let status = res.status().as_u16();
+    (status, res.json::<Value>().await.expect("json"))
+}
+
 /// Opens the `receipt_link` of an intake answer on the test server; the page's HTML.
 async fn open_receipt_link(srv: &support::TestServer, accepted: &Value) -> String {
     let link = accepted["receipt_link"]
@@ -111,22 +124,6 @@ async fn orders_are_flagged_scored_routed_and_listed() {
             .expect("key")
             .secret;
         let http = reqwest::Client::new();
-        let post = |body: Value| {
-            let http = http.clone();
-            let url = format!("{}/api/v1/orders", srv.base);
-            let key = key.clone();
-            async move {
-                let res = http
-                    .post(url)
-                    .bearer_auth(key)
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("post");
-                let status = res.status().as_u16();
-                (status, res.json::<Value>().await.expect("json"))
-            }
-        };
         let points = |v: &Value, key: &str| -> i64 {
             v["risk"]["factors"]
                 .as_array()
@@ -138,7 +135,12 @@ async fn orders_are_flagged_scored_routed_and_listed() {
         };
 
         // A VPN order to Gmail: flagged, learned propensity, high, routed, inline.
-        let (status, v) = post(order_json("R-VPN", "ann@gmail.com", "203.0.113.9")).await;
+        let (status, v) = post_order(
+            &srv,
+            &key,
+            order_json("R-VPN", "ann@gmail.com", "203.0.113.9"),
+        )
+        .await;
         assert_eq!(status, 202, "{b}: {v}");
         assert_eq!(v["risk"]["network"], "vpn", "{b}: {v}");
         assert_eq!(v["risk"]["network_name"], "Example VPN", "{b}");
@@ -149,17 +151,37 @@ async fn orders_are_flagged_scored_routed_and_listed() {
         // A guest: a secure link for the thank-you page, issued at intake, that opens the receipt.
         let page = open_receipt_link(&srv, &v).await;
         assert!(page.contains("R-VPN"), "{b}: {page}");
-        let (_, again) = post(order_json("R-VPN", "ann@gmail.com", "203.0.113.9")).await;
+        let (_, again) = post_order(
+            &srv,
+            &key,
+            order_json("R-VPN", "ann@gmail.com", "203.0.113.9"),
+        )
+        .await;
         assert_eq!(again["duplicate"], true, "{b}: {again}");
         assert!(again["receipt_link"].is_null(), "shown once: {b}: {again}");
 
         // IPv6 from the same list; a datacenter order to a typo domain; a disposable one.
-        let (_, v6) = post(order_json("R-V6", "cy@gmail.com", "2001:db8:66::7")).await;
+        let (_, v6) = post_order(
+            &srv,
+            &key,
+            order_json("R-V6", "cy@gmail.com", "2001:db8:66::7"),
+        )
+        .await;
         assert_eq!(v6["risk"]["network"], "vpn", "{b}: {v6}");
-        let (_, dcv) = post(order_json("R-DC", "bob@gmial.com", "198.51.100.20")).await;
+        let (_, dcv) = post_order(
+            &srv,
+            &key,
+            order_json("R-DC", "bob@gmial.com", "198.51.100.20"),
+        )
+        .await;
         assert_eq!(dcv["risk"]["network"], "datacenter", "{b}: {dcv}");
         assert_eq!(points(&dcv, "typo"), 20, "{b}: {dcv}");
-        let (_, home) = post(order_json("R-HOME", "dee@mailinator.com", "192.0.2.44")).await;
+        let (_, home) = post_order(
+            &srv,
+            &key,
+            order_json("R-HOME", "dee@mailinator.com", "192.0.2.44"),
+        )
+        .await;
         assert_eq!(home["risk"]["network"], "residential", "{b}: {home}");
         assert_eq!(points(&home, "disposable"), 15, "{b}: {home}");
         assert_eq!(home["risk"]["inline_receipt"], false, "{b}");
@@ -372,26 +394,11 @@ async fn a_domain_that_takes_no_mail_is_found_by_dns_at_intake() {
             .await
             .expect("key")
             .secret;
-        let post = |body: Value| {
-            let url = format!("{}/api/v1/orders", srv.base);
-            let key = key.clone();
-            async move {
-                let res = reqwest::Client::new()
-                    .post(url)
-                    .bearer_auth(key)
-                    .json(&body)
-                    .send()
-                    .await
-                    .expect("post");
-                let status = res.status().as_u16();
-                (status, res.json::<Value>().await.expect("json"))
-            }
-        };
-        let (status, bad) = post(order_json(
-            "R-NOMX",
-            "ann@shop-custmer.example",
-            "192.0.2.7",
-        ))
+        let (status, bad) = post_order(
+            &srv,
+            &key,
+            order_json("R-NOMX", "ann@shop-custmer.example", "192.0.2.7"),
+        )
         .await;
         assert_eq!(status, 202, "{b}: {bad}");
         let factor = bad["risk"]["factors"]
@@ -410,7 +417,12 @@ async fn a_domain_that_takes_no_mail_is_found_by_dns_at_intake() {
         let page = open_receipt_link(&srv, &bad).await;
         assert!(page.contains("R-NOMX"), "{b}");
 
-        let (_, good) = post(order_json("R-MX", "bob@shop-customer.example", "192.0.2.8")).await;
+        let (_, good) = post_order(
+            &srv,
+            &key,
+            order_json("R-MX", "bob@shop-customer.example", "192.0.2.8"),
+        )
+        .await;
         assert_eq!(good["risk"]["score"], 0, "{b}: {good}");
         assert!(good["receipt_link"].is_null(), "{b}: {good}");
         srv.stop().await;

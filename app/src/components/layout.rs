@@ -35,6 +35,7 @@ fn Nav(user: SessionUser) -> impl IntoView {
             <ul class="nav">
                 <li><A href="/" exact=true>"Overview"</A></li>
                 {(is_admin || user.role == Role::Manager).then(|| view! { <li><A href="/trends">"Trends"</A></li> })}
+                <li><A href="/search">"Search"</A></li>
                 <li><A href="/orders">"Orders"</A></li>
                 <li><A href="/flagged">"VPN-flagged"</A></li>
                 {(user.role != Role::Manager).then(|| view! { <li><A href="/held">"Held queue"</A></li> })}

@@ -12,6 +12,7 @@ pub mod outbox;
 pub mod pools;
 pub mod receipt_link;
 pub mod rules;
+pub mod search;
 pub mod suppressions;
 pub mod trends;
 pub mod users;

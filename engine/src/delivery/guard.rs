@@ -283,24 +283,29 @@ pub async fn run(db: &Db, now: Millis, cfg: &PoolHealthConfig) -> Result<Vec<Cha
                     &state[..state.len() - 1]
                 }
             );
-            audit::record(
-                db,
-                now,
-                &Actor::system(),
-                &action,
-                &format!("pool {}", pool.name),
-                &reason,
-            )
-            .await?;
-            changes.push(Change {
-                pool_id: pool.id,
-                pool: pool.name.clone(),
-                state,
-                reason,
-            });
+            changes.push(audited(db, now, pool, state, &action, reason).await?);
         }
     }
     Ok(changes)
+}
+
+/// Writes a change the guard made to the audit log (actor `system`).
+async fn audited(
+    db: &Db,
+    now: Millis,
+    pool: &SenderPool,
+    state: &'static str,
+    action: &str,
+    reason: String,
+) -> Result<Change> {
+    let target = format!("pool {}", pool.name);
+    audit::record(db, now, &Actor::system(), action, &target, &reason).await?;
+    Ok(Change {
+        pool_id: pool.id,
+        pool: pool.name.clone(),
+        state,
+        reason,
+    })
 }
 
 /// Relay health, the other half of a pass and apart from the rates: a pool
@@ -370,21 +375,7 @@ where
         let Some((state, reason, action)) = change else {
             continue;
         };
-        audit::record(
-            db,
-            now,
-            &Actor::system(),
-            action,
-            &format!("pool {}", pool.name),
-            &reason,
-        )
-        .await?;
-        changes.push(Change {
-            pool_id: pool.id,
-            pool: pool.name.clone(),
-            state,
-            reason,
-        });
+        changes.push(audited(db, now, &pool, state, action, reason).await?);
     }
     Ok(changes)
 }

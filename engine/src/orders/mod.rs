@@ -11,6 +11,6 @@ pub use input::{
     ValidOrder,
 };
 pub use repo::{
-    Intake, Order, OrderEvent, add_event, events, find_by_number, get, intake, intake_assessed,
-    list_recent,
+    Intake, Order, OrderEvent, SearchKey, add_event, events, find_by_number, get, intake,
+    intake_assessed, list_recent, search,
 };

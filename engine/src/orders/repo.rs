@@ -284,3 +284,92 @@ pub async fn events(db: &Db, order_id: i64) -> Result<Vec<OrderEvent>> {
         "SELECT id, order_id, at, kind, detail FROM order_events WHERE order_id = $1 ORDER BY id"
     ).bind(order_id).fetch_all(p).await)?)
 }
+
+/// What a support search box was given, by its shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchKey {
+    Email(String),
+    /// E.164, spaces and dashes removed.
+    Phone(String),
+    /// An order number or a shop's customer reference.
+    Reference(String),
+}
+
+impl SearchKey {
+    /// `None` for an empty or oversized query.
+    pub fn parse(q: &str) -> Option<Self> {
+        let q = q.trim();
+        if q.is_empty() || q.chars().count() > 254 {
+            return None;
+        }
+        if q.contains('@') {
+            let email = crate::accounts::normalize_email(q).unwrap_or_else(|_| q.to_lowercase());
+            return Some(Self::Email(email));
+        }
+        let digits = q.replace([' ', '-', '(', ')'], "");
+        if digits.starts_with('+')
+            && (8..=16).contains(&digits.len())
+            && digits[1..].chars().all(|c| c.is_ascii_digit())
+        {
+            return Some(Self::Phone(digits));
+        }
+        Some(Self::Reference(q.to_string()))
+    }
+}
+
+/// Orders matching a support search, newest first (at most `limit`): an exact
+/// email, phone number, order number or customer reference. Each lookup is
+/// one indexed equality, so it stays fast on millions of orders.
+pub async fn search(db: &Db, key: &SearchKey, limit: i64) -> Result<Vec<Order>> {
+    let limit = limit.clamp(1, 200);
+    let by = |column: &str| {
+        format!("SELECT {COLUMNS} FROM orders WHERE {column} = $1 ORDER BY id DESC LIMIT $2")
+    };
+    let mut found: Vec<Order> = Vec::new();
+    let lookups: Vec<(&str, &str)> = match key {
+        SearchKey::Email(e) => vec![("customer_email", e.as_str())],
+        SearchKey::Phone(p) => vec![("customer_phone", p.as_str())],
+        SearchKey::Reference(r) => vec![("order_number", r.as_str()), ("customer_ref", r.as_str())],
+    };
+    for (column, value) in lookups {
+        let sql = by(column);
+        let rows: Vec<Order> =
+            on_pool!(db, p => sqlx::query_as(&sql).bind(value).bind(limit).fetch_all(p).await)?;
+        for o in rows {
+            if !found.iter().any(|f| f.id == o.id) {
+                found.push(o);
+            }
+        }
+    }
+    found.sort_by(|a, b| b.id.cmp(&a.id));
+    found.truncate(limit as usize);
+    Ok(found)
+}
+
+#[cfg(test)]
+mod search_tests {
+    use super::SearchKey;
+
+    #[test]
+    fn a_query_is_read_by_its_shape() {
+        assert_eq!(
+            SearchKey::parse("  Ann@Example.COM "),
+            Some(SearchKey::Email("ann@example.com".into()))
+        );
+        assert_eq!(
+            SearchKey::parse("+49 151 1234-5678"),
+            Some(SearchKey::Phone("+4915112345678".into()))
+        );
+        assert_eq!(
+            SearchKey::parse("R-1001"),
+            Some(SearchKey::Reference("R-1001".into()))
+        );
+        assert_eq!(
+            SearchKey::parse("+12"),
+            Some(SearchKey::Reference("+12".into())),
+            "too short for a phone number"
+        );
+        assert_eq!(SearchKey::parse("   "), None);
+        assert_eq!(SearchKey::parse(&"x".repeat(300)), None);
+    }
+}

@@ -1,6 +1,6 @@
-//! Real `rebound serve` processes for the process tests (`processes.rs`,
-//! `proof.rs`): start, SIGKILL, post orders over HTTP, and count what the
-//! loopback SMTP server received per order.
+//! Real `rebound serve` processes for the proof suite (`proof.rs`): start,
+//! SIGKILL, post orders over HTTP, and count what the loopback SMTP server
+//! received per order.
 
 use engine::delivery::pools::{self, NewPool};
 use engine::testing::TestDb;

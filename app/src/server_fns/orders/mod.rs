@@ -1,10 +1,12 @@
 mod get_order;
 mod list_flagged;
 mod list_orders;
+mod search_orders;
 
 pub use get_order::*;
 pub use list_flagged::*;
 pub use list_orders::*;
+pub use search_orders::*;
 
 #[cfg(feature = "ssr")]
 pub(crate) fn to_row(o: &engine::orders::Order, mask: bool) -> crate::types::OrderRow {
