@@ -341,7 +341,7 @@ pub async fn search(db: &Db, key: &SearchKey, limit: i64) -> Result<Vec<Order>> 
             }
         }
     }
-    found.sort_by(|a, b| b.id.cmp(&a.id));
+    found.sort_by_key(|o| std::cmp::Reverse(o.id));
     found.truncate(limit as usize);
     Ok(found)
 }
