@@ -105,6 +105,13 @@ pub struct LinksConfig {
     pub per_token_per_minute: i64,
 }
 
+impl LinksConfig {
+    /// How long a new link stays valid, in milliseconds.
+    pub fn ttl_ms(&self) -> i64 {
+        self.ttl_hours * 3_600_000
+    }
+}
+
 /// Text messages and calls to customers (agent actions from the held queue).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]

@@ -116,6 +116,24 @@ pub async fn issue(
     Ok(IssuedLink { link, token })
 }
 
+/// The link a high-risk order without an account gets at checkout (guests and
+/// social logins; logged-in customers get an account notification instead,
+/// in `orders::intake_assessed`), so the receipt is reachable before email
+/// can fail. `None` for any other order.
+pub async fn issue_at_checkout(
+    db: &Db,
+    now: Millis,
+    order: &Order,
+    ttl_ms: i64,
+) -> Result<Option<IssuedLink>> {
+    if !order.inline_receipt || order.account_kind == "logged_in" {
+        return Ok(None);
+    }
+    issue(db, now, order, "checkout", "intake", ttl_ms)
+        .await
+        .map(Some)
+}
+
 /// Revokes every live link of the order; returns how many.
 pub async fn revoke_all(db: &Db, now: Millis, order_id: i64) -> Result<u64> {
     Ok(exec_on_pool!(db, p => sqlx::query(

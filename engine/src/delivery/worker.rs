@@ -781,7 +781,7 @@ impl Worker {
             order,
             "masked_email",
             "fallback",
-            self.config.links.ttl_hours * 3_600_000,
+            self.config.links.ttl_ms(),
         )
         .await?;
         let msg = crate::receipt::LinkMessage {

@@ -321,29 +321,16 @@ impl SearchKey {
 /// email, phone number, order number or customer reference. Each lookup is
 /// one indexed equality, so it stays fast on millions of orders.
 pub async fn search(db: &Db, key: &SearchKey, limit: i64) -> Result<Vec<Order>> {
-    let limit = limit.clamp(1, 200);
-    let by = |column: &str| {
-        format!("SELECT {COLUMNS} FROM orders WHERE {column} = $1 ORDER BY id DESC LIMIT $2")
+    let (filter, value) = match key {
+        SearchKey::Email(e) => ("customer_email = $1", e),
+        SearchKey::Phone(p) => ("customer_phone = $1", p),
+        // Both columns are indexed: the planners combine the two lookups.
+        SearchKey::Reference(r) => ("(order_number = $1 OR customer_ref = $1)", r),
     };
-    let mut found: Vec<Order> = Vec::new();
-    let lookups: Vec<(&str, &str)> = match key {
-        SearchKey::Email(e) => vec![("customer_email", e.as_str())],
-        SearchKey::Phone(p) => vec![("customer_phone", p.as_str())],
-        SearchKey::Reference(r) => vec![("order_number", r.as_str()), ("customer_ref", r.as_str())],
-    };
-    for (column, value) in lookups {
-        let sql = by(column);
-        let rows: Vec<Order> =
-            on_pool!(db, p => sqlx::query_as(&sql).bind(value).bind(limit).fetch_all(p).await)?;
-        for o in rows {
-            if !found.iter().any(|f| f.id == o.id) {
-                found.push(o);
-            }
-        }
-    }
-    found.sort_by_key(|o| std::cmp::Reverse(o.id));
-    found.truncate(limit as usize);
-    Ok(found)
+    let sql = format!("SELECT {COLUMNS} FROM orders WHERE {filter} ORDER BY id DESC LIMIT $2");
+    Ok(
+        on_pool!(db, p => sqlx::query_as(&sql).bind(value).bind(limit.clamp(1, 200)).fetch_all(p).await)?,
+    )
 }
 
 #[cfg(test)]

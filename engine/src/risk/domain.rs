@@ -43,12 +43,18 @@ const BIG_DOMAINS: &[&str] = &[
     "mail.ru",
 ];
 
+/// One of the big mailbox domains (lower-case, no trailing dot): known to take
+/// mail, so the MX check never asks DNS about them.
+pub fn is_big_domain(domain: &str) -> bool {
+    BIG_DOMAINS.contains(&domain)
+}
+
 /// The big-provider domain `domain` is probably a typo of, if any: one edit
 /// (insert, delete, substitute or swap two neighbours) away from exactly one
 /// of [`BIG_DOMAINS`] and not one of them itself.
 pub fn typo_fix(domain: &str) -> Option<&'static str> {
     let domain = domain.trim().to_ascii_lowercase();
-    if domain.len() < 5 || BIG_DOMAINS.contains(&domain.as_str()) {
+    if domain.len() < 5 || is_big_domain(&domain) {
         return None;
     }
     let mut near = BIG_DOMAINS

@@ -29,26 +29,6 @@ pub enum MailDomain {
     Unknown,
 }
 
-/// Domains so common that asking DNS about them is a wasted round trip.
-const KNOWN_GOOD: &[&str] = &[
-    "gmail.com",
-    "googlemail.com",
-    "yahoo.com",
-    "ymail.com",
-    "outlook.com",
-    "hotmail.com",
-    "live.com",
-    "msn.com",
-    "icloud.com",
-    "me.com",
-    "aol.com",
-    "proton.me",
-    "protonmail.com",
-    "gmx.de",
-    "gmx.net",
-    "web.de",
-];
-
 /// The intake-time MX check: one resolver per process, shared.
 pub struct MxChecker {
     resolver: TokioResolver,
@@ -98,7 +78,8 @@ impl MxChecker {
         if domain.is_empty() {
             return MailDomain::Unknown;
         }
-        if KNOWN_GOOD.contains(&domain.as_str()) {
+        // Asking DNS about the big providers is a wasted round trip.
+        if super::domain::is_big_domain(&domain) {
             return MailDomain::Accepts;
         }
         // The whole check (MX, then A/AAAA) shares one deadline.

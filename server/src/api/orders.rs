@@ -86,16 +86,14 @@ async fn create_order(
         state.wake.notify_one();
     }
     let order = intake.order();
-    // High risk and no account to post the receipt to: a secure link now, for
-    // the thank-you page, so the receipt is reachable before email can fail.
-    // Only its hash is stored, so it is in this first answer and never again.
+    // Only the link's hash is stored: it is in this first answer and never again.
     let receipt_link = match &intake {
-        Intake::Created(o) if o.inline_receipt && o.account_kind != "logged_in" => {
-            let ttl = state.config.links.ttl_hours * 3_600_000;
-            let issued = engine::links::issue(&state.db, now, o, "checkout", "intake", ttl).await?;
-            Some(issued.url(&state.config.public_base_url()))
+        Intake::Created(o) => {
+            engine::links::issue_at_checkout(&state.db, now, o, state.config.links.ttl_ms())
+                .await?
+                .map(|l| l.url(&state.config.public_base_url()))
         }
-        _ => None,
+        Intake::Existing(_) => None,
     };
     Ok((
         StatusCode::ACCEPTED,

@@ -19,7 +19,7 @@ pub async fn send_sms_link(order_number: String) -> Result<(), ServerFnError> {
         &order,
         "sms",
         &staff.user.email,
-        st.config.links.ttl_hours * 3_600_000,
+        st.config.links.ttl_ms(),
     )
     .await
     .map_err(engine_error)?;
