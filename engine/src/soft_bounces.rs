@@ -21,11 +21,9 @@ pub async fn record(db: &Db, now: Millis, email: &str) -> Result<Option<i64>> {
     let Ok(email) = normalize_email(email) else {
         return Ok(None);
     };
-    let n: i64 = on_pool!(db, p => sqlx::query_scalar(
-        "INSERT INTO soft_bounces (email, count, last_at) VALUES ($1, 1, $2)
-         ON CONFLICT (email) DO UPDATE SET count = soft_bounces.count + 1, last_at = $2
-         RETURNING count"
-    ).bind(&email).bind(now).fetch_one(p).await)?;
+    let sql = format!("{RECORD_SQL} RETURNING count");
+    let n: i64 =
+        on_pool!(db, p => sqlx::query_scalar(&sql).bind(&email).bind(now).fetch_one(p).await)?;
     Ok(Some(n))
 }
 
@@ -35,9 +33,7 @@ pub async fn reset(db: &Db, email: &str) -> Result<()> {
     let Ok(email) = normalize_email(email) else {
         return Ok(());
     };
-    exec_on_pool!(db, p => sqlx::query(
-        "UPDATE soft_bounces SET count = 0 WHERE email = $1 AND count <> 0"
-    ).bind(&email).execute(p).await)?;
+    exec_on_pool!(db, p => sqlx::query(RESET_SQL).bind(&email).execute(p).await)?;
     Ok(())
 }
 
@@ -52,6 +48,32 @@ pub async fn count(db: &Db, email: &str) -> Result<i64> {
     Ok(n.unwrap_or(0))
 }
 
+/// One more soft bounce for a normalised address (`$1`) at `$2`.
+pub(crate) const RECORD_SQL: &str = "INSERT INTO soft_bounces (email, count, last_at) VALUES ($1, 1, $2) \
+     ON CONFLICT (email) DO UPDATE SET count = soft_bounces.count + 1, last_at = $2";
+
+/// A good delivery to a normalised address (`$1`).
+pub(crate) const RESET_SQL: &str =
+    "UPDATE soft_bounces SET count = 0 WHERE email = $1 AND count <> 0";
+
+/// What a synchronous send attempt's outcome does to the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Effect {
+    Reset,
+    Record,
+}
+
+/// `accepted` resets, a transient refusal counts, anything else leaves the count.
+pub(crate) fn effect_of(outcome: &str, class: Option<&str>) -> Option<Effect> {
+    match outcome {
+        "accepted" => Some(Effect::Reset),
+        "deferred" | "rejected" if class == Some(BounceClass::Transient.as_str()) => {
+            Some(Effect::Record)
+        }
+        _ => None,
+    }
+}
+
 /// Applies one synchronous send attempt's outcome as the worker records it
 /// (`accepted`, `deferred`, `rejected`, `failed`, with the decision class):
 /// accepted resets, a transient refusal counts, anything else leaves the count.
@@ -62,12 +84,10 @@ pub async fn after_attempt(
     outcome: &str,
     class: Option<&str>,
 ) -> Result<()> {
-    match outcome {
-        "accepted" => reset(db, email).await,
-        "deferred" | "rejected" if class == Some(BounceClass::Transient.as_str()) => {
-            record(db, now, email).await.map(|_| ())
-        }
-        _ => Ok(()),
+    match effect_of(outcome, class) {
+        Some(Effect::Reset) => reset(db, email).await,
+        Some(Effect::Record) => record(db, now, email).await.map(|_| ()),
+        None => Ok(()),
     }
 }
 

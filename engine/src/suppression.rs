@@ -2,6 +2,8 @@
 //! a complaint put them there). A send to a suppressed address never reaches
 //! SMTP; the order goes straight to the fallback path.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::normalize_email;
@@ -26,6 +28,13 @@ pub struct Suppression {
 
 const COLUMNS: &str = "id, email, reason, source, created_at, expires_at, released_at, released_by";
 
+/// Adds or re-activates the suppression of a normalised address: `$1` email,
+/// `$2` reason, `$3` source, `$4` now, `$5` expiry.
+pub(crate) const SUPPRESS_SQL: &str = "INSERT INTO suppressions (email, reason, source, created_at, expires_at) \
+     VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (email) DO UPDATE SET reason = $2, source = $3, created_at = $4, expires_at = $5, \
+         released_at = NULL, released_by = NULL";
+
 /// Adds (or re-activates) a suppression.
 pub async fn suppress(
     db: &Db,
@@ -36,13 +45,7 @@ pub async fn suppress(
     expires_at: Option<Millis>,
 ) -> Result<Suppression> {
     let email = normalize_email(email)?;
-    let sql = format!(
-        "INSERT INTO suppressions (email, reason, source, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (email) DO UPDATE SET reason = $2, source = $3, created_at = $4, expires_at = $5,
-             released_at = NULL, released_by = NULL
-         RETURNING {COLUMNS}"
-    );
+    let sql = format!("{SUPPRESS_SQL} RETURNING {COLUMNS}");
     Ok(on_pool!(db, p => sqlx::query_as(&sql)
         .bind(&email).bind(reason).bind(source).bind(now).bind(expires_at)
         .fetch_one(p).await)?)
@@ -62,6 +65,57 @@ pub async fn active(db: &Db, now: Millis, email: &str) -> Result<Option<Suppress
     Ok(
         on_pool!(db, p => sqlx::query_as(&sql).bind(&email).bind(now).bind(&hashed).fetch_optional(p).await)?,
     )
+}
+
+/// The active suppressions of many addresses at once (a send batch): one query.
+pub async fn active_many(db: &Db, now: Millis, emails: &[&str]) -> Result<ActiveSuppressions> {
+    let mut keys: Vec<String> = Vec::with_capacity(emails.len() * 2);
+    for email in emails {
+        if let Ok(e) = normalize_email(email) {
+            keys.push(crate::erasure::suppression_key(&e));
+            keys.push(e);
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(ActiveSuppressions::default());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM suppressions WHERE email IN ({}) AND released_at IS NULL
+         AND (expires_at IS NULL OR expires_at > $1) ORDER BY id",
+        crate::db::placeholders(2, keys.len())
+    );
+    let rows: Vec<Suppression> = on_pool!(db, p => {
+        let mut q = sqlx::query_as(&sql).bind(now);
+        for k in &keys {
+            q = q.bind(k);
+        }
+        q.fetch_all(p).await
+    })?;
+    let mut by_email = HashMap::with_capacity(rows.len());
+    for s in rows {
+        // Oldest first, as [`active`] picks.
+        by_email.entry(s.email.clone()).or_insert(s);
+    }
+    Ok(ActiveSuppressions(by_email))
+}
+
+/// The result of [`active_many`].
+#[derive(Debug, Default)]
+pub struct ActiveSuppressions(HashMap<String, Suppression>);
+
+impl ActiveSuppressions {
+    /// What [`active`] would answer for `email`.
+    pub fn for_email(&self, email: &str) -> Option<&Suppression> {
+        let email = normalize_email(email).ok()?;
+        let plain = self.0.get(&email);
+        let hashed = self.0.get(&crate::erasure::suppression_key(&email));
+        match (plain, hashed) {
+            (Some(a), Some(b)) => Some(if a.id <= b.id { a } else { b }),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 /// Active suppressions whose address contains `search` (all when empty), newest first.

@@ -47,6 +47,15 @@ macro_rules! exec_on_pool {
     };
 }
 
+/// `$first, $first+1, …` for `n` values: the list of an `IN (…)` that both
+/// backends accept (SQLite has no arrays to bind).
+pub fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Db {
     /// Connects to `url` (creating the SQLite file and its folder if needed).
     pub async fn connect(url: &str) -> Result<Self> {

@@ -44,28 +44,45 @@ pub async fn reserve(
     provider: &str,
     cfg: &PaceConfig,
 ) -> Result<Slot> {
+    let slots = reserve_many(db, now, pool_id, provider, 1, cfg).await?;
+    Ok(slots.first().copied().unwrap_or(Slot::Go))
+}
+
+/// [`reserve`] for `n` sends of one pair at once (a send batch), in order.
+pub async fn reserve_many(
+    db: &Db,
+    now: Millis,
+    pool_id: i64,
+    provider: &str,
+    n: usize,
+    cfg: &PaceConfig,
+) -> Result<Vec<Slot>> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    let count = i64::try_from(n).map_err(|_| Error::invalid("too many sends to pace at once"))?;
     let interval = interval_ms(cfg);
     let tolerance = interval * (cfg.burst.max(1) - 1);
     // One statement (an upsert), so concurrent workers and processes each get
-    // their own slot, at one round trip per send.
+    // their own slots, at one round trip per pair and batch.
     let row: (Millis, i64, Millis) = on_pool!(db, p => sqlx::query_as(
         "INSERT INTO send_pace (pool_id, provider, next_at) VALUES ($1, $2, $3 + $4)
          ON CONFLICT (pool_id, provider) DO UPDATE SET next_at =
              (CASE WHEN send_pace.next_at > $3 THEN send_pace.next_at ELSE $3 END)
              + $4 * (CASE WHEN send_pace.slow_until > $3 THEN send_pace.slow_factor ELSE 1 END)
          RETURNING next_at, slow_factor, slow_until"
-    ).bind(pool_id).bind(provider).bind(now).bind(interval).fetch_one(p).await)?;
+    ).bind(pool_id).bind(provider).bind(now).bind(interval * count).fetch_one(p).await)?;
     let (next_at, factor, slow_until) = row;
     let slowed = slow_until > now;
     let spacing = if slowed { interval * factor } else { interval };
     let allowance = if slowed { 0 } else { tolerance };
-    // This send's own slot is the one just before the new next_at.
-    let slot = next_at - spacing - allowance;
-    Ok(if slot <= now {
-        Slot::Go
-    } else {
-        Slot::At(slot)
-    })
+    // The i-th send's slot is the (n - i)-th before the new next_at.
+    Ok((0..count)
+        .map(|i| {
+            let slot = next_at - (count - i) * spacing - allowance;
+            if slot <= now { Slot::Go } else { Slot::At(slot) }
+        })
+        .collect())
 }
 
 /// One shaping rule: provider texts that mean "slow down".

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
+use futures::StreamExt;
 use rand::RngCore;
 use tokio::sync::{Mutex, Notify, watch};
 
@@ -28,6 +29,7 @@ use crate::error::{Error, Result};
 use crate::orders::{self, Order};
 use crate::privacy::mask_email;
 use crate::receipt::{Branding, LineItem, Receipt, Renderer};
+use crate::soft_bounces::Effect as SoftEffect;
 use crate::{exec_on_pool, on_pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -51,6 +53,44 @@ pub struct Attempt {
 
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, pool_id, message_id, verp_token, started_at, \
     finished_at, outcome, smtp_code, smtp_text, reason, class, purpose";
+
+/// Records an attempt before its send, or returns the one a crashed run
+/// recorded (a no-op update, so both backends return the row).
+static START_ATTEMPT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token, started_at, purpose)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (order_id, attempt_no) DO UPDATE SET attempt_no = delivery_attempts.attempt_no
+         RETURNING {ATTEMPT_COLUMNS}"
+    )
+});
+
+/// A receipt send is under way (`$1` now, `$2` the order).
+const MARK_SENDING_SQL: &str = "UPDATE orders SET state = 'sending', updated_at = $1 \
+     WHERE id = $2 AND state IN ('queued', 'retry_scheduled', 'sending')";
+
+/// The attempts of many orders at once (a send batch), by order, in attempt order.
+async fn attempts_of_orders(db: &Db, order_ids: &[i64]) -> Result<HashMap<i64, Vec<Attempt>>> {
+    if order_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE order_id IN ({}) ORDER BY order_id, attempt_no",
+        crate::db::placeholders(1, order_ids.len())
+    );
+    let rows: Vec<Attempt> = on_pool!(db, p => {
+        let mut q = sqlx::query_as(&sql);
+        for id in order_ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(p).await
+    })?;
+    let mut by_order: HashMap<i64, Vec<Attempt>> = HashMap::new();
+    for a in rows {
+        by_order.entry(a.order_id).or_default().push(a);
+    }
+    Ok(by_order)
+}
 
 /// How often a worker credits email reach (the window itself is an hour).
 const REACH_SWEEP_INTERVAL_MS: i64 = 30_000;
@@ -77,6 +117,122 @@ struct Recorded {
     text: Option<String>,
     reason: Option<String>,
     class: Option<String>,
+}
+
+/// What a send batch does with one claimed receipt job, decided from the
+/// rows read for the whole batch.
+enum Plan {
+    /// Nothing to do: the order is gone, or accepted or held already.
+    Finish(Job),
+    /// A transition without a send (accepted before a restart, no pool, suppressed).
+    Write(Outcome),
+    /// A send, unless pacing gives it a later slot.
+    Send(SendPlan),
+}
+
+struct SendPlan {
+    job: Job,
+    order: Order,
+    flight: InFlight,
+    pool: SenderPool,
+    provider: &'static str,
+    /// The attempt a crashed run recorded: re-sent with its Message-ID.
+    started: Option<Attempt>,
+    /// A first try of this attempt takes a pacing token.
+    needs_slot: bool,
+    /// The later slot pacing reserved; the job waits in the queue until then.
+    slot: Option<Millis>,
+}
+
+/// One transition to write, with the attempt's record when there was a send.
+struct Outcome {
+    job: Job,
+    attempt: Option<(i64, Recorded)>,
+    transition: Transition,
+    note: String,
+    email: String,
+    /// The pool and recipient provider of a send (for metrics and shaping).
+    sent: Option<(SenderPool, &'static str)>,
+}
+
+/// The words and side effects of an [`Outcome`], ready to bind.
+struct OutcomeRow {
+    detail: String,
+    event_kind: &'static str,
+    event_detail: String,
+    /// A dead address, normalised, and the bounce reason.
+    suppress: Option<(String, String)>,
+    soft: Option<(String, SoftEffect)>,
+}
+
+impl OutcomeRow {
+    fn of(o: &Outcome) -> Self {
+        let note = &o.note;
+        let detail = match &o.transition {
+            Transition::Accepted { .. } => "receipt accepted".to_string(),
+            Transition::Retry {
+                next_attempt,
+                reason,
+                ..
+            } => format!("attempt {next_attempt} scheduled after: {reason}"),
+            Transition::Held { reason, .. } => reason.clone(),
+        };
+        let (event_kind, event_detail) = match &o.transition {
+            Transition::Accepted { .. } => ("accepted", note.to_string()),
+            Transition::Retry {
+                next_attempt,
+                due_at,
+                avoid_last_pool,
+                ..
+            } => (
+                "retry_scheduled",
+                format!(
+                    "{note}; attempt {next_attempt} due {}{}",
+                    crate::clock::format_utc(*due_at),
+                    if *avoid_last_pool {
+                        " through another pool"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            Transition::Held { dead_address, .. } => (
+                "held",
+                format!(
+                    "{note}{}",
+                    if *dead_address {
+                        "; the address is dead"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+        };
+        let normalized = crate::accounts::normalize_email(&o.email).ok();
+        let recorded = o.attempt.as_ref().map(|(_, r)| r);
+        let dead = matches!(
+            o.transition,
+            Transition::Held {
+                dead_address: true,
+                ..
+            }
+        );
+        let suppress = match (dead, recorded.and_then(|r| r.reason.clone()), &normalized) {
+            (true, Some(reason), Some(email)) => Some((email.clone(), reason)),
+            _ => None,
+        };
+        let soft = recorded
+            .and_then(|r| crate::soft_bounces::effect_of(r.outcome, r.class.as_deref()))
+            .zip(normalized)
+            .map(|(effect, email)| (email, effect));
+        Self {
+            detail,
+            event_kind,
+            event_detail,
+            suppress,
+            soft,
+        }
+    }
 }
 
 pub struct Worker {
@@ -184,10 +340,20 @@ impl Worker {
         }
         // Pools are read once per batch, not once per message.
         let pools = pools::list(&self.db).await?;
+        let (masked, sends): (Vec<Job>, Vec<Job>) =
+            jobs.into_iter().partition(|j| j.kind == "masked_link");
         // Concurrently, so SMTP round trips overlap.
-        let results =
-            futures::future::join_all(jobs.into_iter().map(|job| self.process(job, &pools))).await;
-        for r in results {
+        let masked_runs =
+            futures::future::join_all(masked.into_iter().map(|job| self.process_masked(job, &pools)));
+        let send_run = async {
+            if sends.is_empty() {
+                Ok(())
+            } else {
+                self.process_sends(sends, &pools).await
+            }
+        };
+        let (masked_results, send_result) = tokio::join!(masked_runs, send_run);
+        for r in masked_results.into_iter().chain([send_result]) {
             if let Err(e) = r {
                 tracing::error!(error = %e, "send job failed; its lease will expire and it will be retried");
             }
@@ -362,30 +528,42 @@ impl Worker {
         Ok(sender)
     }
 
-    async fn process(&self, job: Job, pools: &[SenderPool]) -> Result<()> {
-        if job.kind == "masked_link" {
-            return self.process_masked(job, pools).await;
-        }
-        let db = &self.db;
-        let Some(order) = orders::get(db, job.order_id).await? else {
-            return self.finish_job(&job).await;
+    /// Decides what to do with one claimed send job from the rows read for
+    /// its whole batch. No I/O: every write happens batched, afterwards.
+    fn plan(
+        &self,
+        job: Job,
+        order: Option<Order>,
+        history: &[Attempt],
+        pools: &[SenderPool],
+        chain: &[&SenderPool],
+        suppressed: &crate::suppression::ActiveSuppressions,
+    ) -> Plan {
+        let Some(order) = order else {
+            return Plan::Finish(job);
         };
         let state = ReceiptState::parse(&order.state).unwrap_or(ReceiptState::Held);
         let Some(flight) = InFlight::begin(order.id, state, job.attempt_no) else {
             // Already accepted or held: a duplicate or stale job.
-            return self.finish_job(&job).await;
+            return Plan::Finish(job);
         };
-        let history = attempts(db, order.id).await?;
+        let write = |job: Job, transition: Transition, note: &str| {
+            Plan::Write(Outcome {
+                email: order.customer_email.clone(),
+                job,
+                attempt: None,
+                transition,
+                note: note.to_string(),
+                sent: None,
+            })
+        };
         if history
             .iter()
             .any(|a| a.attempt_no == job.attempt_no && a.outcome.as_deref() == Some("accepted"))
         {
             // The relay accepted before a crash; record it, never resend.
-            return self
-                .apply(&job, None, flight.accepted(), "accepted before a restart")
-                .await;
+            return write(job, flight.accepted(), "accepted before a restart");
         }
-        let chain = send_chain(pools);
         let current = history.iter().find(|a| a.attempt_no == job.attempt_no);
         let previous = history.iter().rev().find(|a| a.attempt_no < job.attempt_no);
         let pool = match current {
@@ -402,7 +580,7 @@ impl Worker {
             let avoid = previous.is_some_and(|a| {
                 a.class.as_deref() == Some(BounceClass::SenderReputation.as_str())
             });
-            pick_pool(&chain, previous.map(|a| a.pool_id), avoid)
+            pick_pool(chain, previous.map(|a| a.pool_id), avoid)
         });
         let Some(pool) = pool.cloned() else {
             let t = Transition::Held {
@@ -411,12 +589,9 @@ impl Worker {
                 reason: "no enabled sender pool can take this receipt".into(),
                 dead_address: false,
             };
-            return self.apply(&job, None, t, "no sender pool").await;
+            return write(job, t, "no sender pool");
         };
-
-        if let Some(s) =
-            crate::suppression::active(db, self.clock.now_ms(), &order.customer_email).await?
-        {
+        if let Some(s) = suppressed.for_email(&order.customer_email) {
             // Never mail a suppressed address: straight to the fallback path.
             let t = Transition::Held {
                 order_id: order.id,
@@ -427,25 +602,170 @@ impl Worker {
                 ),
                 dead_address: true,
             };
-            return self
-                .apply(&job, None, t, "suppressed address: not sent")
-                .await;
+            return write(job, t, "suppressed address: not sent");
         }
-        // Spreading: one token per (pool, provider); without one the job waits
-        // in the queue for the slot it reserved (unless it already has it).
-        let provider = crate::stats::provider_of(&order.customer_email);
-        if current.is_none() && job.slot_at.is_none() {
-            let now = self.clock.now_ms();
-            if let super::pace::Slot::At(at) =
-                super::pace::reserve(db, now, pool.id, provider, &self.config.pace).await?
+        // Spreading: a first try of this attempt takes a token per (pool, provider);
+        // a re-run, or a job that already waited for its slot, does not.
+        let needs_slot = current.is_none() && job.slot_at.is_none();
+        Plan::Send(SendPlan {
+            provider: crate::stats::provider_of(&order.customer_email),
+            started: current.cloned(),
+            needs_slot,
+            slot: None,
+            job,
+            order,
+            flight,
+            pool,
+        })
+    }
+
+    /// Sends one claimed batch of receipt jobs. The rows they need are read in
+    /// a few queries for the whole batch, the attempts are recorded before
+    /// sending in one transaction, and outcomes are written as the sends
+    /// finish: those finishing together share one transaction, so a slow relay
+    /// holds up only its own.
+    async fn process_sends(&self, jobs: Vec<Job>, pools: &[SenderPool]) -> Result<()> {
+        let db = &self.db;
+        let now = self.clock.now_ms();
+        let order_ids: Vec<i64> = jobs.iter().map(|j| j.order_id).collect();
+        let by_id: HashMap<i64, Order> = orders::get_many(db, &order_ids)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o))
+            .collect();
+        let histories = attempts_of_orders(db, &order_ids).await?;
+        let emails: Vec<&str> = by_id.values().map(|o| o.customer_email.as_str()).collect();
+        let suppressed = crate::suppression::active_many(db, now, &emails).await?;
+        let chain = send_chain(pools);
+        let mut plans: Vec<Plan> = jobs
+            .into_iter()
+            .map(|job| {
+                let order = by_id.get(&job.order_id).cloned();
+                let history = histories.get(&job.order_id).map_or(&[][..], Vec::as_slice);
+                self.plan(job, order, history, pools, &chain, &suppressed)
+            })
+            .collect();
+
+        // Spreading: one reservation per (pool, provider) pair for the batch; a
+        // send without a token waits in the queue for the slot it reserved.
+        let mut wanting: HashMap<(i64, &'static str), Vec<usize>> = HashMap::new();
+        for (i, plan) in plans.iter().enumerate() {
+            if let Plan::Send(s) = plan
+                && s.needs_slot
             {
-                return queue::defer_to_slot(db, job.id, &self.id, at).await;
+                wanting.entry((s.pool.id, s.provider)).or_default().push(i);
             }
         }
-        let attempt = self.start_attempt(&order, &job, &pool).await?;
-        let outcome = self.send(&order, &pool, &attempt).await;
-        let now = self.clock.now_ms();
-        let (transition, recorded, note) = match outcome {
+        for ((pool_id, provider), idxs) in wanting {
+            let slots =
+                super::pace::reserve_many(db, now, pool_id, provider, idxs.len(), &self.config.pace)
+                    .await?;
+            for (i, slot) in idxs.into_iter().zip(slots) {
+                if let (Plan::Send(s), super::pace::Slot::At(at)) = (&mut plans[i], slot) {
+                    s.slot = Some(at);
+                }
+            }
+        }
+
+        let (mut finished, mut deferred, mut writes, mut sends) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for plan in plans {
+            match plan {
+                Plan::Finish(job) => finished.push(job),
+                Plan::Write(o) => writes.push(o),
+                Plan::Send(s) => match s.slot {
+                    Some(at) => deferred.push((s.job, at)),
+                    None => sends.push(s),
+                },
+            }
+        }
+        // Attempts are recorded before sending (a re-run keeps its Message-ID).
+        let fresh: Vec<(String, String)> = sends
+            .iter()
+            .map(|s| self.new_message_id(s.order.id, s.job.attempt_no))
+            .collect();
+        let started: Vec<Attempt> = on_pool!(db, p => {
+            let mut tx = p.begin().await?;
+            for job in &finished {
+                sqlx::query(queue::FINISH_SQL).bind(job.id).execute(&mut *tx).await?;
+            }
+            for (job, at) in &deferred {
+                sqlx::query(queue::DEFER_SQL).bind(job.id).bind(&self.id).bind(at)
+                    .execute(&mut *tx).await?;
+            }
+            let mut started = Vec::with_capacity(sends.len());
+            for (s, (message_id, token)) in sends.iter().zip(&fresh) {
+                let attempt: Attempt = match &s.started {
+                    Some(a) => a.clone(),
+                    None => sqlx::query_as(&START_ATTEMPT_SQL)
+                        .bind(s.order.id).bind(s.job.attempt_no).bind(s.pool.id).bind(message_id)
+                        .bind(token).bind(now).bind("receipt")
+                        .fetch_one(&mut *tx).await?,
+                };
+                sqlx::query(MARK_SENDING_SQL).bind(now).bind(s.order.id).execute(&mut *tx).await?;
+                started.push(attempt);
+            }
+            tx.commit().await?;
+            started
+        });
+        if !writes.is_empty() {
+            self.write_outcomes(&writes).await?;
+            self.after_written(&writes).await;
+        }
+
+        let mut in_flight: futures::stream::FuturesUnordered<_> = sends
+            .into_iter()
+            .zip(started)
+            .map(|(s, attempt)| async move {
+                let result = self.send(&s.order, &s.pool, &attempt).await;
+                (s, attempt, result)
+            })
+            .collect();
+        let mut first_error = None;
+        while !in_flight.is_empty() {
+            // Whatever has finished by now, written together.
+            let mut done = Vec::new();
+            if let Some(d) = in_flight.next().await {
+                done.push(d);
+            }
+            while let Some(Some(d)) = futures::FutureExt::now_or_never(in_flight.next()) {
+                done.push(d);
+            }
+            let now = self.clock.now_ms();
+            let outcomes: Vec<Outcome> = done
+                .into_iter()
+                .map(|(s, attempt, result)| self.outcome_of(s, &attempt, result, now))
+                .collect();
+            // A failed write must not drop the sends still in flight: their
+            // outcomes are written; these jobs' leases run out and they re-run.
+            match self.write_outcomes(&outcomes).await {
+                Ok(()) => self.after_written(&outcomes).await,
+                Err(e) => {
+                    tracing::error!(error = %e, jobs = outcomes.len(), "could not record send outcomes; the jobs will run again after their lease");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// What a finished send means: the transition and the attempt's record.
+    fn outcome_of(
+        &self,
+        s: SendPlan,
+        attempt: &Attempt,
+        result: Result<SendOutcome>,
+        now: Millis,
+    ) -> Outcome {
+        let SendPlan {
+            job,
+            order,
+            flight,
+            pool,
+            provider,
+            ..
+        } = s;
+        let (transition, recorded, note) = match result {
             Ok(SendOutcome::Accepted { response }) => (
                 flight.accepted(),
                 Recorded {
@@ -550,47 +870,40 @@ impl Worker {
                 )
             }
         };
-        if let Transition::Held {
-            dead_address: true, ..
-        } = &transition
-            && let Some(reason) = &recorded.reason
-        {
-            crate::suppression::suppress(db, now, &order.customer_email, reason, "smtp", None)
-                .await?;
+        Outcome {
+            job,
+            attempt: Some((attempt.id, recorded)),
+            transition,
+            note,
+            email: order.customer_email,
+            sent: Some((pool, provider)),
         }
-        tracing::info!(order = order.id, attempt = job.attempt_no, pool = %pool.name, to = %mask_email(&order.customer_email), state = transition.new_state().as_str(), "send attempt finished");
-        crate::metrics::send(&pool.name, recorded.outcome);
-        if matches!(recorded.outcome, "rejected" | "deferred")
-            && let Some(class) = &recorded.class
-        {
-            crate::metrics::bounce(class);
-        }
-        if matches!(recorded.outcome, "rejected" | "deferred") {
-            let reply = format!(
-                "{} {}",
-                recorded.code.unwrap_or_default(),
-                recorded.text.as_deref().unwrap_or_default()
-            );
-            if let Err(e) = self.shape(now, &pool, provider, &reply).await {
-                tracing::warn!(error = %e, "could not record a traffic-shaping slowdown");
+    }
+
+    /// Logs, counts and shapes after outcomes are written (nothing here may
+    /// fail a send).
+    async fn after_written(&self, outcomes: &[Outcome]) {
+        for o in outcomes {
+            let (Some((_, recorded)), Some((pool, provider))) = (&o.attempt, &o.sent) else {
+                continue;
+            };
+            tracing::info!(order = o.job.order_id, attempt = o.job.attempt_no, pool = %pool.name, to = %mask_email(&o.email), state = o.transition.new_state().as_str(), "send attempt finished");
+            crate::metrics::send(&pool.name, recorded.outcome);
+            if matches!(recorded.outcome, "rejected" | "deferred") {
+                if let Some(class) = &recorded.class {
+                    crate::metrics::bounce(class);
+                }
+                let reply = format!(
+                    "{} {}",
+                    recorded.code.unwrap_or_default(),
+                    recorded.text.as_deref().unwrap_or_default()
+                );
+                let now = self.clock.now_ms();
+                if let Err(e) = self.shape(now, pool, provider, &reply).await {
+                    tracing::warn!(error = %e, "could not record a traffic-shaping slowdown");
+                }
             }
         }
-        let (soft_outcome, soft_class) = (recorded.outcome, recorded.class.clone());
-        self.apply(&job, Some((attempt.id, recorded)), transition, &note)
-            .await?;
-        // Consecutive soft bounces per address, once the outcome is written (a counter:
-        // failing to update it must not fail the send).
-        let soft = crate::soft_bounces::after_attempt(
-            db,
-            now,
-            &order.customer_email,
-            soft_outcome,
-            soft_class.as_deref(),
-        );
-        if let Err(e) = soft.await {
-            tracing::warn!(order = order.id, error = %e, "could not update the soft-bounce count");
-        }
-        Ok(())
     }
 
     /// Traffic shaping: a reply matching a shaping rule slows this pool →
@@ -802,39 +1115,28 @@ impl Worker {
             .await
     }
 
-    /// Records the attempt before sending (same Message-ID if it is a re-run).
-    async fn start_attempt(&self, order: &Order, job: &Job, pool: &SenderPool) -> Result<Attempt> {
-        let now = self.clock.now_ms();
+    /// A fresh Message-ID and VERP token for attempt `attempt_no` of an order.
+    fn new_message_id(&self, order_id: i64, attempt_no: i64) -> (String, String) {
         let mut rnd = [0u8; 12];
         rand::rng().fill_bytes(&mut rnd);
         let token = hex::encode(rnd);
         let message_id = format!(
-            "r{}.a{}.{}@{}",
-            order.id,
-            job.attempt_no,
+            "r{order_id}.a{attempt_no}.{}@{}",
             &token[..8],
             self.bounce_domain
         );
-        let purpose = if job.kind == "masked_link" {
-            "masked_link"
-        } else {
-            "receipt"
-        };
-        exec_on_pool!(&self.db, p => sqlx::query(
-            "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token, started_at, purpose)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (order_id, attempt_no) DO NOTHING"
-        ).bind(order.id).bind(job.attempt_no).bind(pool.id).bind(&message_id).bind(&token).bind(now).bind(purpose)
-        .execute(p).await)?;
-        // Only a receipt send moves the order's state; a masked re-send leaves it held.
-        if job.kind == "send" {
-            exec_on_pool!(&self.db, p => sqlx::query(
-            "UPDATE orders SET state = 'sending', updated_at = $1 WHERE id = $2 AND state IN ('queued', 'retry_scheduled', 'sending')"
-        ).bind(now).bind(order.id).execute(p).await)?;
-        }
-        let sql = format!(
-            "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE order_id = $1 AND attempt_no = $2"
-        );
-        let attempt: Attempt = on_pool!(&self.db, p => sqlx::query_as(&sql).bind(order.id).bind(job.attempt_no).fetch_one(p).await)?;
+        (message_id, token)
+    }
+
+    /// Records a masked re-send's attempt before sending (same Message-ID if
+    /// it is a re-run). A masked re-send leaves the order's state alone.
+    async fn start_attempt(&self, order: &Order, job: &Job, pool: &SenderPool) -> Result<Attempt> {
+        let now = self.clock.now_ms();
+        let (message_id, token) = self.new_message_id(order.id, job.attempt_no);
+        let attempt: Attempt = on_pool!(&self.db, p => sqlx::query_as(&START_ATTEMPT_SQL)
+            .bind(order.id).bind(job.attempt_no).bind(pool.id).bind(&message_id).bind(&token).bind(now)
+            .bind("masked_link")
+            .fetch_one(p).await)?;
         Ok(attempt)
     }
 
@@ -913,93 +1215,65 @@ impl Worker {
         Ok(outcome)
     }
 
-    /// Writes a transition in one transaction: the attempt's outcome, the
-    /// order's state, the next job if any, a timeline entry, and the job done.
-    async fn apply(
-        &self,
-        job: &Job,
-        attempt: Option<(i64, Recorded)>,
-        t: Transition,
-        note: &str,
-    ) -> Result<()> {
+    /// Writes a group of transitions in one transaction. Per job: the
+    /// attempt's outcome, the order's state, the next job if any, a timeline
+    /// entry, the job done, and what the outcome means for the address (a
+    /// dead one is suppressed; the soft-bounce count).
+    async fn write_outcomes(&self, outcomes: &[Outcome]) -> Result<()> {
         let now = self.clock.now_ms();
-        let new_state = t.new_state();
-        let detail = match &t {
-            Transition::Accepted { .. } => "receipt accepted".to_string(),
-            Transition::Retry {
-                next_attempt,
-                reason,
-                ..
-            } => format!("attempt {next_attempt} scheduled after: {reason}"),
-            Transition::Held { reason, .. } => reason.clone(),
-        };
-        let (event_kind, event_detail) = match &t {
-            Transition::Accepted { .. } => ("accepted", note.to_string()),
-            Transition::Retry {
-                next_attempt,
-                due_at,
-                avoid_last_pool,
-                ..
-            } => (
-                "retry_scheduled",
-                format!(
-                    "{note}; attempt {next_attempt} due {}{}",
-                    crate::clock::format_utc(*due_at),
-                    if *avoid_last_pool {
-                        " through another pool"
-                    } else {
-                        ""
-                    }
-                ),
-            ),
-            Transition::Held { dead_address, .. } => (
-                "held",
-                format!(
-                    "{note}{}",
-                    if *dead_address {
-                        "; the address is dead"
-                    } else {
-                        ""
-                    }
-                ),
-            ),
-        };
+        let rows: Vec<OutcomeRow> = outcomes.iter().map(OutcomeRow::of).collect();
         on_pool!(&self.db, p => {
             let mut tx = p.begin().await?;
-            if let Some((attempt_id, r)) = &attempt {
-                sqlx::query(
-                    "UPDATE delivery_attempts SET finished_at = $1, outcome = $2, smtp_code = $3, smtp_text = $4,
-                     reason = $5, class = $6, rule = $8 WHERE id = $7"
-                ).bind(now).bind(r.outcome).bind(r.code).bind(&r.text).bind(&r.reason).bind(&r.class).bind(attempt_id)
-                .bind(&r.rule)
-                .execute(&mut *tx).await?;
-            }
-            let changed = sqlx::query(
-                "UPDATE orders SET state = $1, state_detail = $2, attempts = $3, updated_at = $4
-                 WHERE id = $5 AND state NOT IN ('accepted', 'held')"
-            ).bind(new_state.as_str()).bind(&detail).bind(job.attempt_no).bind(now).bind(job.order_id)
-            .execute(&mut *tx).await?.rows_affected();
-            if changed == 1 {
-                if let Transition::Retry { next_attempt, due_at, .. } = &t {
+            for (o, row) in outcomes.iter().zip(&rows) {
+                if let Some((attempt_id, r)) = &o.attempt {
                     sqlx::query(
-                        "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
-                         VALUES ('send', $1, $2, $3, 'queued', $4) ON CONFLICT DO NOTHING"
-                    ).bind(job.order_id).bind(next_attempt).bind(due_at).bind(now).execute(&mut *tx).await?;
-                }
-                sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
-                    .bind(job.order_id).bind(now).bind(event_kind).bind(&event_detail)
+                        "UPDATE delivery_attempts SET finished_at = $1, outcome = $2, smtp_code = $3, smtp_text = $4,
+                         reason = $5, class = $6, rule = $8 WHERE id = $7"
+                    ).bind(now).bind(r.outcome).bind(r.code).bind(&r.text).bind(&r.reason).bind(&r.class).bind(attempt_id)
+                    .bind(&r.rule)
                     .execute(&mut *tx).await?;
+                }
+                let changed = sqlx::query(
+                    "UPDATE orders SET state = $1, state_detail = $2, attempts = $3, updated_at = $4
+                     WHERE id = $5 AND state NOT IN ('accepted', 'held')"
+                ).bind(o.transition.new_state().as_str()).bind(&row.detail).bind(o.job.attempt_no).bind(now)
+                .bind(o.job.order_id)
+                .execute(&mut *tx).await?.rows_affected();
+                if changed == 1 {
+                    if let Transition::Retry { next_attempt, due_at, .. } = &o.transition {
+                        sqlx::query(
+                            "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
+                             VALUES ('send', $1, $2, $3, 'queued', $4) ON CONFLICT DO NOTHING"
+                        ).bind(o.job.order_id).bind(next_attempt).bind(due_at).bind(now).execute(&mut *tx).await?;
+                    }
+                    sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
+                        .bind(o.job.order_id).bind(now).bind(row.event_kind).bind(&row.event_detail)
+                        .execute(&mut *tx).await?;
+                }
+                sqlx::query(queue::FINISH_SQL).bind(o.job.id).execute(&mut *tx).await?;
+                if let Some((email, reason)) = &row.suppress {
+                    sqlx::query(crate::suppression::SUPPRESS_SQL)
+                        .bind(email).bind(reason).bind("smtp").bind(now).bind(None::<i64>)
+                        .execute(&mut *tx).await?;
+                }
+                match &row.soft {
+                    Some((email, SoftEffect::Reset)) => {
+                        sqlx::query(crate::soft_bounces::RESET_SQL).bind(email).execute(&mut *tx).await?;
+                    }
+                    Some((email, SoftEffect::Record)) => {
+                        sqlx::query(crate::soft_bounces::RECORD_SQL).bind(email).bind(now)
+                            .execute(&mut *tx).await?;
+                    }
+                    None => {}
+                }
             }
-            sqlx::query("UPDATE jobs SET state = 'done', lease_owner = NULL WHERE id = $1")
-                .bind(job.id).execute(&mut *tx).await?;
             tx.commit().await?;
         });
         Ok(())
     }
 
     async fn finish_job(&self, job: &Job) -> Result<()> {
-        exec_on_pool!(&self.db, p => sqlx::query("UPDATE jobs SET state = 'done', lease_owner = NULL WHERE id = $1")
-            .bind(job.id).execute(p).await)?;
+        exec_on_pool!(&self.db, p => sqlx::query(queue::FINISH_SQL).bind(job.id).execute(p).await)?;
         Ok(())
     }
 }

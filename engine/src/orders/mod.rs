@@ -1,16 +1,18 @@
-//! Orders as shops post them: validation, storage with idempotency, the
-//! timeline.
+//! Orders as shops post them: validation, storage with idempotency (written
+//! by the group-committing `IntakeWriter` for the shop API), the timeline.
 
 mod flagged;
 mod input;
+mod intake_writer;
 mod repo;
 
 pub use flagged::{FlaggedCursor, FlaggedFilter, FlaggedSort, list_flagged};
+pub use intake_writer::IntakeWriter;
 pub use input::{
     AccountKind, BillingAddress, CustomerInput, FieldError, ItemInput, OrderInput, TotalsInput,
     ValidOrder,
 };
 pub use repo::{
-    Intake, Order, OrderEvent, SearchKey, add_event, events, find_by_number, get, intake,
-    intake_assessed, list_recent, search,
+    Intake, Order, OrderEvent, SearchKey, add_event, events, find_by_number, get, get_many, intake,
+    intake_assessed, list_recent, prepare_intake, search, PreparedOrder,
 };

@@ -117,6 +117,24 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<Order>> {
     Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?)
 }
 
+/// Many orders by id in one query (a send batch), in no particular order.
+pub async fn get_many(db: &Db, ids: &[i64]) -> Result<Vec<Order>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM orders WHERE id IN ({})",
+        crate::db::placeholders(1, ids.len())
+    );
+    Ok(on_pool!(db, p => {
+        let mut q = sqlx::query_as(&sql);
+        for id in ids {
+            q = q.bind(id);
+        }
+        q.fetch_all(p).await
+    })?)
+}
+
 pub async fn find_by_number(db: &Db, number: &str) -> Result<Option<Order>> {
     let sql = format!("SELECT {COLUMNS} FROM orders WHERE order_number = $1");
     Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(number).fetch_optional(p).await)?)
@@ -156,6 +174,47 @@ pub async fn intake_assessed(
     idempotency_key: Option<&str>,
     risk: Option<&crate::risk::Assessment>,
 ) -> Result<Intake> {
+    let prepared = match prepare_intake(db, now, order, idempotency_key, risk).await? {
+        Ok(p) => p,
+        Err(existing) => return Ok(existing),
+    };
+    let stored = insert_prepared(db, &[&prepared])
+        .await?
+        .pop()
+        .flatten();
+    settle_intake(db, &prepared, stored).await
+}
+
+/// An order ready to be inserted: validated, encoded, with its risk columns.
+#[derive(Debug, Clone)]
+pub struct PreparedOrder {
+    now: Millis,
+    order: ValidOrder,
+    idempotency_key: Option<String>,
+    items_json: String,
+    billing_json: Option<String>,
+    network_kind: &'static str,
+    network_name: Option<String>,
+    network_asn: Option<i64>,
+    ip_country: Option<String>,
+    risk_score: Option<i64>,
+    risk_json: Option<String>,
+    route_pool_id: Option<i64>,
+    inline_receipt: bool,
+    intake_note: String,
+    /// High risk and logged in: the account gets the receipt now.
+    proactive_ref: Option<String>,
+}
+
+/// Checks the `Idempotency-Key` and answers a repeat from a read; otherwise
+/// encodes the order for [`insert_prepared`]. `Ok(Err(existing))`: already known.
+pub async fn prepare_intake(
+    db: &Db,
+    now: Millis,
+    order: ValidOrder,
+    idempotency_key: Option<&str>,
+    risk: Option<&crate::risk::Assessment>,
+) -> Result<std::result::Result<PreparedOrder, Intake>> {
     if let Some(key) = idempotency_key {
         if key.is_empty() || key.len() > 255 {
             return Err(Error::invalid(
@@ -163,13 +222,13 @@ pub async fn intake_assessed(
             ));
         }
         if let Some(existing) = find_by_idempotency_key(db, key).await? {
-            return Ok(Intake::Existing(existing));
+            return Ok(Err(Intake::Existing(existing)));
         }
     }
     // The common retry case answers from a read: no insert attempt, so no
     // PostgreSQL sequence number is burnt and ids stay alike on both backends.
     if let Some(existing) = find_by_number(db, &order.order_number).await? {
-        return Ok(Intake::Existing(existing));
+        return Ok(Err(Intake::Existing(existing)));
     }
     let items_json =
         serde_json::to_string(&order.items).map_err(|e| Error::Internal(e.to_string()))?;
@@ -179,23 +238,10 @@ pub async fn intake_assessed(
         .map(serde_json::to_string)
         .transpose()
         .map_err(|e| Error::Internal(e.to_string()))?;
-    let insert = "INSERT INTO orders (order_number, idempotency_key, placed_at, currency, subtotal_minor, \
-        tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
-        customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
-        created_at, updated_at, network_kind, network_name, network_asn, ip_country, risk_score, risk_json, \
-        route_pool_id, inline_receipt) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'queued', \
-        'receipt queued', 0, $18, $18, $19, $20, $21, $22, $23, $24, $25, $26) ON CONFLICT DO NOTHING RETURNING id";
-    let network_kind = risk.map_or("residential", |r| r.network.kind.as_str());
-    let network_name = risk.and_then(|r| r.network.name.clone());
-    let network_asn = risk.and_then(|r| r.network.asn).map(i64::from);
-    let ip_country = risk.and_then(|r| r.network.country.clone());
-    let risk_score = risk.map(|r| r.score);
     let risk_json = risk
         .map(|r| serde_json::to_string(&r.factors))
         .transpose()
         .map_err(|e| Error::Internal(e.to_string()))?;
-    let route_pool_id = risk.and_then(|r| r.route_pool_id);
     let inline_receipt = risk.is_some_and(|r| r.high);
     let intake_note = match risk {
         Some(r) if r.network.kind.is_flagged() || r.score > 0 => format!(
@@ -214,63 +260,107 @@ pub async fn intake_assessed(
         .customer_ref
         .clone()
         .filter(|_| inline_receipt && order.account_kind == AccountKind::LoggedIn);
-    let t = &order.totals;
-    let new_id: Option<i64> = on_pool!(db, p => {
+    Ok(Ok(PreparedOrder {
+        now,
+        idempotency_key: idempotency_key.map(str::to_string),
+        items_json,
+        billing_json,
+        network_kind: risk.map_or("residential", |r| r.network.kind.as_str()),
+        network_name: risk.and_then(|r| r.network.name.clone()),
+        network_asn: risk.and_then(|r| r.network.asn).map(i64::from),
+        ip_country: risk.and_then(|r| r.network.country.clone()),
+        risk_score: risk.map(|r| r.score),
+        risk_json,
+        route_pool_id: risk.and_then(|r| r.route_pool_id),
+        inline_receipt,
+        intake_note,
+        proactive_ref,
+        order,
+    }))
+}
+
+/// What an insert of `prepared` came to: the stored order, or (`None`, a
+/// concurrent post of the same order won) the order already there.
+pub async fn settle_intake(
+    db: &Db,
+    prepared: &PreparedOrder,
+    stored: Option<Order>,
+) -> Result<Intake> {
+    if let Some(order) = stored {
+        return Ok(Intake::Created(order));
+    }
+    let existing = match prepared.idempotency_key.as_deref() {
+        Some(k) => find_by_idempotency_key(db, k).await?,
+        None => None,
+    };
+    let existing = match existing {
+        Some(o) => Some(o),
+        None => find_by_number(db, &prepared.order.order_number).await?,
+    };
+    existing
+        .map(Intake::Existing)
+        .ok_or_else(|| Error::Conflict("order conflicts with another order".into()))
+}
+
+/// Inserts prepared orders with their first send job and timeline entry, all
+/// in one transaction (so concurrent checkouts share one commit). Per order:
+/// the stored row, or `None` when its number or key was already taken.
+pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Option<Order>>> {
+    let insert = format!(
+        "INSERT INTO orders (order_number, idempotency_key, placed_at, currency, subtotal_minor, \
+        tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
+        customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
+        created_at, updated_at, network_kind, network_name, network_asn, ip_country, risk_score, risk_json, \
+        route_pool_id, inline_receipt) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'queued', \
+        'receipt queued', 0, $18, $18, $19, $20, $21, $22, $23, $24, $25, $26) ON CONFLICT DO NOTHING \
+        RETURNING {COLUMNS}"
+    );
+    let stored: Vec<Option<Order>> = on_pool!(db, p => {
         let mut tx = p.begin().await?;
-        let id: Option<i64> = sqlx::query_scalar(insert)
-            .bind(&order.order_number).bind(idempotency_key).bind(order.placed_at).bind(&order.currency)
-            .bind(t.subtotal).bind(t.tax).bind(t.shipping).bind(t.discount).bind(t.total)
-            .bind(&items_json).bind(&order.customer_email).bind(&order.customer_name)
-            .bind(&order.customer_phone).bind(order.account_kind.as_str()).bind(&order.customer_ref)
-            .bind(&order.client_ip).bind(&billing_json).bind(now)
-            .bind(network_kind).bind(&network_name).bind(network_asn).bind(&ip_country)
-            .bind(risk_score).bind(&risk_json).bind(route_pool_id).bind(inline_receipt)
-            .fetch_optional(&mut *tx).await?;
-        if let Some(id) = id {
-            sqlx::query(
-                "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
-                 VALUES ('send', $1, 1, $2, 'queued', $2)",
-            ).bind(id).bind(now).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'intake', $3)")
-                .bind(id).bind(now)
-                .bind(format!("order received ({} account){intake_note}; receipt queued", order.account_kind.as_str()))
-                .execute(&mut *tx).await?;
-            // High risk, logged-in customer: the receipt is put in their account
-            // now, before email has had the chance to fail.
-            if let Some(customer_ref) = proactive_ref.as_deref() {
+        let mut stored = Vec::with_capacity(batch.len());
+        for b in batch {
+            let (order, now, t) = (&b.order, b.now, &b.order.totals);
+            let row: Option<Order> = sqlx::query_as(&insert)
+                .bind(&order.order_number).bind(&b.idempotency_key).bind(order.placed_at).bind(&order.currency)
+                .bind(t.subtotal).bind(t.tax).bind(t.shipping).bind(t.discount).bind(t.total)
+                .bind(&b.items_json).bind(&order.customer_email).bind(&order.customer_name)
+                .bind(&order.customer_phone).bind(order.account_kind.as_str()).bind(&order.customer_ref)
+                .bind(&order.client_ip).bind(&b.billing_json).bind(now)
+                .bind(b.network_kind).bind(&b.network_name).bind(b.network_asn).bind(&b.ip_country)
+                .bind(b.risk_score).bind(&b.risk_json).bind(b.route_pool_id).bind(b.inline_receipt)
+                .fetch_optional(&mut *tx).await?;
+            if let Some(row) = &row {
+                let id = row.id;
                 sqlx::query(
-                    "INSERT INTO notifications (order_id, customer_ref, kind, message, created_at)
-                     VALUES ($1, $2, 'receipt_ready', $3, $4)",
-                ).bind(id).bind(customer_ref)
-                    .bind(format!("Your receipt for order {} is ready to download.", order.order_number))
-                    .bind(now).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'fallback', $3)")
+                    "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
+                     VALUES ('send', $1, 1, $2, 'queued', $2)",
+                ).bind(id).bind(now).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'intake', $3)")
                     .bind(id).bind(now)
-                    .bind("high risk: receipt posted to the customer's account in advance")
+                    .bind(format!("order received ({} account){}; receipt queued", order.account_kind.as_str(), b.intake_note))
                     .execute(&mut *tx).await?;
+                // High risk, logged-in customer: the receipt is put in their account
+                // now, before email has had the chance to fail.
+                if let Some(customer_ref) = b.proactive_ref.as_deref() {
+                    sqlx::query(
+                        "INSERT INTO notifications (order_id, customer_ref, kind, message, created_at)
+                         VALUES ($1, $2, 'receipt_ready', $3, $4)",
+                    ).bind(id).bind(customer_ref)
+                        .bind(format!("Your receipt for order {} is ready to download.", order.order_number))
+                        .bind(now).execute(&mut *tx).await?;
+                    sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'fallback', $3)")
+                        .bind(id).bind(now)
+                        .bind("high risk: receipt posted to the customer's account in advance")
+                        .execute(&mut *tx).await?;
+                }
             }
+            stored.push(row);
         }
         tx.commit().await?;
-        id
+        stored
     });
-    match new_id {
-        Some(id) => Ok(Intake::Created(get(db, id).await?.ok_or_else(|| {
-            Error::Internal("order vanished after insert".into())
-        })?)),
-        None => {
-            let existing = match idempotency_key {
-                Some(k) => find_by_idempotency_key(db, k).await?,
-                None => None,
-            };
-            let existing = match existing {
-                Some(o) => Some(o),
-                None => find_by_number(db, &order.order_number).await?,
-            };
-            existing
-                .map(Intake::Existing)
-                .ok_or_else(|| Error::Conflict("order conflicts with another order".into()))
-        }
-    }
+    Ok(stored)
 }
 
 pub async fn add_event(db: &Db, order_id: i64, at: Millis, kind: &str, detail: &str) -> Result<()> {

@@ -32,6 +32,8 @@ pub struct ApiState {
     pub wake: Arc<Notify>,
     /// Scores each order's email-health risk at intake.
     pub risk: Arc<engine::risk::Assessor>,
+    /// Writes new orders, many checkouts to a transaction.
+    pub intake: engine::orders::IntakeWriter,
 }
 
 /// Orders are small; 256 KiB is far above any real one.

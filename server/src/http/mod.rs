@@ -58,6 +58,7 @@ pub async fn router_with_workers(
         config: state.config.clone(),
         wake,
         risk: state.risk.clone(),
+        intake: engine::orders::IntakeWriter::start(state.db.clone()),
     });
     // Signed by Twilio, not by a session: outside the session and CSRF layers too.
     let twilio = twilio::router(state.clone());
