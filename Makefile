@@ -7,6 +7,7 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
 ## Build everything and serve on http://127.0.0.1:3000 (SQLite in ./data).
 run: setup build
+	./target/debug/rebound demo seed --orders 6000 --days 30 --if-empty
 	./target/debug/rebound serve
 
 ## Every test: unit, integration on SQLite and PostgreSQL, Playwright in Chromium.

@@ -491,7 +491,10 @@ pub struct TrendChart {
 /// The Trends page (managers).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct TrendsView {
+    /// The preset, or the custom range's length.
     pub days: i64,
+    /// A custom `from`–`to` range rather than a preset.
+    pub custom: bool,
     pub from: String,
     pub to: String,
     pub charts: Vec<TrendChart>,

@@ -732,6 +732,14 @@ pub async fn clear(db: &Db, now: Millis) -> Result<u64> {
     Ok(removed)
 }
 
+/// Whether the database has any order at all, demo or real.
+pub async fn has_orders(db: &Db) -> Result<bool> {
+    let n: i64 = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM orders LIMIT 1) AS one"
+    ).fetch_one(p).await)?;
+    Ok(n > 0)
+}
+
 /// How many demo orders there are.
 pub async fn count(db: &Db) -> Result<i64> {
     Ok(

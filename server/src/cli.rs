@@ -133,9 +133,33 @@ pub enum DemoCommand {
         /// but at real mailbox providers).
         #[arg(long)]
         force: bool,
+        /// Only if the database has no orders at all yet (`make run` seeds a fresh
+        /// database on its first start, and never again).
+        #[arg(long)]
+        if_empty: bool,
     },
     /// Remove every demo order and everything tied to it.
     Clear,
+    /// Post believable orders through the real shop API of a running server, at a
+    /// steady pace (about 8 % from the demo VPN range, 5 % to dead `.invalid`
+    /// addresses), so the dashboard and the held queue move.
+    Live {
+        /// The running server.
+        #[arg(long, default_value = "http://127.0.0.1:3000")]
+        url: String,
+        /// A shop API key (`rebound apikey create`).
+        #[arg(long, env = "REBOUND_API_KEY")]
+        api_key: String,
+        /// Orders a minute.
+        #[arg(long, default_value_t = 20.0)]
+        per_minute: f64,
+        /// Stop after this many orders (default: until Ctrl-C).
+        #[arg(long)]
+        count: Option<u64>,
+        /// The same seed gives the same customers.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -546,6 +570,24 @@ async fn privacy_command(cmd: PrivacyCommand, config: &Config) -> Result<(), Str
 }
 
 async fn demo_command(cmd: DemoCommand, config: &Config) -> Result<(), String> {
+    // A client of the API: it needs no database of its own.
+    if let DemoCommand::Live {
+        url,
+        api_key,
+        per_minute,
+        count,
+        seed,
+    } = cmd
+    {
+        return crate::demo_live::run(crate::demo_live::LiveOptions {
+            url,
+            api_key,
+            per_minute,
+            count,
+            seed,
+        })
+        .await;
+    }
     let db = bootstrap::open_database(config)
         .await
         .map_err(|e| e.to_string())?;
@@ -556,7 +598,17 @@ async fn demo_command(cmd: DemoCommand, config: &Config) -> Result<(), String> {
             days,
             seed,
             force,
+            if_empty,
         } => {
+            if if_empty
+                && engine::demo::has_orders(&db)
+                    .await
+                    .map_err(|e| e.to_string())?
+            {
+                println!("the database already has orders: no demo history seeded");
+                db.close().await;
+                return Ok(());
+            }
             if let Some(pool) = engine::demo::real_relay(&db)
                 .await
                 .map_err(|e| e.to_string())?
@@ -586,6 +638,7 @@ async fn demo_command(cmd: DemoCommand, config: &Config) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             println!("removed {n} demo orders");
         }
+        DemoCommand::Live { .. } => {}
     }
     db.close().await;
     Ok(())

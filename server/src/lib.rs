@@ -4,6 +4,7 @@
 pub mod api;
 pub mod bootstrap;
 pub mod cli;
+pub mod demo_live;
 pub mod http;
 pub mod inbound_smtp;
 pub mod sessions;

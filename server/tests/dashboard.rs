@@ -231,6 +231,48 @@ async fn overview_trends_and_charts_by_role() {
             reach.contains(&format!("{day},reached,50.00,2,4")),
             "[{b}] {reach}"
         );
+        // A custom range: the page links its charts with it, and the CSV has
+        // exactly those days; a bad range is refused with the reason.
+        let (status, _, _, html) = get(
+            &manager,
+            url(&format!("/trends?days=7&from={day}&to={day}")),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(
+            html.contains(&format!("/charts/bounce-class.csv?from={day}&amp;to={day}")),
+            "[{b}] {html}"
+        );
+        assert!(html.contains(&format!("{day} to {day} (UTC days)")), "[{b}] {html}");
+        let res = manager
+            .get(url(&format!("/charts/bounce-class.csv?from={day}&to={day}")))
+            .send()
+            .await
+            .expect("csv");
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()["content-disposition"]
+                .to_str()
+                .unwrap_or_default()
+                .contains(&format!("rebound-bounce-class-{day}_{day}.csv"))
+        );
+        let csv = res.text().await.unwrap_or_default();
+        assert_eq!(csv.lines().count(), 1 + 5, "[{b}] one day x 5 series: {csv}");
+        assert!(csv.contains(&format!("{day},all classes,40.00,2,5")), "[{b}] {csv}");
+        for (query, says) in [
+            (format!("from={day}"), "both a start and an end"),
+            ("from=2026-13-01&to=2026-13-02".to_string(), "not a date"),
+            (format!("from={day}&to=2000-01-01"), "after the end"),
+            ("from=2000-01-01&to=2001-06-01".to_string(), "at most 366"),
+        ] {
+            let (status, _, _, body) =
+                get(&manager, url(&format!("/charts/bounce-class.svg?{query}"))).await;
+            assert_eq!(status, 400, "[{b}] {query}: {body}");
+            assert!(body.contains(says), "[{b}] {query}: {body}");
+        }
+        let (_, _, _, html) = get(&manager, url("/trends?from=soon&to=later")).await;
+        assert!(html.contains("is not a date: use YYYY-MM-DD"), "[{b}] {html}");
+
         let (status, ..) = get(&manager, url("/charts/nope.svg")).await;
         assert_eq!(status, 404);
         let (status, ..) = get(&manager, url("/charts/bounce-class.png")).await;

@@ -311,6 +311,33 @@ pub enum SendOutcome {
     Captured,
 }
 
+/// Capture mode keeps the message, except for a recipient under `.invalid`: a
+/// domain reserved never to exist (RFC 2606), which every real relay bounces.
+/// Refusing it here as a relay would lets a development demo show hard
+/// bounces, held orders and their fallbacks without a real relay.
+fn capture(envelope: &Envelope) -> SendOutcome {
+    let domain = envelope
+        .rcpt_to
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d)
+        .trim_end_matches('>')
+        .to_ascii_lowercase();
+    if domain == "invalid" || domain.ends_with(".invalid") {
+        return SendOutcome::Rejected {
+            response: SmtpResponse {
+                code: 550,
+                text: format!(
+                    "5.1.2 <{}>: Recipient address rejected: Domain not found (capture: .invalid never exists)",
+                    envelope.rcpt_to
+                ),
+            },
+            permanent: true,
+            stage: "rcpt",
+        };
+    }
+    SendOutcome::Captured
+}
+
 /// Sends a sender pool's mail: one per pool, cheap to clone (the connection pool is shared),
 /// at most `max_connections` connections open to the relay at once.
 #[derive(Clone)]
@@ -479,7 +506,7 @@ impl Sender {
     /// scheduling slack) whatever the relay does.
     pub async fn send(&self, envelope: &Envelope, raw_message: &[u8]) -> SendOutcome {
         let Some(relay) = &self.inner.relay else {
-            return SendOutcome::Captured;
+            return capture(envelope);
         };
         let from: Address = match envelope.mail_from.trim().parse() {
             Ok(a) => a,
@@ -1182,6 +1209,18 @@ mod tests {
         assert!(s.is_capture());
         let o = s.send(&envelope("a@x.test"), b"x").await;
         assert_eq!(o, SendOutcome::Captured);
+        for dead in ["a@nowhere.invalid", "B@Shop.INVALID", "c@invalid"] {
+            match s.send(&envelope(dead), b"x").await {
+                SendOutcome::Rejected {
+                    response,
+                    permanent: true,
+                    stage: "rcpt",
+                } => assert!(response.code == 550 && response.text.starts_with("5.1.2")),
+                other => panic!("{dead}: {other:?}"),
+            }
+        }
+        let o = s.send(&envelope("a@invalid.example"), b"x").await;
+        assert_eq!(o, SendOutcome::Captured, "only the .invalid TLD is refused");
     }
 
     #[tokio::test]

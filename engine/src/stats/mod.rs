@@ -350,6 +350,13 @@ pub fn day_text(day: i64) -> String {
         .unwrap_or_default()
 }
 
+/// The day number of a `2026-11-27` date (`None` if it is not one).
+pub fn day_from_text(text: &str) -> Option<i64> {
+    let date = chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()?;
+    let start = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis();
+    Some(day_of(start))
+}
+
 // ---------------------------------------------------------------------------
 // Refresh
 

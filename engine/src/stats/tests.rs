@@ -325,3 +325,14 @@ async fn rollups_count_sends_bounces_and_reach_and_refresh_only_what_changed() {
         t.cleanup().await;
     }
 }
+
+#[test]
+fn dates_are_read_as_utc_days() {
+    assert_eq!(day_from_text("1970-01-01"), Some(0));
+    assert_eq!(day_from_text("2026-11-29"), Some(20_786));
+    assert_eq!(day_from_text(" 2024-02-29 "), Some(19_782));
+    assert_eq!(day_text(20_786), "2026-11-29");
+    for bad in ["2023-02-29", "2026-13-01", "2026-11-29T00", "", "soon"] {
+        assert_eq!(day_from_text(bad), None, "{bad}");
+    }
+}

@@ -1,4 +1,5 @@
-//! `GET /charts/{name}.svg?days=N` and `GET /charts/{name}.csv?days=N`: the
+//! `GET /charts/{name}.svg?days=N` and `GET /charts/{name}.csv?days=N` (or
+//! `?from=YYYY-MM-DD&to=YYYY-MM-DD`; a bad range is a 400 saying why): the
 //! trend charts, drawn on the server with plotters, and their numbers. Managers
 //! and admins (checked against the database like every server function);
 //! signed-out browsers are sent to the sign-in page by the gate first.
@@ -21,9 +22,13 @@ use tower_sessions::Session;
 
 pub const PATH: &str = "/charts/{file}";
 
+/// A preset (`days`) or custom (`from`, `to`: `YYYY-MM-DD`) range, as the
+/// Trends page links it.
 #[derive(Debug, Deserialize)]
 pub struct Range {
     days: Option<i64>,
+    from: Option<String>,
+    to: Option<String>,
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response {
@@ -55,9 +60,24 @@ pub async fn chart(
     let (Some(kind), true) = (ChartKind::parse(name), matches!(ext, "svg" | "csv")) else {
         return plain(StatusCode::NOT_FOUND, "No such chart.");
     };
-    let days = app::server_fns::stats::trend_days(range.days);
     let today = engine::stats::day_of(st.now());
-    let data = match charts::build(&st.db, kind, today - days + 1, today).await {
+    let range = match app::server_fns::stats::trend_range(
+        range.days,
+        range.from.as_deref(),
+        range.to.as_deref(),
+        today,
+    ) {
+        Ok(r) => r,
+        Err(why) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                why,
+            )
+                .into_response();
+        }
+    };
+    let data = match charts::build(&st.db, kind, range.from, range.to).await {
         Ok(d) => d,
         Err(e) => return internal(e),
     };
@@ -81,8 +101,16 @@ pub async fn chart(
             Err(e) => internal(e),
         }
     } else {
+        let span = match range.preset {
+            Some(days) => format!("{days}d"),
+            None => format!(
+                "{}_{}",
+                engine::stats::day_text(range.from),
+                engine::stats::day_text(range.to)
+            ),
+        };
         let disposition = HeaderValue::from_str(&format!(
-            "attachment; filename=\"rebound-{}-{days}d.csv\"",
+            "attachment; filename=\"rebound-{}-{span}.csv\"",
             kind.name()
         ))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
