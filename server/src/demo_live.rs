@@ -150,7 +150,10 @@ pub async fn run(opts: LiveOptions) -> Result<(), String> {
             .format(&time::format_description::well_known::Rfc3339)
             .map_err(|e| format!("clock: {e}"))?;
         let body = order(&mut rng, &run, i, &placed_at);
-        let number = body["order_number"].as_str().unwrap_or_default().to_string();
+        let number = body["order_number"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let res = client
             .post(&endpoint)
             .bearer_auth(&opts.api_key)
@@ -195,7 +198,11 @@ mod tests {
             let input: engine::orders::OrderInput =
                 serde_json::from_value(v.clone()).expect("the API's order shape");
             assert!(input.validate().is_ok(), "{v}");
-            vpn += usize::from(v["client_ip"].as_str().is_some_and(|ip| ip.starts_with("203.")));
+            vpn += usize::from(
+                v["client_ip"]
+                    .as_str()
+                    .is_some_and(|ip| ip.starts_with("203.")),
+            );
             dead += usize::from(
                 v["customer"]["email"]
                     .as_str()

@@ -243,9 +243,14 @@ async fn overview_trends_and_charts_by_role() {
             html.contains(&format!("/charts/bounce-class.csv?from={day}&amp;to={day}")),
             "[{b}] {html}"
         );
-        assert!(html.contains(&format!("{day} to {day} (UTC days)")), "[{b}] {html}");
+        assert!(
+            html.contains(&format!("{day} to {day} (UTC days)")),
+            "[{b}] {html}"
+        );
         let res = manager
-            .get(url(&format!("/charts/bounce-class.csv?from={day}&to={day}")))
+            .get(url(&format!(
+                "/charts/bounce-class.csv?from={day}&to={day}"
+            )))
             .send()
             .await
             .expect("csv");
@@ -257,8 +262,15 @@ async fn overview_trends_and_charts_by_role() {
                 .contains(&format!("rebound-bounce-class-{day}_{day}.csv"))
         );
         let csv = res.text().await.unwrap_or_default();
-        assert_eq!(csv.lines().count(), 1 + 5, "[{b}] one day x 5 series: {csv}");
-        assert!(csv.contains(&format!("{day},all classes,40.00,2,5")), "[{b}] {csv}");
+        assert_eq!(
+            csv.lines().count(),
+            1 + 5,
+            "[{b}] one day x 5 series: {csv}"
+        );
+        assert!(
+            csv.contains(&format!("{day},all classes,40.00,2,5")),
+            "[{b}] {csv}"
+        );
         for (query, says) in [
             (format!("from={day}"), "both a start and an end"),
             ("from=2026-13-01&to=2026-13-02".to_string(), "not a date"),
@@ -271,7 +283,10 @@ async fn overview_trends_and_charts_by_role() {
             assert!(body.contains(says), "[{b}] {query}: {body}");
         }
         let (_, _, _, html) = get(&manager, url("/trends?from=soon&to=later")).await;
-        assert!(html.contains("is not a date: use YYYY-MM-DD"), "[{b}] {html}");
+        assert!(
+            html.contains("is not a date: use YYYY-MM-DD"),
+            "[{b}] {html}"
+        );
 
         let (status, ..) = get(&manager, url("/charts/nope.svg")).await;
         assert_eq!(status, 404);

@@ -1,6 +1,13 @@
-//! `rebound demo seed` / `rebound demo clear`, run as a real process.
+//! `rebound demo seed` / `rebound demo clear` / `rebound demo live`, run as
+//! real processes.
+
+mod support;
 
 use std::process::Command;
+use std::time::{Duration, Instant};
+
+use engine::testing::TestDb;
+use support::serve::{Serve, count_states};
 
 fn rebound(db: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_rebound"))
@@ -20,9 +27,24 @@ fn demo_history_is_seeded_counted_and_cleared() {
     let dir = std::env::temp_dir().join(format!("rebound-demo-cli-{}", std::process::id()));
     let db = format!("sqlite://{}/demo.db", dir.display());
 
-    let (ok, out, err) = rebound(&db, &["demo", "seed", "--orders", "400", "--days", "14"]);
+    let (ok, out, err) = rebound(
+        &db,
+        &[
+            "demo",
+            "seed",
+            "--orders",
+            "400",
+            "--days",
+            "14",
+            "--if-empty",
+        ],
+    );
     assert!(ok, "{err}");
     assert!(out.contains("seeded 400 demo orders over 14 days"), "{out}");
+    // `make run` on its second start: the database has orders, nothing is added.
+    let (ok, out, err) = rebound(&db, &["demo", "seed", "--orders", "50", "--if-empty"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("already has orders"), "{out}");
 
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
@@ -103,4 +125,80 @@ fn demo_history_is_seeded_counted_and_cleared() {
     assert!(ok && out.contains("removed 0 demo orders"), "{out}");
 
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `demo live` posts through the real API of a real `rebound serve` (capture
+/// pools): every order arrives, the `.invalid` ones bounce hard and are held,
+/// the rest are accepted.
+#[tokio::test(flavor = "multi_thread")]
+async fn demo_live_posts_orders_through_the_api_and_dead_addresses_are_held() {
+    let t = TestDb::sqlite().await.expect("sqlite");
+    let serve = Serve::start(&t.url, 8).await;
+    let (ok, out, err) = rebound(&t.url, &["apikey", "create", "--name", "live"]);
+    assert!(ok, "{err}");
+    let key = out
+        .split_whitespace()
+        .find(|w| w.starts_with("rbk_"))
+        .unwrap_or_else(|| panic!("a key in {out}"))
+        .to_string();
+    let (ok, out, err) = rebound(
+        &t.url,
+        &[
+            "demo",
+            "live",
+            "--url",
+            &serve.base,
+            "--api-key",
+            &key,
+            "--per-minute",
+            "3000",
+            "--count",
+            "60",
+            "--seed",
+            "3",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("posted 60 orders"), "{out}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let states = loop {
+        let states = count_states(&t).await;
+        let settled =
+            states.get("accepted").copied().unwrap_or(0) + states.get("held").copied().unwrap_or(0);
+        if settled == 60 || Instant::now() > deadline {
+            break states;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let dead: i64 = engine::on_pool!(&t.db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE customer_email LIKE '%.invalid' AND state = 'held'"
+    ).fetch_one(p).await)
+    .expect("count");
+    let held = states.get("held").copied().unwrap_or(0);
+    assert!(
+        dead >= 1,
+        "seed 3 sends some orders to .invalid: {states:?}"
+    );
+    assert_eq!(held, dead, "only the dead addresses are held: {states:?}");
+    assert_eq!(
+        states.get("accepted").copied().unwrap_or(0),
+        60 - dead,
+        "{states:?}"
+    );
+    // A wrong key stops at once with the API's answer.
+    let (ok, _, err) = rebound(
+        &t.url,
+        &[
+            "demo",
+            "live",
+            "--url",
+            &serve.base,
+            "--api-key",
+            "rbk_wrong",
+            "--count",
+            "1",
+        ],
+    );
+    assert!(!ok && err.contains("401"), "{err}");
+    serve.kill();
 }

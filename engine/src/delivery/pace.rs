@@ -80,7 +80,11 @@ pub async fn reserve_many(
     Ok((0..count)
         .map(|i| {
             let slot = next_at - (count - i) * spacing - allowance;
-            if slot <= now { Slot::Go } else { Slot::At(slot) }
+            if slot <= now {
+                Slot::Go
+            } else {
+                Slot::At(slot)
+            }
         })
         .collect())
 }

@@ -343,8 +343,11 @@ impl Worker {
         let (masked, sends): (Vec<Job>, Vec<Job>) =
             jobs.into_iter().partition(|j| j.kind == "masked_link");
         // Concurrently, so SMTP round trips overlap.
-        let masked_runs =
-            futures::future::join_all(masked.into_iter().map(|job| self.process_masked(job, &pools)));
+        let masked_runs = futures::future::join_all(
+            masked
+                .into_iter()
+                .map(|job| self.process_masked(job, &pools)),
+        );
         let send_run = async {
             if sends.is_empty() {
                 Ok(())
@@ -657,9 +660,15 @@ impl Worker {
             }
         }
         for ((pool_id, provider), idxs) in wanting {
-            let slots =
-                super::pace::reserve_many(db, now, pool_id, provider, idxs.len(), &self.config.pace)
-                    .await?;
+            let slots = super::pace::reserve_many(
+                db,
+                now,
+                pool_id,
+                provider,
+                idxs.len(),
+                &self.config.pace,
+            )
+            .await?;
             for (i, slot) in idxs.into_iter().zip(slots) {
                 if let (Plan::Send(s), super::pace::Slot::At(at)) = (&mut plans[i], slot) {
                     s.slot = Some(at);

@@ -7,12 +7,12 @@ mod intake_writer;
 mod repo;
 
 pub use flagged::{FlaggedCursor, FlaggedFilter, FlaggedSort, list_flagged};
-pub use intake_writer::IntakeWriter;
 pub use input::{
     AccountKind, BillingAddress, CustomerInput, FieldError, ItemInput, OrderInput, TotalsInput,
     ValidOrder,
 };
+pub use intake_writer::IntakeWriter;
 pub use repo::{
-    Intake, Order, OrderEvent, SearchKey, add_event, events, find_by_number, get, get_many, intake,
-    intake_assessed, list_recent, prepare_intake, search, PreparedOrder,
+    Intake, Order, OrderEvent, PreparedOrder, SearchKey, add_event, events, find_by_number, get,
+    get_many, intake, intake_assessed, list_recent, prepare_intake, search,
 };

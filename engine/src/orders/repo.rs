@@ -178,10 +178,7 @@ pub async fn intake_assessed(
         Ok(p) => p,
         Err(existing) => return Ok(existing),
     };
-    let stored = insert_prepared(db, &[&prepared])
-        .await?
-        .pop()
-        .flatten();
+    let stored = insert_prepared(db, &[&prepared]).await?.pop().flatten();
     settle_intake(db, &prepared, stored).await
 }
 

@@ -82,10 +82,11 @@ async fn create_order(
         )
         .await?;
     // A repeat is answered from a read; a new order joins the next group commit.
-    let intake = match engine::orders::prepare_intake(&state.db, now, valid, key, Some(&risk)).await? {
-        Ok(prepared) => state.intake.submit(prepared).await?,
-        Err(existing) => existing,
-    };
+    let intake =
+        match engine::orders::prepare_intake(&state.db, now, valid, key, Some(&risk)).await? {
+            Ok(prepared) => state.intake.submit(prepared).await?,
+            Err(existing) => existing,
+        };
     if matches!(intake, Intake::Created(_)) {
         state.wake.notify_one();
     }

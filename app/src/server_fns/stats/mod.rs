@@ -39,7 +39,9 @@ pub fn trend_range(
     to: Option<&str>,
     today: i64,
 ) -> Result<TrendRange, String> {
-    let given = |d: Option<&str>| d.map(str::trim).filter(|d| !d.is_empty());
+    fn given(d: Option<&str>) -> Option<&str> {
+        d.map(str::trim).filter(|d| !d.is_empty())
+    }
     let (from, to) = match (given(from), given(to)) {
         (None, None) => {
             let days = trend_days(days);
@@ -53,7 +55,8 @@ pub fn trend_range(
         _ => return Err("Give both a start and an end date for a custom range.".into()),
     };
     let day = |d: &str| {
-        engine::stats::day_from_text(d).ok_or_else(|| format!("“{}” is not a date: use YYYY-MM-DD.", short(d)))
+        engine::stats::day_from_text(d)
+            .ok_or_else(|| format!("“{}” is not a date: use YYYY-MM-DD.", short(d)))
     };
     let (from, to) = (day(from)?, day(to)?);
     if from > to {
@@ -89,10 +92,19 @@ mod tests {
     #[test]
     fn a_range_is_a_preset_or_two_valid_dates() {
         let preset = trend_range(Some(7), None, Some(" "), TODAY).unwrap();
-        assert_eq!((preset.from, preset.to, preset.preset), (TODAY - 6, TODAY, Some(7)));
-        assert_eq!(trend_range(Some(12), None, None, TODAY).unwrap().preset, Some(30));
+        assert_eq!(
+            (preset.from, preset.to, preset.preset),
+            (TODAY - 6, TODAY, Some(7))
+        );
+        assert_eq!(
+            trend_range(Some(12), None, None, TODAY).unwrap().preset,
+            Some(30)
+        );
         let custom = trend_range(Some(7), Some("2026-11-01"), Some("2026-11-10"), TODAY).unwrap();
-        assert_eq!((custom.from, custom.to, custom.preset), (TODAY - 28, TODAY - 19, None));
+        assert_eq!(
+            (custom.from, custom.to, custom.preset),
+            (TODAY - 28, TODAY - 19, None)
+        );
         let one_day = trend_range(None, Some("2026-11-29"), Some("2026-11-29"), TODAY).unwrap();
         assert_eq!(one_day.from, one_day.to);
         for (from, to, says) in [
