@@ -56,6 +56,14 @@ pub(crate) const RECORD_SQL: &str = "INSERT INTO soft_bounces (email, count, las
 pub(crate) const RESET_SQL: &str =
     "UPDATE soft_bounces SET count = 0 WHERE email = $1 AND count <> 0";
 
+/// Good deliveries to `n` normalised addresses (`$1`…).
+pub(crate) fn reset_many_sql(n: usize) -> String {
+    format!(
+        "UPDATE soft_bounces SET count = 0 WHERE email IN ({}) AND count <> 0",
+        crate::db::placeholders(1, n)
+    )
+}
+
 /// What a synchronous send attempt's outcome does to the count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Effect {

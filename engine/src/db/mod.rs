@@ -56,6 +56,15 @@ pub fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
+/// `($first, …), (…)`: `rows` tuples of `cols` numbered placeholders, for a
+/// multi-row `VALUES` (one statement for a whole batch).
+pub fn values_rows(first: usize, rows: usize, cols: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", placeholders(first + r * cols, cols)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Db {
     /// Connects to `url` (creating the SQLite file and its folder if needed).
     pub async fn connect(url: &str) -> Result<Self> {

@@ -54,20 +54,87 @@ pub struct Attempt {
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, pool_id, message_id, verp_token, started_at, \
     finished_at, outcome, smtp_code, smtp_text, reason, class, purpose";
 
-/// Records an attempt before its send, or returns the one a crashed run
-/// recorded (a no-op update, so both backends return the row).
-static START_ATTEMPT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    format!(
-        "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token, started_at, purpose)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
-         ON CONFLICT (order_id, attempt_no) DO UPDATE SET attempt_no = delivery_attempts.attempt_no
-         RETURNING {ATTEMPT_COLUMNS}"
-    )
-});
+/// The batch statements of a send round, for `n` rows each (`$1` is now
+/// where a statement takes it). Multi-row `VALUES` in a `WITH`, which both
+/// backends read the same way.
+struct WriteSql;
 
-/// A receipt send is under way (`$1` now, `$2` the order).
-const MARK_SENDING_SQL: &str = "UPDATE orders SET state = 'sending', updated_at = $1 \
-     WHERE id = $2 AND state IN ('queued', 'retry_scheduled', 'sending')";
+impl WriteSql {
+    /// Records attempts before their sends, or returns the ones a crashed run
+    /// recorded (a no-op update, so both backends return every row).
+    fn start_attempts(&self, n: usize) -> String {
+        format!(
+            "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token, started_at, purpose)
+             VALUES {}
+             ON CONFLICT (order_id, attempt_no) DO UPDATE SET attempt_no = delivery_attempts.attempt_no
+             RETURNING {ATTEMPT_COLUMNS}",
+            crate::db::values_rows(1, n, 7)
+        )
+    }
+
+    /// Receipt sends under way.
+    fn mark_sending(&self, n: usize) -> String {
+        format!(
+            "UPDATE orders SET state = 'sending', updated_at = $1
+             WHERE id IN ({}) AND state IN ('queued', 'retry_scheduled', 'sending')",
+            crate::db::placeholders(2, n)
+        )
+    }
+
+    /// Attempts' outcomes: rows of (id, outcome, code, text, reason, class, rule).
+    fn attempts(&self, n: usize) -> String {
+        format!(
+            "WITH v(attempt_id, outcome, code, text, reason, class, rule) AS (VALUES {})
+             UPDATE delivery_attempts SET finished_at = $1, outcome = v.outcome, smtp_code = v.code,
+                 smtp_text = v.text, reason = v.reason, class = v.class, rule = v.rule
+             FROM v WHERE delivery_attempts.id = v.attempt_id",
+            crate::db::values_rows(2, n, 7)
+        )
+    }
+
+    /// Orders' new states, unless already final: rows of (order, state,
+    /// detail, attempts); returns the ids that moved.
+    fn orders(&self, n: usize) -> String {
+        format!(
+            "WITH v(order_id, state, detail, attempts) AS (VALUES {})
+             UPDATE orders SET state = v.state, state_detail = v.detail, attempts = v.attempts, updated_at = $1
+             FROM v WHERE orders.id = v.order_id AND orders.state NOT IN ('accepted', 'held')
+             RETURNING id",
+            crate::db::values_rows(2, n, 4)
+        )
+    }
+
+    /// Timeline entries: rows of (order, at, kind, detail).
+    fn events(&self, n: usize) -> String {
+        format!(
+            "INSERT INTO order_events (order_id, at, kind, detail) VALUES {}",
+            crate::db::values_rows(1, n, 4)
+        )
+    }
+
+    /// Next attempts: rows of (order, attempt, due).
+    fn retries(&self, n: usize) -> String {
+        let rows = (0..n)
+            .map(|i| {
+                let k = 2 + i * 3;
+                format!("('send', ${k}, ${}, ${}, 'queued', $1)", k + 1, k + 2)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at) VALUES {rows}
+             ON CONFLICT DO NOTHING"
+        )
+    }
+
+    /// Jobs done.
+    fn jobs_done(&self, n: usize) -> String {
+        format!(
+            "UPDATE jobs SET state = 'done', lease_owner = NULL WHERE id IN ({})",
+            crate::db::placeholders(1, n)
+        )
+    }
+}
 
 /// The attempts of many orders at once (a send batch), by order, in attempt order.
 async fn attempts_of_orders(db: &Db, order_ids: &[i64]) -> Result<HashMap<i64, Vec<Attempt>>> {
@@ -693,38 +760,71 @@ impl Worker {
             .iter()
             .map(|s| self.new_message_id(s.order.id, s.job.attempt_no))
             .collect();
-        let started: Vec<Attempt> = on_pool!(db, p => {
+        let fresh_rows: Vec<(&SendPlan, &(String, String))> = sends
+            .iter()
+            .zip(&fresh)
+            .filter(|(s, _)| s.started.is_none())
+            .collect();
+        let sql = WriteSql;
+        let inserted: Vec<Attempt> = on_pool!(db, p => {
             let mut tx = p.begin().await?;
-            for job in &finished {
-                sqlx::query(queue::FINISH_SQL).bind(job.id).execute(&mut *tx).await?;
+            if !finished.is_empty() {
+                let text = sql.jobs_done(finished.len());
+                let mut q = sqlx::query(&text);
+                for job in &finished {
+                    q = q.bind(job.id);
+                }
+                q.execute(&mut *tx).await?;
             }
             for (job, at) in &deferred {
                 sqlx::query(queue::DEFER_SQL).bind(job.id).bind(&self.id).bind(at)
                     .execute(&mut *tx).await?;
             }
-            let mut started = Vec::with_capacity(sends.len());
-            for (s, (message_id, token)) in sends.iter().zip(&fresh) {
-                let attempt: Attempt = match &s.started {
-                    Some(a) => a.clone(),
-                    None => sqlx::query_as(&START_ATTEMPT_SQL)
-                        .bind(s.order.id).bind(s.job.attempt_no).bind(s.pool.id).bind(message_id)
-                        .bind(token).bind(now).bind("receipt")
-                        .fetch_one(&mut *tx).await?,
-                };
-                sqlx::query(MARK_SENDING_SQL).bind(now).bind(s.order.id).execute(&mut *tx).await?;
-                started.push(attempt);
+            let mut inserted = Vec::new();
+            if !fresh_rows.is_empty() {
+                let text = sql.start_attempts(fresh_rows.len());
+                let mut q = sqlx::query_as(&text);
+                for (s, (message_id, token)) in &fresh_rows {
+                    q = q.bind(s.order.id).bind(s.job.attempt_no).bind(s.pool.id).bind(message_id)
+                        .bind(token).bind(now).bind("receipt");
+                }
+                inserted = q.fetch_all(&mut *tx).await?;
+            }
+            if !sends.is_empty() {
+                let text = sql.mark_sending(sends.len());
+                let mut q = sqlx::query(&text).bind(now);
+                for s in &sends {
+                    q = q.bind(s.order.id);
+                }
+                q.execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            started
+            inserted
         });
+        // Each send's attempt: the one a crashed run recorded, or the one just written.
+        let mut by_key: HashMap<(i64, i64), Attempt> = inserted
+            .into_iter()
+            .map(|a| ((a.order_id, a.attempt_no), a))
+            .collect();
+        let mut ready = Vec::with_capacity(sends.len());
+        for s in sends {
+            let attempt = match &s.started {
+                Some(a) => Some(a.clone()),
+                None => by_key.remove(&(s.order.id, s.job.attempt_no)),
+            };
+            match attempt {
+                Some(a) => ready.push((s, a)),
+                // Cannot happen (the upsert returns every row); the lease brings it back.
+                None => tracing::error!(order = s.order.id, "no attempt row after recording it"),
+            }
+        }
         if !writes.is_empty() {
             self.write_outcomes(&writes).await?;
             self.after_written(&writes).await;
         }
 
-        let mut in_flight: futures::stream::FuturesUnordered<_> = sends
+        let mut in_flight: futures::stream::FuturesUnordered<_> = ready
             .into_iter()
-            .zip(started)
             .map(|(s, attempt)| async move {
                 let result = self.send(&s.order, &s.pool, &attempt).await;
                 (s, attempt, result)
@@ -1142,7 +1242,8 @@ impl Worker {
     async fn start_attempt(&self, order: &Order, job: &Job, pool: &SenderPool) -> Result<Attempt> {
         let now = self.clock.now_ms();
         let (message_id, token) = self.new_message_id(order.id, job.attempt_no);
-        let attempt: Attempt = on_pool!(&self.db, p => sqlx::query_as(&START_ATTEMPT_SQL)
+        let sql = WriteSql.start_attempts(1);
+        let attempt: Attempt = on_pool!(&self.db, p => sqlx::query_as(&sql)
             .bind(order.id).bind(job.attempt_no).bind(pool.id).bind(&message_id).bind(&token).bind(now)
             .bind("masked_link")
             .fetch_one(p).await)?;
@@ -1224,56 +1325,110 @@ impl Worker {
         Ok(outcome)
     }
 
-    /// Writes a group of transitions in one transaction. Per job: the
-    /// attempt's outcome, the order's state, the next job if any, a timeline
-    /// entry, the job done, and what the outcome means for the address (a
-    /// dead one is suppressed; the soft-bounce count).
+    /// Writes a group of transitions in one transaction, a few set-based
+    /// statements for the whole group (not a few per job: on PostgreSQL each
+    /// statement is a round trip). Per job: the attempt's outcome, the order's
+    /// state (unless already final), a timeline entry and the next job for
+    /// the orders that moved, the job done, and what the outcome means for the
+    /// address (a dead one is suppressed; the soft-bounce count).
     async fn write_outcomes(&self, outcomes: &[Outcome]) -> Result<()> {
+        // One row per order in each statement: a rare second job for the same
+        // order goes into a later round.
+        let mut rounds: Vec<Vec<&Outcome>> = Vec::new();
+        for o in outcomes {
+            let free = rounds
+                .iter_mut()
+                .find(|r| r.iter().all(|x| x.job.order_id != o.job.order_id));
+            match free {
+                Some(round) => round.push(o),
+                None => rounds.push(vec![o]),
+            }
+        }
         let now = self.clock.now_ms();
-        let rows: Vec<OutcomeRow> = outcomes.iter().map(OutcomeRow::of).collect();
+        let rounds: Vec<Vec<(&Outcome, OutcomeRow)>> = rounds
+            .into_iter()
+            .map(|r| r.into_iter().map(|o| (o, OutcomeRow::of(o))).collect())
+            .collect();
+        let sql = WriteSql;
         on_pool!(&self.db, p => {
             let mut tx = p.begin().await?;
-            for (o, row) in outcomes.iter().zip(&rows) {
-                if let Some((attempt_id, r)) = &o.attempt {
-                    sqlx::query(
-                        "UPDATE delivery_attempts SET finished_at = $1, outcome = $2, smtp_code = $3, smtp_text = $4,
-                         reason = $5, class = $6, rule = $8 WHERE id = $7"
-                    ).bind(now).bind(r.outcome).bind(r.code).bind(&r.text).bind(&r.reason).bind(&r.class).bind(attempt_id)
-                    .bind(&r.rule)
-                    .execute(&mut *tx).await?;
-                }
-                let changed = sqlx::query(
-                    "UPDATE orders SET state = $1, state_detail = $2, attempts = $3, updated_at = $4
-                     WHERE id = $5 AND state NOT IN ('accepted', 'held')"
-                ).bind(o.transition.new_state().as_str()).bind(&row.detail).bind(o.job.attempt_no).bind(now)
-                .bind(o.job.order_id)
-                .execute(&mut *tx).await?.rows_affected();
-                if changed == 1 {
-                    if let Transition::Retry { next_attempt, due_at, .. } = &o.transition {
-                        sqlx::query(
-                            "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
-                             VALUES ('send', $1, $2, $3, 'queued', $4) ON CONFLICT DO NOTHING"
-                        ).bind(o.job.order_id).bind(next_attempt).bind(due_at).bind(now).execute(&mut *tx).await?;
+            for round in &rounds {
+                let sent: Vec<&(i64, Recorded)> =
+                    round.iter().filter_map(|(o, _)| o.attempt.as_ref()).collect();
+                if !sent.is_empty() {
+                    let text = sql.attempts(sent.len());
+                    let mut q = sqlx::query(&text).bind(now);
+                    for (id, r) in &sent {
+                        q = q.bind(id).bind(r.outcome).bind(r.code).bind(&r.text).bind(&r.reason)
+                            .bind(&r.class).bind(&r.rule);
                     }
-                    sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
-                        .bind(o.job.order_id).bind(now).bind(row.event_kind).bind(&row.event_detail)
-                        .execute(&mut *tx).await?;
+                    q.execute(&mut *tx).await?;
                 }
-                sqlx::query(queue::FINISH_SQL).bind(o.job.id).execute(&mut *tx).await?;
-                if let Some((email, reason)) = &row.suppress {
+                let text = sql.orders(round.len());
+                let mut q = sqlx::query_scalar(&text).bind(now);
+                for (o, row) in round {
+                    q = q.bind(o.job.order_id).bind(o.transition.new_state().as_str()).bind(&row.detail)
+                        .bind(o.job.attempt_no);
+                }
+                let changed: Vec<i64> = q.fetch_all(&mut *tx).await?;
+                let moved: Vec<&(&Outcome, OutcomeRow)> =
+                    round.iter().filter(|(o, _)| changed.contains(&o.job.order_id)).collect();
+                if !moved.is_empty() {
+                    let text = sql.events(moved.len());
+                    let mut q = sqlx::query(&text);
+                    for (o, row) in &moved {
+                        q = q.bind(o.job.order_id).bind(now).bind(row.event_kind).bind(&row.event_detail);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                let retries: Vec<(i64, i64, Millis)> = moved
+                    .iter()
+                    .filter_map(|(o, _)| match &o.transition {
+                        Transition::Retry { next_attempt, due_at, .. } => {
+                            Some((o.job.order_id, *next_attempt, *due_at))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if !retries.is_empty() {
+                    let text = sql.retries(retries.len());
+                    let mut q = sqlx::query(&text).bind(now);
+                    for (order_id, attempt_no, due_at) in &retries {
+                        q = q.bind(order_id).bind(attempt_no).bind(due_at);
+                    }
+                    q.execute(&mut *tx).await?;
+                }
+                let text = sql.jobs_done(round.len());
+                let mut q = sqlx::query(&text);
+                for (o, _) in round {
+                    q = q.bind(o.job.id);
+                }
+                q.execute(&mut *tx).await?;
+                for (email, reason) in round.iter().filter_map(|(_, row)| row.suppress.as_ref()) {
                     sqlx::query(crate::suppression::SUPPRESS_SQL)
                         .bind(email).bind(reason).bind("smtp").bind(now).bind(None::<i64>)
                         .execute(&mut *tx).await?;
                 }
-                match &row.soft {
-                    Some((email, SoftEffect::Reset)) => {
-                        sqlx::query(crate::soft_bounces::RESET_SQL).bind(email).execute(&mut *tx).await?;
+                let resets: Vec<&String> = round
+                    .iter()
+                    .filter_map(|(_, row)| match &row.soft {
+                        Some((email, SoftEffect::Reset)) => Some(email),
+                        _ => None,
+                    })
+                    .collect();
+                if !resets.is_empty() {
+                    let text = crate::soft_bounces::reset_many_sql(resets.len());
+                    let mut q = sqlx::query(&text);
+                    for email in &resets {
+                        q = q.bind(email);
                     }
-                    Some((email, SoftEffect::Record)) => {
+                    q.execute(&mut *tx).await?;
+                }
+                for (_, row) in round {
+                    if let Some((email, SoftEffect::Record)) = &row.soft {
                         sqlx::query(crate::soft_bounces::RECORD_SQL).bind(email).bind(now)
                             .execute(&mut *tx).await?;
                     }
-                    None => {}
                 }
             }
             tx.commit().await?;
