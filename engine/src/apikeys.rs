@@ -1,6 +1,9 @@
 //! Shop API keys. The secret is shown once at creation and stored only as a
 //! SHA-256 hash (a 256-bit random key needs no slow hash).
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -9,6 +12,23 @@ use crate::clock::Millis;
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::{exec_on_pool, on_pool};
+
+/// How long a key found live is trusted without reading it again. A key
+/// revoked in this process stops working at once; one revoked by another
+/// process (a second server, the CLI) stops working here within this time.
+pub const LIVE_KEY_TTL_MS: Millis = 5_000;
+
+/// Keys recently found live, by hash, with when they were read: a checkout
+/// is not worth a database read for its key every time. Only live keys are
+/// kept, so guessing keys cannot grow it.
+static LIVE_KEYS: LazyLock<Mutex<HashMap<String, (Millis, ApiKey)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn forget(id: i64) {
+    if let Ok(mut live) = LIVE_KEYS.lock() {
+        live.retain(|_, (_, k)| k.id != id);
+    }
+}
 
 /// Every key starts with this, so leaked keys are easy to grep for.
 pub const KEY_PREFIX: &str = "rbk_";
@@ -63,6 +83,7 @@ pub async fn list(db: &Db) -> Result<Vec<ApiKey>> {
 }
 
 pub async fn revoke(db: &Db, id: i64, now: Millis) -> Result<ApiKey> {
+    forget(id);
     let n = exec_on_pool!(db, p => sqlx::query(
         "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL"
     ).bind(now).bind(id).execute(p).await)?;
@@ -81,9 +102,28 @@ pub async fn authenticate(db: &Db, now: Millis, presented: &str) -> Result<Optio
     if !presented.starts_with(KEY_PREFIX) || presented.len() > 200 {
         return Ok(None);
     }
+    let hash = hash_key(presented);
+    let cached = LIVE_KEYS.lock().ok().and_then(|live| {
+        live.get(&hash)
+            .filter(|(at, _)| (0..LIVE_KEY_TTL_MS).contains(&(now - at)))
+            .map(|(_, k)| k.clone())
+    });
+    if cached.is_some() {
+        return Ok(cached);
+    }
     let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL");
     let key: Option<ApiKey> =
-        on_pool!(db, p => sqlx::query_as(&sql).bind(hash_key(presented)).fetch_optional(p).await)?;
+        on_pool!(db, p => sqlx::query_as(&sql).bind(&hash).fetch_optional(p).await)?;
+    if let Ok(mut live) = LIVE_KEYS.lock() {
+        match &key {
+            Some(k) => {
+                live.insert(hash, (now, k.clone()));
+            }
+            None => {
+                live.remove(&hash);
+            }
+        }
+    }
     if let Some(k) = &key
         && k.last_used_at.is_none_or(|t| now - t > 60_000)
     {
@@ -91,4 +131,40 @@ pub async fn authenticate(db: &Db, now: Millis, presented: &str) -> Result<Optio
             .bind(now).bind(k.id).execute(p).await)?;
     }
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key read once is trusted for the TTL without a read; revoking it in
+    /// this process ends that at once, revoking it elsewhere (a plain update,
+    /// as another process would) within the TTL.
+    #[tokio::test]
+    async fn live_keys_are_cached_briefly_and_revocation_wins() {
+        for t in crate::testing::all_backends().await {
+            let db = &t.db;
+            let t0 = 1_800_000_000_000;
+            let a = create(db, t0, "a", "test").await.expect("create");
+            let b = create(db, t0, "b", "test").await.expect("create");
+            for k in [&a, &b] {
+                assert!(authenticate(db, t0, &k.secret).await.expect("auth").is_some());
+            }
+            revoke(db, a.key.id, t0 + 1).await.expect("revoke");
+            assert_eq!(authenticate(db, t0 + 2, &a.secret).await.expect("auth"), None);
+
+            exec_on_pool!(db, p => sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2")
+                .bind(t0 + 3).bind(b.key.id).execute(p).await)
+            .expect("revoke behind the cache's back");
+            let within = authenticate(db, t0 + LIVE_KEY_TTL_MS - 1, &b.secret).await;
+            assert!(within.expect("auth").is_some(), "cached for the TTL");
+            let after = authenticate(db, t0 + LIVE_KEY_TTL_MS, &b.secret).await;
+            assert_eq!(after.expect("auth"), None, "read again after the TTL");
+            assert_eq!(
+                authenticate(db, t0 + 1, "rbk_never-issued").await.expect("auth"),
+                None
+            );
+            t.cleanup().await;
+        }
+    }
 }

@@ -300,64 +300,111 @@ pub async fn settle_intake(
 }
 
 /// Inserts prepared orders with their first send job and timeline entry, all
-/// in one transaction (so concurrent checkouts share one commit). Per order:
-/// the stored row, or `None` when its number or key was already taken.
+/// in one transaction and one statement per table (so concurrent checkouts
+/// share one commit and a few round trips). Per order: the stored row, or
+/// `None` when its number or key was already taken (by an earlier order in
+/// the same batch too).
 pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Option<Order>>> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    const PER_ORDER: usize = 26;
+    let rows = (0..batch.len())
+        .map(|i| {
+            let k = 1 + i * PER_ORDER;
+            let p = |j: usize| format!("${}", k + j);
+            let head = (0..17).map(p).collect::<Vec<_>>().join(", ");
+            let tail = (18..26).map(p).collect::<Vec<_>>().join(", ");
+            format!("({head}, 'queued', 'receipt queued', 0, {c}, {c}, {tail})", c = p(17))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     let insert = format!(
         "INSERT INTO orders (order_number, idempotency_key, placed_at, currency, subtotal_minor, \
         tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
         customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
         created_at, updated_at, network_kind, network_name, network_asn, ip_country, risk_score, risk_json, \
-        route_pool_id, inline_receipt) \
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, 'queued', \
-        'receipt queued', 0, $18, $18, $19, $20, $21, $22, $23, $24, $25, $26) ON CONFLICT DO NOTHING \
-        RETURNING {COLUMNS}"
+        route_pool_id, inline_receipt) VALUES {rows} ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
     );
-    let stored: Vec<Option<Order>> = on_pool!(db, p => {
+    let inserted: Vec<Order> = on_pool!(db, p => {
         let mut tx = p.begin().await?;
-        let mut stored = Vec::with_capacity(batch.len());
+        let mut q = sqlx::query_as(&insert);
         for b in batch {
-            let (order, now, t) = (&b.order, b.now, &b.order.totals);
-            let row: Option<Order> = sqlx::query_as(&insert)
-                .bind(&order.order_number).bind(&b.idempotency_key).bind(order.placed_at).bind(&order.currency)
+            let (order, t) = (&b.order, &b.order.totals);
+            q = q.bind(&order.order_number).bind(&b.idempotency_key).bind(order.placed_at).bind(&order.currency)
                 .bind(t.subtotal).bind(t.tax).bind(t.shipping).bind(t.discount).bind(t.total)
                 .bind(&b.items_json).bind(&order.customer_email).bind(&order.customer_name)
                 .bind(&order.customer_phone).bind(order.account_kind.as_str()).bind(&order.customer_ref)
-                .bind(&order.client_ip).bind(&b.billing_json).bind(now)
+                .bind(&order.client_ip).bind(&b.billing_json).bind(b.now)
                 .bind(b.network_kind).bind(&b.network_name).bind(b.network_asn).bind(&b.ip_country)
-                .bind(b.risk_score).bind(&b.risk_json).bind(b.route_pool_id).bind(b.inline_receipt)
-                .fetch_optional(&mut *tx).await?;
-            if let Some(row) = &row {
-                let id = row.id;
-                sqlx::query(
-                    "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
-                     VALUES ('send', $1, 1, $2, 'queued', $2)",
-                ).bind(id).bind(now).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'intake', $3)")
-                    .bind(id).bind(now)
-                    .bind(format!("order received ({} account){}; receipt queued", order.account_kind.as_str(), b.intake_note))
-                    .execute(&mut *tx).await?;
-                // High risk, logged-in customer: the receipt is put in their account
-                // now, before email has had the chance to fail.
-                if let Some(customer_ref) = b.proactive_ref.as_deref() {
-                    sqlx::query(
-                        "INSERT INTO notifications (order_id, customer_ref, kind, message, created_at)
-                         VALUES ($1, $2, 'receipt_ready', $3, $4)",
-                    ).bind(id).bind(customer_ref)
-                        .bind(format!("Your receipt for order {} is ready to download.", order.order_number))
-                        .bind(now).execute(&mut *tx).await?;
-                    sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'fallback', $3)")
-                        .bind(id).bind(now)
-                        .bind("high risk: receipt posted to the customer's account in advance")
-                        .execute(&mut *tx).await?;
-                }
+                .bind(b.risk_score).bind(&b.risk_json).bind(b.route_pool_id).bind(b.inline_receipt);
+        }
+        let inserted: Vec<Order> = q.fetch_all(&mut *tx).await?;
+        if !inserted.is_empty() {
+            let mut by_number: std::collections::HashMap<&str, &PreparedOrder> =
+                std::collections::HashMap::new();
+            for b in batch {
+                by_number.entry(b.order.order_number.as_str()).or_insert(*b);
             }
-            stored.push(row);
+            let jobs = format!(
+                "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at) VALUES {}",
+                (0..inserted.len())
+                    .map(|i| format!("('send', ${}, 1, ${}, 'queued', ${})", 1 + 2 * i, 2 + 2 * i, 2 + 2 * i))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(&jobs);
+            for o in &inserted {
+                q = q.bind(o.id).bind(o.created_at);
+            }
+            q.execute(&mut *tx).await?;
+            let events = format!(
+                "INSERT INTO order_events (order_id, at, kind, detail) VALUES {}",
+                (0..inserted.len())
+                    .map(|i| format!("(${}, ${}, 'intake', ${})", 1 + 3 * i, 2 + 3 * i, 3 + 3 * i))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(&events);
+            for o in &inserted {
+                let note = by_number.get(o.order_number.as_str()).map_or("", |b| b.intake_note.as_str());
+                q = q.bind(o.id).bind(o.created_at)
+                    .bind(format!("order received ({} account){note}; receipt queued", o.account_kind));
+            }
+            q.execute(&mut *tx).await?;
+            // High risk, logged-in customer: the receipt is put in their account
+            // now, before email has had the chance to fail (rare: one by one).
+            for o in &inserted {
+                let Some(customer_ref) = by_number
+                    .get(o.order_number.as_str())
+                    .and_then(|b| b.proactive_ref.as_deref())
+                else {
+                    continue;
+                };
+                sqlx::query(
+                    "INSERT INTO notifications (order_id, customer_ref, kind, message, created_at)
+                     VALUES ($1, $2, 'receipt_ready', $3, $4)",
+                ).bind(o.id).bind(customer_ref)
+                    .bind(format!("Your receipt for order {} is ready to download.", o.order_number))
+                    .bind(o.created_at).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'fallback', $3)")
+                    .bind(o.id).bind(o.created_at)
+                    .bind("high risk: receipt posted to the customer's account in advance")
+                    .execute(&mut *tx).await?;
+            }
         }
         tx.commit().await?;
-        stored
+        inserted
     });
-    Ok(stored)
+    // Each stored row goes to the first order of the batch with its number.
+    let mut by_number: std::collections::HashMap<String, Order> = inserted
+        .into_iter()
+        .map(|o| (o.order_number.clone(), o))
+        .collect();
+    Ok(batch
+        .iter()
+        .map(|b| by_number.remove(&b.order.order_number))
+        .collect())
 }
 
 pub async fn add_event(db: &Db, order_id: i64, at: Millis, kind: &str, detail: &str) -> Result<()> {
