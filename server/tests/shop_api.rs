@@ -374,3 +374,46 @@ Status: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 <dead@example.com>: Recipient 
         srv.stop().await;
     }
 }
+
+/// Concurrent checkouts share a commit (the intake writer): the same order
+/// posted 16 times at once is stored once with one send job, every post
+/// answers with it, and 32 different orders posted at once are all stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_posts_are_grouped_and_stay_idempotent() {
+    for srv in servers(test_config()).await {
+        let key = engine::apikeys::create(&srv.state.db, srv.clock_now(), "test shop", "test")
+            .await
+            .expect("key");
+        let c = srv.client();
+        let url = format!("{}/api/v1/orders", srv.base);
+        let post = |body: Value| {
+            let (c, url, key) = (c.clone(), url.clone(), key.secret.clone());
+            async move {
+                let res = c.post(&url).bearer_auth(&key).json(&body).send().await;
+                let res = res.expect("post");
+                (res.status().as_u16(), res.json::<Value>().await.expect("json"))
+            }
+        };
+        let same = futures::future::join_all((0..16).map(|_| post(good_order("C-SAME")))).await;
+        assert!(same.iter().all(|(s, _)| *s == 202), "{same:?}");
+        let created = same.iter().filter(|(_, v)| v["duplicate"] == false).count();
+        assert_eq!(created, 1, "exactly one post created it: {same:?}");
+        let ids: std::collections::HashSet<i64> =
+            same.iter().filter_map(|(_, v)| v["id"].as_i64()).collect();
+        assert_eq!(ids.len(), 1, "{same:?}");
+
+        let many =
+            futures::future::join_all((0..32).map(|i| post(good_order(&format!("C-{i}"))))).await;
+        assert!(
+            many.iter().all(|(s, v)| *s == 202 && v["duplicate"] == false),
+            "{many:?}"
+        );
+        let (orders, jobs): (i64, i64) = engine::on_pool!(&srv.state.db, p => sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM orders WHERE order_number LIKE 'C-%'),
+                    (SELECT COUNT(*) FROM jobs JOIN orders ON orders.id = jobs.order_id
+                     WHERE order_number LIKE 'C-%')"
+        ).fetch_one(p).await)
+        .expect("counts");
+        assert_eq!((orders, jobs), (33, 33), "[{}]", srv.backend());
+    }
+}
