@@ -74,6 +74,23 @@ test('a manager reads the overview and the trends and downloads a CSV', async ({
     expect(csv[0]).toBe('date,series,percent,count,of');
     expect(csv).toHaveLength(1 + 7 * 5);
     expect(csv.some((l) => /^\d{4}-\d\d-\d\d,all classes,\d+\.\d\d,\d+,[1-9]\d*$/.test(l))).toBe(true);
+
+    // A custom range: two dates (UTC) override the preset, in the page, its
+    // chart links and the CSV.
+    const utcDay = (daysAgo: number) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+    const [from, to] = [utcDay(9), utcDay(5)];
+    await page.getByLabel('or from').fill(from);
+    await page.getByLabel('to', { exact: true }).fill(to);
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect(page).toHaveURL(new RegExp(`from=${from}&to=${to}`));
+    await expect(page.getByText(`${from} to ${to} (UTC days)`)).toBeVisible();
+    await expect(chart).toHaveAttribute('src', `/charts/bounce-class.svg?from=${from}&to=${to}`);
+    const [custom] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('link', { name: 'Download CSV of Daily bounce rate by class' }).click(),
+    ]);
+    expect(custom.suggestedFilename()).toBe(`rebound-bounce-class-${from}_${to}.csv`);
+    expect(fs.readFileSync(await custom.path(), 'utf8').trim().split('\n')).toHaveLength(1 + 5 * 5);
   } finally {
     expect(rebound(['demo', 'clear'])).toMatch(/removed \d+ demo orders/);
   }
