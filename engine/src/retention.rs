@@ -229,7 +229,7 @@ async fn delete_finished_webhook_events(db: &Db, before: Millis) -> Result<u64> 
             let mut tx = p.begin().await?;
             sqlx::query(&format!("DELETE FROM webhook_deliveries WHERE event_id IN {list}"))
                 .execute(&mut *tx).await?;
-            // Re-checked: an event cannot be pending again, but the statement says so.
+            // Re-checked in the statement itself: a pending event is never deleted.
             let n = sqlx::query(&format!(
                 "DELETE FROM webhook_events WHERE id IN {list} AND state <> 'pending'"
             )).execute(&mut *tx).await?.rows_affected();
