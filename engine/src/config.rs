@@ -67,6 +67,13 @@ pub struct PrivacyConfig {
     pub ip_truncate_days: i64,
     /// Delivered orders (and their attempts, bounces, links, messages) are deleted after this many days.
     pub delivered_order_days: i64,
+    /// Shop webhook events no longer pending (delivered or given up) are deleted with
+    /// their delivery tries after this many days, and so are ESP webhook rejection
+    /// counts not added to for as long.
+    pub webhook_days: i64,
+    /// A staff account disabled this many days ago has its email and name replaced by
+    /// placeholders; the row stays, so the audit log still points at it.
+    pub disabled_user_days: i64,
 }
 
 impl Default for PrivacyConfig {
@@ -75,6 +82,8 @@ impl Default for PrivacyConfig {
             bounce_raw_days: 30,
             ip_truncate_days: 30,
             delivered_order_days: 365,
+            webhook_days: 30,
+            disabled_user_days: 90,
         }
     }
 }
@@ -758,6 +767,11 @@ impl Config {
                 "privacy.delivered_order_days",
                 self.privacy.delivered_order_days,
             ),
+            ("privacy.webhook_days", self.privacy.webhook_days),
+            (
+                "privacy.disabled_user_days",
+                self.privacy.disabled_user_days,
+            ),
         ] {
             if days < 1 {
                 return bad(key, "must be at least 1 day");
@@ -892,6 +906,39 @@ mod tests {
             let err = Config::load_from(Path::new("/nonexistent"), env(&[(k, v)]))
                 .expect_err("must fail");
             assert!(err.to_string().contains("inbound_smtp."), "{k}={v}: {err}");
+        }
+    }
+
+    #[test]
+    fn staff_and_webhook_retention_from_env_and_validated() {
+        let c = Config::default();
+        assert_eq!(
+            (c.privacy.webhook_days, c.privacy.disabled_user_days),
+            (30, 90)
+        );
+        let c = Config::load_from(
+            Path::new("/nonexistent"),
+            env(&[
+                ("REBOUND_PRIVACY__WEBHOOK_DAYS", "7"),
+                ("REBOUND_PRIVACY__DISABLED_USER_DAYS", "180"),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(
+            (c.privacy.webhook_days, c.privacy.disabled_user_days),
+            (7, 180)
+        );
+        for k in [
+            "REBOUND_PRIVACY__WEBHOOK_DAYS",
+            "REBOUND_PRIVACY__DISABLED_USER_DAYS",
+        ] {
+            let err = Config::load_from(Path::new("/nonexistent"), env(&[(k, "0")]))
+                .expect_err("zero days must fail");
+            let key = k.trim_start_matches("REBOUND_PRIVACY__").to_lowercase();
+            assert!(
+                err.to_string().contains(&format!("privacy.{key}")),
+                "{k}: {err}"
+            );
         }
     }
 

@@ -1,12 +1,15 @@
 //! Retention: personal data is kept only as long as `[privacy]` says. A pass
-//! blanks raw bounce messages, cuts orders' client IPs to their network, and
-//! deletes delivered orders with everything tied to them. Worker processes run
-//! it every few minutes, one at a time (a lease in `privacy_state`);
+//! blanks raw bounce messages, cuts client IPs (orders, audit log) to their
+//! network, deletes delivered orders with everything tied to them, deletes
+//! finished shop webhook events and stale sign-in throttle keys, and
+//! anonymises staff accounts disabled long ago. Worker processes run it every
+//! few minutes, one at a time (a lease in `privacy_state`);
 //! `rebound privacy retention` runs it at once.
 
 use serde::Serialize;
 use std::net::IpAddr;
 
+use crate::audit::Actor;
 use crate::clock::Millis;
 use crate::config::PrivacyConfig;
 use crate::db::Db;
@@ -29,6 +32,11 @@ pub struct RetentionReport {
     pub bounce_raw_blanked: u64,
     pub ips_truncated: u64,
     pub orders_deleted: u64,
+    pub audit_ips_truncated: u64,
+    pub webhook_events_deleted: u64,
+    pub webhook_rejections_deleted: u64,
+    pub login_throttles_deleted: u64,
+    pub users_anonymised: u64,
 }
 
 impl RetentionReport {
@@ -66,10 +74,19 @@ pub async fn run_now(db: &Db, now: Millis, cfg: &PrivacyConfig) -> Result<Option
 }
 
 async fn run(db: &Db, now: Millis, cfg: &PrivacyConfig) -> Result<RetentionReport> {
+    let ip_before = now - cfg.ip_truncate_days * DAY_MS;
+    let webhooks_before = now - cfg.webhook_days * DAY_MS;
     Ok(RetentionReport {
         bounce_raw_blanked: blank_bounce_raw(db, now - cfg.bounce_raw_days * DAY_MS).await?,
-        ips_truncated: truncate_ips(db, now - cfg.ip_truncate_days * DAY_MS).await?,
+        ips_truncated: truncate_ips(db, IpColumn::ORDERS, ip_before).await?,
         orders_deleted: delete_delivered(db, now - cfg.delivered_order_days * DAY_MS).await?,
+        audit_ips_truncated: truncate_ips(db, IpColumn::AUDIT, ip_before).await?,
+        webhook_events_deleted: delete_finished_webhook_events(db, webhooks_before).await?,
+        webhook_rejections_deleted: exec_on_pool!(db, p => sqlx::query(
+            "DELETE FROM webhook_rejections WHERE last_at < $1"
+        ).bind(webhooks_before).execute(p).await)?,
+        login_throttles_deleted: crate::accounts::forget_stale(db, now).await?,
+        users_anonymised: anonymise_disabled_users(db, now, cfg.disabled_user_days).await?,
     })
 }
 
@@ -81,21 +98,47 @@ async fn blank_bounce_raw(db: &Db, before: Millis) -> Result<u64> {
     ).bind(before).execute(p).await)?)
 }
 
-async fn truncate_ips(db: &Db, before: Millis) -> Result<u64> {
+/// A column holding client IP addresses, and the time column that dates it.
+/// Constants only: they are written into the statements.
+struct IpColumn {
+    table: &'static str,
+    ip: &'static str,
+    at: &'static str,
+}
+
+impl IpColumn {
+    const ORDERS: IpColumn = IpColumn {
+        table: "orders",
+        ip: "client_ip",
+        at: "created_at",
+    };
+    /// The address a staff member acted from.
+    const AUDIT: IpColumn = IpColumn {
+        table: "audit_log",
+        ip: "ip",
+        at: "at",
+    };
+}
+
+async fn truncate_ips(db: &Db, c: IpColumn, before: Millis) -> Result<u64> {
+    let IpColumn { table, ip, at } = c;
+    let select = format!(
+        "SELECT id, {ip} FROM {table}
+         WHERE {ip} IS NOT NULL AND {ip} NOT LIKE '%/%' AND {at} < $1
+         ORDER BY id LIMIT $2"
+    );
+    let update = format!("UPDATE {table} SET {ip} = $1 WHERE id = $2");
     let mut total = 0;
     loop {
-        let rows: Vec<(i64, String)> = on_pool!(db, p => sqlx::query_as(
-            "SELECT id, client_ip FROM orders
-             WHERE client_ip IS NOT NULL AND client_ip NOT LIKE '%/%' AND created_at < $1
-             ORDER BY id LIMIT $2"
-        ).bind(before).bind(BATCH).fetch_all(p).await)?;
+        let rows: Vec<(i64, String)> = on_pool!(db, p => sqlx::query_as(&select)
+            .bind(before).bind(BATCH).fetch_all(p).await)?;
         let n = rows.len() as i64;
         on_pool!(db, p => {
             let mut tx = p.begin().await?;
-            for (id, ip) in &rows {
+            for (id, addr) in &rows {
                 // Not an address at all: nothing worth keeping.
-                sqlx::query("UPDATE orders SET client_ip = $1 WHERE id = $2")
-                    .bind(truncate_ip(ip)).bind(id).execute(&mut *tx).await?;
+                sqlx::query(&update)
+                    .bind(truncate_ip(addr)).bind(id).execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });
@@ -144,7 +187,7 @@ const ORDER_CHILDREN: &[&str] = &[
 
 /// Orders whose receipt reached the customer (accepted or reached by any
 /// channel) and that are older than `before`, with nothing left open. The
-/// dashboard rollups are aggregates and stay.
+/// dashboard rollups are aggregates and keep counting them.
 async fn delete_delivered(db: &Db, before: Millis) -> Result<u64> {
     let mut total = 0;
     loop {
@@ -158,25 +201,139 @@ async fn delete_delivered(db: &Db, before: Millis) -> Result<u64> {
         if ids.is_empty() {
             return Ok(total);
         }
-        // Ids come from the database as integers: safe to write into the statement.
-        let list = format!(
-            "({})",
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        );
-        let n = on_pool!(db, p => {
-            let mut tx = p.begin().await?;
-            let mut deleted = 0;
-            for s in ORDER_CHILDREN {
-                deleted = sqlx::query(&s.replace("{IDS}", &list)).execute(&mut *tx).await?.rows_affected();
-            }
-            tx.commit().await?;
-            deleted
-        });
+        // The rollups keep what these orders counted for.
+        let n = crate::stats::retire_orders(db, &ids, ORDER_CHILDREN).await?;
         total += n;
         if (ids.len() as i64) < BATCH {
             return Ok(total);
         }
     }
+}
+
+/// Shop webhook events created before `before` that are no longer pending
+/// (delivered, or given up after the last retry), with their delivery tries.
+/// A pending event is never deleted, however old.
+async fn delete_finished_webhook_events(db: &Db, before: Millis) -> Result<u64> {
+    let mut total = 0;
+    loop {
+        let ids: Vec<i64> = on_pool!(db, p => sqlx::query_scalar(
+            "SELECT id FROM webhook_events WHERE state <> 'pending' AND created_at < $1
+             ORDER BY id LIMIT $2"
+        ).bind(before).bind(BATCH).fetch_all(p).await)?;
+        if ids.is_empty() {
+            return Ok(total);
+        }
+        // Ids come from the database as integers: safe to write into the statement.
+        let list = id_list(&ids);
+        total += on_pool!(db, p => {
+            let mut tx = p.begin().await?;
+            sqlx::query(&format!("DELETE FROM webhook_deliveries WHERE event_id IN {list}"))
+                .execute(&mut *tx).await?;
+            // Re-checked in the statement itself: a pending event is never deleted.
+            let n = sqlx::query(&format!(
+                "DELETE FROM webhook_events WHERE id IN {list} AND state <> 'pending'"
+            )).execute(&mut *tx).await?.rows_affected();
+            tx.commit().await?;
+            n
+        });
+        if (ids.len() as i64) < BATCH {
+            return Ok(total);
+        }
+    }
+}
+
+fn id_list(ids: &[i64]) -> String {
+    format!(
+        "({})",
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    )
+}
+
+/// What an anonymised staff account's email becomes.
+pub fn anonymised_email(user_id: i64) -> String {
+    format!("deleted-user-{user_id}@deleted.invalid")
+}
+
+/// Columns that hold a staff member's email as "who did it" (exact values).
+const STAFF_EMAIL_COLUMNS: &[(&str, &str)] = &[
+    ("api_keys", "created_by"),
+    ("receipt_links", "created_by"),
+    ("support_cases", "working_by"),
+    ("support_cases", "resolved_by"),
+    ("suppressions", "released_by"),
+    ("sms_messages", "requested_by"),
+];
+
+/// Free texts that may quote a staff member's email.
+const STAFF_EMAIL_TEXTS: &[(&str, &str)] = &[
+    ("audit_log", "actor"),
+    ("audit_log", "target"),
+    ("audit_log", "detail"),
+    ("order_events", "detail"),
+];
+
+/// Staff accounts disabled more than `days` ago lose their email and name
+/// (replaced by placeholders, wherever the email was written down) and their
+/// password hash; the row stays, so the audit log still points at it. Each
+/// one is audited. Accounts disabled before their date was kept count from
+/// the first pass that sees them.
+async fn anonymise_disabled_users(db: &Db, now: Millis, days: i64) -> Result<u64> {
+    exec_on_pool!(db, p => sqlx::query(
+        "UPDATE users SET disabled_at = $1 WHERE disabled AND disabled_at IS NULL"
+    ).bind(now).execute(p).await)?;
+    let due: Vec<(i64, String)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT id, email FROM users
+         WHERE disabled AND anonymised_at IS NULL AND disabled_at < $1 ORDER BY id"
+    ).bind(now - days * DAY_MS).fetch_all(p).await)?;
+    let mut total = 0;
+    for (id, email) in due {
+        let placeholder = anonymised_email(id);
+        let email = email.to_lowercase();
+        let quoted = regex::Regex::new(&format!("(?i){}", regex::escape(&email)))
+            .map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let pattern = format!("%{email}%");
+        let actor = Actor::system();
+        let detail = format!("disabled for more than {days} days: email and name replaced");
+        on_pool!(db, p => {
+            let mut tx = p.begin().await?;
+            // Re-checked: an admin may have enabled it since.
+            let n = sqlx::query(
+                "UPDATE users SET email = $1, display_name = $2, password_hash = '!', anonymised_at = $3
+                 WHERE id = $4 AND disabled AND anonymised_at IS NULL"
+            ).bind(&placeholder).bind(format!("Deleted user {id}")).bind(now).bind(id)
+            .execute(&mut *tx).await?.rows_affected();
+            if n == 0 {
+                tx.rollback().await?;
+                continue;
+            }
+            for (table, col) in STAFF_EMAIL_COLUMNS {
+                sqlx::query(&format!("UPDATE {table} SET {col} = $1 WHERE LOWER({col}) = $2"))
+                    .bind(&placeholder).bind(&email).execute(&mut *tx).await?;
+            }
+            for (table, col) in STAFF_EMAIL_TEXTS {
+                let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+                    "SELECT id, {col} FROM {table} WHERE LOWER({col}) LIKE $1"
+                )).bind(&pattern).fetch_all(&mut *tx).await?;
+                for (row, value) in rows {
+                    let replaced = quoted.replace_all(&value, regex::NoExpand(&placeholder));
+                    sqlx::query(&format!("UPDATE {table} SET {col} = $1 WHERE id = $2"))
+                        .bind(replaced.as_ref()).bind(row).execute(&mut *tx).await?;
+                }
+            }
+            sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+                .bind(format!("account:{email}")).execute(&mut *tx).await?;
+            // In the same transaction: no anonymisation goes unaudited.
+            sqlx::query(
+                "INSERT INTO audit_log (at, actor_user_id, actor, action, target, detail, ip)
+                 VALUES ($1, $2, $3, 'user.anonymise', $4, $5, NULL)"
+            ).bind(now).bind(actor.user_id).bind(&actor.name).bind(&placeholder).bind(&detail)
+            .execute(&mut *tx).await?;
+            tx.commit().await?;
+        });
+        tracing::info!(user_id = id, "disabled staff account anonymised");
+        total += 1;
+    }
+    Ok(total)
 }
 
 #[cfg(test)]

@@ -81,7 +81,7 @@ async fn scenario(db: &Db) -> Vec<String> {
         "disable last admin",
         format!(
             "{:?}",
-            accounts::set_disabled(db, admin.id, true)
+            accounts::set_disabled(db, T0, admin.id, true)
                 .await
                 .map_err(|e| e.to_string())
         ),
@@ -106,11 +106,14 @@ async fn scenario(db: &Db) -> Vec<String> {
     );
     log(
         "disable",
-        format!("{:?}", accounts::set_disabled(db, agent.id, true).await),
+        format!("{:?}", accounts::set_disabled(db, T0, agent.id, true).await),
     );
     log(
         "enable",
-        format!("{:?}", accounts::set_disabled(db, agent.id, false).await),
+        format!(
+            "{:?}",
+            accounts::set_disabled(db, T0, agent.id, false).await
+        ),
     );
     log(
         "set_role missing",
@@ -216,7 +219,7 @@ async fn scenario(db: &Db) -> Vec<String> {
             .await
         ),
     );
-    accounts::set_disabled(db, agent.id, true)
+    accounts::set_disabled(db, T0, agent.id, true)
         .await
         .expect("disable");
     log(

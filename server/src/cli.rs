@@ -106,7 +106,8 @@ impl ServeRole {
 #[derive(Subcommand, Debug)]
 pub enum PrivacyCommand {
     /// Run the retention pass now (blank old raw bounces, truncate old client IPs,
-    /// delete old delivered orders; see `[privacy]`).
+    /// delete old delivered orders and finished webhook events, anonymise long-disabled
+    /// staff accounts; see `[privacy]`).
     Retention,
     /// Erase one customer's personal data everywhere; the address stays suppressed as its hash.
     Erase {
@@ -543,8 +544,17 @@ async fn privacy_command(cmd: PrivacyCommand, config: &Config) -> Result<(), Str
                 );
             };
             println!(
-                "retention: {} raw bounce messages blanked, {} client IPs truncated, {} delivered orders deleted",
-                r.bounce_raw_blanked, r.ips_truncated, r.orders_deleted
+                "retention: {} raw bounce messages blanked, {} client IPs truncated, {} delivered orders deleted, \
+                 {} audit-log IPs truncated, {} shop webhook events deleted, {} webhook rejection counts deleted, \
+                 {} stale sign-in throttle entries deleted, {} disabled staff accounts anonymised",
+                r.bounce_raw_blanked,
+                r.ips_truncated,
+                r.orders_deleted,
+                r.audit_ips_truncated,
+                r.webhook_events_deleted,
+                r.webhook_rejections_deleted,
+                r.login_throttles_deleted,
+                r.users_anonymised
             );
         }
         PrivacyCommand::Erase { email } => {

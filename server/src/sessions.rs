@@ -66,3 +66,18 @@ impl ExpiredDeletion for DbSessionStore {
         delegate!(self, s => s.delete_expired().await)
     }
 }
+
+/// Deletes expired sessions now and every `period` after, until the process
+/// ends. tower-sessions' own `continuously_delete_expired` returns at its
+/// first error, so one database restart would end the sweeping for good;
+/// here a failure is logged and the next round tries again.
+pub async fn sweep_expired(store: DbSessionStore, period: std::time::Duration) {
+    let mut every = tokio::time::interval(period);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!(error = %e, "could not delete expired staff sessions; trying again later");
+        }
+    }
+}

@@ -425,7 +425,7 @@ async fn pages_need_a_session_and_disabled_users_lose_access_at_once() {
         assert!(html.contains("other@example.com"), "users page lists users");
 
         // Another admin disables this one: the next call is refused.
-        engine::accounts::set_disabled(&srv.state.db, admin_id, true)
+        engine::accounts::set_disabled(&srv.state.db, srv.clock_now(), admin_id, true)
             .await
             .expect("disable");
         let (s, _) = srv.call(&c, "/fn/users/list", &[]).await;

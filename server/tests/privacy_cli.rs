@@ -133,10 +133,51 @@ async fn erase_and_retention_from_the_command_line() {
         let (ok, _, err) = rebound(&t.url, &["privacy", "erase", "--email", "not-an-email"]);
         assert!(!ok && err.contains("valid email"), "[{b}] {err}");
 
+        // Staff data: an audit entry from an old sign-in, an account disabled 100 days ago.
+        engine::audit::record(
+            db,
+            now - 40 * DAY,
+            &engine::audit::Actor {
+                user_id: None,
+                name: "gone@staff.example".into(),
+                ip: Some("198.51.100.23".into()),
+            },
+            "login",
+            "gone@staff.example",
+            "signed in",
+        )
+        .await
+        .expect("audit");
+        let gone = engine::accounts::create_user(
+            db,
+            now - 200 * DAY,
+            engine::accounts::NewUser {
+                email: "gone@staff.example".into(),
+                display_name: "Gone Agent".into(),
+                role: engine::accounts::Role::Agent,
+                password: "a long enough password".into(),
+            },
+        )
+        .await
+        .expect("user")
+        .id;
+        engine::accounts::set_disabled(db, now - 100 * DAY, gone, true)
+            .await
+            .expect("disable");
+
         let (ok, out, err) = rebound(&t.url, &["privacy", "retention"]);
         assert!(ok, "[{b}] {err}");
         assert!(out.contains("1 delivered orders deleted"), "[{b}] {out}");
         assert!(out.contains("1 client IPs truncated"), "[{b}] {out}");
+        assert!(out.contains("1 audit-log IPs truncated"), "[{b}] {out}");
+        assert!(
+            out.contains("1 disabled staff accounts anonymised"),
+            "[{b}] {out}"
+        );
+        assert!(
+            !format!("{out}{err}").contains("gone@staff.example"),
+            "[{b}] the staff address never reaches the output or the logs"
+        );
         assert_eq!(
             count(db, &format!("SELECT COUNT(*) FROM orders WHERE id = {old}")).await,
             0,

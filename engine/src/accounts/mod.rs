@@ -12,7 +12,7 @@ pub use password::{
     MIN_PASSWORD_LEN, generate_password, hash_password, validate_password, verify_password,
 };
 pub use role::Role;
-pub use throttle::{clear_failures, locked_for, record_failure};
+pub use throttle::{clear_failures, forget_stale, locked_for, record_failure};
 pub use users::{
     NewUser, User, count_active_admins, count_users, create_user, get_user, list_users,
     normalize_email, record_login, set_disabled, set_role,

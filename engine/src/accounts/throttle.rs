@@ -57,3 +57,12 @@ pub async fn clear_failures(db: &Db, key: &str) -> Result<()> {
         .bind(key).execute(p).await)?;
     Ok(())
 }
+
+/// Deletes keys that no longer count (last failure over an hour ago, not
+/// locked): they hold sign-in emails and IP addresses, and `record_failure`
+/// would start them over anyway. Run by the retention pass.
+pub async fn forget_stale(db: &Db, now: Millis) -> Result<u64> {
+    Ok(exec_on_pool!(db, p => sqlx::query(
+        "DELETE FROM login_throttle WHERE last_failure_at < $1 AND locked_until <= $2"
+    ).bind(now - FORGET_AFTER_MS).bind(now).execute(p).await)?)
+}

@@ -171,15 +171,31 @@ pub async fn set_role(db: &Db, id: i64, role: Role) -> Result<User> {
         .ok_or_else(|| Error::NotFound(format!("user {id}")))
 }
 
-pub async fn set_disabled(db: &Db, id: i64, disabled: bool) -> Result<User> {
+/// Disables or re-enables an account. The time it was disabled is kept: the
+/// retention pass anonymises accounts disabled for `privacy.disabled_user_days`,
+/// and an anonymised account cannot come back.
+pub async fn set_disabled(db: &Db, now: Millis, id: i64, disabled: bool) -> Result<User> {
     let user = get_user(db, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("user {id}")))?;
     if disabled {
         ensure_admin_remains(db, &user, false).await?;
+    } else {
+        let anonymised: Option<i64> = on_pool!(db, p => sqlx::query_scalar(
+            "SELECT anonymised_at FROM users WHERE id = $1"
+        ).bind(id).fetch_one(p).await)?;
+        if anonymised.is_some() {
+            return Err(Error::Conflict(
+                "this account was anonymised after being disabled; add a new user instead".into(),
+            ));
+        }
     }
-    exec_on_pool!(db, p => sqlx::query("UPDATE users SET disabled = $1 WHERE id = $2")
-        .bind(disabled).bind(id).execute(p).await)?;
+    // Disabling again keeps the first date; enabling clears it.
+    exec_on_pool!(db, p => sqlx::query(
+        "UPDATE users SET disabled = $1,
+             disabled_at = CASE WHEN $1 THEN COALESCE(disabled_at, $2) ELSE NULL END
+         WHERE id = $3"
+    ).bind(disabled).bind(now).bind(id).execute(p).await)?;
     get_user(db, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("user {id}")))

@@ -50,3 +50,22 @@ pub fn email_domain(db: &Db, col: &str) -> String {
         Db::Postgres(_) => format!("LOWER(SUBSTR({col}, STRPOS({col}, '@') + 1))"),
     }
 }
+
+/// Starts a read-only transaction whose statements all see one snapshot.
+/// SQLite's deferred transaction keeps the snapshot of its first read.
+pub fn begin_read_snapshot(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "BEGIN",
+        Db::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+    }
+}
+
+/// Starts a transaction that reads one snapshot and then writes: SQLite
+/// takes the write lock first (no other writer between the reads and the
+/// writes); PostgreSQL fails it if a row it touches changed meanwhile.
+pub fn begin_write_snapshot(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "BEGIN IMMEDIATE",
+        Db::Postgres(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ",
+    }
+}

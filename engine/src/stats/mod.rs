@@ -25,6 +25,14 @@
 //! which is credited at acceptance time up to `fallback.reach_window_seconds`
 //! later). A lease in `stats_state` lets one process at a time do the work.
 //!
+//! Retention deletes old delivered orders with their attempts and bounces;
+//! before it does, [`retire_orders`] adds what they counted for to
+//! `stats_retired_daily` / `stats_retired_attempts_daily` in the same
+//! transaction, and a day is recomputed as its live rows plus those. So a
+//! rebuild of an old day (a late change to a held order of that day, a full
+//! rebuild after a migration, `rebound demo`) gives the numbers it gave before
+//! the deletion, never fewer.
+//!
 //! Days are UTC days, numbered from 1970-01-01.
 
 pub mod charts;
@@ -406,7 +414,12 @@ async fn refresh_days(db: &Db, now: Millis, watermark: Millis, lookback_ms: i64)
         let oldest: Option<i64> = on_pool!(db, p => sqlx::query_scalar(
             "SELECT MIN(created_at) FROM orders"
         ).fetch_one(p).await)?;
-        days.extend(oldest.map(day_of).unwrap_or(today).min(today)..=today);
+        // Days whose orders retention deleted are rebuilt from what they left.
+        let retired: Option<i64> = on_pool!(db, p => sqlx::query_scalar(
+            "SELECT MIN(day) FROM stats_retired_daily"
+        ).fetch_one(p).await)?;
+        let first = [oldest.map(day_of), retired].into_iter().flatten().min();
+        days.extend(first.unwrap_or(today).min(today)..=today);
     } else {
         let since = (watermark - lookback_ms.max(0)).max(0);
         days.extend(day_of(since).min(today)..=today);
@@ -451,114 +464,214 @@ where
         .collect()
 }
 
+/// A rollup row's key: day, sender pool, recipient provider, order network.
+type Key = (i64, i64, String, String);
+
+/// What some rows add to the rollups: `stats_daily` counters per [`Key`] and
+/// `stats_attempts_daily` (sent, accepted) per (day, attempt number).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Tally {
+    rows: BTreeMap<Key, Counts>,
+    attempts: BTreeMap<(i64, i64), (i64, i64)>,
+}
+
+/// Which raw rows a read covers: one day's (a rebuild) or some orders' (their
+/// retirement before retention deletes them).
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    Day(i64),
+    /// `(1,2,3)`: integers from the database, written into the statement.
+    Orders(&'a str),
+}
+
+/// One read of a [`Tally`]: a statement and its arguments. `Keyed` reads return
+/// the [`Key`] and then every counter in [`count_columns`] order; `Attempts`
+/// reads return day, attempt number, sent, accepted.
+struct Read {
+    sql: String,
+    args: Vec<i64>,
+    keyed: bool,
+}
+
+impl Scope<'_> {
+    /// The condition on a time column (days) or an order-id column (orders),
+    /// and its arguments.
+    fn filter(&self, time_col: &str, order_col: &str) -> (String, Vec<i64>) {
+        match self {
+            Scope::Day(day) => (
+                format!("{time_col} >= $1 AND {time_col} < $2"),
+                vec![day * DAY_MS, (day + 1) * DAY_MS],
+            ),
+            Scope::Orders(ids) => (format!("{order_col} IN {ids}"), Vec::new()),
+        }
+    }
+
+    /// Everything the rollups count, as reads of raw rows (and, for a day,
+    /// of what retired orders had added to it).
+    fn reads(&self, db: &Db) -> Vec<Read> {
+        let zero = "CAST(0 AS BIGINT)";
+        let zeros = |n: usize| vec![zero; n].join(", ");
+        let sum = |cond: &str| format!("SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)");
+        let mut reads = Vec::new();
+
+        // Sends, by the pool that sent and the recipient's provider.
+        let (f, args) = self.filter("a.finished_at", "a.order_id");
+        let classes: Vec<String> = BOUNCE_CLASSES
+            .iter()
+            .map(|c| {
+                sum(&format!(
+                    "a.outcome IN ('rejected', 'deferred') AND a.class = '{c}'"
+                ))
+            })
+            .collect();
+        reads.push(Read {
+            sql: format!(
+                "SELECT a.finished_at / {DAY_MS}, a.pool_id, {}, o.network_kind,
+                    {zero}, COUNT(*), {}, {}, {}
+                 FROM delivery_attempts a JOIN orders o ON o.id = a.order_id
+                 WHERE {f} AND a.finished_at IS NOT NULL AND a.outcome IS NOT NULL
+                 GROUP BY 1, 2, 3, 4",
+                provider_sql(db, "o.customer_email"),
+                sum("a.outcome = 'accepted'"),
+                classes.join(", "),
+                zeros(3 + TTR_BUCKETS),
+            ),
+            args,
+            keyed: true,
+        });
+
+        // Later bounces and complaints, by the pool of the attempt they are tied to.
+        let (f, args) = self.filter("b.received_at", "b.order_id");
+        let classes: Vec<String> = BOUNCE_CLASSES
+            .iter()
+            .chain(&["complaint"])
+            .map(|c| sum(&format!("b.class = '{c}'")))
+            .collect();
+        reads.push(Read {
+            sql: format!(
+                "SELECT b.received_at / {DAY_MS}, COALESCE(a.pool_id, 0), {},
+                    COALESCE(o.network_kind, 'residential'), {}, {}, {}
+                 FROM bounces b LEFT JOIN delivery_attempts a ON a.id = b.attempt_id
+                 LEFT JOIN orders o ON o.id = b.order_id
+                 WHERE {f} AND b.class IN ('recipient_permanent', 'sender_reputation', 'transient', 'content', 'complaint')
+                 GROUP BY 1, 2, 3, 4",
+                provider_sql(db, "COALESCE(o.customer_email, b.recipient, '')"),
+                zeros(3),
+                classes.join(", "),
+                zeros(2 + TTR_BUCKETS),
+            ),
+            args,
+            keyed: true,
+        });
+
+        // The orders (a cohort by arrival day): held, reached, time to receipt (pool 0).
+        let (f, args) = self.filter("o.created_at", "o.id");
+        let ttr: Vec<String> = (0..TTR_BUCKETS)
+            .map(|i| {
+                let mut cond = String::from("o.reached_at IS NOT NULL");
+                if i > 0 {
+                    cond.push_str(&format!(
+                        " AND o.reached_at - o.created_at >= {}",
+                        TTR_EDGES_MIN[i - 1] * 60_000
+                    ));
+                }
+                if let Some(hi) = TTR_EDGES_MIN.get(i) {
+                    cond.push_str(&format!(
+                        " AND o.reached_at - o.created_at < {}",
+                        hi * 60_000
+                    ));
+                }
+                sum(&cond)
+            })
+            .collect();
+        reads.push(Read {
+            sql: format!(
+                "SELECT o.created_at / {DAY_MS}, {zero}, {}, o.network_kind, COUNT(*), {}, {}, {}, {}
+                 FROM orders o WHERE {f} GROUP BY 1, 3, 4",
+                provider_sql(db, "o.customer_email"),
+                zeros(7),
+                sum("o.state = 'held' OR o.fallback_at IS NOT NULL"),
+                sum("o.reached_at IS NOT NULL"),
+                ttr.join(", "),
+            ),
+            args,
+            keyed: true,
+        });
+
+        // Receipt attempts by number (retry success).
+        let (f, args) = self.filter("finished_at", "order_id");
+        reads.push(Read {
+            sql: format!(
+                "SELECT finished_at / {DAY_MS}, attempt_no, COUNT(*), CAST({} AS BIGINT)
+                 FROM delivery_attempts
+                 WHERE {f} AND finished_at IS NOT NULL AND outcome IS NOT NULL AND purpose = 'receipt'
+                 GROUP BY 1, 2",
+                sum("outcome = 'accepted'")
+            ),
+            args,
+            keyed: false,
+        });
+
+        if let Scope::Day(day) = self {
+            reads.push(Read {
+                sql: format!(
+                    "SELECT day, pool_id, provider, network, {} FROM stats_retired_daily WHERE day = $1",
+                    count_columns().join(", ")
+                ),
+                args: vec![*day],
+                keyed: true,
+            });
+            reads.push(Read {
+                sql: "SELECT day, attempt_no, sent, accepted FROM stats_retired_attempts_daily WHERE day = $1".into(),
+                args: vec![*day],
+                keyed: false,
+            });
+        }
+        reads
+    }
+}
+
+/// Runs `reads` on the open transaction `$tx` (either backend's) and adds
+/// their rows to the [`Tally`] `$tally`.
+macro_rules! tally_reads {
+    ($tx:expr, $reads:expr, $tally:expr) => {
+        for read in $reads {
+            let mut q = sqlx::query(&read.sql);
+            for a in &read.args {
+                q = q.bind(*a);
+            }
+            for r in q.fetch_all(&mut *$tx).await? {
+                use sqlx::Row;
+                let day: i64 = r.try_get(0)?;
+                if read.keyed {
+                    let key: Key = (day, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?);
+                    let v = counts_at(&r, 4, count_columns().len())?;
+                    $tally
+                        .rows
+                        .entry(key)
+                        .or_default()
+                        .add(&Counts::from_slice(&v));
+                } else {
+                    let v = counts_at(&r, 1, 3)?;
+                    let e = $tally.attempts.entry((day, v[0])).or_default();
+                    e.0 += v[1];
+                    e.1 += v[2];
+                }
+            }
+        }
+    };
+}
+
 async fn rebuild_day(db: &Db, day: i64) -> Result<()> {
-    let (from, to) = (day * DAY_MS, (day + 1) * DAY_MS);
-    let mut rows: BTreeMap<(i64, String, String), Counts> = BTreeMap::new();
-
-    // Sends, by the pool that sent and the recipient's provider.
-    let prov = provider_sql(db, "o.customer_email");
-    let class_sums: Vec<String> = BOUNCE_CLASSES
-        .iter()
-        .map(|c| {
-            format!(
-                "SUM(CASE WHEN a.outcome IN ('rejected', 'deferred') AND a.class = '{c}' THEN 1 ELSE 0 END)"
-            )
-        })
-        .collect();
-    let sql = format!(
-        "SELECT a.pool_id, {prov}, o.network_kind, COUNT(*), SUM(CASE WHEN a.outcome = 'accepted' THEN 1 ELSE 0 END), {}
-         FROM delivery_attempts a JOIN orders o ON o.id = a.order_id
-         WHERE a.finished_at >= $1 AND a.finished_at < $2 AND a.outcome IS NOT NULL
-         GROUP BY 1, 2, 3",
-        class_sums.join(", ")
-    );
-    let sends: Vec<(i64, String, String, Vec<i64>)> = on_pool!(db, p => {
-        let found = sqlx::query(&sql).bind(from).bind(to).fetch_all(p).await?;
-        found.iter().map(|r| {
-            use sqlx::Row;
-            Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, counts_at(r, 3, 6)?))
-        }).collect::<std::result::Result<Vec<_>, _>>()?
+    let reads = Scope::Day(day).reads(db);
+    let mut tally = Tally::default();
+    // One snapshot for every read: an order that retention retires meanwhile
+    // is counted once, either from its rows or from the retired tables.
+    on_pool!(db, p => {
+        let mut tx = p.begin_with(dialect::begin_read_snapshot(db)).await?;
+        tally_reads!(tx, &reads, tally);
+        tx.commit().await?;
     });
-    for (pool, provider, network, v) in sends {
-        let c = rows.entry((pool, provider, network)).or_default();
-        c.sent += v[0];
-        c.accepted += v[1];
-        for i in 0..4 {
-            c.bounced[i] += v[2 + i];
-        }
-    }
-
-    // Later bounces and complaints, by the pool of the attempt they are tied to.
-    let prov = provider_sql(db, "COALESCE(o.customer_email, b.recipient, '')");
-    let sql = format!(
-        "SELECT COALESCE(a.pool_id, 0), {prov}, COALESCE(o.network_kind, 'residential'), b.class, COUNT(*)
-         FROM bounces b LEFT JOIN delivery_attempts a ON a.id = b.attempt_id
-         LEFT JOIN orders o ON o.id = b.order_id
-         WHERE b.received_at >= $1 AND b.received_at < $2
-           AND b.class IN ('recipient_permanent', 'sender_reputation', 'transient', 'content', 'complaint')
-         GROUP BY 1, 2, 3, 4"
-    );
-    let late: Vec<(i64, String, String, String, i64)> = on_pool!(db, p => sqlx::query_as(&sql)
-        .bind(from).bind(to).fetch_all(p).await)?;
-    for (pool, provider, network, class, n) in late {
-        let c = rows.entry((pool, provider, network)).or_default();
-        match BOUNCE_CLASSES.iter().position(|k| *k == class) {
-            Some(i) => c.bounced[i] += n,
-            None => c.complaints += n,
-        }
-    }
-
-    // The day's orders: held, reached, time to receipt (pool 0).
-    let prov = provider_sql(db, "o.customer_email");
-    let ttr_sums: Vec<String> = (0..TTR_BUCKETS)
-        .map(|i| {
-            let mut cond = String::from("o.reached_at IS NOT NULL");
-            if i > 0 {
-                cond.push_str(&format!(
-                    " AND o.reached_at - o.created_at >= {}",
-                    TTR_EDGES_MIN[i - 1] * 60_000
-                ));
-            }
-            if let Some(hi) = TTR_EDGES_MIN.get(i) {
-                cond.push_str(&format!(
-                    " AND o.reached_at - o.created_at < {}",
-                    hi * 60_000
-                ));
-            }
-            format!("SUM(CASE WHEN {cond} THEN 1 ELSE 0 END)")
-        })
-        .collect();
-    let sql = format!(
-        "SELECT {prov}, o.network_kind, COUNT(*),
-            SUM(CASE WHEN o.state = 'held' OR o.fallback_at IS NOT NULL THEN 1 ELSE 0 END),
-            SUM(CASE WHEN o.reached_at IS NOT NULL THEN 1 ELSE 0 END), {}
-         FROM orders o WHERE o.created_at >= $1 AND o.created_at < $2 GROUP BY 1, 2",
-        ttr_sums.join(", ")
-    );
-    let cohort: Vec<(String, String, Vec<i64>)> = on_pool!(db, p => {
-        let found = sqlx::query(&sql).bind(from).bind(to).fetch_all(p).await?;
-        found.iter().map(|r| {
-            use sqlx::Row;
-            Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, counts_at(r, 2, 3 + TTR_BUCKETS)?))
-        }).collect::<std::result::Result<Vec<_>, _>>()?
-    });
-    for (provider, network, v) in cohort {
-        let c = rows.entry((0, provider, network)).or_default();
-        c.orders += v[0];
-        c.held += v[1];
-        c.reached += v[2];
-        for i in 0..TTR_BUCKETS {
-            c.ttr[i] += v[3 + i];
-        }
-    }
-
-    // Receipt attempts by number (retry success).
-    let retries: Vec<(i64, i64, i64)> = on_pool!(db, p => sqlx::query_as(
-        "SELECT attempt_no, COUNT(*), CAST(SUM(CASE WHEN outcome = 'accepted' THEN 1 ELSE 0 END) AS BIGINT)
-         FROM delivery_attempts
-         WHERE finished_at >= $1 AND finished_at < $2 AND outcome IS NOT NULL AND purpose = 'receipt'
-         GROUP BY attempt_no"
-    ).bind(from).bind(to).fetch_all(p).await)?;
 
     let cols = count_columns();
     let placeholders: Vec<String> = (5..5 + cols.len()).map(|i| format!("${i}")).collect();
@@ -573,7 +686,7 @@ async fn rebuild_day(db: &Db, day: i64) -> Result<()> {
     on_pool!(db, p => {
         let mut tx = p.begin().await?;
         sqlx::query("DELETE FROM stats_daily WHERE day = $1").bind(day).execute(&mut *tx).await?;
-        for ((pool, provider, network), c) in &rows {
+        for ((_, pool, provider, network), c) in &tally.rows {
             let mut q = sqlx::query(&insert).bind(day).bind(*pool).bind(provider.as_str()).bind(network.as_str());
             for v in c.to_vec() {
                 q = q.bind(v);
@@ -581,7 +694,7 @@ async fn rebuild_day(db: &Db, day: i64) -> Result<()> {
             q.execute(&mut *tx).await?;
         }
         sqlx::query("DELETE FROM stats_attempts_daily WHERE day = $1").bind(day).execute(&mut *tx).await?;
-        for (attempt_no, sent, accepted) in &retries {
+        for ((_, attempt_no), (sent, accepted)) in &tally.attempts {
             sqlx::query(
                 "INSERT INTO stats_attempts_daily (day, attempt_no, sent, accepted) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (day, attempt_no) DO UPDATE SET sent = excluded.sent, accepted = excluded.accepted"
@@ -590,6 +703,64 @@ async fn rebuild_day(db: &Db, day: i64) -> Result<()> {
         tx.commit().await?;
     });
     Ok(())
+}
+
+/// Deletes orders (`ids`) by running `delete` (statements with `{IDS}` for
+/// the id list) in one transaction, after adding everything those orders
+/// count for in the rollups to the retired tables, so that rebuilding any
+/// day later gives the same numbers as before. Returns the rows the last
+/// statement removed.
+pub(crate) async fn retire_orders(db: &Db, ids: &[i64], delete: &[&str]) -> Result<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let list = format!(
+        "({})",
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    );
+    let reads = Scope::Orders(&list).reads(db);
+    let cols = count_columns();
+    let placeholders: Vec<String> = (5..5 + cols.len()).map(|i| format!("${i}")).collect();
+    let adds: Vec<String> = cols
+        .iter()
+        .map(|c| format!("{c} = stats_retired_daily.{c} + excluded.{c}"))
+        .collect();
+    let insert = format!(
+        "INSERT INTO stats_retired_daily (day, pool_id, provider, network, {}) VALUES ($1, $2, $3, $4, {})
+         ON CONFLICT (day, pool_id, provider, network) DO UPDATE SET {}",
+        cols.join(", "),
+        placeholders.join(", "),
+        adds.join(", ")
+    );
+    let deleted = on_pool!(db, p => {
+        // What is counted is exactly what is deleted: a row written meanwhile
+        // (a late bounce) cannot vanish uncounted.
+        let mut tx = p.begin_with(dialect::begin_write_snapshot(db)).await?;
+        let mut tally = Tally::default();
+        tally_reads!(tx, &reads, tally);
+        for ((day, pool, provider, network), c) in &tally.rows {
+            let mut q = sqlx::query(&insert).bind(*day).bind(*pool).bind(provider.as_str()).bind(network.as_str());
+            for v in c.to_vec() {
+                q = q.bind(v);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        for ((day, attempt_no), (sent, accepted)) in &tally.attempts {
+            sqlx::query(
+                "INSERT INTO stats_retired_attempts_daily (day, attempt_no, sent, accepted) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (day, attempt_no) DO UPDATE SET
+                     sent = stats_retired_attempts_daily.sent + excluded.sent,
+                     accepted = stats_retired_attempts_daily.accepted + excluded.accepted"
+            ).bind(*day).bind(*attempt_no).bind(*sent).bind(*accepted).execute(&mut *tx).await?;
+        }
+        let mut deleted = 0;
+        for s in delete {
+            deleted = sqlx::query(&s.replace("{IDS}", &list)).execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        deleted
+    });
+    Ok(deleted)
 }
 
 // ---------------------------------------------------------------------------

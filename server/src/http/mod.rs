@@ -25,7 +25,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
 use tower_sessions::cookie::SameSite;
-use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::sessions::DbSessionStore;
@@ -65,12 +64,11 @@ pub async fn router_with_workers(
     // Customer receipt links: the token is the credential, no session needed.
     let receipt_links = receipt_links::router(state.clone());
     let store = DbSessionStore::for_db(&state.db).await?;
-    // Expired sessions are swept in the background; any process may do it.
-    tokio::spawn(
-        store
-            .clone()
-            .continuously_delete_expired(Duration::from_secs(600)),
-    );
+    // Expired sessions are swept in the background; any web process may do it.
+    tokio::spawn(crate::sessions::sweep_expired(
+        store.clone(),
+        Duration::from_secs(600),
+    ));
     let session_layer = SessionManagerLayer::new(store)
         .with_name(SESSION_COOKIE)
         .with_http_only(true)

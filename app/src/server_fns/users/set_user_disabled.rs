@@ -10,7 +10,7 @@ pub async fn set_user_disabled(user_id: i64, disabled: bool) -> Result<UserRow, 
 
     let st = state()?;
     let admin = require_role(&[]).await?;
-    let user = engine::accounts::set_disabled(&st.db, user_id, disabled)
+    let user = engine::accounts::set_disabled(&st.db, st.now(), user_id, disabled)
         .await
         .map_err(engine_error)?;
     let action = if disabled {

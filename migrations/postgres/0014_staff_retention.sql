@@ -1,0 +1,57 @@
+-- Retention of staff and webhook data, and rollups that outlive the orders
+-- retention deletes (engine::retention, engine::stats).
+
+-- When a staff account was disabled (retention anonymises it after
+-- `privacy.disabled_user_days`), and when it did. Accounts disabled before
+-- this migration get their date from the first retention pass that sees them.
+ALTER TABLE users ADD COLUMN disabled_at BIGINT;
+ALTER TABLE users ADD COLUMN anonymised_at BIGINT;
+
+-- What the deleted orders had added to the rollups, per the same key as
+-- `stats_daily`. A day is recomputed as live rows plus these, so deleting an
+-- order never changes a dashboard number, however often its day is rebuilt.
+CREATE TABLE stats_retired_daily (
+    day                          BIGINT  NOT NULL,
+    pool_id                      BIGINT  NOT NULL,
+    provider                     TEXT    NOT NULL,
+    network                      TEXT    NOT NULL,
+    orders                       BIGINT  NOT NULL DEFAULT 0,
+    sent                         BIGINT  NOT NULL DEFAULT 0,
+    accepted                     BIGINT  NOT NULL DEFAULT 0,
+    bounced_recipient_permanent  BIGINT  NOT NULL DEFAULT 0,
+    bounced_sender_reputation    BIGINT  NOT NULL DEFAULT 0,
+    bounced_transient            BIGINT  NOT NULL DEFAULT 0,
+    bounced_content              BIGINT  NOT NULL DEFAULT 0,
+    complaints                   BIGINT  NOT NULL DEFAULT 0,
+    held                         BIGINT  NOT NULL DEFAULT 0,
+    reached                      BIGINT  NOT NULL DEFAULT 0,
+    ttr_0                        BIGINT  NOT NULL DEFAULT 0,
+    ttr_1                        BIGINT  NOT NULL DEFAULT 0,
+    ttr_2                        BIGINT  NOT NULL DEFAULT 0,
+    ttr_3                        BIGINT  NOT NULL DEFAULT 0,
+    ttr_4                        BIGINT  NOT NULL DEFAULT 0,
+    ttr_5                        BIGINT  NOT NULL DEFAULT 0,
+    ttr_6                        BIGINT  NOT NULL DEFAULT 0,
+    ttr_7                        BIGINT  NOT NULL DEFAULT 0,
+    ttr_8                        BIGINT  NOT NULL DEFAULT 0,
+    ttr_9                        BIGINT  NOT NULL DEFAULT 0,
+    ttr_10                       BIGINT  NOT NULL DEFAULT 0,
+    ttr_11                       BIGINT  NOT NULL DEFAULT 0,
+    ttr_12                       BIGINT  NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, pool_id, provider, network)
+);
+
+-- The same for `stats_attempts_daily`.
+CREATE TABLE stats_retired_attempts_daily (
+    day        BIGINT  NOT NULL,
+    attempt_no BIGINT  NOT NULL,
+    sent       BIGINT  NOT NULL,
+    accepted   BIGINT  NOT NULL,
+    PRIMARY KEY (day, attempt_no)
+);
+
+-- What the retention pass looks for, without scanning rows it already handled.
+CREATE INDEX audit_log_ip_untruncated ON audit_log (at)
+    WHERE ip IS NOT NULL AND ip NOT LIKE '%/%';
+CREATE INDEX webhook_events_finished ON webhook_events (created_at) WHERE state <> 'pending';
+CREATE INDEX login_throttle_by_last_failure ON login_throttle (last_failure_at);
