@@ -963,11 +963,6 @@ async fn dashboard_numbers(db: &Db, from: i64, to: i64) -> String {
             .expect("history")
     ));
     for kind in charts::ChartKind::ALL {
-        // Risk deciles are read from the scored orders themselves, not from the
-        // rollups: deleting orders does change that chart (see the README).
-        if kind == charts::ChartKind::RiskDecile {
-            continue;
-        }
         let c = charts::build(db, kind, from, to).await.expect("chart");
         out.push_str(&format!("{kind:?}: {:?}\n", c.series));
     }
@@ -1065,6 +1060,8 @@ async fn rollups_keep_the_orders_retention_deletes_whatever_rebuilds_their_days(
         .await;
         exec(db, &format!("UPDATE orders SET state = 'held', fallback_at = {0}, updated_at = {0} WHERE id = {held}", old + 120_000)).await;
         exec(db, "UPDATE jobs SET state = 'done'").await;
+        // Scored at intake (the risk-decile chart): spread over the deciles.
+        exec(db, "UPDATE orders SET risk_score = 5 + 23 * (id % 5)").await;
 
         assert_eq!(
             stats::refresh(db, T0, LOOKBACK)
@@ -1079,6 +1076,15 @@ async fn rollups_keep_the_orders_retention_deletes_whatever_rebuilds_their_days(
             (day.orders, day.sent, day.accepted, day.held, day.reached),
             (5, 5, 3, 1, 4),
             "[{b}] {day:?}"
+        );
+        let deciles =
+            engine::risk::calibration::deciles_between(db, d_old * DAY, (today + 1) * DAY)
+                .await
+                .expect("deciles");
+        assert_eq!(
+            deciles.iter().map(|d| d.orders).sum::<i64>(),
+            5,
+            "[{b}] {deciles:?}"
         );
 
         let r = retention::run_now(db, T0, &PrivacyConfig::default())

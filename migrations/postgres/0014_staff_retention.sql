@@ -50,6 +50,18 @@ CREATE TABLE stats_retired_attempts_daily (
     PRIMARY KEY (day, attempt_no)
 );
 
+-- The same for the risk calibration (engine::risk::calibration): deleted scored
+-- orders per arrival day and score decile.
+CREATE TABLE stats_retired_risk (
+    day        BIGINT  NOT NULL,
+    decile     BIGINT  NOT NULL,
+    orders     BIGINT  NOT NULL,
+    score_sum  BIGINT  NOT NULL,
+    bounced    BIGINT  NOT NULL,
+    held       BIGINT  NOT NULL,
+    PRIMARY KEY (day, decile)
+);
+
 -- What the retention pass looks for, without scanning rows it already handled.
 CREATE INDEX audit_log_ip_untruncated ON audit_log (at)
     WHERE ip IS NOT NULL AND ip NOT LIKE '%/%';

@@ -50,6 +50,18 @@ CREATE TABLE stats_retired_attempts_daily (
     PRIMARY KEY (day, attempt_no)
 );
 
+-- The same for the risk calibration (engine::risk::calibration): deleted scored
+-- orders per arrival day and score decile.
+CREATE TABLE stats_retired_risk (
+    day        INTEGER NOT NULL,
+    decile     INTEGER NOT NULL,
+    orders     INTEGER NOT NULL,
+    score_sum  INTEGER NOT NULL,
+    bounced    INTEGER NOT NULL,
+    held       INTEGER NOT NULL,
+    PRIMARY KEY (day, decile)
+);
+
 -- What the retention pass looks for, without scanning rows it already handled.
 CREATE INDEX audit_log_ip_untruncated ON audit_log (at)
     WHERE ip IS NOT NULL AND ip NOT LIKE '%/%';

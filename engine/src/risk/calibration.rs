@@ -55,26 +55,62 @@ pub async fn deciles(db: &Db, since: Millis) -> Result<Vec<Decile>> {
     deciles_between(db, since, Millis::MAX).await
 }
 
-/// Scored orders created in `from..until`, by decile.
+/// The decile of a score, as SQL over `o.risk_score`.
+const DECILE_SQL: &str = "CASE WHEN o.risk_score >= 90 THEN 9 ELSE o.risk_score / 10 END";
+
+/// Per decile: orders, sum of scores, refused at least once, held. As SQL
+/// over scored orders `o` (grouped by the caller).
+fn outcome_sums() -> &'static str {
+    "COUNT(*), CAST(SUM(o.risk_score) AS BIGINT),
+     CAST(SUM(CASE WHEN EXISTS (
+              SELECT 1 FROM delivery_attempts a WHERE a.order_id = o.id
+              AND a.outcome IN ('rejected', 'deferred', 'failed'))
+          OR EXISTS (
+              SELECT 1 FROM bounces b WHERE b.order_id = o.id
+              AND b.class IN ('recipient_permanent', 'sender_reputation', 'transient', 'content'))
+          THEN 1 ELSE 0 END) AS BIGINT),
+     CAST(SUM(CASE WHEN o.state = 'held' THEN 1 ELSE 0 END) AS BIGINT)"
+}
+
+/// What the orders `ids` (`(1,2,3)`) count for here, per arrival day and
+/// decile: read by `stats::retire_orders` before retention deletes them.
+pub(crate) fn retire_sql(ids: &str) -> String {
+    format!(
+        "SELECT o.created_at / 86400000, {DECILE_SQL}, {}
+         FROM orders o WHERE o.risk_score IS NOT NULL AND o.id IN {ids}
+         GROUP BY 1, 2",
+        outcome_sums()
+    )
+}
+
+/// Scored orders created in `from..until`, by decile, with those retention
+/// deleted (counted whole days, by the day they arrived). One statement, so
+/// an order being deleted meanwhile is counted once.
 pub async fn deciles_between(db: &Db, from: Millis, until: Millis) -> Result<Vec<Decile>> {
-    let rows: Vec<(i64, i64, i64, i64, i64)> = on_pool!(db, p => sqlx::query_as(
-        "SELECT CASE WHEN o.risk_score >= 90 THEN 9 ELSE o.risk_score / 10 END AS decile,
-                COUNT(*), CAST(SUM(o.risk_score) AS BIGINT),
-                CAST(SUM(CASE WHEN EXISTS (
-                         SELECT 1 FROM delivery_attempts a WHERE a.order_id = o.id
-                         AND a.outcome IN ('rejected', 'deferred', 'failed'))
-                     OR EXISTS (
-                         SELECT 1 FROM bounces b WHERE b.order_id = o.id
-                         AND b.class IN ('recipient_permanent', 'sender_reputation', 'transient', 'content'))
-                     THEN 1 ELSE 0 END) AS BIGINT),
-                CAST(SUM(CASE WHEN o.state = 'held' THEN 1 ELSE 0 END) AS BIGINT)
-         FROM orders o WHERE o.risk_score IS NOT NULL AND o.created_at >= $1 AND o.created_at < $2
-         GROUP BY CASE WHEN o.risk_score >= 90 THEN 9 ELSE o.risk_score / 10 END
-         ORDER BY 1"
-    ).bind(from).bind(until).fetch_all(p).await)?;
-    Ok(rows
+    let sql = format!(
+        "SELECT {DECILE_SQL}, {} FROM orders o
+         WHERE o.risk_score IS NOT NULL AND o.created_at >= $1 AND o.created_at < $2
+         GROUP BY 1
+         UNION ALL
+         SELECT decile, orders, score_sum, bounced, held FROM stats_retired_risk
+         WHERE day >= $3 AND day < $4",
+        outcome_sums()
+    );
+    // Days whose start lies in the range.
+    let (from_day, until_day) = (
+        from.div_euclid(DAY_MS) + i64::from(from.rem_euclid(DAY_MS) > 0),
+        until.div_euclid(DAY_MS) + i64::from(until.rem_euclid(DAY_MS) > 0),
+    );
+    let rows: Vec<(i64, i64, i64, i64, i64)> = on_pool!(db, p => sqlx::query_as(&sql)
+        .bind(from).bind(until).bind(from_day).bind(until_day).fetch_all(p).await)?;
+    let mut merged: std::collections::BTreeMap<i64, (i64, i64, i64, i64)> = Default::default();
+    for (decile, orders, sum, bounced, held) in rows {
+        let m = merged.entry(decile).or_default();
+        *m = (m.0 + orders, m.1 + sum, m.2 + bounced, m.3 + held);
+    }
+    Ok(merged
         .into_iter()
-        .map(|(decile, orders, sum, bounced, held)| Decile {
+        .map(|(decile, (orders, sum, bounced, held))| Decile {
             decile,
             orders,
             mean_score: if orders > 0 {
@@ -87,6 +123,8 @@ pub async fn deciles_between(db: &Db, from: Millis, until: Millis) -> Result<Vec
         })
         .collect())
 }
+
+const DAY_MS: i64 = 86_400_000;
 
 /// The deciles as a text table.
 pub fn table(deciles: &[Decile]) -> String {

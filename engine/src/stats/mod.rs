@@ -753,6 +753,20 @@ pub(crate) async fn retire_orders(db: &Db, ids: &[i64], delete: &[&str]) -> Resu
                      accepted = stats_retired_attempts_daily.accepted + excluded.accepted"
             ).bind(*day).bind(*attempt_no).bind(*sent).bind(*accepted).execute(&mut *tx).await?;
         }
+        let risk: Vec<(i64, i64, i64, i64, i64, i64)> =
+            sqlx::query_as(&crate::risk::calibration::retire_sql(&list)).fetch_all(&mut *tx).await?;
+        for (day, decile, orders, score_sum, bounced, held) in &risk {
+            sqlx::query(
+                "INSERT INTO stats_retired_risk (day, decile, orders, score_sum, bounced, held)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (day, decile) DO UPDATE SET
+                     orders = stats_retired_risk.orders + excluded.orders,
+                     score_sum = stats_retired_risk.score_sum + excluded.score_sum,
+                     bounced = stats_retired_risk.bounced + excluded.bounced,
+                     held = stats_retired_risk.held + excluded.held"
+            ).bind(*day).bind(*decile).bind(*orders).bind(*score_sum).bind(*bounced).bind(*held)
+            .execute(&mut *tx).await?;
+        }
         let mut deleted = 0;
         for s in delete {
             deleted = sqlx::query(&s.replace("{IDS}", &list)).execute(&mut *tx).await?.rows_affected();
