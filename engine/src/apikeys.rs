@@ -148,10 +148,18 @@ mod tests {
             let a = create(db, t0, "a", "test").await.expect("create");
             let b = create(db, t0, "b", "test").await.expect("create");
             for k in [&a, &b] {
-                assert!(authenticate(db, t0, &k.secret).await.expect("auth").is_some());
+                assert!(
+                    authenticate(db, t0, &k.secret)
+                        .await
+                        .expect("auth")
+                        .is_some()
+                );
             }
             revoke(db, a.key.id, t0 + 1).await.expect("revoke");
-            assert_eq!(authenticate(db, t0 + 2, &a.secret).await.expect("auth"), None);
+            assert_eq!(
+                authenticate(db, t0 + 2, &a.secret).await.expect("auth"),
+                None
+            );
 
             exec_on_pool!(db, p => sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2")
                 .bind(t0 + 3).bind(b.key.id).execute(p).await)
@@ -161,7 +169,9 @@ mod tests {
             let after = authenticate(db, t0 + LIVE_KEY_TTL_MS, &b.secret).await;
             assert_eq!(after.expect("auth"), None, "read again after the TTL");
             assert_eq!(
-                authenticate(db, t0 + 1, "rbk_never-issued").await.expect("auth"),
+                authenticate(db, t0 + 1, "rbk_never-issued")
+                    .await
+                    .expect("auth"),
                 None
             );
             t.cleanup().await;

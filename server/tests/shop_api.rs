@@ -391,7 +391,10 @@ async fn concurrent_posts_are_grouped_and_stay_idempotent() {
             async move {
                 let res = c.post(&url).bearer_auth(&key).json(&body).send().await;
                 let res = res.expect("post");
-                (res.status().as_u16(), res.json::<Value>().await.expect("json"))
+                (
+                    res.status().as_u16(),
+                    res.json::<Value>().await.expect("json"),
+                )
             }
         };
         let same = futures::future::join_all((0..16).map(|_| post(good_order("C-SAME")))).await;
@@ -405,7 +408,8 @@ async fn concurrent_posts_are_grouped_and_stay_idempotent() {
         let many =
             futures::future::join_all((0..32).map(|i| post(good_order(&format!("C-{i}"))))).await;
         assert!(
-            many.iter().all(|(s, v)| *s == 202 && v["duplicate"] == false),
+            many.iter()
+                .all(|(s, v)| *s == 202 && v["duplicate"] == false),
             "{many:?}"
         );
         let (orders, jobs): (i64, i64) = engine::on_pool!(&srv.state.db, p => sqlx::query_as(

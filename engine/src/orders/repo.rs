@@ -315,7 +315,10 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
             let p = |j: usize| format!("${}", k + j);
             let head = (0..17).map(p).collect::<Vec<_>>().join(", ");
             let tail = (18..26).map(p).collect::<Vec<_>>().join(", ");
-            format!("({head}, 'queued', 'receipt queued', 0, {c}, {c}, {tail})", c = p(17))
+            format!(
+                "({head}, 'queued', 'receipt queued', 0, {c}, {c}, {tail})",
+                c = p(17)
+            )
         })
         .collect::<Vec<_>>()
         .join(", ");
