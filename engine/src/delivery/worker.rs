@@ -192,9 +192,9 @@ enum Plan {
     /// Nothing to do: the order is gone, or accepted or held already.
     Finish(Job),
     /// A transition without a send (accepted before a restart, no pool, suppressed).
-    Write(Outcome),
+    Write(Box<Outcome>),
     /// A send, unless pacing gives it a later slot.
-    Send(SendPlan),
+    Send(Box<SendPlan>),
 }
 
 struct SendPlan {
@@ -618,14 +618,14 @@ impl Worker {
             return Plan::Finish(job);
         };
         let write = |job: Job, transition: Transition, note: &str| {
-            Plan::Write(Outcome {
+            Plan::Write(Box::new(Outcome {
                 email: order.customer_email.clone(),
                 job,
                 attempt: None,
                 transition,
                 note: note.to_string(),
                 sent: None,
-            })
+            }))
         };
         if history
             .iter()
@@ -677,7 +677,7 @@ impl Worker {
         // Spreading: a first try of this attempt takes a token per (pool, provider);
         // a re-run, or a job that already waited for its slot, does not.
         let needs_slot = current.is_none() && job.slot_at.is_none();
-        Plan::Send(SendPlan {
+        Plan::Send(Box::new(SendPlan {
             provider: crate::stats::provider_of(&order.customer_email),
             started: current.cloned(),
             needs_slot,
@@ -686,7 +686,7 @@ impl Worker {
             order,
             flight,
             pool,
-        })
+        }))
     }
 
     /// Sends one claimed batch of receipt jobs. The rows they need are read in
@@ -748,10 +748,10 @@ impl Worker {
         for plan in plans {
             match plan {
                 Plan::Finish(job) => finished.push(job),
-                Plan::Write(o) => writes.push(o),
+                Plan::Write(o) => writes.push(*o),
                 Plan::Send(s) => match s.slot {
                     Some(at) => deferred.push((s.job, at)),
-                    None => sends.push(s),
+                    None => sends.push(*s),
                 },
             }
         }
