@@ -91,21 +91,25 @@ mod tests {
 
     #[test]
     fn a_range_is_a_preset_or_two_valid_dates() {
-        let preset = trend_range(Some(7), None, Some(" "), TODAY).unwrap();
+        let preset = trend_range(Some(7), None, Some(" "), TODAY).expect("a range");
         assert_eq!(
             (preset.from, preset.to, preset.preset),
             (TODAY - 6, TODAY, Some(7))
         );
         assert_eq!(
-            trend_range(Some(12), None, None, TODAY).unwrap().preset,
+            trend_range(Some(12), None, None, TODAY)
+                .expect("a range")
+                .preset,
             Some(30)
         );
-        let custom = trend_range(Some(7), Some("2026-11-01"), Some("2026-11-10"), TODAY).unwrap();
+        let custom =
+            trend_range(Some(7), Some("2026-11-01"), Some("2026-11-10"), TODAY).expect("a range");
         assert_eq!(
             (custom.from, custom.to, custom.preset),
             (TODAY - 28, TODAY - 19, None)
         );
-        let one_day = trend_range(None, Some("2026-11-29"), Some("2026-11-29"), TODAY).unwrap();
+        let one_day =
+            trend_range(None, Some("2026-11-29"), Some("2026-11-29"), TODAY).expect("a range");
         assert_eq!(one_day.from, one_day.to);
         for (from, to, says) in [
             (Some("2026-11-01"), None, "both"),
@@ -114,7 +118,7 @@ mod tests {
             (Some("2024-01-01"), Some("2026-11-01"), "at most 366"),
             (Some("yesterday<script>"), Some("2026-11-01"), "not a date"),
         ] {
-            let e = trend_range(None, from, to, TODAY).unwrap_err();
+            let e = trend_range(None, from, to, TODAY).expect_err("refused");
             assert!(e.contains(says), "{from:?}..{to:?}: {e}");
         }
     }
