@@ -184,7 +184,18 @@ async fn web_takes_orders_workers_send_them_and_stop_on_sigterm() {
         let (status, body) = worker.status("/readyz").await;
         assert_eq!(status, 200, "[{b}] {body}");
         assert!(body.contains("\"workers\":\"running\""), "[{b}] {body}");
-        let (status, body) = worker.status("/metrics").await;
+        // The relay has the messages a moment before the worker has recorded
+        // its 250s (outcomes are written in groups): wait for the count.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let (status, body) = loop {
+            let (status, body) = worker.status("/metrics").await;
+            let counted =
+                body.contains("rebound_sends_total{pool=\"primary\",outcome=\"accepted\"} 5");
+            if counted || std::time::Instant::now() > deadline {
+                break (status, body);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert_eq!(status, 200, "[{b}] {body}");
         assert!(
             body.contains("rebound_sends_total{pool=\"primary\",outcome=\"accepted\"} 5"),

@@ -159,6 +159,10 @@ async fn attempts_of_orders(db: &Db, order_ids: &[i64]) -> Result<HashMap<i64, V
     Ok(by_order)
 }
 
+/// After a send finishes, how long to wait for the next one to share its
+/// transaction.
+const GATHER_OUTCOMES: Duration = Duration::from_millis(5);
+
 /// How often a worker credits email reach (the window itself is an hour).
 const REACH_SWEEP_INTERVAL_MS: i64 = 30_000;
 
@@ -832,12 +836,14 @@ impl Worker {
             .collect();
         let mut first_error = None;
         while !in_flight.is_empty() {
-            // Whatever has finished by now, written together.
+            // A wave of sends finishing close together is written in one
+            // transaction; a gap longer than GATHER_OUTCOMES closes the group,
+            // so a slow relay still holds up only its own.
             let mut done = Vec::new();
             if let Some(d) = in_flight.next().await {
                 done.push(d);
             }
-            while let Some(Some(d)) = futures::FutureExt::now_or_never(in_flight.next()) {
+            while let Ok(Some(d)) = tokio::time::timeout(GATHER_OUTCOMES, in_flight.next()).await {
                 done.push(d);
             }
             let now = self.clock.now_ms();
