@@ -82,23 +82,6 @@ pub(crate) fn effect_of(outcome: &str, class: Option<&str>) -> Option<Effect> {
     }
 }
 
-/// Applies one synchronous send attempt's outcome as the worker records it
-/// (`accepted`, `deferred`, `rejected`, `failed`, with the decision class):
-/// accepted resets, a transient refusal counts, anything else leaves the count.
-pub async fn after_attempt(
-    db: &Db,
-    now: Millis,
-    email: &str,
-    outcome: &str,
-    class: Option<&str>,
-) -> Result<()> {
-    match effect_of(outcome, class) {
-        Some(Effect::Reset) => reset(db, email).await,
-        Some(Effect::Record) => record(db, now, email).await.map(|_| ()),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,21 +34,9 @@ pub fn interval_ms(cfg: &PaceConfig) -> i64 {
     ((1000.0 / cfg.per_provider_per_second).ceil() as i64).max(1)
 }
 
-/// Reserves the next slot for one send of `pool_id` to `provider`. While a
-/// shaping rule holds the pair slowed, the spacing is multiplied by its factor
-/// and there is no burst allowance.
-pub async fn reserve(
-    db: &Db,
-    now: Millis,
-    pool_id: i64,
-    provider: &str,
-    cfg: &PaceConfig,
-) -> Result<Slot> {
-    let slots = reserve_many(db, now, pool_id, provider, 1, cfg).await?;
-    Ok(slots.first().copied().unwrap_or(Slot::Go))
-}
-
-/// [`reserve`] for `n` sends of one pair at once (a send batch), in order.
+/// Reserves the next slots for `n` sends of `pool_id` to `provider` (a send
+/// batch), in order. While a shaping rule holds the pair slowed, the spacing
+/// is multiplied by its factor and there is no burst allowance.
 pub async fn reserve_many(
     db: &Db,
     now: Millis,

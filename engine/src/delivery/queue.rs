@@ -39,12 +39,6 @@ pub(crate) const FINISH_SQL: &str =
 pub(crate) const DEFER_SQL: &str = "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until = NULL, \
      due_at = $3, slot_at = $3 WHERE id = $1 AND lease_owner = $2 AND state = 'running'";
 
-/// Puts a claimed job back to wait for the pacing slot reserved for it at `slot_at`.
-pub async fn defer_to_slot(db: &Db, job_id: i64, owner: &str, slot_at: Millis) -> Result<()> {
-    exec_on_pool!(db, p => sqlx::query(DEFER_SQL).bind(job_id).bind(owner).bind(slot_at).execute(p).await)?;
-    Ok(())
-}
-
 /// Puts a claimed job back (graceful shutdown): due at once, for anyone.
 pub async fn release(db: &Db, job_id: i64, owner: &str) -> Result<()> {
     exec_on_pool!(db, p => sqlx::query(

@@ -760,14 +760,10 @@ impl Worker {
             }
         }
         // Attempts are recorded before sending (a re-run keeps its Message-ID).
-        let fresh: Vec<(String, String)> = sends
+        let fresh_rows: Vec<(&SendPlan, (String, String))> = sends
             .iter()
-            .map(|s| self.new_message_id(s.order.id, s.job.attempt_no))
-            .collect();
-        let fresh_rows: Vec<(&SendPlan, &(String, String))> = sends
-            .iter()
-            .zip(&fresh)
-            .filter(|(s, _)| s.started.is_none())
+            .filter(|s| s.started.is_none())
+            .map(|s| (s, self.new_message_id(s.order.id, s.job.attempt_no)))
             .collect();
         let sql = WriteSql;
         let inserted: Vec<Attempt> = on_pool!(db, p => {
