@@ -53,21 +53,15 @@ pub async fn suppress(
 
 /// The active suppression for `email`, if any.
 pub async fn active(db: &Db, now: Millis, email: &str) -> Result<Option<Suppression>> {
-    let Ok(email) = normalize_email(email) else {
-        return Ok(None);
-    };
-    // An erased customer's address is kept only as its hash (`erasure`).
-    let sql = format!(
-        "SELECT {COLUMNS} FROM suppressions WHERE email IN ($1, $3) AND released_at IS NULL
-         AND (expires_at IS NULL OR expires_at > $2) ORDER BY id LIMIT 1"
-    );
-    let hashed = crate::erasure::suppression_key(&email);
-    Ok(
-        on_pool!(db, p => sqlx::query_as(&sql).bind(&email).bind(now).bind(&hashed).fetch_optional(p).await)?,
-    )
+    Ok(active_many(db, now, &[email])
+        .await?
+        .for_email(email)
+        .cloned())
 }
 
-/// The active suppressions of many addresses at once (a send batch): one query.
+/// The active suppressions of many addresses at once (a send batch): one
+/// query. An erased customer's address is kept only as its hash (`erasure`),
+/// so both forms are asked for.
 pub async fn active_many(db: &Db, now: Millis, emails: &[&str]) -> Result<ActiveSuppressions> {
     let mut keys: Vec<String> = Vec::with_capacity(emails.len() * 2);
     for email in emails {

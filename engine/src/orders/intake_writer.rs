@@ -23,9 +23,11 @@ const MAX_BATCH: usize = 128;
 /// Orders waiting for a writer; beyond this, submitters wait (backpressure).
 const QUEUE: usize = 4_096;
 
+/// An order waiting for a writer; the reply hands the order back with what
+/// its insert came to.
 struct Pending {
     order: PreparedOrder,
-    reply: oneshot::Sender<Result<Option<super::Order>>>,
+    reply: oneshot::Sender<(PreparedOrder, Result<Option<super::Order>>)>,
 }
 
 /// The handle intake submits orders through. Cloning shares the writers; they
@@ -57,16 +59,13 @@ impl IntakeWriter {
     pub async fn submit(&self, order: PreparedOrder) -> Result<Intake> {
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(Pending {
-                order: order.clone(),
-                reply,
-            })
+            .send(Pending { order, reply })
             .await
             .map_err(|_| Error::Internal("the intake writer has stopped".into()))?;
-        let stored = answer
+        let (order, stored) = answer
             .await
-            .map_err(|_| Error::Internal("the intake writer dropped an order".into()))??;
-        settle_intake(&self.db, &order, stored).await
+            .map_err(|_| Error::Internal("the intake writer dropped an order".into()))?;
+        settle_intake(&self.db, &order, stored?).await
     }
 }
 
@@ -88,19 +87,21 @@ async fn write_batches(db: Db, rx: Arc<Mutex<mpsc::Receiver<Pending>>>) {
             Ok(stored) => {
                 for (pending, row) in batch.into_iter().zip(stored) {
                     // The submitter may have gone (client hung up): the order stays stored.
-                    let _ = pending.reply.send(Ok(row));
+                    let _ = pending.reply.send((pending.order, Ok(row)));
                 }
             }
             Err(e) if batch.len() > 1 => {
                 tracing::warn!(error = %e, orders = batch.len(), "intake batch failed; writing its orders one by one");
                 for pending in batch {
                     let one = insert_prepared(&db, &[&pending.order]).await;
-                    let _ = pending.reply.send(one.map(|mut v| v.pop().flatten()));
+                    let _ = pending
+                        .reply
+                        .send((pending.order, one.map(|mut v| v.pop().flatten())));
                 }
             }
             Err(e) => {
                 if let Some(pending) = batch.pop() {
-                    let _ = pending.reply.send(Err(e));
+                    let _ = pending.reply.send((pending.order, Err(e)));
                 }
             }
         }
