@@ -46,9 +46,13 @@ lint:
 fmt:
 	cargo fmt --all
 
+## Benchmarks (tables, not timed tests). The dashboard bench seeds 1 M SQLite and
+## 10 M PostgreSQL orders on its first run (kept for later runs) and reads the
+## WASM size from `make build`'s output.
 bench:
 	cargo bench -p engine
 	cargo bench -p server --bench delivery
+	cargo bench -p server --bench dashboard
 
 ## Fuzz the parsers (nightly + cargo-fuzz); FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 120

@@ -431,6 +431,25 @@ pub struct HeldRow {
     pub reached: bool,
 }
 
+/// A sender pool an agent may re-send a fresh link through.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PoolChoice {
+    pub id: i64,
+    pub name: String,
+    /// `primary`, `backup` or `masked`.
+    pub role: String,
+}
+
+/// What a bulk action on the held queue did, order by order.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BulkOutcome {
+    /// The action in words ("resolved", …).
+    pub action: String,
+    pub done: Vec<String>,
+    /// Order number and why it was not done.
+    pub failed: Vec<(String, String)>,
+}
+
 /// A rate on the dashboard, with where it stands against its thresholds (as
 /// text, not colour alone).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -473,7 +492,8 @@ pub struct OverviewView {
     pub oldest_held: Option<String>,
     /// When the rollups were last brought up to date.
     pub refreshed: Option<String>,
-    pub demo_orders: i64,
+    /// Any generated demo history in the database.
+    pub demo_data: bool,
     /// Pools the health guard demoted or paused, and pairs slowed by shaping, in words.
     pub pool_alerts: Vec<String>,
 }

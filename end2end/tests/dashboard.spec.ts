@@ -38,7 +38,7 @@ test('a manager reads the overview and the trends and downloads a CSV', async ({
     await expect(bounce).toContainText('warning at 5 %, critical at 10 % of sent');
     await expect(bounce.locator('td .badge').nth(2)).toHaveAttribute('title', /critical at 10 %/);
     await expect(table.getByRole('row', { name: /^Reach rate/ }).locator('td').nth(2)).toContainText('orders reached');
-    await expect(page.getByText(/Includes \d+ demo orders/)).toBeVisible();
+    await expect(page.getByText(/Includes demo orders/)).toBeVisible();
     await expect(page.getByTestId('held-now')).toContainText('Held now:');
     await screenshot(page, info, 'overview');
     expect(await seriousA11yViolations(page, info)).toEqual([]);

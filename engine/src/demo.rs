@@ -740,6 +740,14 @@ pub async fn has_orders(db: &Db) -> Result<bool> {
     Ok(n > 0)
 }
 
+/// Whether any demo order exists (one probe of the `orders_demo` index).
+pub async fn present(db: &Db) -> Result<bool> {
+    let n: i64 = on_pool!(db, p => sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM orders WHERE demo LIMIT 1) AS one"
+    ).fetch_one(p).await)?;
+    Ok(n > 0)
+}
+
 /// How many demo orders there are.
 pub async fn count(db: &Db) -> Result<i64> {
     Ok(

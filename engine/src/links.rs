@@ -295,13 +295,20 @@ pub async fn request_fresh(
 /// Queues one more masked re-send of a fresh link to the order's own email
 /// (the delivery worker mints the link when it sends).
 pub async fn queue_masked_resend(db: &Db, now: Millis, order_id: i64) -> Result<()> {
+    queue_resend(db, now, order_id, None).await
+}
+
+/// Queues a re-send of a fresh link to the order's own email through `pool_id`
+/// (an agent's choice from the held queue), or through the masked pool when
+/// `None`. The delivery worker mints the link when it sends.
+pub async fn queue_resend(db: &Db, now: Millis, order_id: i64, pool_id: Option<i64>) -> Result<()> {
     let next: i64 = on_pool!(db, p => sqlx::query_scalar(
         "SELECT COALESCE(MAX(attempt_no), 0) + 1 FROM jobs WHERE order_id = $1 AND kind = 'masked_link'"
     ).bind(order_id).fetch_one(p).await)?;
     exec_on_pool!(db, p => sqlx::query(
-        "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
-         VALUES ('masked_link', $1, $2, $3, 'queued', $3) ON CONFLICT DO NOTHING"
-    ).bind(order_id).bind(next).bind(now).execute(p).await)?;
+        "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at, pool_id)
+         VALUES ('masked_link', $1, $2, $3, 'queued', $3, $4) ON CONFLICT DO NOTHING"
+    ).bind(order_id).bind(next).bind(now).bind(pool_id).execute(p).await)?;
     Ok(())
 }
 

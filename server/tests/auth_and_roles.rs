@@ -34,6 +34,9 @@ const POLICY: &[(&str, Access)] = &[
     ("/fn/support/regenerate_link", AGENTS),
     ("/fn/support/send_sms", AGENTS),
     ("/fn/support/start_call", AGENTS),
+    ("/fn/support/bulk", AGENTS),
+    ("/fn/support/resend_pools", AGENTS),
+    ("/fn/support/resend_via_pool", AGENTS),
     ("/fn/users/list", Access::Admin),
     ("/fn/users/add", Access::Admin),
     ("/fn/users/set_role", Access::Admin),
@@ -96,6 +99,14 @@ fn args_for(path: &str, n: usize, target_id: i64) -> Vec<(String, String)> {
         "/fn/support/resolve" => v(&[
             ("order_number", "NO-SUCH-ORDER".into()),
             ("note", "done".into()),
+        ]),
+        "/fn/support/bulk" => v(&[
+            ("action", "take".into()),
+            ("order_numbers[0]", "NO-SUCH-ORDER".into()),
+        ]),
+        "/fn/support/resend_via_pool" => v(&[
+            ("order_number", "NO-SUCH-ORDER".into()),
+            ("pool_id", "1".into()),
         ]),
         "/fn/support/log_call" => v(&[
             ("order_number", "NO-SUCH-ORDER".into()),

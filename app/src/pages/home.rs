@@ -109,8 +109,8 @@ fn Overview(o: OverviewView, show_held_link: bool) -> impl IntoView {
             <h2 id="overview-h">"Overview"</h2>
             <p class="muted">"Days are UTC. The numbers come from rollups refreshed once a minute"
                 {o.refreshed.clone().map(|r| format!(" (last: {r})"))}"."</p>
-            {(o.demo_orders > 0).then(|| view! {
-                <p class="notice warn">{format!("Includes {} demo orders (generated history); ", o.demo_orders)}
+            {o.demo_data.then(|| view! {
+                <p class="notice warn">"Includes demo orders (generated history); "
                     <code>"rebound demo clear"</code>" removes them."</p>
             })}
             {(!o.pool_alerts.is_empty()).then(|| view! {

@@ -30,14 +30,14 @@ pub fn claim_jobs(db: &Db) -> &'static str {
              WHERE id IN (SELECT id FROM jobs
                           WHERE (state = 'queued' AND due_at <= $3) OR (state = 'running' AND lease_until < $3)
                           ORDER BY due_at, id LIMIT $4)
-             RETURNING id, kind, order_id, attempt_no, due_at, slot_at"
+             RETURNING id, kind, order_id, attempt_no, due_at, slot_at, pool_id"
         }
         Db::Postgres(_) => {
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2
              WHERE id IN (SELECT id FROM jobs
                           WHERE (state = 'queued' AND due_at <= $3) OR (state = 'running' AND lease_until < $3)
                           ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
-             RETURNING id, kind, order_id, attempt_no, due_at, slot_at"
+             RETURNING id, kind, order_id, attempt_no, due_at, slot_at, pool_id"
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct Job {
     pub due_at: Millis,
     /// A pacing slot reserved for this send (see `delivery::pace`).
     pub slot_at: Option<Millis>,
+    /// The pool an agent chose for a masked-link re-send (else the masked pool).
+    pub pool_id: Option<i64>,
 }
 
 pub async fn claim(

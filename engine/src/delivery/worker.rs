@@ -830,7 +830,10 @@ impl Worker {
                 (s, attempt, result)
             })
             .collect();
-        let mut first_error = None;
+        // Outcomes whose write failed (the database is restarting, say): they
+        // go again with the next wave, and after the last one for a while, so
+        // an accepted send is recorded rather than re-sent when the lease ends.
+        let mut unwritten: Vec<Outcome> = Vec::new();
         while !in_flight.is_empty() {
             // A wave of sends finishing close together is written in one
             // transaction; a gap longer than GATHER_OUTCOMES closes the group,
@@ -843,21 +846,52 @@ impl Worker {
                 done.push(d);
             }
             let now = self.clock.now_ms();
-            let outcomes: Vec<Outcome> = done
-                .into_iter()
-                .map(|(s, attempt, result)| self.outcome_of(s, &attempt, result, now))
-                .collect();
-            // A failed write must not drop the sends still in flight: their
-            // outcomes are written; these jobs' leases run out and they re-run.
+            let mut outcomes = std::mem::take(&mut unwritten);
+            outcomes.extend(
+                done.into_iter()
+                    .map(|(s, attempt, result)| self.outcome_of(s, &attempt, result, now)),
+            );
+            // A failed write must not hold up the sends still in flight.
             match self.write_outcomes(&outcomes).await {
                 Ok(()) => self.after_written(&outcomes).await,
                 Err(e) => {
-                    tracing::error!(error = %e, jobs = outcomes.len(), "could not record send outcomes; the jobs will run again after their lease");
-                    first_error.get_or_insert(e);
+                    tracing::warn!(error = %e, jobs = outcomes.len(), "could not record send outcomes yet; trying again");
+                    unwritten = outcomes;
                 }
             }
         }
-        first_error.map_or(Ok(()), Err)
+        if unwritten.is_empty() {
+            return Ok(());
+        }
+        self.write_outcomes_patiently(unwritten).await
+    }
+
+    /// Keeps trying to record outcomes for up to half the lease (at most 30 s),
+    /// backing off from 100 ms to 2 s. Gives up after that: the jobs' leases
+    /// run out and they run again (at-least-once).
+    async fn write_outcomes_patiently(&self, outcomes: Vec<Outcome>) -> Result<()> {
+        let patience =
+            Duration::from_millis(u64::try_from(self.lease_ms / 2).unwrap_or(0).min(30_000));
+        let give_up = std::time::Instant::now() + patience;
+        let mut wait = Duration::from_millis(100);
+        loop {
+            tokio::time::sleep(wait).await;
+            match self.write_outcomes(&outcomes).await {
+                Ok(()) => {
+                    self.after_written(&outcomes).await;
+                    tracing::info!(
+                        jobs = outcomes.len(),
+                        "send outcomes recorded after the database came back"
+                    );
+                    return Ok(());
+                }
+                Err(e) if std::time::Instant::now() >= give_up => {
+                    tracing::error!(error = %e, jobs = outcomes.len(), "could not record send outcomes; the jobs will run again after their lease");
+                    return Err(e);
+                }
+                Err(_) => wait = (wait * 2).min(Duration::from_secs(2)),
+            }
+        }
     }
 
     /// What a finished send means: the transition and the attempt's record.
@@ -1070,10 +1104,17 @@ impl Worker {
             return self.finish_job(&job).await;
         }
         let now = self.clock.now_ms();
-        let masked = pools.iter().find(|p| p.enabled && p.role == "masked");
+        // An agent may have chosen the pool; otherwise the masked pool.
+        let masked = match job.pool_id {
+            Some(id) => pools.iter().find(|p| p.enabled && p.id == id),
+            None => pools.iter().find(|p| p.enabled && p.role == "masked"),
+        };
         let suppressed = crate::suppression::active(db, now, &order.customer_email).await?;
         let failure = match (masked, suppressed) {
             (_, Some(s)) => Some(format!("the address is suppressed ({})", s.reason)),
+            (None, _) if job.pool_id.is_some() => {
+                Some("the chosen sender pool is gone or disabled".to_string())
+            }
             (None, _) => Some("no enabled masked sender pool".to_string()),
             (Some(pool), None) => {
                 let pool = pool.clone();
@@ -1165,7 +1206,14 @@ impl Worker {
                         order.id,
                         now,
                         "masked_resend",
-                        &format!("secure link re-sent through the masked pool {}", pool.name),
+                        &if job.pool_id.is_some() {
+                            format!(
+                                "secure link re-sent through the pool {} (chosen by an agent)",
+                                pool.name
+                            )
+                        } else {
+                            format!("secure link re-sent through the masked pool {}", pool.name)
+                        },
                     )
                     .await?;
                 }

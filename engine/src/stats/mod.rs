@@ -878,8 +878,8 @@ pub async fn retries(db: &Db, from_day: i64, to_day: i64) -> Result<Vec<(i64, i6
 }
 
 /// Orders held right now that have not reached the customer yet, and since
-/// when the oldest of them is held. Live, not a rollup (an index range on
-/// `orders (state, updated_at)`).
+/// when the oldest of them is held. Live, not a rollup (read from the
+/// `orders_held_unreached` partial index).
 pub async fn held_now(db: &Db) -> Result<(i64, Option<Millis>)> {
     Ok(on_pool!(db, p => sqlx::query_as(
         "SELECT COUNT(*), MIN(updated_at) FROM orders WHERE state = 'held' AND reached_at IS NULL"

@@ -22,7 +22,7 @@ pub async fn stats_overview() -> Result<OverviewView, ServerFnError> {
     }
     let (held_now, oldest) = stats::held_now(&st.db).await.map_err(engine_error)?;
     let refreshed = stats::refreshed_at(&st.db).await.map_err(engine_error)?;
-    let demo_orders = engine::demo::count(&st.db).await.map_err(engine_error)?;
+    let demo_data = engine::demo::present(&st.db).await.map_err(engine_error)?;
     let mut pool_alerts: Vec<String> = engine::delivery::guard::alerts(&st.db)
         .await
         .map_err(engine_error)?
@@ -77,7 +77,7 @@ pub async fn stats_overview() -> Result<OverviewView, ServerFnError> {
             )
         }),
         refreshed: refreshed.map(engine::clock::format_utc),
-        demo_orders,
+        demo_data,
         pool_alerts,
     })
 }

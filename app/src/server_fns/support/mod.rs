@@ -1,18 +1,25 @@
 //! The held queue and what agents do from it: take a case, text a fresh
-//! link, call, log the call, regenerate links, resolve. Every action is
+//! link, call, log the call, regenerate links, re-send through a chosen
+//! pool, resolve, and the same on several orders at once. Every action is
 //! audited with the agent's name. Agents only (admins too).
 
+mod bulk_held;
 mod list_held;
+mod list_resend_pools;
 mod log_call;
 mod regenerate_link;
+mod resend_via_pool;
 mod resolve_case;
 mod send_sms_link;
 mod start_call;
 mod take_case;
 
+pub use bulk_held::*;
 pub use list_held::*;
+pub use list_resend_pools::*;
 pub use log_call::*;
 pub use regenerate_link::*;
+pub use resend_via_pool::*;
 pub use resolve_case::*;
 pub use send_sms_link::*;
 pub use start_call::*;

@@ -1,0 +1,80 @@
+use leptos::prelude::*;
+
+use crate::types::BulkOutcome;
+
+/// The most orders one bulk action takes.
+pub const MAX_BULK: usize = 100;
+
+/// One action on several held orders at once: `take` ("I'm on it"),
+/// `regenerate` (fresh links by email) or `resolve` (with one note for all).
+/// Each order goes through the same checks and audit entry as its row action;
+/// one that fails is reported and the rest still go. Agents.
+#[server(prefix = "/fn", endpoint = "support/bulk")]
+pub async fn bulk_held(
+    action: String,
+    #[server(default)] order_numbers: Vec<String>,
+    #[server(default)] note: String,
+) -> Result<BulkOutcome, ServerFnError> {
+    use crate::ssr::{fail, require_role};
+    use crate::types::error_text;
+    require_role(&[engine::accounts::Role::Agent]).await?;
+    let mut numbers: Vec<String> = order_numbers
+        .into_iter()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    numbers.dedup();
+    if numbers.is_empty() {
+        return Err(fail(
+            http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Select at least one order first.",
+        ));
+    }
+    if numbers.len() > MAX_BULK {
+        return Err(fail(
+            http::StatusCode::UNPROCESSABLE_ENTITY,
+            format!("Select at most {MAX_BULK} orders at a time."),
+        ));
+    }
+    let words = match action.as_str() {
+        "take" => "taken",
+        "regenerate" => "sent a fresh link",
+        "resolve" if note.trim().is_empty() => {
+            return Err(fail(
+                http::StatusCode::UNPROCESSABLE_ENTITY,
+                "Write a note to resolve the selected orders with.",
+            ));
+        }
+        "resolve" => "resolved",
+        _ => {
+            return Err(fail(
+                http::StatusCode::UNPROCESSABLE_ENTITY,
+                "Choose what to do with the selected orders.",
+            ));
+        }
+    };
+    let mut out = BulkOutcome {
+        action: words.to_string(),
+        ..Default::default()
+    };
+    let real_response = use_context::<leptos_axum::ResponseOptions>();
+    provide_context(leptos_axum::ResponseOptions::default());
+    for n in numbers {
+        let result = match action.as_str() {
+            "take" => super::take_case(n.clone()).await,
+            "regenerate" => super::regenerate_link(n.clone()).await,
+            _ => super::resolve_case(n.clone(), note.clone()).await,
+        };
+        match result {
+            Ok(()) => out.done.push(n),
+            Err(e) => out.failed.push((n, error_text(&e))),
+        }
+    }
+    // The per-order actions answer on a response of their own: one order's
+    // 404 or 409 must not become the status of the bulk answer, which
+    // succeeded and lists that order's failure in its body.
+    if let Some(real) = real_response {
+        provide_context(real);
+    }
+    Ok(out)
+}

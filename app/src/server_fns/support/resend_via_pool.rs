@@ -1,0 +1,46 @@
+use leptos::prelude::*;
+
+/// Emails a fresh secure link to the order's address through the sender pool
+/// the agent chose (say, the backup pool when the masked one is being
+/// blocked). Earlier links stay valid. Agents.
+#[server(prefix = "/fn", endpoint = "support/resend_via_pool")]
+pub async fn resend_via_pool(order_number: String, pool_id: i64) -> Result<(), ServerFnError> {
+    use crate::ssr::{engine_error, fail};
+    let (st, staff, order) = super::order_for_agent(&order_number).await?;
+    let now = st.now();
+    let pool = engine::delivery::pools::list(&st.db)
+        .await
+        .map_err(engine_error)?
+        .into_iter()
+        .find(|p| p.id == pool_id && p.enabled)
+        .ok_or_else(|| {
+            fail(
+                http::StatusCode::UNPROCESSABLE_ENTITY,
+                "That sender pool does not exist or is disabled: choose another.",
+            )
+        })?;
+    if engine::suppression::active(&st.db, now, &order.customer_email)
+        .await
+        .map_err(engine_error)?
+        .is_some()
+    {
+        return Err(fail(
+            http::StatusCode::CONFLICT,
+            "The email address on this order is dead: send the link by SMS instead.",
+        ));
+    }
+    engine::links::queue_resend(&st.db, now, order.id, Some(pool.id))
+        .await
+        .map_err(engine_error)?;
+    super::audit(
+        &st,
+        &staff,
+        "link.resend_via_pool",
+        &order,
+        &format!(
+            "a fresh link is queued to the order's email through pool {}",
+            pool.name
+        ),
+    )
+    .await
+}
