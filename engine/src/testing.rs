@@ -79,7 +79,8 @@ impl TestDb {
     }
 }
 
-fn replace_database(url: &str, name: &str) -> String {
+/// `postgres://u@h:p/db?x` → the same URL naming database `name`.
+pub fn replace_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),

@@ -126,23 +126,6 @@ fn env_count(name: &str, default: u64) -> u64 {
 // ---------------------------------------------------------------------------------------
 // Data
 
-/// `postgres://u@h:p/db?x` → the same URL naming database `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
-    }
-}
-
 async fn order_count(db: &Db) -> i64 {
     engine::on_pool!(db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM orders").fetch_one(p).await)
         .expect("count orders")
@@ -176,7 +159,7 @@ async fn prepare(backend: &str, orders: u64) -> Result<(Db, String), String> {
                     .map_err(|e| e.to_string())?;
             }
             admin.close().await;
-            let url = with_database(&admin_url, &name);
+            let url = engine::testing::replace_database(&admin_url, &name);
             Db::connect(&url).await.map_err(|e| format!("{url}: {e}"))?
         }
     };

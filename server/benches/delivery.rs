@@ -59,10 +59,25 @@ const OFFERED_FOR: Duration = Duration::from_secs(5);
 const MAX_OUTSTANDING: usize = 2_048;
 /// Orders queued for the dispatch run.
 const DISPATCH_ORDERS: usize = 4_000;
-/// Concurrent `Worker::run_once()` callers.
+/// Concurrent `Worker::run_once()` callers (`REBOUND_BENCH_CALLERS` overrides, for experiments).
 const DISPATCH_CALLERS: usize = 4;
-/// Jobs one `run_once()` claims.
+/// Jobs one `run_once()` claims (`REBOUND_BENCH_BATCH` overrides, for experiments).
 const DISPATCH_BATCH: i64 = 64;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn dispatch_callers() -> usize {
+    env_or("REBOUND_BENCH_CALLERS", DISPATCH_CALLERS)
+}
+
+fn dispatch_batch() -> i64 {
+    env_or("REBOUND_BENCH_BATCH", DISPATCH_BATCH)
+}
 /// Sender pool `max_per_second` (→ connections to the relay).
 const POOL_RATE: i64 = 8;
 /// Concurrent tasks in the raw send loop.
@@ -212,7 +227,7 @@ impl Backend {
 fn bench_config() -> Config {
     let mut config = Config::default();
     config.demo.create_admin = false;
-    config.delivery.batch_size = DISPATCH_BATCH;
+    config.delivery.batch_size = dispatch_batch();
     // Dispatch measures the pipeline's ceiling, not the per-provider spreading policy
     // (which would cap one pool → one provider at 200/s by design).
     config.pace.per_provider_per_second = 100_000.0;
@@ -1076,15 +1091,16 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     let base = raw_send_loop(&sender, &envelope, &raw, DISPATCH_ORDERS).await;
     let base_rate = base.accepted as f64 / base.elapsed.as_secs_f64().max(1e-9);
 
+    let (callers, batch) = (dispatch_callers(), dispatch_batch());
     progress(&format!(
-        "dispatch on {name}: {DISPATCH_CALLERS} run_once() callers, batch {DISPATCH_BATCH}"
+        "dispatch on {name}: {callers} run_once() callers, batch {batch}"
     ));
     let target = i64::try_from(DISPATCH_ORDERS).expect("order count fits i64");
     let done = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let deadline = start + DISPATCH_CAP;
     let mut set = JoinSet::new();
-    for _ in 0..DISPATCH_CALLERS {
+    for _ in 0..callers {
         let (worker, db, done) = (worker.clone(), db.clone(), done.clone());
         set.spawn(async move {
             let mut errors = Vec::new();
@@ -1129,7 +1145,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     row.baseline = format!("{} msg/s", thousands(base_rate));
     row.ratio = ratio(real_rate, base_rate);
     let mut notes = format!(
-        "{got}/{DISPATCH_ORDERS} accepted in {:.2} s; {DISPATCH_CALLERS} callers x batch {DISPATCH_BATCH}, {POOL_RATE} conns; raw: {} x {RAW_TASKS} tasks in {:.2} s; queueing took {queue_secs:.2} s",
+        "{got}/{DISPATCH_ORDERS} accepted in {:.2} s; {callers} callers x batch {batch}, {POOL_RATE} conns; raw: {} x {RAW_TASKS} tasks in {:.2} s; queueing took {queue_secs:.2} s",
         elapsed.as_secs_f64(),
         base.accepted,
         base.elapsed.as_secs_f64(),
@@ -1184,11 +1200,14 @@ async fn run() {
         None => progress("PostgreSQL not reachable: its rows are SKIPPED"),
     }
 
-    for b in &backends {
+    // `REBOUND_BENCH_ONLY=intake` or `=dispatch` runs one half (say, under a profiler).
+    let only = std::env::var("REBOUND_BENCH_ONLY").unwrap_or_default();
+    let (do_intake, do_dispatch) = (only != "dispatch", only != "intake");
+    for b in backends.iter().filter(|_| do_intake) {
         intake(b, &client, &mut rows).await;
         intake_risk(b, &client, &mut rows).await;
     }
-    if pg.is_none() {
+    if pg.is_none() && do_intake {
         rows.push(Row::skipped(
             &format!("intake POST /api/v1/orders c={CONCURRENCY}"),
             "postgres",
@@ -1197,6 +1216,7 @@ async fn run() {
     }
 
     match start_sink().await {
+        Ok(_) if !do_dispatch => {}
         Ok(sink) => {
             for b in &backends {
                 dispatch(b, &sink, &mut rows).await;

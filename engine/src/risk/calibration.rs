@@ -85,7 +85,9 @@ pub(crate) fn retire_sql(ids: &str) -> String {
 
 /// Scored orders created in `from..until`, by decile, with those retention
 /// deleted (counted whole days, by the day they arrived). One statement, so
-/// an order being deleted meanwhile is counted once.
+/// an order being deleted meanwhile is counted once. Reads the orders
+/// themselves: for `rebound risk calibration`'s exact window; the Trends
+/// chart reads the daily rollup ([`deciles_of_days`]).
 pub async fn deciles_between(db: &Db, from: Millis, until: Millis) -> Result<Vec<Decile>> {
     let sql = format!(
         "SELECT {DECILE_SQL}, {} FROM orders o
@@ -103,12 +105,44 @@ pub async fn deciles_between(db: &Db, from: Millis, until: Millis) -> Result<Vec
     );
     let rows: Vec<(i64, i64, i64, i64, i64)> = on_pool!(db, p => sqlx::query_as(&sql)
         .bind(from).bind(until).bind(from_day).bind(until_day).fetch_all(p).await)?;
+    Ok(merge(rows))
+}
+
+/// Scored orders that arrived on days `from_day..until_day`, by decile, from
+/// the `stats_risk_daily` rollup (a few rows a day, whatever the volume).
+pub async fn deciles_of_days(db: &Db, from_day: i64, until_day: i64) -> Result<Vec<Decile>> {
+    let rows: Vec<(i64, i64, i64, i64, i64)> = on_pool!(db, p => sqlx::query_as(
+        "SELECT decile, orders, score_sum, bounced, held FROM stats_risk_daily
+         WHERE day >= $1 AND day < $2"
+    ).bind(from_day).bind(until_day).fetch_all(p).await)?;
+    Ok(merge(rows))
+}
+
+/// Recomputes one arrival day of `stats_risk_daily` (`$1` the day, `$2..$3`
+/// its bounds): live scored orders plus those retention retired. Run after
+/// deleting the day's rows, in the same transaction (`stats::rebuild_day`).
+pub(crate) fn rollup_day_sql() -> String {
+    format!(
+        "WITH r(decile, orders, score_sum, bounced, held) AS (
+             SELECT {DECILE_SQL}, {} FROM orders o
+             WHERE o.risk_score IS NOT NULL AND o.created_at >= $2 AND o.created_at < $3
+             GROUP BY 1
+             UNION ALL
+             SELECT decile, orders, score_sum, bounced, held FROM stats_retired_risk WHERE day = $1)
+         INSERT INTO stats_risk_daily (day, decile, orders, score_sum, bounced, held)
+         SELECT $1, decile, SUM(orders), SUM(score_sum), SUM(bounced), SUM(held) FROM r GROUP BY decile",
+        outcome_sums()
+    )
+}
+
+/// Rows of (decile, orders, score sum, bounced, held), summed per decile.
+fn merge(rows: Vec<(i64, i64, i64, i64, i64)>) -> Vec<Decile> {
     let mut merged: std::collections::BTreeMap<i64, (i64, i64, i64, i64)> = Default::default();
     for (decile, orders, sum, bounced, held) in rows {
         let m = merged.entry(decile).or_default();
         *m = (m.0 + orders, m.1 + sum, m.2 + bounced, m.3 + held);
     }
-    Ok(merged
+    merged
         .into_iter()
         .map(|(decile, (orders, sum, bounced, held))| Decile {
             decile,
@@ -121,7 +155,7 @@ pub async fn deciles_between(db: &Db, from: Millis, until: Millis) -> Result<Vec
             bounced,
             held,
         })
-        .collect())
+        .collect()
 }
 
 const DAY_MS: i64 = 86_400_000;

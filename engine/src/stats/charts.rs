@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BOUNCE_CLASSES, Counts, DAY_MS, Group, PROVIDERS, by_day, day_text, retries};
+use super::{BOUNCE_CLASSES, Counts, Group, PROVIDERS, by_day, day_text, retries};
 use crate::db::Db;
 use crate::error::Result;
 
@@ -356,12 +356,8 @@ pub async fn build(db: &Db, kind: ChartKind, from_day: i64, to_day: i64) -> Resu
             }
         }
         ChartKind::RiskDecile => {
-            let deciles = crate::risk::calibration::deciles_between(
-                db,
-                from_day * DAY_MS,
-                (to_day + 1) * DAY_MS,
-            )
-            .await?;
+            let deciles =
+                crate::risk::calibration::deciles_of_days(db, from_day, to_day + 1).await?;
             ChartData {
                 kind,
                 title: kind.title().into(),

@@ -700,6 +700,10 @@ async fn rebuild_day(db: &Db, day: i64) -> Result<()> {
                  ON CONFLICT (day, attempt_no) DO UPDATE SET sent = excluded.sent, accepted = excluded.accepted"
             ).bind(day).bind(*attempt_no).bind(*sent).bind(*accepted).execute(&mut *tx).await?;
         }
+        sqlx::query("DELETE FROM stats_risk_daily WHERE day = $1").bind(day).execute(&mut *tx).await?;
+        sqlx::query(&crate::risk::calibration::rollup_day_sql())
+            .bind(day).bind(day * DAY_MS).bind((day + 1) * DAY_MS)
+            .execute(&mut *tx).await?;
         tx.commit().await?;
     });
     Ok(())

@@ -51,6 +51,27 @@ pub(crate) async fn order_for_agent(
     Ok((st, staff, order))
 }
 
+/// Refuses an email re-send to an order whose address is suppressed (dead):
+/// the agent is told to text the link instead.
+#[cfg(feature = "ssr")]
+pub(crate) async fn refuse_dead_address(
+    st: &crate::ssr::AppState,
+    now: engine::clock::Millis,
+    order: &engine::orders::Order,
+) -> Result<(), leptos::prelude::ServerFnError> {
+    use crate::ssr::{engine_error, fail};
+    let dead = engine::suppression::active(&st.db, now, &order.customer_email)
+        .await
+        .map_err(engine_error)?;
+    match dead {
+        Some(_) => Err(fail(
+            http::StatusCode::CONFLICT,
+            "The email address on this order is dead: send the link by SMS instead.",
+        )),
+        None => Ok(()),
+    }
+}
+
 #[cfg(feature = "ssr")]
 pub(crate) async fn audit(
     st: &crate::ssr::AppState,

@@ -4,19 +4,10 @@ use leptos::prelude::*;
 /// order's address through the masked pool. Agents never see the token.
 #[server(prefix = "/fn", endpoint = "support/regenerate_link")]
 pub async fn regenerate_link(order_number: String) -> Result<(), ServerFnError> {
-    use crate::ssr::{engine_error, fail};
+    use crate::ssr::engine_error;
     let (st, staff, order) = super::order_for_agent(&order_number).await?;
     let now = st.now();
-    if engine::suppression::active(&st.db, now, &order.customer_email)
-        .await
-        .map_err(engine_error)?
-        .is_some()
-    {
-        return Err(fail(
-            http::StatusCode::CONFLICT,
-            "The email address on this order is dead: send the link by SMS instead.",
-        ));
-    }
+    super::refuse_dead_address(&st, now, &order).await?;
     let revoked = engine::links::revoke_all(&st.db, now, order.id)
         .await
         .map_err(engine_error)?;

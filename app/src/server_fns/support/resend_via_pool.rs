@@ -19,16 +19,7 @@ pub async fn resend_via_pool(order_number: String, pool_id: i64) -> Result<(), S
                 "That sender pool does not exist or is disabled: choose another.",
             )
         })?;
-    if engine::suppression::active(&st.db, now, &order.customer_email)
-        .await
-        .map_err(engine_error)?
-        .is_some()
-    {
-        return Err(fail(
-            http::StatusCode::CONFLICT,
-            "The email address on this order is dead: send the link by SMS instead.",
-        ));
-    }
+    super::refuse_dead_address(&st, now, &order).await?;
     engine::links::queue_resend(&st.db, now, order.id, Some(pool.id))
         .await
         .map_err(engine_error)?;
