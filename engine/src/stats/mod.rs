@@ -885,9 +885,19 @@ pub async fn retries(db: &Db, from_day: i64, to_day: i64) -> Result<Vec<(i64, i6
 /// when the oldest of them is held. Live, not a rollup (read from the
 /// `orders_held_unreached` partial index).
 pub async fn held_now(db: &Db) -> Result<(i64, Option<Millis>)> {
-    Ok(on_pool!(db, p => sqlx::query_as(
-        "SELECT COUNT(*), MIN(updated_at) FROM orders WHERE state = 'held' AND reached_at IS NULL"
-    ).fetch_one(p).await)?)
+    // SQLite's planner (no ANALYZE statistics) picks `orders_fallback_due`
+    // and reads every held order's row: 65 ms at a million orders against
+    // 0.8 ms through the partial index, so it is named there.
+    let sql = match db {
+        Db::Sqlite(_) => {
+            "SELECT COUNT(*), MIN(updated_at) FROM orders INDEXED BY orders_held_unreached
+             WHERE state = 'held' AND reached_at IS NULL"
+        }
+        Db::Postgres(_) => {
+            "SELECT COUNT(*), MIN(updated_at) FROM orders WHERE state = 'held' AND reached_at IS NULL"
+        }
+    };
+    Ok(on_pool!(db, p => sqlx::query_as(sql).fetch_one(p).await)?)
 }
 
 #[cfg(test)]
