@@ -18,12 +18,14 @@ pub async fn bulk_held(
     use crate::ssr::{fail, require_role};
     use crate::types::error_text;
     require_role(&[engine::accounts::Role::Agent]).await?;
-    let mut numbers: Vec<String> = order_numbers
+    // Each order once, in the order ticked (`dedup` alone drops only
+    // neighbouring repeats).
+    let mut seen = std::collections::HashSet::new();
+    let numbers: Vec<String> = order_numbers
         .into_iter()
         .map(|n| n.trim().to_string())
-        .filter(|n| !n.is_empty())
+        .filter(|n| !n.is_empty() && seen.insert(n.clone()))
         .collect();
-    numbers.dedup();
     if numbers.is_empty() {
         return Err(fail(
             http::StatusCode::UNPROCESSABLE_ENTITY,
