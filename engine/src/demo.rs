@@ -12,6 +12,7 @@
 //! most of them reach the customer later; recent critical ones stay open in
 //! the held queue.
 
+use futures::StreamExt;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -171,24 +172,40 @@ pub async fn seed(db: &Db, now: Millis, opts: &SeedOptions) -> Result<Seeded> {
     let incident_day = stats::day_of(now - (opts.days / 3).max(1) * DAY_MS);
     let run = now / 1000;
     let mut seeded = Seeded::default();
-    let mut batch: Vec<Plan> = Vec::new();
-    for i in 0..opts.orders {
-        let created = start + rng.random_range(0..span);
-        let plan = plan_order(&mut rng, &pools, now, created, run, i, incident_day);
-        seeded.orders += 1;
-        seeded.vpn += u64::from(plan.client_ip.starts_with("203.0.113."));
-        seeded.held += u64::from(plan.fallback.is_some());
-        seeded.reached += u64::from(plan.reached.is_some());
-        seeded.open_cases += u64::from(plan.case.as_ref().is_some_and(|c| c.status == "open"));
-        batch.push(plan);
-        if batch.len() == 300 {
-            write(db, std::mem::take(&mut batch)).await?;
+    let mut next = 0;
+    // Batches are planned as the writers free up. PostgreSQL takes two at
+    // once (its backends use both cores; 10 M orders is a long seed), SQLite
+    // has one writer anyway.
+    let batches = std::iter::from_fn(|| {
+        if next >= opts.orders {
+            return None;
         }
+        let mut batch = Vec::with_capacity(BATCH);
+        while batch.len() < BATCH && next < opts.orders {
+            let created = start + rng.random_range(0..span);
+            let plan = plan_order(&mut rng, &pools, now, created, run, next, incident_day);
+            seeded.orders += 1;
+            seeded.vpn += u64::from(plan.client_ip.starts_with("203.0.113."));
+            seeded.held += u64::from(plan.fallback.is_some());
+            seeded.reached += u64::from(plan.reached.is_some());
+            seeded.open_cases += u64::from(plan.case.as_ref().is_some_and(|c| c.status == "open"));
+            batch.push(plan);
+            next += 1;
+        }
+        Some(batch)
+    });
+    let writers = if matches!(db, Db::Postgres(_)) { 2 } else { 1 };
+    let mut writes = futures::stream::iter(batches.map(|b| write(db, b))).buffer_unordered(writers);
+    while let Some(done) = writes.next().await {
+        done?;
     }
-    write(db, batch).await?;
+    drop(writes);
     stats::rebuild(db, stats::day_of(start), stats::day_of(now)).await?;
     Ok(seeded)
 }
+
+/// Orders per insert transaction.
+const BATCH: usize = 300;
 
 #[allow(clippy::too_many_arguments)]
 fn plan_order(

@@ -118,19 +118,21 @@ pub async fn deciles_of_days(db: &Db, from_day: i64, until_day: i64) -> Result<V
     Ok(merge(rows))
 }
 
-/// Recomputes one arrival day of `stats_risk_daily` (`$1` the day, `$2..$3`
-/// its bounds): live scored orders plus those retention retired. Run after
-/// deleting the day's rows, in the same transaction (`stats::rebuild_day`).
-pub(crate) fn rollup_day_sql() -> String {
+/// Recomputes the arrival days `$1..=$2` of `stats_risk_daily` (`$3..$4` their
+/// bounds in ms): live scored orders plus those retention retired. Run after
+/// deleting those days' rows, in the same transaction (`stats::rebuild`).
+pub(crate) fn rollup_days_sql() -> String {
     format!(
-        "WITH r(decile, orders, score_sum, bounced, held) AS (
-             SELECT {DECILE_SQL}, {} FROM orders o
-             WHERE o.risk_score IS NOT NULL AND o.created_at >= $2 AND o.created_at < $3
-             GROUP BY 1
+        "WITH r(day, decile, orders, score_sum, bounced, held) AS (
+             SELECT o.created_at / {DAY_MS}, {DECILE_SQL}, {} FROM orders o
+             WHERE o.risk_score IS NOT NULL AND o.created_at >= $3 AND o.created_at < $4
+             GROUP BY 1, 2
              UNION ALL
-             SELECT decile, orders, score_sum, bounced, held FROM stats_retired_risk WHERE day = $1)
+             SELECT day, decile, orders, score_sum, bounced, held FROM stats_retired_risk
+             WHERE day >= $1 AND day <= $2)
          INSERT INTO stats_risk_daily (day, decile, orders, score_sum, bounced, held)
-         SELECT $1, decile, SUM(orders), SUM(score_sum), SUM(bounced), SUM(held) FROM r GROUP BY decile",
+         SELECT day, decile, SUM(orders), SUM(score_sum), SUM(bounced), SUM(held) FROM r
+         GROUP BY day, decile",
         outcome_sums()
     )
 }
