@@ -482,7 +482,10 @@ fn wasm_rows() -> Vec<Row> {
             "hydrate WASM (gzip -9)",
             "".into(),
             "SKIPPED",
-            format!("no rebound.wasm in {}: run `make build` first", dir.display()),
+            format!(
+                "no rebound.wasm in {}: run `make build` first",
+                dir.display()
+            ),
         )];
     };
     let main_raw = std::fs::metadata(&main).map(|m| m.len()).unwrap_or(0);
@@ -546,7 +549,11 @@ fn wasm_rows() -> Vec<Row> {
                 kb(lightest),
                 over.len(),
                 pages.len(),
-                if over.is_empty() { String::new() } else { format!(" ({})", over.join(", ")) }
+                if over.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", over.join(", "))
+                }
             ),
         ),
     ]

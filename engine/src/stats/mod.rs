@@ -491,7 +491,10 @@ struct Tally {
 /// some orders' (their retirement before retention deletes them).
 #[derive(Clone, Copy)]
 enum Scope<'a> {
-    Days { from: i64, to: i64 },
+    Days {
+        from: i64,
+        to: i64,
+    },
     /// `(1,2,3)`: integers from the database, written into the statement.
     Orders(&'a str),
 }

@@ -265,7 +265,9 @@ async fn rollups_count_sends_bounces_and_reach_and_refresh_only_what_changed() {
         // One pass over a range gives, row for row, what a rebuild of each day alone gives.
         let rows = async |db: &Db| {
             (
-                by_day(db, day, day + 2, Group::DayPool).await.expect("rows"),
+                by_day(db, day, day + 2, Group::DayPool)
+                    .await
+                    .expect("rows"),
                 by_day(db, day, day + 2, Group::DayProvider)
                     .await
                     .expect("rows"),
@@ -283,7 +285,9 @@ async fn rollups_count_sends_bounces_and_reach_and_refresh_only_what_changed() {
             rebuild(db, d, d).await.expect("rebuild a day");
         }
         assert_eq!(rows(db).await, ranged, "[{}]", db.backend_name());
-        rebuild(db, day + 2, day).await.expect("an empty range is a no-op");
+        rebuild(db, day + 2, day)
+            .await
+            .expect("an empty range is a no-op");
         assert_eq!(rows(db).await, ranged);
 
         // Chart data: one label per day, a series per class / provider / pool.
