@@ -10,7 +10,7 @@ use leptos_meta::Title;
 
 use crate::components::status::{ActionStatus, ErrorNotice};
 use crate::server_fns::support::{
-    BulkHeld, LogCall, MAX_BULK, RegenerateLink, ResendViaPool, ResolveCase, SendSmsLink,
+    BulkHeld, LogCall, MAX_BULK, QUEUE_LIMIT, RegenerateLink, ResendViaPool, ResolveCase, SendSmsLink,
     StartCall, TakeCase, list_held, list_resend_pools,
 };
 use crate::types::{BulkOutcome, HeldRow, PoolChoice};
@@ -141,6 +141,11 @@ pub fn HeldPage() -> impl IntoView {
                 match rows.await {
                     Ok(list) if list.is_empty() => view! { <p class="notice ok" role="status">"Nothing is held. Every customer has a way to their receipt."</p> }.into_any(),
                     Ok(list) => view! {
+                        {(list.len() >= QUEUE_LIMIT).then(|| view! {
+                            <p class="notice" role="note">{format!(
+                                "Showing the {QUEUE_LIMIT} most urgent open cases; the Overview counts them all. Resolved cases make room for the next."
+                            )}</p>
+                        })}
                         <ul class="held-list">
                             {list.into_iter().enumerate().map(|(i, r)| view! { <HeldItem i r a pools=pools.clone() selected/> }).collect_view()}
                         </ul>
