@@ -10,8 +10,8 @@ use leptos_meta::Title;
 
 use crate::components::status::{ActionStatus, ErrorNotice};
 use crate::server_fns::support::{
-    BulkHeld, LogCall, MAX_BULK, QUEUE_LIMIT, RegenerateLink, ResendViaPool, ResolveCase, SendSmsLink,
-    StartCall, TakeCase, list_held, list_resend_pools,
+    BulkHeld, LogCall, MAX_BULK, QUEUE_LIMIT, RegenerateLink, ResendViaPool, ResolveCase,
+    SendSmsLink, StartCall, TakeCase, list_held, list_resend_pools,
 };
 use crate::types::{BulkOutcome, HeldRow, PoolChoice};
 
