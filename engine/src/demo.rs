@@ -199,7 +199,7 @@ pub async fn seed(db: &Db, now: Millis, opts: &SeedOptions) -> Result<Seeded> {
     while let Some(done) = writes.next().await {
         done?;
     }
-    drop(writes);
+    drop(writes); // the planner borrows `seeded` until the stream is gone
     stats::rebuild(db, stats::day_of(start), stats::day_of(now)).await?;
     Ok(seeded)
 }

@@ -14,9 +14,10 @@
 //! - VPN-flagged orders (`/flagged`), first page of the keyset pagination.
 //!
 //! Then the hydrate WASM's gzip size (target ≤ 400 KB), read from `target/site/pkg`
-//! (measure after `cargo leptos build --release --split`: `make build` leaves the far
-//! bigger debug build there; the row says so when it is missing): the main module, and
-//! the heaviest page's first load (main + its lazy route's chunks, from the split manifest).
+//! (measure after `cargo leptos build --release`: `make build` leaves the far bigger debug
+//! build there; the row says so when it is missing). A `--split` build with lazy routes
+//! gets two rows: the main module, and the heaviest page's first load (main + its route's
+//! chunks, from the split manifest).
 //!
 //! Sizes: `REBOUND_BENCH_SQLITE_ORDERS` (default 1,000,000) and `REBOUND_BENCH_PG_ORDERS`
 //! (default 10,000,000; `0` skips). Seeding a database that size takes minutes, so each
@@ -460,10 +461,10 @@ fn gzip_len(path: &std::path::Path) -> Option<u64> {
     out.status.success().then_some(out.stdout.len() as u64)
 }
 
-/// The hydrate WASM a browser downloads before a page is interactive, gzip -9.
-/// With `cargo leptos build --split` (what `make build` runs) that is the main
-/// module plus the chunks of the page's lazy route, listed in
-/// `__wasm_split_manifest.json`; the row shows the heaviest page.
+/// The hydrate WASM a browser downloads before a page is interactive, gzip -9:
+/// the one module, or, after `cargo leptos build --split` with lazy routes, the
+/// main module plus the chunks of the page's route (listed in
+/// `__wasm_split_manifest.json`), for the heaviest page.
 fn wasm_rows() -> Vec<Row> {
     let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site/pkg"));
     let row = |page: &str, p95: String, verdict: &str, notes: String| Row {

@@ -443,19 +443,6 @@ async fn refresh_days(db: &Db, now: Millis, watermark: Millis, lookback_ms: i64)
     Ok(days.len())
 }
 
-/// Recomputes the days `from_day..=to_day` (after history was written or
-/// removed directly, e.g. by `rebound demo`). Safe beside a running refresh.
-///
-/// Each read covers the whole range and groups by day, so a long range is a
-/// few scans instead of one index walk per day (at 10 M orders on PostgreSQL
-/// per-day reads were random IO: up to a minute a day).
-pub async fn rebuild(db: &Db, from_day: i64, to_day: i64) -> Result<()> {
-    if from_day > to_day {
-        return Ok(());
-    }
-    rebuild_days(db, from_day, to_day).await
-}
-
 /// When the rollups were last refreshed (`None`: never).
 pub async fn refreshed_at(db: &Db) -> Result<Option<Millis>> {
     let at: Option<i64> = on_pool!(db, p => sqlx::query_scalar(
@@ -680,7 +667,16 @@ macro_rules! tally_reads {
     };
 }
 
-async fn rebuild_days(db: &Db, from: i64, to: i64) -> Result<()> {
+/// Recomputes the days `from..=to` (after history was written or
+/// removed directly, e.g. by `rebound demo`). Safe beside a running refresh.
+///
+/// Each read covers the whole range and groups by day, so a long range is a
+/// few scans instead of one index walk per day (at 10 M orders on PostgreSQL
+/// per-day reads were random IO: up to a minute a day).
+pub async fn rebuild(db: &Db, from: i64, to: i64) -> Result<()> {
+    if from > to {
+        return Ok(());
+    }
     let reads = Scope::Days { from, to }.reads(db);
     let mut tally = Tally::default();
     // One snapshot for every read: an order that retention retires meanwhile
@@ -906,19 +902,11 @@ pub async fn retries(db: &Db, from_day: i64, to_day: i64) -> Result<Vec<(i64, i6
 /// when the oldest of them is held. Live, not a rollup (read from the
 /// `orders_held_unreached` partial index).
 pub async fn held_now(db: &Db) -> Result<(i64, Option<Millis>)> {
-    // SQLite's planner (no ANALYZE statistics) picks `orders_fallback_due`
-    // and reads every held order's row: 65 ms at a million orders against
-    // 0.8 ms through the partial index, so it is named there.
-    let sql = match db {
-        Db::Sqlite(_) => {
-            "SELECT COUNT(*), MIN(updated_at) FROM orders INDEXED BY orders_held_unreached
-             WHERE state = 'held' AND reached_at IS NULL"
-        }
-        Db::Postgres(_) => {
-            "SELECT COUNT(*), MIN(updated_at) FROM orders WHERE state = 'held' AND reached_at IS NULL"
-        }
-    };
-    Ok(on_pool!(db, p => sqlx::query_as(sql).fetch_one(p).await)?)
+    let sql = format!(
+        "SELECT COUNT(*), MIN(updated_at) FROM orders{} WHERE state = 'held' AND reached_at IS NULL",
+        dialect::held_unreached_index(db)
+    );
+    Ok(on_pool!(db, p => sqlx::query_as(&sql).fetch_one(p).await)?)
 }
 
 #[cfg(test)]
