@@ -21,7 +21,7 @@ setup-test:
 
 ## Server (ssr) and browser (wasm) halves, via cargo-leptos.
 build:
-	cargo leptos build
+	cargo leptos build --split
 
 ## Rust tests (engine, app's ssr half, server with a real HTTP server).
 unit:

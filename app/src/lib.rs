@@ -6,6 +6,7 @@
 
 pub mod components;
 pub mod pages;
+pub mod routes;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -17,12 +18,8 @@ use leptos_router::SsrMode;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use components::layout::StaffLayout;
-use pages::{
-    api_keys::ApiKeysPage, audit::AuditPage, home::HomePage, login::LoginPage, not_found::NotFound,
-    order::OrderPage, orders::OrdersPage, outbox::OutboxPage, pools::PoolsPage, rules::RulesPage,
-    suppressions::SuppressionsPage, users::UsersPage,
-};
+use leptos_router::Lazy;
+use pages::not_found::NotFound;
 
 /// The Content-Security-Policy for a page whose scripts carry `nonce`: no
 /// inline script runs without it, WebAssembly may compile, everything else
@@ -37,16 +34,8 @@ pub fn content_security_policy(nonce: &str) -> String {
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    // Leptos puts a fresh nonce on its own scripts for every response; the
-    // policy names it, so injected scripts cannot run.
-    #[cfg(feature = "ssr")]
-    if let (Some(nonce), Some(res)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) && let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce))
-    {
-        res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-    }
+    // The Content-Security-Policy naming this response's script nonce is set
+    // by the server around the render (`server/src/http/page_csp.rs`).
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -81,23 +70,23 @@ pub fn App() -> impl IntoView {
         <Router>
             // Async SSR: pages arrive complete, so they read fine with JavaScript off.
             <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/login") ssr=SsrMode::Async view=LoginPage/>
-                <Route path=path!("/r/:token") ssr=SsrMode::Async view=pages::receipt_link::ReceiptLinkView/>
-                <Route path=path!("/") ssr=SsrMode::Async view=|| view! { <StaffLayout><HomePage/></StaffLayout> }/>
-                <Route path=path!("/admin/users") ssr=SsrMode::Async view=|| view! { <StaffLayout><UsersPage/></StaffLayout> }/>
-                <Route path=path!("/admin/audit") ssr=SsrMode::Async view=|| view! { <StaffLayout><AuditPage/></StaffLayout> }/>
-                <Route path=path!("/admin/outbox") ssr=SsrMode::Async view=|| view! { <StaffLayout><OutboxPage/></StaffLayout> }/>
-                <Route path=path!("/admin/webhooks") ssr=SsrMode::Async view=|| view! { <StaffLayout><pages::admin_webhooks::AdminWebhooksPage/></StaffLayout> }/>
-                <Route path=path!("/admin/api-keys") ssr=SsrMode::Async view=|| view! { <StaffLayout><ApiKeysPage/></StaffLayout> }/>
-                <Route path=path!("/admin/rules") ssr=SsrMode::Async view=|| view! { <StaffLayout><RulesPage/></StaffLayout> }/>
-                <Route path=path!("/suppressions") ssr=SsrMode::Async view=|| view! { <StaffLayout><SuppressionsPage/></StaffLayout> }/>
-                <Route path=path!("/pools") ssr=SsrMode::Async view=|| view! { <StaffLayout><PoolsPage/></StaffLayout> }/>
-                <Route path=path!("/trends") ssr=SsrMode::Async view=|| view! { <StaffLayout><pages::trends::TrendsPage/></StaffLayout> }/>
-                <Route path=path!("/held") ssr=SsrMode::Async view=|| view! { <StaffLayout><pages::held::HeldPage/></StaffLayout> }/>
-                <Route path=path!("/flagged") ssr=SsrMode::Async view=|| view! { <StaffLayout><pages::flagged::FlaggedPage/></StaffLayout> }/>
-                <Route path=path!("/search") ssr=SsrMode::Async view=|| view! { <StaffLayout><pages::search::SearchPage/></StaffLayout> }/>
-                <Route path=path!("/orders") ssr=SsrMode::Async view=|| view! { <StaffLayout><OrdersPage/></StaffLayout> }/>
-                <Route path=path!("/orders/:number") ssr=SsrMode::Async view=|| view! { <StaffLayout><OrderPage/></StaffLayout> }/>
+                <Route path=path!("/login") ssr=SsrMode::Async view={Lazy::<routes::Login>::new()}/>
+                <Route path=path!("/r/:token") ssr=SsrMode::Async view={Lazy::<routes::ReceiptLink>::new()}/>
+                <Route path=path!("/") ssr=SsrMode::Async view={Lazy::<routes::Home>::new()}/>
+                <Route path=path!("/admin/users") ssr=SsrMode::Async view={Lazy::<routes::Users>::new()}/>
+                <Route path=path!("/admin/audit") ssr=SsrMode::Async view={Lazy::<routes::Audit>::new()}/>
+                <Route path=path!("/admin/outbox") ssr=SsrMode::Async view={Lazy::<routes::Outbox>::new()}/>
+                <Route path=path!("/admin/webhooks") ssr=SsrMode::Async view={Lazy::<routes::AdminWebhooks>::new()}/>
+                <Route path=path!("/admin/api-keys") ssr=SsrMode::Async view={Lazy::<routes::ApiKeys>::new()}/>
+                <Route path=path!("/admin/rules") ssr=SsrMode::Async view={Lazy::<routes::Rules>::new()}/>
+                <Route path=path!("/suppressions") ssr=SsrMode::Async view={Lazy::<routes::Suppressions>::new()}/>
+                <Route path=path!("/pools") ssr=SsrMode::Async view={Lazy::<routes::Pools>::new()}/>
+                <Route path=path!("/trends") ssr=SsrMode::Async view={Lazy::<routes::Trends>::new()}/>
+                <Route path=path!("/held") ssr=SsrMode::Async view={Lazy::<routes::Held>::new()}/>
+                <Route path=path!("/flagged") ssr=SsrMode::Async view={Lazy::<routes::Flagged>::new()}/>
+                <Route path=path!("/search") ssr=SsrMode::Async view={Lazy::<routes::Search>::new()}/>
+                <Route path=path!("/orders") ssr=SsrMode::Async view={Lazy::<routes::Orders>::new()}/>
+                <Route path=path!("/orders/:number") ssr=SsrMode::Async view={Lazy::<routes::Order>::new()}/>
             </Routes>
         </Router>
     }
@@ -107,5 +96,6 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // Pages are lazy routes (`routes.rs`): hydration waits for the page's chunk.
+    leptos::mount::hydrate_lazy(App);
 }

@@ -7,6 +7,7 @@ mod charts;
 mod csrf;
 pub mod health;
 pub mod metrics;
+mod page_csp;
 mod receipt_links;
 mod staff;
 mod suppressions_csv;
@@ -91,13 +92,20 @@ pub async fn router_with_workers(
         .leptos_routes_with_context(
             &leptos_options,
             routes,
-            move || provide_context(ctx_state.clone()),
+            move || {
+                provide_context(ctx_state.clone());
+                page_csp::provide_request_nonce();
+            },
             {
                 let options = leptos_options.clone();
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            page_csp::provide_request_nonce,
+            shell,
+        ))
+        .layer(middleware::from_fn(page_csp::with_page_csp))
         .layer(middleware::from_fn(auth_gate::require_sign_in))
         .layer(middleware::from_fn(bad_args::bad_arguments_are_400))
         .layer(session_layer)
