@@ -6,6 +6,7 @@
 
 pub mod components;
 pub mod pages;
+pub mod resource;
 pub mod routes;
 pub mod server_fns;
 #[cfg(feature = "ssr")]

@@ -8,7 +8,7 @@ use crate::types::{Role, SessionUser};
 /// sign-out, and the page itself in `<main>`.
 #[component]
 pub fn StaffLayout(children: Children) -> impl IntoView {
-    let user = Resource::new(|| (), |_| current_user());
+    let user = crate::resource::resource(|| (), |_| current_user());
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">

@@ -30,11 +30,11 @@ pub fn AdminWebhooksPage() -> impl IntoView {
             .and_then(|b| b.parse::<i64>().ok())
     };
     let selected = move || query.read().get("id").and_then(|v| v.parse::<i64>().ok());
-    let page = Resource::new(
+    let page = crate::resource::resource(
         move || (state_filter(), before()),
         |(s, b)| list_webhook_events(s, b),
     );
-    let detail = Resource::new(selected, |id| async move {
+    let detail = crate::resource::resource(selected, |id| async move {
         match id {
             Some(id) => get_webhook_event(id).await.map(Some),
             None => Ok(None),

@@ -9,7 +9,7 @@ use crate::server_fns::apikeys::{CreateApiKey, RevokeApiKey, list_api_keys};
 pub fn ApiKeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
-    let keys = Resource::new(
+    let keys = crate::resource::resource(
         move || (create.version().get(), revoke.version().get()),
         |_| list_api_keys(),
     );

@@ -16,7 +16,7 @@ pub fn AuditPage() -> impl IntoView {
             .get("before")
             .and_then(|b| b.parse::<i64>().ok())
     };
-    let page = Resource::new(before, list_audit);
+    let page = crate::resource::resource(before, list_audit);
     view! {
         <Title text="Audit log · Rebound"/>
         <h1>"Audit log"</h1>

@@ -90,7 +90,7 @@ pub fn FlaggedPage() -> impl IntoView {
             after: get("after"),
         }
     };
-    let page = Resource::new(filters, |f| {
+    let page = crate::resource::resource(filters, |f| {
         list_flagged(
             opt(f.network),
             opt(f.state),

@@ -72,7 +72,7 @@ pub fn HeldPage() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     }
-    let rows = Resource::new(
+    let rows = crate::resource::resource(
         move || {
             (
                 tick.get(),
@@ -88,7 +88,7 @@ pub fn HeldPage() -> impl IntoView {
         },
         |_| list_held(),
     );
-    let pools = Resource::new(|| (), |_| list_resend_pools());
+    let pools = crate::resource::resource(|| (), |_| list_resend_pools());
     // The selection survives the live refreshes (rows are redrawn, this is not).
     let selected = RwSignal::new(Vec::<String>::new());
     Effect::new(move |_| {

@@ -11,8 +11,8 @@ use crate::types::{OverviewView, OverviewWindow, RateView, Role};
 /// days) and what their role can reach.
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let user = Resource::new(|| (), |_| current_user());
-    let overview = Resource::new(|| (), |_| stats_overview());
+    let user = crate::resource::resource(|| (), |_| current_user());
+    let overview = crate::resource::resource(|| (), |_| stats_overview());
     view! {
         <Title text="Overview · Rebound"/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -12,7 +12,7 @@ use crate::server_fns::orders::get_order;
 pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
     let number = move || params.read().get("number").unwrap_or_default();
-    let order = Resource::new(number, get_order);
+    let order = crate::resource::resource(number, get_order);
     view! {
         <Title text="Order · Rebound"/>
         <p><a href="/orders">"← Orders"</a></p>

@@ -17,7 +17,7 @@ pub fn OrdersPage() -> impl IntoView {
             .get("before")
             .and_then(|b| b.parse::<i64>().ok())
     };
-    let page = Resource::new(before, list_orders);
+    let page = crate::resource::resource(before, list_orders);
     view! {
         <Title text="Orders · Rebound"/>
         <h1>"Orders"</h1>

@@ -11,9 +11,9 @@ use crate::server_fns::outbox::{get_captured, list_captured_sms, list_outbox};
 pub fn OutboxPage() -> impl IntoView {
     let query = use_query_map();
     let selected = move || query.read().get("id").and_then(|v| v.parse::<i64>().ok());
-    let list = Resource::new(|| (), |_| list_outbox());
-    let texts = Resource::new(|| (), |_| list_captured_sms());
-    let message = Resource::new(selected, |id| async move {
+    let list = crate::resource::resource(|| (), |_| list_outbox());
+    let texts = crate::resource::resource(|| (), |_| list_captured_sms());
+    let message = crate::resource::resource(selected, |id| async move {
         match id {
             Some(id) => get_captured(id).await.map(Some),
             None => Ok(None),

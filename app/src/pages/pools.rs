@@ -10,11 +10,11 @@ use crate::types::{HealthWindowView, PoolHealthView, PoolRow};
 pub fn PoolsPage() -> impl IntoView {
     let toggle = ServerAction::<SetPoolEnabled>::new();
     let save = ServerAction::<SavePool>::new();
-    let pools = Resource::new(
+    let pools = crate::resource::resource(
         move || (toggle.version().get(), save.version().get()),
         |_| list_pools(),
     );
-    let health = Resource::new(move || toggle.version().get(), |_| pool_health());
+    let health = crate::resource::resource(move || toggle.version().get(), |_| pool_health());
     let query = leptos_router::hooks::use_query_map();
     let editing = move || query.read().get("edit").and_then(|v| v.parse::<i64>().ok());
     view! {

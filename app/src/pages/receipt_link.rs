@@ -15,7 +15,7 @@ pub fn ReceiptLinkView() -> impl IntoView {
     let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let fresh_sent = move || query.read().get("fresh").is_some();
-    let page = Resource::new(token, open_receipt);
+    let page = crate::resource::resource(token, open_receipt);
     view! {
         <Title text="Your receipt"/>
         <div class="customer-page">

@@ -8,7 +8,7 @@ use crate::server_fns::bounces::list_rules;
 /// The bounce classifier's rules and how often each decided in the last 7 days.
 #[component]
 pub fn RulesPage() -> impl IntoView {
-    let rules = Resource::new(|| (), |_| list_rules());
+    let rules = crate::resource::resource(|| (), |_| list_rules());
     view! {
         <Title text="Bounce rules · Rebound"/>
         <h1>"Bounce rules"</h1>

@@ -14,7 +14,7 @@ use crate::server_fns::orders::{SEARCH_LIMIT, search_orders};
 pub fn SearchPage() -> impl IntoView {
     let query = use_query_map();
     let q = move || query.read().get("q").unwrap_or_default();
-    let results = Resource::new(q, |q| async move {
+    let results = crate::resource::resource(q, |q| async move {
         if q.trim().is_empty() {
             None
         } else {

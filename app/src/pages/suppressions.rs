@@ -13,11 +13,11 @@ pub fn SuppressionsPage() -> impl IntoView {
     let search = move || query.read().get("q").unwrap_or_default();
     let add = ServerAction::<AddSuppression>::new();
     let release = ServerAction::<ReleaseSuppression>::new();
-    let rows = Resource::new(
+    let rows = crate::resource::resource(
         move || (search(), add.version().get(), release.version().get()),
         |(q, _, _)| list_suppressions(q),
     );
-    let user = Resource::new(|| (), |_| current_user());
+    let user = crate::resource::resource(|| (), |_| current_user());
     view! {
         <Title text="Suppressions · Rebound"/>
         <h1>"Suppressions"</h1>

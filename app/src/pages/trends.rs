@@ -14,7 +14,7 @@ pub fn TrendsPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |name: &str| query.read().get(name).filter(|v| !v.trim().is_empty());
     let days = move || trend_days(query.read().get("days").and_then(|d| d.parse().ok()));
-    let trends = Resource::new(
+    let trends = crate::resource::resource(
         move || (days(), param("from"), param("to")),
         |(d, from, to)| stats_trends(Some(d), from, to),
     );

@@ -12,7 +12,7 @@ pub fn UsersPage() -> impl IntoView {
     let add = ServerAction::<AddUser>::new();
     let set_role = ServerAction::<SetUserRole>::new();
     let set_disabled = ServerAction::<SetUserDisabled>::new();
-    let users = Resource::new(
+    let users = crate::resource::resource(
         move || {
             (
                 add.version().get(),
