@@ -55,22 +55,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn App() -> impl IntoView {
-    provide_meta_context();
-    // Lets browser tests wait until the page is interactive.
+/// Marks `<body data-hydrated="true">` once the page in view has hydrated, so
+/// browser tests wait until it is interactive. Called by each route's view
+/// (`routes.rs`), not by `App`: `App`'s effects run while a lazy page's chunk
+/// is still loading, before the page has its event handlers.
+pub fn mark_interactive() {
     Effect::new(move |_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
 
     view! {
         <Stylesheet id="leptos" href="/pkg/rebound.css"/>
         <Title text="Rebound"/>
         <Router>
             // Async SSR: pages arrive complete, so they read fine with JavaScript off.
-            <Routes fallback=|| view! { <NotFound/> }>
+            <Routes fallback=|| { mark_interactive(); view! { <NotFound/> } }>
                 <Route path=path!("/login") ssr=SsrMode::Async view={Lazy::<routes::Login>::new()}/>
                 <Route path=path!("/r/:token") ssr=SsrMode::Async view={Lazy::<routes::ReceiptLink>::new()}/>
                 <Route path=path!("/") ssr=SsrMode::Async view={Lazy::<routes::Home>::new()}/>

@@ -25,7 +25,9 @@ macro_rules! lazy_page {
 
             fn view(this: Self) -> AnyView {
                 let _ = this;
-                view! { <$page/> }.into_any()
+                let page = view! { <$page/> }.into_any();
+                crate::mark_interactive();
+                page
             }
         }
     };
@@ -41,7 +43,9 @@ macro_rules! lazy_page {
 
             fn view(this: Self) -> AnyView {
                 let _ = this;
-                view! { <StaffLayout><$page/></StaffLayout> }.into_any()
+                let page = view! { <StaffLayout><$page/></StaffLayout> }.into_any();
+                crate::mark_interactive();
+                page
             }
         }
     };
