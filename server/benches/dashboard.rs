@@ -14,10 +14,10 @@
 //! - VPN-flagged orders (`/flagged`), first page of the keyset pagination.
 //!
 //! Then the hydrate WASM's gzip size (target ≤ 400 KB), read from `target/site/pkg`
-//! (measure after `cargo leptos build --release`: `make build` leaves the far bigger debug
-//! build there; the row says so when it is missing). A `--split` build with lazy routes
-//! gets two rows: the main module, and the heaviest page's first load (main + its route's
-//! chunks, from the split manifest).
+//! (measure after `cargo leptos build --release --split --frontend-only`: `make build`
+//! leaves the far bigger debug build there; the row says so when it is missing). Pages are
+//! lazy routes, so a split build gets two rows: the main module, and the heaviest page's
+//! first load (main + its route's chunks, from the split manifest).
 //!
 //! Sizes: `REBOUND_BENCH_SQLITE_ORDERS` (default 1,000,000) and `REBOUND_BENCH_PG_ORDERS`
 //! (default 10,000,000; `0` skips). Seeding a database that size takes minutes, so each
