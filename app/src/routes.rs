@@ -10,11 +10,11 @@ use leptos_router::{LazyRoute, lazy_route};
 use crate::components::layout::StaffLayout;
 use crate::pages;
 
-/// `lazy_page!(Route, Page)` for a page of its own; `lazy_page!(staff Route,
-/// Page)` for a staff page, inside the navigation frame.
+/// `lazy_page!(Route => view)`: a unit struct `Route` whose lazily loaded view
+/// is `view` (a staff page inside `StaffLayout`, the navigation frame).
 macro_rules! lazy_page {
-    ($route:ident, $page:path) => {
-        #[doc = concat!("The route that shows `", stringify!($page), "`.")]
+    ($route:ident => $view:expr) => {
+        #[doc = concat!("The route `", stringify!($route), "`.")]
         pub struct $route;
 
         #[lazy_route]
@@ -25,25 +25,7 @@ macro_rules! lazy_page {
 
             fn view(this: Self) -> AnyView {
                 let _ = this;
-                let page = view! { <$page/> }.into_any();
-                crate::mark_interactive();
-                page
-            }
-        }
-    };
-    (staff $route:ident, $page:path) => {
-        #[doc = concat!("The route that shows `", stringify!($page), "` in the staff frame.")]
-        pub struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(this: Self) -> AnyView {
-                let _ = this;
-                let page = view! { <StaffLayout><$page/></StaffLayout> }.into_any();
+                let page = $view.into_any();
                 crate::mark_interactive();
                 page
             }
@@ -51,20 +33,20 @@ macro_rules! lazy_page {
     };
 }
 
-lazy_page!(Login, pages::login::LoginPage);
-lazy_page!(ReceiptLink, pages::receipt_link::ReceiptLinkView);
-lazy_page!(staff Home, pages::home::HomePage);
-lazy_page!(staff Users, pages::users::UsersPage);
-lazy_page!(staff Audit, pages::audit::AuditPage);
-lazy_page!(staff Outbox, pages::outbox::OutboxPage);
-lazy_page!(staff AdminWebhooks, pages::admin_webhooks::AdminWebhooksPage);
-lazy_page!(staff ApiKeys, pages::api_keys::ApiKeysPage);
-lazy_page!(staff Rules, pages::rules::RulesPage);
-lazy_page!(staff Suppressions, pages::suppressions::SuppressionsPage);
-lazy_page!(staff Pools, pages::pools::PoolsPage);
-lazy_page!(staff Trends, pages::trends::TrendsPage);
-lazy_page!(staff Held, pages::held::HeldPage);
-lazy_page!(staff Flagged, pages::flagged::FlaggedPage);
-lazy_page!(staff Search, pages::search::SearchPage);
-lazy_page!(staff Orders, pages::orders::OrdersPage);
-lazy_page!(staff Order, pages::order::OrderPage);
+lazy_page!(Login => view! { <pages::login::LoginPage/> });
+lazy_page!(ReceiptLink => view! { <pages::receipt_link::ReceiptLinkView/> });
+lazy_page!(Home => view! { <StaffLayout><pages::home::HomePage/></StaffLayout> });
+lazy_page!(Users => view! { <StaffLayout><pages::users::UsersPage/></StaffLayout> });
+lazy_page!(Audit => view! { <StaffLayout><pages::audit::AuditPage/></StaffLayout> });
+lazy_page!(Outbox => view! { <StaffLayout><pages::outbox::OutboxPage/></StaffLayout> });
+lazy_page!(AdminWebhooks => view! { <StaffLayout><pages::admin_webhooks::AdminWebhooksPage/></StaffLayout> });
+lazy_page!(ApiKeys => view! { <StaffLayout><pages::api_keys::ApiKeysPage/></StaffLayout> });
+lazy_page!(Rules => view! { <StaffLayout><pages::rules::RulesPage/></StaffLayout> });
+lazy_page!(Suppressions => view! { <StaffLayout><pages::suppressions::SuppressionsPage/></StaffLayout> });
+lazy_page!(Pools => view! { <StaffLayout><pages::pools::PoolsPage/></StaffLayout> });
+lazy_page!(Trends => view! { <StaffLayout><pages::trends::TrendsPage/></StaffLayout> });
+lazy_page!(Held => view! { <StaffLayout><pages::held::HeldPage/></StaffLayout> });
+lazy_page!(Flagged => view! { <StaffLayout><pages::flagged::FlaggedPage/></StaffLayout> });
+lazy_page!(Search => view! { <StaffLayout><pages::search::SearchPage/></StaffLayout> });
+lazy_page!(Orders => view! { <StaffLayout><pages::orders::OrdersPage/></StaffLayout> });
+lazy_page!(Order => view! { <StaffLayout><pages::order::OrderPage/></StaffLayout> });
