@@ -94,7 +94,7 @@ pub async fn router_with_workers(
             routes,
             move || {
                 provide_context(ctx_state.clone());
-                page_csp::provide_request_nonce();
+                page_csp::record_nonce();
             },
             {
                 let options = leptos_options.clone();
@@ -102,7 +102,7 @@ pub async fn router_with_workers(
             },
         )
         .fallback(leptos_axum::file_and_error_handler_with_context(
-            page_csp::provide_request_nonce,
+            page_csp::record_nonce,
             shell,
         ))
         .layer(middleware::from_fn(page_csp::with_page_csp))
