@@ -11,6 +11,7 @@ run: setup build
 	./target/debug/rebound serve
 
 ## Every test: unit, integration on SQLite and PostgreSQL, Playwright in Chromium.
+## (Each step is timed: a slow CI run says where its time went.)
 test: setup-test build unit api-fuzz e2e
 
 setup:
@@ -21,20 +22,20 @@ setup-test:
 
 ## Server (ssr) and browser (wasm) halves, via cargo-leptos.
 build:
-	cargo leptos build --split
+	time cargo leptos build --split
 
 ## Rust tests (engine, app's ssr half, server with a real HTTP server).
 unit:
-	cargo test --workspace --exclude app
-	cargo test -p app --features ssr
+	time cargo test --workspace --exclude app
+	time cargo test -p app --features ssr
 
 ## Schemathesis against the real server's own OpenAPI document (scripts/schemathesis.sh).
 api-fuzz:
-	bash scripts/schemathesis.sh
+	time bash scripts/schemathesis.sh
 
 ## Browser tests against the real binary (end2end/start-server.sh).
 e2e:
-	cd end2end && npx playwright test
+	cd end2end && time npx playwright test
 
 ## Formatting and clippy for each half with its own features.
 lint:
