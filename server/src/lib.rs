@@ -9,3 +9,9 @@ pub mod http;
 pub mod inbound_smtp;
 pub mod sessions;
 pub mod telemetry;
+
+/// mimalloc for every binary built on this library (`rebound`, its tests and
+/// benches alike): the send path allocates a lot across tokio's and sqlx's
+/// threads, where glibc's malloc showed about 8 % of the dispatch bench's CPU.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

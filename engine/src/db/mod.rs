@@ -65,6 +65,12 @@ pub fn values_rows(first: usize, rows: usize, cols: usize) -> String {
         .join(", ")
 }
 
+/// Prepared statements kept per connection (sqlx's default is 100). The send
+/// worker's batch statements have one text per batch size (`placeholders`,
+/// `values_rows`), about 700 in all, so at 100 they kept evicting each other
+/// and were parsed again on most runs.
+const STATEMENT_CACHE: usize = 1024;
+
 impl Db {
     /// Connects to `url` (creating the SQLite file and its folder if needed).
     pub async fn connect(url: &str) -> Result<Self> {
@@ -74,7 +80,8 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true);
+                .foreign_keys(true)
+                .statement_cache_capacity(STATEMENT_CACHE);
             if let Some(parent) = opts.get_filename().parent()
                 && !parent.as_os_str().is_empty()
             {
@@ -92,7 +99,7 @@ impl Db {
                 .await?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url)?;
+            let opts = PgConnectOptions::from_str(url)?.statement_cache_capacity(STATEMENT_CACHE);
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))
