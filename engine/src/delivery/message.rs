@@ -3,9 +3,10 @@
 //! The message is `multipart/alternative` (plain text first, then HTML, so clients that
 //! understand HTML pick the last part). lettre's builder does the encoding: non-ASCII
 //! display names and subjects become RFC 2047 encoded words, the text body is 7bit or
-//! quoted-printable as needed and the HTML body base64, long header lines are folded. Every header value
-//! goes through that encoder, which turns CR and LF into encoded words, so a customer name
-//! such as `"Eve\r\nBcc: x@evil.example"` cannot start a new header line.
+//! quoted-printable as needed and the HTML body base64, long header lines are folded.
+//! Every header value goes through that encoder, which turns CR and LF into encoded
+//! words, so a customer name such as `"Eve\r\nBcc: x@evil.example"` cannot start a new
+//! header line.
 
 use lettre::Message;
 use lettre::message::header::{ContentTransferEncoding, HeaderName, HeaderValue, MessageId};
