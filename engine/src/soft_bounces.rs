@@ -56,11 +56,11 @@ pub(crate) const RECORD_SQL: &str = "INSERT INTO soft_bounces (email, count, las
 pub(crate) const RESET_SQL: &str =
     "UPDATE soft_bounces SET count = 0 WHERE email = $1 AND count <> 0";
 
-/// Good deliveries to `n` normalised addresses (`$1`…).
-pub(crate) fn reset_many_sql(n: usize) -> String {
+/// Good deliveries to many normalised addresses (`$1`: a JSON list).
+pub(crate) fn reset_many_sql(db: &crate::db::Db) -> String {
     format!(
-        "UPDATE soft_bounces SET count = 0 WHERE email IN ({}) AND count <> 0",
-        crate::db::placeholders(1, n)
+        "UPDATE soft_bounces SET count = 0 WHERE {} AND count <> 0",
+        crate::db::dialect::in_json_list(db, "email", 1, crate::db::dialect::JsonType::Text)
     )
 }
 

@@ -473,3 +473,34 @@ async fn a_synchronous_hard_bounce_suppresses_the_address() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn an_order_reads_as_sending_while_a_worker_holds_its_job() {
+    for t in all_backends().await {
+        let r = rig(t.db.clone()).await;
+        orders::intake(&r.db, T0, order("S-1", "sam@example.com"), None)
+            .await
+            .expect("intake");
+        assert_eq!(state_of(&r.db, "S-1").await, "queued");
+        // Another worker takes the job: the order is seen as sending.
+        let jobs = engine::delivery::queue::claim(&r.db, T0, "elsewhere", 60_000, 10)
+            .await
+            .expect("claim");
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(state_of(&r.db, "S-1").await, "sending");
+        // The stored state is not written for it (see `orders::repo::STATE_AS_SEEN`).
+        let stored: String = engine::on_pool!(&r.db, p => sqlx::query_scalar(
+            "SELECT state FROM orders WHERE order_number = 'S-1'"
+        ).fetch_one(p).await)
+        .expect("stored state");
+        assert_eq!(stored, "queued");
+        // Put back, it is queued again; sent, it is accepted.
+        engine::delivery::queue::release(&r.db, jobs[0].id, "elsewhere")
+            .await
+            .expect("release");
+        assert_eq!(state_of(&r.db, "S-1").await, "queued");
+        assert_eq!(r.worker.run_once().await.expect("run"), 1);
+        assert_eq!(state_of(&r.db, "S-1").await, "accepted");
+        t.cleanup().await;
+    }
+}

@@ -14,7 +14,9 @@
 //!    scoring at checkout. Target: at least 0.90× (under 10 % slower).
 //! 2. Dispatch: queued → accepted through the real queue, worker and state writes into
 //!    Postfix's `smtp-sink`, against the raw send loop (8 tasks pushing one pre-built
-//!    message through one `Sender`) into the same sink.
+//!    message through one `Sender`) into the same sink. Both are warmed up first (the
+//!    pipeline by sending 1,000 orders), and the raw loop runs before and after the
+//!    pipeline: the baseline is the faster of the two.
 //! 3. Peak RSS of this process.
 //!
 //! The servers, the load generator and the SMTP client all share this one process (and,
@@ -57,8 +59,10 @@ const OFFERED_RATE: f64 = 2_000.0;
 const OFFERED_FOR: Duration = Duration::from_secs(5);
 /// The open-loop run drops (and counts) requests beyond this many outstanding.
 const MAX_OUTSTANDING: usize = 2_048;
-/// Orders queued for the dispatch run.
+/// Orders queued for the measured dispatch run (`REBOUND_BENCH_ORDERS` overrides).
 const DISPATCH_ORDERS: usize = 4_000;
+/// Orders sent before the measured dispatch run (not measured).
+const DISPATCH_WARMUP: usize = 1_000;
 /// Concurrent `Worker::run_once()` callers (`REBOUND_BENCH_CALLERS` overrides, for experiments).
 const DISPATCH_CALLERS: usize = 4;
 /// Jobs one `run_once()` claims (`REBOUND_BENCH_BATCH` overrides, for experiments).
@@ -73,6 +77,10 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn dispatch_callers() -> usize {
     env_or("REBOUND_BENCH_CALLERS", DISPATCH_CALLERS)
+}
+
+fn dispatch_orders() -> usize {
+    env_or("REBOUND_BENCH_ORDERS", DISPATCH_ORDERS)
 }
 
 fn dispatch_batch() -> i64 {
@@ -191,8 +199,14 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// Progress on stderr, stamped with the wall clock (seconds since the epoch), so a
+/// profile taken with `perf record -k realtime` can be cut to one phase (`--time`).
 fn progress(msg: &str) {
-    eprintln!("[bench] {msg}");
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    eprintln!("[bench {t:.3}] {msg}");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -992,11 +1006,115 @@ async fn raw_send_loop(
     run
 }
 
+/// Queues `n` orders numbered `{prefix}-{i}` through `orders::intake` (16 at a time).
+async fn queue_orders(db: &Db, clock: &Arc<dyn Clock>, prefix: &str, n: usize) {
+    let results: Vec<Result<(), String>> = futures::stream::iter(0..n)
+        .map(|i| {
+            let (db, clock) = (db.clone(), clock.clone());
+            let number = format!("{prefix}-{i}");
+            async move {
+                let input: OrderInput = serde_json::from_value(order_json(&number, i))
+                    .map_err(|e| format!("order JSON: {e}"))?;
+                let valid = input
+                    .validate()
+                    .map_err(|e| format!("order invalid: {e:?}"))?;
+                engine::orders::intake(&db, clock.now_ms(), valid, None)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| format!("intake: {e}"))
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
+        panic!("queueing the dispatch orders failed: {e}");
+    }
+}
+
+/// CPU time the whole machine has spent busy (every process and the kernel,
+/// idle and I/O wait excluded), from `/proc/stat`. The database server and the
+/// SMTP sink are other processes, so per-message cost is read machine-wide;
+/// unlike throughput it hardly moves when the machine's speed drifts.
+fn machine_busy() -> Duration {
+    let ticks_per_sec = 100.0; // USER_HZ on Linux
+    let busy = std::fs::read_to_string("/proc/stat")
+        .ok()
+        .and_then(|s| {
+            let line = s.lines().next()?.to_string();
+            let f: Vec<u64> = line
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|v| v.parse().ok())
+                .collect();
+            // user nice system idle iowait irq softirq steal …
+            Some(f.iter().take(8).sum::<u64>() - f.get(3)? - f.get(4)?)
+        })
+        .unwrap_or(0);
+    Duration::from_secs_f64(busy as f64 / ticks_per_sec)
+}
+
+/// Machine CPU per message over a window, in microseconds.
+fn cpu_per_msg(busy: Duration, msgs: usize) -> f64 {
+    busy.as_secs_f64() * 1e6 / msgs.max(1) as f64
+}
+
+/// What one run of the pipeline did.
+struct PipelineRun {
+    /// When the last order was accepted (None: the run hit its deadline).
+    finished: Option<Instant>,
+    start: Instant,
+    errors: Vec<String>,
+}
+
+/// `callers` tasks calling `run_once()` until `target` orders are accepted
+/// in all (or `DISPATCH_CAP` passes).
+async fn run_pipeline(worker: &Arc<Worker>, db: &Db, callers: usize, target: i64) -> PipelineRun {
+    let done = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let deadline = start + DISPATCH_CAP;
+    let mut set = JoinSet::new();
+    for _ in 0..callers {
+        let (worker, db, done) = (worker.clone(), db.clone(), done.clone());
+        set.spawn(async move {
+            let mut errors = Vec::new();
+            while !done.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match worker.run_once().await {
+                    Ok(n) if n > 0 => continue,
+                    Ok(_) => match accepted(&db).await {
+                        Ok(a) if a >= target => {
+                            done.store(true, Ordering::Relaxed);
+                            return (Some(Instant::now()), errors);
+                        }
+                        Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+                        Err(e) => errors.push(format!("count: {e}")),
+                    },
+                    Err(e) => {
+                        errors.push(format!("run_once: {e}"));
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+            (None, errors)
+        });
+    }
+    let mut run = PipelineRun {
+        finished: None,
+        start,
+        errors: Vec::new(),
+    };
+    while let Some(r) = set.join_next().await {
+        let (at, errs) = r.expect("worker task panicked");
+        if let Some(at) = at {
+            run.finished = Some(run.finished.map_or(at, |f: Instant| f.min(at)));
+        }
+        run.errors.extend(errs);
+    }
+    run
+}
+
 async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     let name = backend.name();
-    progress(&format!(
-        "dispatch on {name}: queueing {DISPATCH_ORDERS} orders"
-    ));
     let t = backend.fresh_db().await;
     let db = t.db.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
@@ -1017,37 +1135,33 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     )
     .await
     .expect("create the sender pool");
-
-    let run_id = format!("D{}", unix_now_ms());
-    let queued_at = Instant::now();
-    let results: Vec<Result<(), String>> = futures::stream::iter(0..DISPATCH_ORDERS)
-        .map(|i| {
-            let (db, clock, run_id) = (db.clone(), clock.clone(), run_id.clone());
-            async move {
-                let input: OrderInput =
-                    serde_json::from_value(order_json(&format!("{run_id}-{i}"), i))
-                        .map_err(|e| format!("order JSON: {e}"))?;
-                let valid = input
-                    .validate()
-                    .map_err(|e| format!("order invalid: {e:?}"))?;
-                engine::orders::intake(&db, clock.now_ms(), valid, None)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| format!("intake: {e}"))
-            }
-        })
-        .buffer_unordered(16)
-        .collect()
-        .await;
-    if let Some(Err(e)) = results.iter().find(|r| r.is_err()) {
-        panic!("queueing the dispatch orders failed: {e}");
-    }
-    let queue_secs = queued_at.elapsed().as_secs_f64();
-
     let worker =
         Arc::new(Worker::new(db.clone(), clock.clone(), &config).expect("create the send worker"));
+    let (callers, batch) = (dispatch_callers(), dispatch_batch());
+    let orders = dispatch_orders();
 
-    // Baseline first: the same rendered receipt, pre-built once.
+    // Warm-up, as the raw loop has one: a server that has been running a while
+    // has its connections, prepared statements and heap in place.
+    let run_id = format!("D{}", unix_now_ms());
+    progress(&format!(
+        "dispatch on {name}: warm-up, {DISPATCH_WARMUP} orders"
+    ));
+    queue_orders(&db, &clock, &format!("{run_id}-warm"), DISPATCH_WARMUP).await;
+    let warm_target = i64::try_from(DISPATCH_WARMUP).expect("order count fits i64");
+    let warm = run_pipeline(&worker, &db, callers, warm_target).await;
+    if warm.finished.is_none() {
+        progress(&format!(
+            "dispatch on {name}: warm-up TIME-CAPPED ({:?})",
+            warm.errors.first()
+        ));
+    }
+
+    progress(&format!("dispatch on {name}: queueing {orders} orders"));
+    let queued_at = Instant::now();
+    queue_orders(&db, &clock, &run_id, orders).await;
+    let queue_secs = queued_at.elapsed().as_secs_f64();
+
+    // Baseline: the same rendered receipt, pre-built once.
     let sample = engine::orders::find_by_number(&db, &format!("{run_id}-0"))
         .await
         .expect("read a queued order")
@@ -1088,85 +1202,62 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     if let Some(f) = &warm.first_failure {
         progress(&format!("raw send warm-up failures: {f}"));
     }
-    let base = raw_send_loop(&sender, &envelope, &raw, DISPATCH_ORDERS).await;
-    let base_rate = base.accepted as f64 / base.elapsed.as_secs_f64().max(1e-9);
+    let cpu0 = machine_busy();
+    let base_before = raw_send_loop(&sender, &envelope, &raw, orders).await;
+    let raw_cpu = machine_busy().saturating_sub(cpu0);
 
-    let (callers, batch) = (dispatch_callers(), dispatch_batch());
     progress(&format!(
         "dispatch on {name}: {callers} run_once() callers, batch {batch}"
     ));
-    let target = i64::try_from(DISPATCH_ORDERS).expect("order count fits i64");
-    let done = Arc::new(AtomicBool::new(false));
-    let start = Instant::now();
-    let deadline = start + DISPATCH_CAP;
-    let mut set = JoinSet::new();
-    for _ in 0..callers {
-        let (worker, db, done) = (worker.clone(), db.clone(), done.clone());
-        set.spawn(async move {
-            let mut errors = Vec::new();
-            while !done.load(Ordering::Relaxed) && Instant::now() < deadline {
-                match worker.run_once().await {
-                    Ok(n) if n > 0 => continue,
-                    Ok(_) => match accepted(&db).await {
-                        Ok(a) if a >= target => {
-                            done.store(true, Ordering::Relaxed);
-                            return (Some(Instant::now()), errors);
-                        }
-                        Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-                        Err(e) => errors.push(format!("count: {e}")),
-                    },
-                    Err(e) => {
-                        errors.push(format!("run_once: {e}"));
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            }
-            (None, errors)
-        });
-    }
-    let mut finished: Option<Instant> = None;
-    let mut errors = Vec::new();
-    while let Some(r) = set.join_next().await {
-        let (at, errs) = r.expect("worker task panicked");
-        if let Some(at) = at {
-            finished = Some(finished.map_or(at, |f| f.min(at)));
-        }
-        errors.extend(errs);
-    }
-    let elapsed = finished
+    let target = i64::try_from(DISPATCH_WARMUP + orders).expect("order count fits i64");
+    let cpu0 = machine_busy();
+    let run = run_pipeline(&worker, &db, callers, target).await;
+    let run_cpu = machine_busy().saturating_sub(cpu0);
+    let elapsed = run
+        .finished
         .unwrap_or_else(Instant::now)
-        .saturating_duration_since(start);
+        .saturating_duration_since(run.start);
+    progress(&format!("dispatch on {name}: done; raw send loop again"));
+    // The baseline is the faster of a raw run before and one after: on a
+    // machine whose speed drifts, the pipeline is held to the better one.
+    let base_after = raw_send_loop(&sender, &envelope, &raw, orders).await;
     let states = count_states(&db).await;
-    let got = states.get("accepted").copied().unwrap_or(0);
+    let got = states.get("accepted").copied().unwrap_or(0) - warm_target;
     let real_rate = got as f64 / elapsed.as_secs_f64().max(1e-9);
+    let rate = |r: &SendRun| r.accepted as f64 / r.elapsed.as_secs_f64().max(1e-9);
+    let base_rate = rate(&base_before).max(rate(&base_after));
 
     let mut row = Row::new("dispatch queued->accepted", name);
     row.result = format!("{} msg/s", thousands(real_rate));
     row.baseline = format!("{} msg/s", thousands(base_rate));
     row.ratio = ratio(real_rate, base_rate);
     let mut notes = format!(
-        "{got}/{DISPATCH_ORDERS} accepted in {:.2} s; {callers} callers x batch {batch}, {POOL_RATE} conns; raw: {} x {RAW_TASKS} tasks in {:.2} s; queueing took {queue_secs:.2} s",
+        "{got}/{orders} accepted in {:.2} s after {DISPATCH_WARMUP} warm-up; {callers} callers x batch {batch}, {POOL_RATE} conns; raw ({RAW_TASKS} tasks) before/after: {} / {} msg/s; machine CPU per message: pipeline {:.0} us, raw {:.0} us; queueing took {queue_secs:.2} s",
         elapsed.as_secs_f64(),
-        base.accepted,
-        base.elapsed.as_secs_f64(),
+        thousands(rate(&base_before)),
+        thousands(rate(&base_after)),
+        cpu_per_msg(run_cpu, usize::try_from(got).unwrap_or(0)),
+        cpu_per_msg(raw_cpu, base_before.accepted),
     );
-    if finished.is_none() {
+    if run.finished.is_none() {
         notes.push_str(&format!(
             " TIME-CAPPED at {DISPATCH_CAP:?}, states {states:?}"
         ));
     }
-    if base.failed > 0 {
-        notes.push_str(&format!(
-            " RAW FAILURES {} (first: {})",
-            base.failed,
-            base.first_failure.as_deref().unwrap_or("?")
-        ));
+    for base in [&base_before, &base_after] {
+        if base.failed > 0 {
+            notes.push_str(&format!(
+                " RAW FAILURES {} (first: {})",
+                base.failed,
+                base.first_failure.as_deref().unwrap_or("?")
+            ));
+        }
     }
-    if !errors.is_empty() {
+    if !run.errors.is_empty() {
         notes.push_str(&format!(
             " WORKER ERRORS {} (first: {})",
-            errors.len(),
-            errors[0]
+            run.errors.len(),
+            run.errors[0]
         ));
     }
     row.notes = notes;

@@ -32,8 +32,13 @@ pub fn bytewise(db: &Db) -> &'static str {
 }
 
 /// Claims up to `$4` due jobs (or jobs whose lease `$3` has passed) for owner
-/// `$1` until `$2`. PostgreSQL skips rows other workers hold; SQLite runs one
-/// writer at a time, so the single statement is already atomic.
+/// `$1` until `$2`, oldest due first.
+///
+/// SQLite runs one writer at a time, so the single statement is already
+/// atomic. PostgreSQL skips rows other workers hold, and takes the due jobs
+/// and the expired leases as two index range scans (an `OR` of the two made
+/// it scan and sort the whole queue on every claim); with expired leases about
+/// it may claim up to twice `$4`.
 pub fn claim_jobs(db: &Db) -> &'static str {
     match db {
         Db::Sqlite(_) => {
@@ -45,11 +50,71 @@ pub fn claim_jobs(db: &Db) -> &'static str {
         }
         Db::Postgres(_) => {
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2
-             WHERE id IN (SELECT id FROM jobs
-                          WHERE (state = 'queued' AND due_at <= $3) OR (state = 'running' AND lease_until < $3)
-                          ORDER BY due_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+             WHERE id = ANY(
+                 ARRAY(SELECT id FROM jobs WHERE state = 'queued' AND due_at <= $3
+                       ORDER BY due_at LIMIT $4 FOR UPDATE SKIP LOCKED)
+                 || ARRAY(SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3
+                          LIMIT $4 FOR UPDATE SKIP LOCKED))
              RETURNING id, kind, order_id, attempt_no, due_at, slot_at, pool_id"
         }
+    }
+}
+
+/// The SQL type of a value read from a JSON batch parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    Int,
+    Text,
+}
+
+/// A batch of rows passed as one JSON parameter `$param`, `[[a, b, …], …]`
+/// (see [`super::json_param`]), read as a subquery with the named columns.
+///
+/// One statement text serves every batch size, so each connection prepares
+/// it once, and SQLite binds one value rather than hundreds (sqlx looks each
+/// `$n` up by name, a cost that grows with the square of their number).
+pub fn json_rows(db: &Db, param: usize, cols: &[(&str, JsonType)]) -> String {
+    let columns = cols
+        .iter()
+        .enumerate()
+        .map(|(i, (name, ty))| match (db, ty) {
+            (Db::Sqlite(_), _) => format!("value ->> {i} AS {name}"),
+            (Db::Postgres(_), JsonType::Int) => format!("(e ->> {i})::bigint AS {name}"),
+            (Db::Postgres(_), JsonType::Text) => format!("e ->> {i} AS {name}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    match db {
+        Db::Sqlite(_) => format!("SELECT {columns} FROM json_each(${param})"),
+        Db::Postgres(_) => {
+            format!("SELECT {columns} FROM jsonb_array_elements(${param}::jsonb) AS e")
+        }
+    }
+}
+
+/// `col` is one of the values of the JSON list `$param` (`[a, b, …]`).
+/// PostgreSQL gets them as an array, so it looks each up in `col`'s index
+/// (as a subquery it hashes a scan of the whole table against them).
+pub fn in_json_list(db: &Db, col: &str, param: usize, ty: JsonType) -> String {
+    match (db, ty) {
+        (Db::Sqlite(_), _) => format!("{col} IN (SELECT value FROM json_each(${param}))"),
+        (Db::Postgres(_), JsonType::Int) => format!(
+            "{col} = ANY(ARRAY(SELECT x::bigint FROM jsonb_array_elements_text(${param}::jsonb) AS x))"
+        ),
+        (Db::Postgres(_), JsonType::Text) => format!(
+            "{col} = ANY(ARRAY(SELECT x FROM jsonb_array_elements_text(${param}::jsonb) AS x))"
+        ),
+    }
+}
+
+/// For an `UPDATE … FROM v WHERE t.key = v.key` over a batch: `key` is one
+/// of `keys` (a subquery). PostgreSQL then reads the batch's rows through
+/// the index instead of hashing a scan of the whole table (it guesses a
+/// set-returning function yields 100 rows); SQLite already does.
+pub fn keys_in(db: &Db, key: &str, keys: &str) -> String {
+    match db {
+        Db::Sqlite(_) => "TRUE".to_string(),
+        Db::Postgres(_) => format!("{key} = ANY(ARRAY({keys}))"),
     }
 }
 

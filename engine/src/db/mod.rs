@@ -47,29 +47,19 @@ macro_rules! exec_on_pool {
     };
 }
 
-/// `$first, $first+1, …` for `n` values: the list of an `IN (…)` that both
-/// backends accept (SQLite has no arrays to bind).
-pub fn placeholders(first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// One JSON parameter carrying a whole batch: a list (`[a, b, …]`) or rows
+/// of tuples (`[[a, b, …], …]`; tuples serialise as arrays, `None` as null),
+/// read back in SQL by [`dialect::json_rows`] and [`dialect::in_json_list`].
+/// One statement text then serves every batch size.
+pub fn json_param<T: serde::Serialize + ?Sized>(batch: &T) -> Result<String> {
+    serde_json::to_string(batch)
+        .map_err(|e| Error::Internal(format!("a batch could not be written as JSON: {e}")))
 }
 
-/// `($first, …), (…)`: `rows` tuples of `cols` numbered placeholders, for a
-/// multi-row `VALUES` (one statement for a whole batch).
-pub fn values_rows(first: usize, rows: usize, cols: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", placeholders(first + r * cols, cols)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Prepared statements kept per connection (sqlx's default is 100). The send
-/// worker's batch statements have one text per batch size (`placeholders`,
-/// `values_rows`), about 700 in all, so at 100 they kept evicting each other
-/// and were parsed again on most runs.
-const STATEMENT_CACHE: usize = 1024;
+/// Prepared statements kept per connection (sqlx's default is 100). The
+/// intake writer's group commits have one statement text per batch size (up
+/// to 128, three tables), which at 100 kept evicting each other.
+const STATEMENT_CACHE: usize = 512;
 
 impl Db {
     /// Connects to `url` (creating the SQLite file and its folder if needed).

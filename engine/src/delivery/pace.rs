@@ -34,47 +34,74 @@ pub fn interval_ms(cfg: &PaceConfig) -> i64 {
     ((1000.0 / cfg.per_provider_per_second).ceil() as i64).max(1)
 }
 
-/// Reserves the next slots for `n` sends of `pool_id` to `provider` (a send
-/// batch), in order. While a shaping rule holds the pair slowed, the spacing
-/// is multiplied by its factor and there is no burst allowance.
-pub async fn reserve_many(
-    db: &Db,
-    now: Millis,
-    pool_id: i64,
-    provider: &str,
-    n: usize,
-    cfg: &PaceConfig,
-) -> Result<Vec<Slot>> {
-    if n == 0 {
-        return Ok(Vec::new());
-    }
-    let count = i64::try_from(n).map_err(|_| Error::invalid("too many sends to pace at once"))?;
+/// The statement that reserves slots for a send batch, every (pool, provider)
+/// pair at once: `$1` is now, `$2` a JSON list of (pool, provider, count ×
+/// interval) rows (`db::json_param`). One upsert, so concurrent workers and
+/// processes each get their own slots; it returns each pair's row after the
+/// reservation, for [`slots`]. Run it in the transaction that records the
+/// batch's attempts (one commit for both).
+pub fn reserve_sql(db: &Db) -> String {
+    use crate::db::dialect::{JsonType::*, json_rows};
+    let rows = json_rows(
+        db,
+        2,
+        &[("pool_id", Int), ("provider", Text), ("amount", Int)],
+    );
+    // `excluded.next_at - $1` is the pair's amount; a slowed pair pays it
+    // times its factor.
+    format!(
+        "INSERT INTO send_pace (pool_id, provider, next_at)
+         SELECT pool_id, provider, $1 + amount FROM ({rows}) AS v WHERE TRUE
+         ON CONFLICT (pool_id, provider) DO UPDATE SET next_at =
+             (CASE WHEN send_pace.next_at > $1 THEN send_pace.next_at ELSE $1 END)
+             + (excluded.next_at - $1) * (CASE WHEN send_pace.slow_until > $1 THEN send_pace.slow_factor ELSE 1 END)
+         RETURNING pool_id, provider, next_at, slow_factor, slow_until"
+    )
+}
+
+/// A pair's `send_pace` row as [`reserve_sql`] returns it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Reserved {
+    pub pool_id: i64,
+    pub provider: String,
+    pub next_at: Millis,
+    pub slow_factor: i64,
+    pub slow_until: Millis,
+}
+
+/// What [`reserve_sql`] reserves for `count` sends of one pair: count ×
+/// interval (the `amount` of its row).
+pub fn reserve_amount(count: usize, cfg: &PaceConfig) -> Result<i64> {
+    let count =
+        i64::try_from(count).map_err(|_| Error::invalid("too many sends to pace at once"))?;
+    Ok(interval_ms(cfg) * count)
+}
+
+/// The slots of the `count` sends a pair reserved, in order, from the row
+/// the reservation returned. While a shaping rule holds the pair slowed, the
+/// spacing is multiplied by its factor and there is no burst allowance.
+pub fn slots(now: Millis, reserved: &Reserved, count: usize, cfg: &PaceConfig) -> Vec<Slot> {
+    let count = i64::try_from(count).unwrap_or(i64::MAX);
     let interval = interval_ms(cfg);
     let tolerance = interval * (cfg.burst.max(1) - 1);
-    // One statement (an upsert), so concurrent workers and processes each get
-    // their own slots, at one round trip per pair and batch.
-    let row: (Millis, i64, Millis) = on_pool!(db, p => sqlx::query_as(
-        "INSERT INTO send_pace (pool_id, provider, next_at) VALUES ($1, $2, $3 + $4)
-         ON CONFLICT (pool_id, provider) DO UPDATE SET next_at =
-             (CASE WHEN send_pace.next_at > $3 THEN send_pace.next_at ELSE $3 END)
-             + $4 * (CASE WHEN send_pace.slow_until > $3 THEN send_pace.slow_factor ELSE 1 END)
-         RETURNING next_at, slow_factor, slow_until"
-    ).bind(pool_id).bind(provider).bind(now).bind(interval * count).fetch_one(p).await)?;
-    let (next_at, factor, slow_until) = row;
-    let slowed = slow_until > now;
-    let spacing = if slowed { interval * factor } else { interval };
+    let slowed = reserved.slow_until > now;
+    let spacing = if slowed {
+        interval * reserved.slow_factor
+    } else {
+        interval
+    };
     let allowance = if slowed { 0 } else { tolerance };
-    // The i-th send's slot is the (n - i)-th before the new next_at.
-    Ok((0..count)
+    // The i-th send's slot is the (count - i)-th before the new next_at.
+    (0..count)
         .map(|i| {
-            let slot = next_at - (count - i) * spacing - allowance;
+            let slot = reserved.next_at - (count - i) * spacing - allowance;
             if slot <= now {
                 Slot::Go
             } else {
                 Slot::At(slot)
             }
         })
-        .collect())
+        .collect()
 }
 
 /// One shaping rule: provider texts that mean "slow down".

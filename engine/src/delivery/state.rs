@@ -18,7 +18,9 @@ use crate::clock::Millis;
 pub enum ReceiptState {
     /// Waiting for its first send.
     Queued,
-    /// A worker is sending it now.
+    /// A worker is sending it now. Seen, not stored: orders are read with
+    /// this state while their send job is leased (`orders::repo::STATE_AS_SEEN`);
+    /// the stored state stays queued or retry_scheduled until the outcome.
     Sending,
     /// A soft failure; another attempt is scheduled.
     RetryScheduled,

@@ -54,103 +54,141 @@ pub struct Attempt {
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, pool_id, message_id, verp_token, started_at, \
     finished_at, outcome, smtp_code, smtp_text, reason, class, purpose";
 
-/// The batch statements of a send round, for `n` rows each (`$1` is now
-/// where a statement takes it). Multi-row `VALUES` in a `WITH`, which both
-/// backends read the same way.
-struct WriteSql;
+/// The batch statements of a send round. Each takes its batch as one JSON
+/// parameter (`db::json_param`), so one text per statement serves every
+/// batch size; `$1` is `now` where a statement takes it. Built once per worker.
+struct WriteSql {
+    /// Records attempts before their sends, or returns the ones a crashed run
+    /// recorded (a no-op update, so both backends return every row). `$1`:
+    /// now; `$2`: rows of (order, attempt, pool, message id, token, purpose).
+    start_attempts: String,
+    /// Attempts' outcomes. `$1`: now; `$2`: rows of (attempt id, outcome,
+    /// code, text, reason, class, rule).
+    attempts: String,
+    /// Orders' new states, unless already final; returns the ids that moved.
+    /// `$1`: now; `$2`: rows of (order, state, detail, attempts).
+    orders: String,
+    /// Timeline entries. `$1`: now; `$2`: rows of (order, kind, detail).
+    events: String,
+    /// Next attempts. `$1`: now; `$2`: rows of (order, attempt, due).
+    retries: String,
+    /// Jobs done. `$1`: job ids.
+    jobs_done: String,
+    /// Good deliveries reset the soft-bounce count. `$1`: normalised addresses.
+    soft_resets: String,
+    /// The attempts of many orders, by order, in attempt order. `$1`: order ids.
+    attempts_of_orders: String,
+    /// Pacing slots for the batch's (pool, provider) pairs (`pace::reserve_sql`).
+    reserve_slots: String,
+}
 
 impl WriteSql {
-    /// Records attempts before their sends, or returns the ones a crashed run
-    /// recorded (a no-op update, so both backends return every row).
-    fn start_attempts(&self, n: usize) -> String {
-        format!(
-            "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token, started_at, purpose)
-             VALUES {}
-             ON CONFLICT (order_id, attempt_no) DO UPDATE SET attempt_no = delivery_attempts.attempt_no
-             RETURNING {ATTEMPT_COLUMNS}",
-            crate::db::values_rows(1, n, 7)
-        )
-    }
-
-    /// Receipt sends under way.
-    fn mark_sending(&self, n: usize) -> String {
-        format!(
-            "UPDATE orders SET state = 'sending', updated_at = $1
-             WHERE id IN ({}) AND state IN ('queued', 'retry_scheduled', 'sending')",
-            crate::db::placeholders(2, n)
-        )
-    }
-
-    /// Attempts' outcomes: rows of (id, outcome, code, text, reason, class, rule).
-    fn attempts(&self, n: usize) -> String {
-        format!(
-            "WITH v(attempt_id, outcome, code, text, reason, class, rule) AS (VALUES {})
-             UPDATE delivery_attempts SET finished_at = $1, outcome = v.outcome, smtp_code = v.code,
-                 smtp_text = v.text, reason = v.reason, class = v.class, rule = v.rule
-             FROM v WHERE delivery_attempts.id = v.attempt_id",
-            crate::db::values_rows(2, n, 7)
-        )
-    }
-
-    /// Orders' new states, unless already final: rows of (order, state,
-    /// detail, attempts); returns the ids that moved.
-    fn orders(&self, n: usize) -> String {
-        format!(
-            "WITH v(order_id, state, detail, attempts) AS (VALUES {})
-             UPDATE orders SET state = v.state, state_detail = v.detail, attempts = v.attempts, updated_at = $1
-             FROM v WHERE orders.id = v.order_id AND orders.state NOT IN ('accepted', 'held')
-             RETURNING id",
-            crate::db::values_rows(2, n, 4)
-        )
-    }
-
-    /// Timeline entries: rows of (order, at, kind, detail).
-    fn events(&self, n: usize) -> String {
-        format!(
-            "INSERT INTO order_events (order_id, at, kind, detail) VALUES {}",
-            crate::db::values_rows(1, n, 4)
-        )
-    }
-
-    /// Next attempts: rows of (order, attempt, due).
-    fn retries(&self, n: usize) -> String {
-        let rows = (0..n)
-            .map(|i| {
-                let k = 2 + i * 3;
-                format!("('send', ${k}, ${}, ${}, 'queued', $1)", k + 1, k + 2)
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
-        format!(
-            "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at) VALUES {rows}
-             ON CONFLICT DO NOTHING"
-        )
-    }
-
-    /// Jobs done.
-    fn jobs_done(&self, n: usize) -> String {
-        format!(
-            "UPDATE jobs SET state = 'done', lease_owner = NULL WHERE id IN ({})",
-            crate::db::placeholders(1, n)
-        )
+    fn new(db: &Db) -> Self {
+        use crate::db::dialect::{JsonType::*, in_json_list, json_rows, keys_in};
+        let attempt_rows = json_rows(
+            db,
+            2,
+            &[
+                ("order_id", Int),
+                ("attempt_no", Int),
+                ("pool_id", Int),
+                ("message_id", Text),
+                ("verp_token", Text),
+                ("purpose", Text),
+            ],
+        );
+        let outcome_rows = json_rows(
+            db,
+            2,
+            &[
+                ("attempt_id", Int),
+                ("outcome", Text),
+                ("code", Int),
+                ("text", Text),
+                ("reason", Text),
+                ("class", Text),
+                ("rule", Text),
+            ],
+        );
+        let state_rows = json_rows(
+            db,
+            2,
+            &[
+                ("order_id", Int),
+                ("state", Text),
+                ("detail", Text),
+                ("attempts", Int),
+            ],
+        );
+        let event_rows = json_rows(
+            db,
+            2,
+            &[("order_id", Int), ("kind", Text), ("detail", Text)],
+        );
+        let retry_rows = json_rows(
+            db,
+            2,
+            &[("order_id", Int), ("attempt_no", Int), ("due_at", Int)],
+        );
+        Self {
+            // `WHERE TRUE`: SQLite needs it to read ON CONFLICT after INSERT … SELECT.
+            start_attempts: format!(
+                "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token, started_at, purpose)
+                 SELECT order_id, attempt_no, pool_id, message_id, verp_token, $1, purpose FROM ({attempt_rows}) AS v
+                 WHERE TRUE
+                 ON CONFLICT (order_id, attempt_no) DO UPDATE SET attempt_no = delivery_attempts.attempt_no
+                 RETURNING {ATTEMPT_COLUMNS}"
+            ),
+            attempts: format!(
+                "WITH v AS ({outcome_rows})
+                 UPDATE delivery_attempts SET finished_at = $1, outcome = v.outcome, smtp_code = v.code,
+                     smtp_text = v.text, reason = v.reason, class = v.class, rule = v.rule
+                 FROM v WHERE delivery_attempts.id = v.attempt_id AND {}",
+                keys_in(db, "delivery_attempts.id", "SELECT attempt_id FROM v")
+            ),
+            orders: format!(
+                "WITH v AS ({state_rows})
+                 UPDATE orders SET state = v.state, state_detail = v.detail, attempts = v.attempts, updated_at = $1
+                 FROM v WHERE orders.id = v.order_id AND {} AND orders.state NOT IN ('accepted', 'held')
+                 RETURNING orders.id",
+                keys_in(db, "orders.id", "SELECT order_id FROM v")
+            ),
+            events: format!(
+                "INSERT INTO order_events (order_id, at, kind, detail)
+                 SELECT order_id, $1, kind, detail FROM ({event_rows}) AS v"
+            ),
+            retries: format!(
+                "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
+                 SELECT 'send', order_id, attempt_no, due_at, 'queued', $1 FROM ({retry_rows}) AS v
+                 WHERE TRUE
+                 ON CONFLICT DO NOTHING"
+            ),
+            jobs_done: format!(
+                "UPDATE jobs SET state = 'done', lease_owner = NULL WHERE {}",
+                in_json_list(db, "id", 1, Int)
+            ),
+            soft_resets: crate::soft_bounces::reset_many_sql(db),
+            reserve_slots: super::pace::reserve_sql(db),
+            attempts_of_orders: format!(
+                "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE {} ORDER BY order_id, attempt_no",
+                in_json_list(db, "order_id", 1, Int)
+            ),
+        }
     }
 }
 
 /// The attempts of many orders at once (a send batch), by order, in attempt order.
-async fn attempts_of_orders(db: &Db, order_ids: &[i64]) -> Result<HashMap<i64, Vec<Attempt>>> {
+async fn attempts_of_orders(
+    db: &Db,
+    sql: &WriteSql,
+    order_ids: &[i64],
+) -> Result<HashMap<i64, Vec<Attempt>>> {
     if order_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let sql = format!(
-        "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE order_id IN ({}) ORDER BY order_id, attempt_no",
-        crate::db::placeholders(1, order_ids.len())
-    );
+    let ids = crate::db::json_param(order_ids)?;
     let rows: Vec<Attempt> = on_pool!(db, p => {
-        let mut q = sqlx::query_as(&sql);
-        for id in order_ids {
-            q = q.bind(id);
-        }
-        q.fetch_all(p).await
+        sqlx::query_as(&sql.attempts_of_orders).bind(&ids).fetch_all(p).await
     })?;
     let mut by_order: HashMap<i64, Vec<Attempt>> = HashMap::new();
     for a in rows {
@@ -306,6 +344,166 @@ impl OutcomeRow {
     }
 }
 
+/// What an order that moved gets next: (order, (event kind, event detail),
+/// (next attempt, due) for a retry).
+type FollowUp = (i64, (&'static str, String), Option<(i64, Millis)>);
+
+/// One round of [`Worker::write_outcomes`] (at most one outcome per order),
+/// as the JSON parameters its statements take.
+struct Round {
+    /// (attempt id, outcome, code, text, reason, class, rule) of the sends.
+    attempts: Option<String>,
+    /// (order, state, detail, attempts).
+    states: String,
+    /// Job ids.
+    jobs: String,
+    /// Per order: its timeline entry and, for a retry, the next attempt.
+    follow_ups: Vec<FollowUp>,
+    suppress: Vec<(String, String)>,
+    soft_resets: Option<String>,
+    soft_records: Vec<String>,
+}
+
+impl Round {
+    fn of(outcomes: &[&Outcome]) -> Result<Self> {
+        let rows: Vec<(&Outcome, OutcomeRow)> =
+            outcomes.iter().map(|o| (*o, OutcomeRow::of(o))).collect();
+        let attempts: Vec<_> = rows
+            .iter()
+            .filter_map(|(o, _)| o.attempt.as_ref())
+            .map(|(id, r)| (id, r.outcome, r.code, &r.text, &r.reason, &r.class, &r.rule))
+            .collect();
+        let states: Vec<_> = rows
+            .iter()
+            .map(|(o, row)| {
+                (
+                    o.job.order_id,
+                    o.transition.new_state().as_str(),
+                    &row.detail,
+                    o.job.attempt_no,
+                )
+            })
+            .collect();
+        let jobs: Vec<i64> = rows.iter().map(|(o, _)| o.job.id).collect();
+        let soft_resets: Vec<&String> = rows
+            .iter()
+            .filter_map(|(_, row)| match &row.soft {
+                Some((email, SoftEffect::Reset)) => Some(email),
+                _ => None,
+            })
+            .collect();
+        Ok(Self {
+            attempts: json_unless_empty(&attempts)?,
+            states: crate::db::json_param(&states)?,
+            jobs: crate::db::json_param(&jobs)?,
+            soft_resets: json_unless_empty(&soft_resets)?,
+            soft_records: rows
+                .iter()
+                .filter_map(|(_, row)| match &row.soft {
+                    Some((email, SoftEffect::Record)) => Some(email.clone()),
+                    _ => None,
+                })
+                .collect(),
+            suppress: rows
+                .iter()
+                .filter_map(|(_, row)| row.suppress.clone())
+                .collect(),
+            follow_ups: rows
+                .into_iter()
+                .map(|(o, row)| {
+                    let retry = match &o.transition {
+                        Transition::Retry {
+                            next_attempt,
+                            due_at,
+                            ..
+                        } => Some((*next_attempt, *due_at)),
+                        _ => None,
+                    };
+                    (o.job.order_id, (row.event_kind, row.event_detail), retry)
+                })
+                .collect(),
+        })
+    }
+
+    /// The timeline entries and next jobs of the orders that `changed`.
+    fn moved(&self, changed: &[i64]) -> Result<(Option<String>, Option<String>)> {
+        let moved = || {
+            self.follow_ups
+                .iter()
+                .filter(|(order, ..)| changed.contains(order))
+        };
+        let events: Vec<_> = moved()
+            .map(|(order, (kind, detail), _)| (order, kind, detail))
+            .collect();
+        let retries: Vec<_> = moved()
+            .filter_map(|(order, _, retry)| retry.map(|(attempt, due)| (order, attempt, due)))
+            .collect();
+        Ok((json_unless_empty(&events)?, json_unless_empty(&retries)?))
+    }
+}
+
+/// A batch as a JSON parameter, or `None` for no rows (no statement to run).
+fn json_unless_empty<T: serde::Serialize>(rows: &[T]) -> Result<Option<String>> {
+    Ok(if rows.is_empty() {
+        None
+    } else {
+        Some(crate::db::json_param(rows)?)
+    })
+}
+
+/// A claimed batch's plans, split by what happens to each.
+struct Batch {
+    /// Nothing to do: done.
+    finished: Vec<Job>,
+    /// Back to the queue until their pacing slot.
+    deferred: Vec<(Job, Millis)>,
+    /// Transitions without a send.
+    writes: Vec<Outcome>,
+    /// Sends that go now.
+    sends: Vec<SendPlan>,
+}
+
+impl Batch {
+    /// Splits `plans`, giving the sends that wanted a token (`wanting`, by
+    /// pair) the slots their pair's reservation (`reserved`) holds for them.
+    fn split(
+        mut plans: Vec<Plan>,
+        wanting: &HashMap<(i64, &'static str), Vec<usize>>,
+        reserved: &[super::pace::Reserved],
+        now: Millis,
+        cfg: &crate::config::PaceConfig,
+    ) -> Self {
+        for r in reserved {
+            let provider = crate::stats::PROVIDERS.iter().find(|p| **p == r.provider);
+            let Some(idxs) = provider.and_then(|&p| wanting.get(&(r.pool_id, p))) else {
+                continue;
+            };
+            for (&i, slot) in idxs.iter().zip(super::pace::slots(now, r, idxs.len(), cfg)) {
+                if let (Some(Plan::Send(s)), super::pace::Slot::At(at)) = (plans.get_mut(i), slot) {
+                    s.slot = Some(at);
+                }
+            }
+        }
+        let mut batch = Batch {
+            finished: Vec::new(),
+            deferred: Vec::new(),
+            writes: Vec::new(),
+            sends: Vec::new(),
+        };
+        for plan in plans {
+            match plan {
+                Plan::Finish(job) => batch.finished.push(job),
+                Plan::Write(o) => batch.writes.push(*o),
+                Plan::Send(s) => match s.slot {
+                    Some(at) => batch.deferred.push((s.job, at)),
+                    None => batch.sends.push(*s),
+                },
+            }
+        }
+        batch
+    }
+}
+
 pub struct Worker {
     db: Db,
     clock: Arc<dyn Clock>,
@@ -319,6 +517,8 @@ pub struct Worker {
     batch: i64,
     smtp_timeout: Duration,
     senders: Mutex<HashMap<i64, (String, Sender)>>,
+    /// The send round's batch statements, for this worker's backend.
+    sql: WriteSql,
     config: Arc<Config>,
     /// Intake pokes this so a new order is sent at once, not at the next poll.
     pub wake: Arc<Notify>,
@@ -366,6 +566,7 @@ impl Worker {
         .map_err(|e| Error::Config(format!("`shop.template_dir`: {e}")))?;
         let mut id_bytes = [0u8; 6];
         rand::rng().fill_bytes(&mut id_bytes);
+        let sql = WriteSql::new(&db);
         Ok(Self {
             db,
             clock,
@@ -379,6 +580,7 @@ impl Worker {
             batch: config.delivery.batch_size,
             smtp_timeout: Duration::from_secs(config.delivery.smtp_timeout_seconds.unsigned_abs()),
             senders: Mutex::new(HashMap::new()),
+            sql,
             config: Arc::new(config.clone()),
             wake: Arc::new(Notify::new()),
             stats_due: AtomicI64::new(0),
@@ -707,11 +909,11 @@ impl Worker {
             .into_iter()
             .map(|o| (o.id, o))
             .collect();
-        let histories = attempts_of_orders(db, &order_ids).await?;
+        let histories = attempts_of_orders(db, &self.sql, &order_ids).await?;
         let emails: Vec<&str> = by_id.values().map(|o| o.customer_email.as_str()).collect();
         let suppressed = crate::suppression::active_many(db, now, &emails).await?;
         let chain = send_chain(pools);
-        let mut plans: Vec<Plan> = jobs
+        let plans: Vec<Plan> = jobs
             .into_iter()
             .map(|job| {
                 let order = by_id.get(&job.order_id).cloned();
@@ -720,8 +922,9 @@ impl Worker {
             })
             .collect();
 
-        // Spreading: one reservation per (pool, provider) pair for the batch; a
-        // send without a token waits in the queue for the slot it reserved.
+        // Spreading: a first try takes a token per (pool, provider) pair, one
+        // reservation for the whole batch, made in the transaction that records
+        // its attempts; a send without a token waits in the queue for its slot.
         let mut wanting: HashMap<(i64, &'static str), Vec<usize>> = HashMap::new();
         for (i, plan) in plans.iter().enumerate() {
             if let Plan::Send(s) = plan
@@ -730,77 +933,51 @@ impl Worker {
                 wanting.entry((s.pool.id, s.provider)).or_default().push(i);
             }
         }
-        for ((pool_id, provider), idxs) in wanting {
-            let slots = super::pace::reserve_many(
-                db,
-                now,
-                pool_id,
-                provider,
-                idxs.len(),
-                &self.config.pace,
-            )
-            .await?;
-            for (i, slot) in idxs.into_iter().zip(slots) {
-                if let (Plan::Send(s), super::pace::Slot::At(at)) = (&mut plans[i], slot) {
-                    s.slot = Some(at);
-                }
-            }
-        }
-
-        let (mut finished, mut deferred, mut writes, mut sends) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for plan in plans {
-            match plan {
-                Plan::Finish(job) => finished.push(job),
-                Plan::Write(o) => writes.push(*o),
-                Plan::Send(s) => match s.slot {
-                    Some(at) => deferred.push((s.job, at)),
-                    None => sends.push(*s),
-                },
-            }
-        }
-        // Attempts are recorded before sending (a re-run keeps its Message-ID).
-        let fresh_rows: Vec<(&SendPlan, (String, String))> = sends
+        let mut pace_rows = wanting
             .iter()
-            .filter(|s| s.started.is_none())
-            .map(|s| (s, self.new_message_id(s.order.id, s.job.attempt_no)))
-            .collect();
-        let sql = WriteSql;
-        let inserted: Vec<Attempt> = on_pool!(db, p => {
+            .map(|(&(pool, provider), idxs)| {
+                let amount = super::pace::reserve_amount(idxs.len(), &self.config.pace)?;
+                Ok((pool, provider, amount))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // Always in one order: concurrent batches lock the pairs' rows alike,
+        // so PostgreSQL never finds two of them waiting for each other.
+        pace_rows.sort_unstable();
+        let pace_json = json_unless_empty(&pace_rows)?;
+        let sql = &self.sql;
+        let (batch, inserted): (Batch, Vec<Attempt>) = on_pool!(db, p => {
             let mut tx = p.begin().await?;
-            if !finished.is_empty() {
-                let text = sql.jobs_done(finished.len());
-                let mut q = sqlx::query(&text);
-                for job in &finished {
-                    q = q.bind(job.id);
-                }
-                q.execute(&mut *tx).await?;
+            let reserved: Vec<super::pace::Reserved> = match &pace_json {
+                Some(rows) => sqlx::query_as(&sql.reserve_slots).bind(now).bind(rows)
+                    .fetch_all(&mut *tx).await?,
+                None => Vec::new(),
+            };
+            let batch = Batch::split(plans, &wanting, &reserved, now, &self.config.pace);
+            // Attempts are recorded before sending (a re-run keeps its Message-ID).
+            let fresh_rows: Vec<(i64, i64, i64, String, String, &str)> = batch.sends
+                .iter()
+                .filter(|s| s.started.is_none())
+                .map(|s| {
+                    let (message_id, token) = self.new_message_id(s.order.id, s.job.attempt_no);
+                    (s.order.id, s.job.attempt_no, s.pool.id, message_id, token, "receipt")
+                })
+                .collect();
+            if let Some(ids) = json_unless_empty(&batch.finished.iter().map(|j| j.id).collect::<Vec<_>>())? {
+                sqlx::query(&sql.jobs_done).bind(&ids).execute(&mut *tx).await?;
             }
-            for (job, at) in &deferred {
+            for (job, at) in &batch.deferred {
                 sqlx::query(queue::DEFER_SQL).bind(job.id).bind(&self.id).bind(at)
                     .execute(&mut *tx).await?;
             }
             let mut inserted = Vec::new();
-            if !fresh_rows.is_empty() {
-                let text = sql.start_attempts(fresh_rows.len());
-                let mut q = sqlx::query_as(&text);
-                for (s, (message_id, token)) in &fresh_rows {
-                    q = q.bind(s.order.id).bind(s.job.attempt_no).bind(s.pool.id).bind(message_id)
-                        .bind(token).bind(now).bind("receipt");
-                }
-                inserted = q.fetch_all(&mut *tx).await?;
-            }
-            if !sends.is_empty() {
-                let text = sql.mark_sending(sends.len());
-                let mut q = sqlx::query(&text).bind(now);
-                for s in &sends {
-                    q = q.bind(s.order.id);
-                }
-                q.execute(&mut *tx).await?;
+            if let Some(rows) = json_unless_empty(&fresh_rows)? {
+                inserted = sqlx::query_as(&sql.start_attempts).bind(now).bind(&rows)
+                    .fetch_all(&mut *tx).await?;
             }
             tx.commit().await?;
-            inserted
+            (batch, inserted)
         });
+        let Batch { writes, sends, .. } = batch;
         // Each send's attempt: the one a crashed run recorded, or the one just written.
         let mut by_key: HashMap<(i64, i64), Attempt> = inserted
             .into_iter()
@@ -1292,11 +1469,16 @@ impl Worker {
     async fn start_attempt(&self, order: &Order, job: &Job, pool: &SenderPool) -> Result<Attempt> {
         let now = self.clock.now_ms();
         let (message_id, token) = self.new_message_id(order.id, job.attempt_no);
-        let sql = WriteSql.start_attempts(1);
-        let attempt: Attempt = on_pool!(&self.db, p => sqlx::query_as(&sql)
-            .bind(order.id).bind(job.attempt_no).bind(pool.id).bind(&message_id).bind(&token).bind(now)
-            .bind("masked_link")
-            .fetch_one(p).await)?;
+        let row = crate::db::json_param(&[(
+            order.id,
+            job.attempt_no,
+            pool.id,
+            message_id,
+            token,
+            "masked_link",
+        )])?;
+        let attempt: Attempt = on_pool!(&self.db, p => sqlx::query_as(&self.sql.start_attempts)
+            .bind(now).bind(&row).fetch_one(p).await)?;
         Ok(attempt)
     }
 
@@ -1311,13 +1493,9 @@ impl Worker {
         attempt: &Attempt,
     ) -> Result<SendOutcome> {
         let receipt = self.receipt_for(order);
-        let html = self
+        let (html, text) = self
             .renderer
-            .render_html(&receipt)
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        let text = self
-            .renderer
-            .render_text(&receipt)
+            .render_email(&receipt)
             .map_err(|e| Error::Internal(e.to_string()))?;
         let subject = format!(
             "Your receipt for order {} from {}",
@@ -1395,90 +1573,39 @@ impl Worker {
             }
         }
         let now = self.clock.now_ms();
-        let rounds: Vec<Vec<(&Outcome, OutcomeRow)>> = rounds
+        let rounds: Vec<Round> = rounds
             .into_iter()
-            .map(|r| r.into_iter().map(|o| (o, OutcomeRow::of(o))).collect())
-            .collect();
-        let sql = WriteSql;
+            .map(|r| Round::of(&r))
+            .collect::<Result<_>>()?;
+        let sql = &self.sql;
         on_pool!(&self.db, p => {
             let mut tx = p.begin().await?;
             for round in &rounds {
-                let sent: Vec<&(i64, Recorded)> =
-                    round.iter().filter_map(|(o, _)| o.attempt.as_ref()).collect();
-                if !sent.is_empty() {
-                    let text = sql.attempts(sent.len());
-                    let mut q = sqlx::query(&text).bind(now);
-                    for (id, r) in &sent {
-                        q = q.bind(id).bind(r.outcome).bind(r.code).bind(&r.text).bind(&r.reason)
-                            .bind(&r.class).bind(&r.rule);
-                    }
-                    q.execute(&mut *tx).await?;
+                if let Some(rows) = &round.attempts {
+                    sqlx::query(&sql.attempts).bind(now).bind(rows).execute(&mut *tx).await?;
                 }
-                let text = sql.orders(round.len());
-                let mut q = sqlx::query_scalar(&text).bind(now);
-                for (o, row) in round {
-                    q = q.bind(o.job.order_id).bind(o.transition.new_state().as_str()).bind(&row.detail)
-                        .bind(o.job.attempt_no);
+                let changed: Vec<i64> = sqlx::query_scalar(&sql.orders).bind(now).bind(&round.states)
+                    .fetch_all(&mut *tx).await?;
+                // The timeline entry and the next attempt only for the orders that moved.
+                let (events, retries) = round.moved(&changed)?;
+                if let Some(rows) = &events {
+                    sqlx::query(&sql.events).bind(now).bind(rows).execute(&mut *tx).await?;
                 }
-                let changed: Vec<i64> = q.fetch_all(&mut *tx).await?;
-                let moved: Vec<&(&Outcome, OutcomeRow)> =
-                    round.iter().filter(|(o, _)| changed.contains(&o.job.order_id)).collect();
-                if !moved.is_empty() {
-                    let text = sql.events(moved.len());
-                    let mut q = sqlx::query(&text);
-                    for (o, row) in &moved {
-                        q = q.bind(o.job.order_id).bind(now).bind(row.event_kind).bind(&row.event_detail);
-                    }
-                    q.execute(&mut *tx).await?;
+                if let Some(rows) = &retries {
+                    sqlx::query(&sql.retries).bind(now).bind(rows).execute(&mut *tx).await?;
                 }
-                let retries: Vec<(i64, i64, Millis)> = moved
-                    .iter()
-                    .filter_map(|(o, _)| match &o.transition {
-                        Transition::Retry { next_attempt, due_at, .. } => {
-                            Some((o.job.order_id, *next_attempt, *due_at))
-                        }
-                        _ => None,
-                    })
-                    .collect();
-                if !retries.is_empty() {
-                    let text = sql.retries(retries.len());
-                    let mut q = sqlx::query(&text).bind(now);
-                    for (order_id, attempt_no, due_at) in &retries {
-                        q = q.bind(order_id).bind(attempt_no).bind(due_at);
-                    }
-                    q.execute(&mut *tx).await?;
-                }
-                let text = sql.jobs_done(round.len());
-                let mut q = sqlx::query(&text);
-                for (o, _) in round {
-                    q = q.bind(o.job.id);
-                }
-                q.execute(&mut *tx).await?;
-                for (email, reason) in round.iter().filter_map(|(_, row)| row.suppress.as_ref()) {
+                sqlx::query(&sql.jobs_done).bind(&round.jobs).execute(&mut *tx).await?;
+                for (email, reason) in &round.suppress {
                     sqlx::query(crate::suppression::SUPPRESS_SQL)
                         .bind(email).bind(reason).bind("smtp").bind(now).bind(None::<i64>)
                         .execute(&mut *tx).await?;
                 }
-                let resets: Vec<&String> = round
-                    .iter()
-                    .filter_map(|(_, row)| match &row.soft {
-                        Some((email, SoftEffect::Reset)) => Some(email),
-                        _ => None,
-                    })
-                    .collect();
-                if !resets.is_empty() {
-                    let text = crate::soft_bounces::reset_many_sql(resets.len());
-                    let mut q = sqlx::query(&text);
-                    for email in &resets {
-                        q = q.bind(email);
-                    }
-                    q.execute(&mut *tx).await?;
+                if let Some(emails) = &round.soft_resets {
+                    sqlx::query(&sql.soft_resets).bind(emails).execute(&mut *tx).await?;
                 }
-                for (_, row) in round {
-                    if let Some((email, SoftEffect::Record)) = &row.soft {
-                        sqlx::query(crate::soft_bounces::RECORD_SQL).bind(email).bind(now)
-                            .execute(&mut *tx).await?;
-                    }
+                for email in &round.soft_records {
+                    sqlx::query(crate::soft_bounces::RECORD_SQL).bind(email).bind(now)
+                        .execute(&mut *tx).await?;
                 }
             }
             tx.commit().await?;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::repo::{COLUMNS, Order};
+use super::repo::{Order, READ_COLUMNS, STATE_AS_SEEN};
 use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::on_pool;
@@ -108,15 +108,16 @@ pub async fn list_flagged(
         ),
     };
     let sql = format!(
-        "SELECT {COLUMNS} FROM orders
+        "SELECT {columns} FROM orders
          WHERE network_kind <> 'residential'
            AND ($1 IS NULL OR network_kind = $1)
-           AND ($2 IS NULL OR state = $2)
+           AND ($2 IS NULL OR {STATE_AS_SEEN} = $2)
            AND ($3 IS NULL OR {provider} = $3)
            AND ($4 IS NULL OR (reached_at IS NOT NULL) = $4)
            AND ($5 IS NULL OR COALESCE(risk_score, 0) >= $5)
            AND {keyset}
-         ORDER BY {order_by} LIMIT $8"
+         ORDER BY {order_by} LIMIT $8",
+        columns = *READ_COLUMNS
     );
     let cursor_score = after.map(|c| c.score);
     let cursor_id = after.map(|c| c.id);

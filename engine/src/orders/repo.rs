@@ -112,42 +112,63 @@ pub(crate) const COLUMNS: &str = "id, order_number, idempotency_key, placed_at, 
     created_at, updated_at, reached_at, reached_via, fallback_at, fallback_path, fallback_why, \
     network_kind, network_name, network_asn, ip_country, risk_score, risk_json, route_pool_id, inline_receipt";
 
+/// An order's receipt state as people see it: `sending` while a worker holds
+/// its send job. Not stored: writing it before every send cost an update of
+/// the order's row and all its indexes, and the job's lease already says it.
+pub(crate) const STATE_AS_SEEN: &str = "CASE WHEN orders.state IN ('queued', 'retry_scheduled') \
+     AND EXISTS (SELECT 1 FROM jobs j WHERE j.order_id = orders.id AND j.kind = 'send' AND j.state = 'running') \
+     THEN 'sending' ELSE orders.state END";
+
+/// [`COLUMNS`] for reads, the state as seen ([`STATE_AS_SEEN`]).
+pub(crate) static READ_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    COLUMNS.replacen(
+        "billing_json, state,",
+        &format!("billing_json, {STATE_AS_SEEN} AS state,"),
+        1,
+    )
+});
+
 pub async fn get(db: &Db, id: i64) -> Result<Option<Order>> {
-    let sql = format!("SELECT {COLUMNS} FROM orders WHERE id = $1");
+    let sql = format!("SELECT {} FROM orders WHERE id = $1", *READ_COLUMNS);
     Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?)
 }
 
-/// Many orders by id in one query (a send batch), in no particular order.
+/// Many orders by id in one query (a send batch), in no particular order,
+/// with the state as stored (a batch's own jobs are running: `sending`).
 pub async fn get_many(db: &Db, ids: &[i64]) -> Result<Vec<Order>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT {COLUMNS} FROM orders WHERE id IN ({})",
-        crate::db::placeholders(1, ids.len())
+        "SELECT {COLUMNS} FROM orders WHERE {}",
+        crate::db::dialect::in_json_list(db, "id", 1, crate::db::dialect::JsonType::Int)
     );
-    Ok(on_pool!(db, p => {
-        let mut q = sqlx::query_as(&sql);
-        for id in ids {
-            q = q.bind(id);
-        }
-        q.fetch_all(p).await
-    })?)
+    let ids = crate::db::json_param(ids)?;
+    Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(&ids).fetch_all(p).await)?)
 }
 
 pub async fn find_by_number(db: &Db, number: &str) -> Result<Option<Order>> {
-    let sql = format!("SELECT {COLUMNS} FROM orders WHERE order_number = $1");
+    let sql = format!(
+        "SELECT {} FROM orders WHERE order_number = $1",
+        *READ_COLUMNS
+    );
     Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(number).fetch_optional(p).await)?)
 }
 
 async fn find_by_idempotency_key(db: &Db, key: &str) -> Result<Option<Order>> {
-    let sql = format!("SELECT {COLUMNS} FROM orders WHERE idempotency_key = $1");
+    let sql = format!(
+        "SELECT {} FROM orders WHERE idempotency_key = $1",
+        *READ_COLUMNS
+    );
     Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(key).fetch_optional(p).await)?)
 }
 
 /// Newest first; `before_id` pages backwards.
 pub async fn list_recent(db: &Db, before_id: Option<i64>, limit: i64) -> Result<Vec<Order>> {
-    let sql = format!("SELECT {COLUMNS} FROM orders WHERE id < $1 ORDER BY id DESC LIMIT $2");
+    let sql = format!(
+        "SELECT {} FROM orders WHERE id < $1 ORDER BY id DESC LIMIT $2",
+        *READ_COLUMNS
+    );
     Ok(on_pool!(db, p => sqlx::query_as(&sql)
         .bind(before_id.unwrap_or(i64::MAX)).bind(limit.clamp(1, 500)).fetch_all(p).await)?)
 }
@@ -464,7 +485,10 @@ pub async fn search(db: &Db, key: &SearchKey, limit: i64) -> Result<Vec<Order>> 
         // Both columns are indexed: the planners combine the two lookups.
         SearchKey::Reference(r) => ("(order_number = $1 OR customer_ref = $1)", r),
     };
-    let sql = format!("SELECT {COLUMNS} FROM orders WHERE {filter} ORDER BY id DESC LIMIT $2");
+    let sql = format!(
+        "SELECT {} FROM orders WHERE {filter} ORDER BY id DESC LIMIT $2",
+        *READ_COLUMNS
+    );
     Ok(
         on_pool!(db, p => sqlx::query_as(&sql).bind(value).bind(limit.clamp(1, 200)).fetch_all(p).await)?,
     )

@@ -121,6 +121,16 @@ impl Renderer {
         self.render(TEXT_TEMPLATE, receipt)
     }
 
+    /// The email's HTML body and plain-text alternative together: the view
+    /// is built and handed to the template engine once for both (a send
+    /// needs both; building it was a good part of rendering's cost).
+    pub fn render_email(&self, receipt: &Receipt) -> Result<(String, String), RenderError> {
+        let view = Value::from(Serde(&ReceiptView::new(receipt)?));
+        let html = self.env.get_template(HTML_TEMPLATE)?.render(&view)?;
+        let text = self.env.get_template(TEXT_TEMPLATE)?.render(&view)?;
+        Ok((html, text))
+    }
+
     /// The receipt as a PDF document (not template-based; see
     /// [`super::pdf`]).
     pub fn render_pdf(&self, receipt: &Receipt) -> Result<Vec<u8>, RenderError> {
@@ -241,6 +251,16 @@ mod tests {
         let (html, text) = ok(renderer().render_link(&msg));
         assert!(html.contains("&lt;script&gt;") && !html.contains("<script>"));
         assert!(text.contains("https://r.example/r/abc") && text.contains("<script>x</script>"));
+    }
+
+    #[test]
+    fn the_email_pair_is_the_two_bodies_rendered_alone() {
+        let r = renderer();
+        let receipt = Receipt::sample();
+        let (html, text) = ok(r.render_email(&receipt));
+        assert_eq!(html, ok(r.render_html(&receipt)));
+        assert_eq!(text, ok(r.render_text(&receipt)));
+        assert!(html.contains(&receipt.order_number) && text.contains(&receipt.order_number));
     }
 
     fn renderer() -> Renderer {
