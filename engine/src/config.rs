@@ -394,6 +394,10 @@ pub struct DeliveryConfig {
     pub smtp_timeout_seconds: i64,
     /// Jobs a worker claims at a time.
     pub batch_size: i64,
+    /// Batches a worker process sends at once, each claimed by its own loop
+    /// (so one waiting for the database or a slow relay does not idle the
+    /// others). A killed process can repeat up to `send_loops × batch_size` sends.
+    pub send_loops: i64,
     /// On SIGTERM, seconds the sends in flight may take to finish before they are abandoned.
     pub shutdown_grace_seconds: i64,
 }
@@ -418,6 +422,7 @@ impl Default for DeliveryConfig {
             lease_seconds: 120,
             smtp_timeout_seconds: 30,
             batch_size: 32,
+            send_loops: 4,
             shutdown_grace_seconds: 20,
         }
     }
@@ -685,6 +690,9 @@ impl Config {
         }
         if !(1..=1000).contains(&self.delivery.batch_size) {
             return bad("delivery.batch_size", "must be 1 to 1000");
+        }
+        if !(1..=64).contains(&self.delivery.send_loops) {
+            return bad("delivery.send_loops", "must be 1 to 64");
         }
         if self.delivery.bounce_domain.is_empty()
             || self.delivery.bounce_domain.contains(['@', ' '])

@@ -16,7 +16,9 @@
 //!    Postfix's `smtp-sink`, against the raw send loop (8 tasks pushing one pre-built
 //!    message through one `Sender`) into the same sink. Both are warmed up first (the
 //!    pipeline by sending 1,000 orders), and the raw loop runs before and after the
-//!    pipeline: the baseline is the faster of the two.
+//!    pipeline: the baseline is the faster of the two. The pipeline is the send
+//!    worker's own loop (`Worker::run`) with the default `delivery.send_loops` and
+//!    `batch_size`, as `rebound serve` runs it.
 //! 3. Peak RSS of this process.
 //!
 //! The servers, the load generator and the SMTP client all share this one process (and,
@@ -24,7 +26,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::Json;
@@ -63,10 +65,6 @@ const MAX_OUTSTANDING: usize = 2_048;
 const DISPATCH_ORDERS: usize = 4_000;
 /// Orders sent before the measured dispatch run (not measured).
 const DISPATCH_WARMUP: usize = 1_000;
-/// Concurrent `Worker::run_once()` callers (`REBOUND_BENCH_CALLERS` overrides, for experiments).
-const DISPATCH_CALLERS: usize = 4;
-/// Jobs one `run_once()` claims (`REBOUND_BENCH_BATCH` overrides, for experiments).
-const DISPATCH_BATCH: i64 = 64;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -75,17 +73,10 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn dispatch_callers() -> usize {
-    env_or("REBOUND_BENCH_CALLERS", DISPATCH_CALLERS)
-}
-
 fn dispatch_orders() -> usize {
     env_or("REBOUND_BENCH_ORDERS", DISPATCH_ORDERS)
 }
 
-fn dispatch_batch() -> i64 {
-    env_or("REBOUND_BENCH_BATCH", DISPATCH_BATCH)
-}
 /// Sender pool `max_per_second` (→ connections to the relay).
 const POOL_RATE: i64 = 8;
 /// Concurrent tasks in the raw send loop.
@@ -241,7 +232,10 @@ impl Backend {
 fn bench_config() -> Config {
     let mut config = Config::default();
     config.demo.create_admin = false;
-    config.delivery.batch_size = dispatch_batch();
+    // The worker runs as `rebound serve` runs it, with the configured send
+    // loops and batch size (`REBOUND_BENCH_LOOPS` / `_BATCH`, for experiments).
+    config.delivery.send_loops = env_or("REBOUND_BENCH_LOOPS", config.delivery.send_loops);
+    config.delivery.batch_size = env_or("REBOUND_BENCH_BATCH", config.delivery.batch_size);
     // Dispatch measures the pipeline's ceiling, not the per-provider spreading policy
     // (which would cap one pool → one provider at 200/s by design).
     config.pace.per_provider_per_second = 100_000.0;
@@ -1061,54 +1055,55 @@ fn cpu_per_msg(busy: Duration, msgs: usize) -> f64 {
 
 /// What one run of the pipeline did.
 struct PipelineRun {
-    /// When the last order was accepted (None: the run hit its deadline).
-    finished: Option<Instant>,
-    start: Instant,
+    /// From the start to the last outcome written (None: the run hit `DISPATCH_CAP`).
+    elapsed: Option<Duration>,
     errors: Vec<String>,
 }
 
-/// `callers` tasks calling `run_once()` until `target` orders are accepted
-/// in all (or `DISPATCH_CAP` passes).
-async fn run_pipeline(worker: &Arc<Worker>, db: &Db, callers: usize, target: i64) -> PipelineRun {
-    let done = Arc::new(AtomicBool::new(false));
+/// The send worker's own loop (`Worker::run`, as `rebound serve` runs it)
+/// until `target` orders are accepted in all (or `DISPATCH_CAP` passes), then
+/// stopped. The run ends at the last outcome's `finished_at` (the clock is the
+/// system's), so the progress check can be rare and cost the database little.
+async fn run_pipeline(
+    worker: &Arc<Worker>,
+    db: &Db,
+    clock: &Arc<dyn Clock>,
+    target: i64,
+) -> PipelineRun {
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let start = Instant::now();
-    let deadline = start + DISPATCH_CAP;
-    let mut set = JoinSet::new();
-    for _ in 0..callers {
-        let (worker, db, done) = (worker.clone(), db.clone(), done.clone());
-        set.spawn(async move {
-            let mut errors = Vec::new();
-            while !done.load(Ordering::Relaxed) && Instant::now() < deadline {
-                match worker.run_once().await {
-                    Ok(n) if n > 0 => continue,
-                    Ok(_) => match accepted(&db).await {
-                        Ok(a) if a >= target => {
-                            done.store(true, Ordering::Relaxed);
-                            return (Some(Instant::now()), errors);
-                        }
-                        Ok(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-                        Err(e) => errors.push(format!("count: {e}")),
-                    },
-                    Err(e) => {
-                        errors.push(format!("run_once: {e}"));
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-            }
-            (None, errors)
-        });
-    }
+    let start_ms = clock.now_ms();
+    let task = tokio::spawn(worker.clone().run(stopped));
+    worker.wake.notify_one();
     let mut run = PipelineRun {
-        finished: None,
-        start,
+        elapsed: None,
         errors: Vec::new(),
     };
-    while let Some(r) = set.join_next().await {
-        let (at, errs) = r.expect("worker task panicked");
-        if let Some(at) = at {
-            run.finished = Some(run.finished.map_or(at, |f: Instant| f.min(at)));
+    let mut done = false;
+    while !done && start.elapsed() < DISPATCH_CAP {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        match accepted(db).await {
+            Ok(a) => done = a >= target,
+            Err(e) => run.errors.push(format!("count: {e}")),
         }
-        run.errors.extend(errs);
+    }
+    let _ = stop.send(true);
+    if let Err(e) = task.await {
+        run.errors.push(format!("worker task: {e}"));
+    }
+    if done {
+        let last: Result<Option<i64>, sqlx::Error> = engine::on_pool!(db, p => sqlx::query_scalar(
+            "SELECT MAX(finished_at) FROM delivery_attempts"
+        ).fetch_one(p).await);
+        match last {
+            Ok(Some(ms)) => {
+                run.elapsed = Some(Duration::from_millis(
+                    u64::try_from(ms - start_ms).unwrap_or(0),
+                ))
+            }
+            Ok(None) => run.errors.push("no attempt finished".to_string()),
+            Err(e) => run.errors.push(format!("last outcome: {e}")),
+        }
     }
     run
 }
@@ -1137,7 +1132,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     .expect("create the sender pool");
     let worker =
         Arc::new(Worker::new(db.clone(), clock.clone(), &config).expect("create the send worker"));
-    let (callers, batch) = (dispatch_callers(), dispatch_batch());
+    let (loops, batch) = (config.delivery.send_loops, config.delivery.batch_size);
     let orders = dispatch_orders();
 
     // Warm-up, as the raw loop has one: a server that has been running a while
@@ -1148,8 +1143,8 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     ));
     queue_orders(&db, &clock, &format!("{run_id}-warm"), DISPATCH_WARMUP).await;
     let warm_target = i64::try_from(DISPATCH_WARMUP).expect("order count fits i64");
-    let warm = run_pipeline(&worker, &db, callers, warm_target).await;
-    if warm.finished.is_none() {
+    let warm = run_pipeline(&worker, &db, &clock, warm_target).await;
+    if warm.elapsed.is_none() {
         progress(&format!(
             "dispatch on {name}: warm-up TIME-CAPPED ({:?})",
             warm.errors.first()
@@ -1207,16 +1202,13 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     let raw_cpu = machine_busy().saturating_sub(cpu0);
 
     progress(&format!(
-        "dispatch on {name}: {callers} run_once() callers, batch {batch}"
+        "dispatch on {name}: Worker::run, {loops} send loops x batch {batch}"
     ));
     let target = i64::try_from(DISPATCH_WARMUP + orders).expect("order count fits i64");
     let cpu0 = machine_busy();
-    let run = run_pipeline(&worker, &db, callers, target).await;
+    let run = run_pipeline(&worker, &db, &clock, target).await;
     let run_cpu = machine_busy().saturating_sub(cpu0);
-    let elapsed = run
-        .finished
-        .unwrap_or_else(Instant::now)
-        .saturating_duration_since(run.start);
+    let elapsed = run.elapsed.unwrap_or(DISPATCH_CAP);
     progress(&format!("dispatch on {name}: done; raw send loop again"));
     // The baseline is the faster of a raw run before and one after: on a
     // machine whose speed drifts, the pipeline is held to the better one.
@@ -1232,14 +1224,14 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     row.baseline = format!("{} msg/s", thousands(base_rate));
     row.ratio = ratio(real_rate, base_rate);
     let mut notes = format!(
-        "{got}/{orders} accepted in {:.2} s after {DISPATCH_WARMUP} warm-up; {callers} callers x batch {batch}, {POOL_RATE} conns; raw ({RAW_TASKS} tasks) before/after: {} / {} msg/s; machine CPU per message: pipeline {:.0} us, raw {:.0} us; queueing took {queue_secs:.2} s",
+        "{got}/{orders} accepted in {:.2} s after {DISPATCH_WARMUP} warm-up; {loops} send loops x batch {batch}, {POOL_RATE} conns; raw ({RAW_TASKS} tasks) before/after: {} / {} msg/s; machine CPU per message: pipeline {:.0} us, raw {:.0} us; queueing took {queue_secs:.2} s",
         elapsed.as_secs_f64(),
         thousands(rate(&base_before)),
         thousands(rate(&base_after)),
         cpu_per_msg(run_cpu, usize::try_from(got).unwrap_or(0)),
         cpu_per_msg(raw_cpu, base_before.accepted),
     );
-    if run.finished.is_none() {
+    if run.elapsed.is_none() {
         notes.push_str(&format!(
             " TIME-CAPPED at {DISPATCH_CAP:?}, states {states:?}"
         ));

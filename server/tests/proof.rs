@@ -55,12 +55,12 @@ fn kill_rng() -> rand::rngs::StdRng {
 }
 
 /// One kill run: `n` orders (`bouncing` of them to a bad address) to a server
-/// that claims `batch` jobs at a time, SIGKILLed `kills` times, each after a
+/// whose `loops` send loops claim `batch` jobs at a time, SIGKILLed `kills` times, each after a
 /// random number of sends in `gap`, restarted each time. Asserts that nothing
 /// is lost and that every order settles; returns the duplicate sends.
 async fn kill_run(
     t: &TestDb,
-    (n, bouncing, kills, batch): (usize, usize, usize, i64),
+    (n, bouncing, kills, batch, loops): (usize, usize, usize, i64, usize),
     gap: std::ops::Range<usize>,
     rng: &mut rand::rngs::StdRng,
 ) -> usize {
@@ -78,7 +78,9 @@ async fn kill_run(
         Script::RejectRcpt(550, "5.1.1 User unknown"),
     );
     let key = setup(t, &smtp).await;
-    let mut serve = Serve::start(&t.url, batch).await;
+    let loops_env = [("REBOUND_DELIVERY__SEND_LOOPS", loops.to_string())];
+    let loops_env: Vec<(&str, &str)> = loops_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut serve = Serve::start_with(&t.url, batch, &loops_env).await;
     let bases = [serve.base.clone()];
     post_orders(&bases, &key, "KILL", n - bouncing, "crash@example.com").await;
     post_orders(&bases, &key, "GONE", bouncing, "gone@example.com").await;
@@ -90,7 +92,7 @@ async fn kill_run(
         smtp.wait_for(after, Duration::from_secs(60)).await;
         serve.kill();
         at_kills.push(smtp.received().len());
-        serve = Serve::start(&t.url, batch).await;
+        serve = Serve::start_with(&t.url, batch, &loops_env).await;
     }
     let deadline = Instant::now() + Duration::from_secs(180);
     let states = loop {
@@ -105,7 +107,7 @@ async fn kill_run(
     let per = per_order(&smtp);
     let duplicates: usize = per.values().map(|c| c.saturating_sub(1)).sum();
     println!(
-        "[{b}] {n} orders, batch {batch}, {kills} SIGKILLs after {at_kills:?} received; states {states:?}; \
+        "[{b}] {n} orders, {loops} loops x batch {batch}, {kills} SIGKILLs after {at_kills:?} received; states {states:?}; \
          distinct received {}; duplicate accepted sends {duplicates}; lost {}; {:.1} s",
         per.len(),
         n as i64 - states.values().sum::<i64>() + in_flight(&states),
@@ -145,22 +147,23 @@ async fn ten_kills_at_random_moments_lose_nothing() {
     let _one = SERIAL.lock().await;
     const KILLS: usize = 10;
     const BATCH: i64 = 4;
+    const LOOPS: usize = 4;
     let mut rng = kill_rng();
     for t in all_backends().await {
         let b = t.db.backend_name();
-        let duplicates = kill_run(&t, (1_000, 40, KILLS, BATCH), 10..60, &mut rng).await;
+        let duplicates = kill_run(&t, (1_000, 40, KILLS, BATCH, LOOPS), 10..60, &mut rng).await;
         // A send the relay accepted but whose outcome the killed process never
         // wrote is sent again after restart (same Message-ID): at most the
-        // claimed batch per kill.
+        // claimed batches per kill.
         assert!(
-            duplicates <= KILLS * BATCH as usize,
+            duplicates <= KILLS * BATCH as usize * LOOPS,
             "[{b}] {duplicates} duplicates"
         );
         t.cleanup().await;
     }
 }
 
-/// With `delivery.batch_size = 1` a worker holds one job at a time, so a kill
+/// With `delivery.batch_size = 1` and one send loop a worker holds one job at a time, so a kill
 /// can leave at most one accepted-but-unrecorded send behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_job_per_claim_makes_at_most_one_duplicate_per_kill() {
@@ -169,7 +172,7 @@ async fn one_job_per_claim_makes_at_most_one_duplicate_per_kill() {
     let mut rng = kill_rng();
     let t = TestDb::sqlite().await.expect("sqlite test db");
     // At most 5 x 40 sends before the last kill: all land while sending.
-    let duplicates = kill_run(&t, (300, 10, KILLS, 1), 10..40, &mut rng).await;
+    let duplicates = kill_run(&t, (300, 10, KILLS, 1, 1), 10..40, &mut rng).await;
     assert!(
         duplicates <= KILLS,
         "[sqlite] {duplicates} duplicates for {KILLS} kills with one job per claim"

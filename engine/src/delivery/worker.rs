@@ -515,6 +515,8 @@ pub struct Worker {
     bounce_domain: String,
     lease_ms: i64,
     batch: i64,
+    /// Batches in flight at once (`delivery.send_loops`).
+    send_loops: usize,
     smtp_timeout: Duration,
     senders: Mutex<HashMap<i64, (String, Sender)>>,
     /// The send round's batch statements, for this worker's backend.
@@ -578,6 +580,9 @@ impl Worker {
             bounce_domain: config.delivery.bounce_domain.clone(),
             lease_ms: config.delivery.lease_seconds * 1000,
             batch: config.delivery.batch_size,
+            send_loops: usize::try_from(config.delivery.send_loops)
+                .unwrap_or(1)
+                .max(1),
             smtp_timeout: Duration::from_secs(config.delivery.smtp_timeout_seconds.unsigned_abs()),
             senders: Mutex::new(HashMap::new()),
             sql,
@@ -715,7 +720,14 @@ impl Worker {
 
     /// Runs until `shutdown` turns true, then finishes the batch in hand.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        tracing::info!(worker = %self.id, "send worker started");
+        tracing::info!(worker = %self.id, loops = self.send_loops, "send worker started");
+        // More send loops beside this one (`delivery.send_loops`): while one
+        // batch waits for the database or its slowest relay, another sends.
+        // In a JoinSet, so they stop with this future if it is aborted.
+        let mut loops = tokio::task::JoinSet::new();
+        for _ in 1..self.send_loops {
+            loops.spawn(self.clone().send_loop(shutdown.clone()));
+        }
         loop {
             self.heartbeat.beat(self.clock.now_ms());
             if *shutdown.borrow() {
@@ -732,7 +744,28 @@ impl Worker {
                 _ = shutdown.changed() => {},
             }
         }
+        while loops.join_next().await.is_some() {}
         tracing::info!(worker = %self.id, "send worker stopped");
+    }
+
+    /// One of [`run`](Self::run)'s extra loops: send batches only (the
+    /// periodic work of [`tick`](Self::tick) is the first loop's).
+    async fn send_loop(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            match self.run_once().await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying shortly"),
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {},
+                _ = tokio::time::sleep(Duration::from_millis(250)) => {},
+                _ = shutdown.changed() => {},
+            }
+        }
     }
 
     /// [`run`](Self::run) with a bounded stop: once `shutdown` turns true no new
