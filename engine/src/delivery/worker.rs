@@ -719,43 +719,37 @@ impl Worker {
     }
 
     /// Runs until `shutdown` turns true, then finishes the batch in hand.
-    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(self: Arc<Self>, shutdown: watch::Receiver<bool>) {
         tracing::info!(worker = %self.id, loops = self.send_loops, "send worker started");
         // More send loops beside this one (`delivery.send_loops`): while one
         // batch waits for the database or its slowest relay, another sends.
         // In a JoinSet, so they stop with this future if it is aborted.
         let mut loops = tokio::task::JoinSet::new();
         for _ in 1..self.send_loops {
-            loops.spawn(self.clone().send_loop(shutdown.clone()));
+            loops.spawn(self.clone().send_loop(shutdown.clone(), false));
         }
-        loop {
-            self.heartbeat.beat(self.clock.now_ms());
-            if *shutdown.borrow() {
-                break;
-            }
-            match self.tick().await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying shortly"),
-            }
-            tokio::select! {
-                _ = self.wake.notified() => {},
-                _ = tokio::time::sleep(Duration::from_millis(250)) => {},
-                _ = shutdown.changed() => {},
-            }
-        }
+        self.clone().send_loop(shutdown, true).await;
         while loops.join_next().await.is_some() {}
         tracing::info!(worker = %self.id, "send worker stopped");
     }
 
-    /// One of [`run`](Self::run)'s extra loops: send batches only (the
-    /// periodic work of [`tick`](Self::tick) is the first loop's).
-    async fn send_loop(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    /// One of [`run`](Self::run)'s loops: batch after batch while there is
+    /// work, else a nap until woken. The `periodic` one does all of
+    /// [`tick`](Self::tick) and beats the heartbeat; the others only send.
+    async fn send_loop(self: Arc<Self>, mut shutdown: watch::Receiver<bool>, periodic: bool) {
         loop {
+            if periodic {
+                self.heartbeat.beat(self.clock.now_ms());
+            }
             if *shutdown.borrow() {
                 break;
             }
-            match self.run_once().await {
+            let round = if periodic {
+                self.tick().await
+            } else {
+                self.run_once().await
+            };
+            match round {
                 Ok(n) if n > 0 => continue,
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "claiming jobs failed; retrying shortly"),
