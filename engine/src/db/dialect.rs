@@ -65,6 +65,8 @@ pub fn claim_jobs(db: &Db) -> &'static str {
 pub enum JsonType {
     Int,
     Text,
+    /// JSON `true` / `false`.
+    Bool,
 }
 
 /// A batch of rows passed as one JSON parameter `$param`, `[[a, b, …], …]`
@@ -81,6 +83,7 @@ pub fn json_rows(db: &Db, param: usize, cols: &[(&str, JsonType)]) -> String {
             (Db::Sqlite(_), _) => format!("value ->> {i} AS {name}"),
             (Db::Postgres(_), JsonType::Int) => format!("(e ->> {i})::bigint AS {name}"),
             (Db::Postgres(_), JsonType::Text) => format!("e ->> {i} AS {name}"),
+            (Db::Postgres(_), JsonType::Bool) => format!("(e ->> {i})::boolean AS {name}"),
         })
         .collect::<Vec<_>>()
         .join(", ");
@@ -103,6 +106,9 @@ pub fn in_json_list(db: &Db, col: &str, param: usize, ty: JsonType) -> String {
         ),
         (Db::Postgres(_), JsonType::Text) => format!(
             "{col} = ANY(ARRAY(SELECT x FROM jsonb_array_elements_text(${param}::jsonb) AS x))"
+        ),
+        (Db::Postgres(_), JsonType::Bool) => format!(
+            "{col} = ANY(ARRAY(SELECT x::boolean FROM jsonb_array_elements_text(${param}::jsonb) AS x))"
         ),
     }
 }

@@ -56,11 +56,6 @@ pub fn json_param<T: serde::Serialize + ?Sized>(batch: &T) -> Result<String> {
         .map_err(|e| Error::Internal(format!("a batch could not be written as JSON: {e}")))
 }
 
-/// Prepared statements kept per connection (sqlx's default is 100). The
-/// intake writer's group commits have one statement text per batch size (up
-/// to 128, three tables), which at 100 kept evicting each other.
-const STATEMENT_CACHE: usize = 512;
-
 impl Db {
     /// Connects to `url` (creating the SQLite file and its folder if needed).
     pub async fn connect(url: &str) -> Result<Self> {
@@ -70,8 +65,7 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-                .statement_cache_capacity(STATEMENT_CACHE);
+                .foreign_keys(true);
             if let Some(parent) = opts.get_filename().parent()
                 && !parent.as_os_str().is_empty()
             {
@@ -89,7 +83,7 @@ impl Db {
                 .await?;
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let opts = PgConnectOptions::from_str(url)?.statement_cache_capacity(STATEMENT_CACHE);
+            let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
                 .max_connections(16)
                 .acquire_timeout(Duration::from_secs(10))

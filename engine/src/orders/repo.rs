@@ -329,73 +329,118 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    const PER_ORDER: usize = 26;
-    let rows = (0..batch.len())
-        .map(|i| {
-            let k = 1 + i * PER_ORDER;
-            let p = |j: usize| format!("${}", k + j);
-            let head = (0..17).map(p).collect::<Vec<_>>().join(", ");
-            let tail = (18..26).map(p).collect::<Vec<_>>().join(", ");
-            format!(
-                "({head}, 'queued', 'receipt queued', 0, {c}, {c}, {tail})",
-                c = p(17)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    // One JSON parameter per statement (`db::json_param`): one statement text
+    // for every batch size, and SQLite binds one value instead of 26 per order.
+    use crate::db::dialect::{JsonType::*, json_rows};
+    let order_rows = json_rows(
+        db,
+        1,
+        &[
+            ("order_number", Text),
+            ("idempotency_key", Text),
+            ("placed_at", Int),
+            ("currency", Text),
+            ("subtotal_minor", Int),
+            ("tax_minor", Int),
+            ("shipping_minor", Int),
+            ("discount_minor", Int),
+            ("total_minor", Int),
+            ("items_json", Text),
+            ("customer_email", Text),
+            ("customer_name", Text),
+            ("customer_phone", Text),
+            ("account_kind", Text),
+            ("customer_ref", Text),
+            ("client_ip", Text),
+            ("billing_json", Text),
+            ("now", Int),
+            ("network_kind", Text),
+            ("network_name", Text),
+            ("network_asn", Int),
+            ("ip_country", Text),
+            ("risk_score", Int),
+            ("risk_json", Text),
+            ("route_pool_id", Int),
+            ("inline_receipt", Bool),
+        ],
+    );
+    // `WHERE TRUE`: SQLite needs it to read ON CONFLICT after INSERT … SELECT.
     let insert = format!(
         "INSERT INTO orders (order_number, idempotency_key, placed_at, currency, subtotal_minor, \
         tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
         customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
         created_at, updated_at, network_kind, network_name, network_asn, ip_country, risk_score, risk_json, \
-        route_pool_id, inline_receipt) VALUES {rows} ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+        route_pool_id, inline_receipt) \
+        SELECT order_number, idempotency_key, placed_at, currency, subtotal_minor, tax_minor, shipping_minor, \
+        discount_minor, total_minor, items_json, customer_email, customer_name, customer_phone, account_kind, \
+        customer_ref, client_ip, billing_json, 'queued', 'receipt queued', 0, now, now, network_kind, \
+        network_name, network_asn, ip_country, risk_score, risk_json, route_pool_id, inline_receipt \
+        FROM ({order_rows}) AS v WHERE TRUE ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+    );
+    let rows: Vec<serde_json::Value> = batch
+        .iter()
+        .map(|b| {
+            let (order, t) = (&b.order, &b.order.totals);
+            serde_json::json!([
+                order.order_number,
+                b.idempotency_key,
+                order.placed_at,
+                order.currency,
+                t.subtotal,
+                t.tax,
+                t.shipping,
+                t.discount,
+                t.total,
+                b.items_json,
+                order.customer_email,
+                order.customer_name,
+                order.customer_phone,
+                order.account_kind.as_str(),
+                order.customer_ref,
+                order.client_ip,
+                b.billing_json,
+                b.now,
+                b.network_kind,
+                b.network_name,
+                b.network_asn,
+                b.ip_country,
+                b.risk_score,
+                b.risk_json,
+                b.route_pool_id,
+                b.inline_receipt
+            ])
+        })
+        .collect();
+    let rows = crate::db::json_param(&rows)?;
+    let jobs = format!(
+        "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
+         SELECT 'send', order_id, 1, at, 'queued', at FROM ({}) AS v",
+        json_rows(db, 1, &[("order_id", Int), ("at", Int)])
+    );
+    let events = format!(
+        "INSERT INTO order_events (order_id, at, kind, detail)
+         SELECT order_id, at, 'intake', detail FROM ({}) AS v",
+        json_rows(db, 1, &[("order_id", Int), ("at", Int), ("detail", Text)])
     );
     let inserted: Vec<Order> = on_pool!(db, p => {
         let mut tx = p.begin().await?;
-        let mut q = sqlx::query_as(&insert);
-        for b in batch {
-            let (order, t) = (&b.order, &b.order.totals);
-            q = q.bind(&order.order_number).bind(&b.idempotency_key).bind(order.placed_at).bind(&order.currency)
-                .bind(t.subtotal).bind(t.tax).bind(t.shipping).bind(t.discount).bind(t.total)
-                .bind(&b.items_json).bind(&order.customer_email).bind(&order.customer_name)
-                .bind(&order.customer_phone).bind(order.account_kind.as_str()).bind(&order.customer_ref)
-                .bind(&order.client_ip).bind(&b.billing_json).bind(b.now)
-                .bind(b.network_kind).bind(&b.network_name).bind(b.network_asn).bind(&b.ip_country)
-                .bind(b.risk_score).bind(&b.risk_json).bind(b.route_pool_id).bind(b.inline_receipt);
-        }
-        let inserted: Vec<Order> = q.fetch_all(&mut *tx).await?;
+        let inserted: Vec<Order> = sqlx::query_as(&insert).bind(&rows).fetch_all(&mut *tx).await?;
         if !inserted.is_empty() {
             let mut by_number: std::collections::HashMap<&str, &PreparedOrder> =
                 std::collections::HashMap::new();
             for b in batch {
                 by_number.entry(b.order.order_number.as_str()).or_insert(*b);
             }
-            let jobs = format!(
-                "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at) VALUES {}",
-                (0..inserted.len())
-                    .map(|i| format!("('send', ${}, 1, ${}, 'queued', ${})", 1 + 2 * i, 2 + 2 * i, 2 + 2 * i))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let mut q = sqlx::query(&jobs);
-            for o in &inserted {
-                q = q.bind(o.id).bind(o.created_at);
-            }
-            q.execute(&mut *tx).await?;
-            let events = format!(
-                "INSERT INTO order_events (order_id, at, kind, detail) VALUES {}",
-                (0..inserted.len())
-                    .map(|i| format!("(${}, ${}, 'intake', ${})", 1 + 3 * i, 2 + 3 * i, 3 + 3 * i))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let mut q = sqlx::query(&events);
-            for o in &inserted {
-                let note = by_number.get(o.order_number.as_str()).map_or("", |b| b.intake_note.as_str());
-                q = q.bind(o.id).bind(o.created_at)
-                    .bind(format!("order received ({} account){note}; receipt queued", o.account_kind));
-            }
-            q.execute(&mut *tx).await?;
+            let job_rows: Vec<(i64, i64)> = inserted.iter().map(|o| (o.id, o.created_at)).collect();
+            sqlx::query(&jobs).bind(crate::db::json_param(&job_rows)?).execute(&mut *tx).await?;
+            let event_rows: Vec<(i64, i64, String)> = inserted
+                .iter()
+                .map(|o| {
+                    let note = by_number.get(o.order_number.as_str()).map_or("", |b| b.intake_note.as_str());
+                    (o.id, o.created_at, format!("order received ({} account){note}; receipt queued", o.account_kind))
+                })
+                .collect();
+            sqlx::query(&events).bind(crate::db::json_param(&event_rows)?).execute(&mut *tx).await?;
             // High risk, logged-in customer: the receipt is put in their account
             // now, before email has had the chance to fail (rare: one by one).
             for o in &inserted {
