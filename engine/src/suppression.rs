@@ -75,14 +75,17 @@ pub async fn active_many(db: &Db, now: Millis, emails: &[&str]) -> Result<Active
     if keys.is_empty() {
         return Ok(ActiveSuppressions::default());
     }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM suppressions WHERE {} AND released_at IS NULL
-         AND (expires_at IS NULL OR expires_at > $1) ORDER BY id",
-        crate::db::dialect::in_json_list(db, "email", 2, crate::db::dialect::JsonType::Text)
-    );
+    static SQL: crate::db::PerBackend<String> = crate::db::PerBackend::new();
+    let sql = SQL.get(db, |db| {
+        format!(
+            "SELECT {COLUMNS} FROM suppressions WHERE {} AND released_at IS NULL
+             AND (expires_at IS NULL OR expires_at > $1) ORDER BY id",
+            crate::db::dialect::in_json_list(db, "email", 2, crate::db::dialect::JsonType::Text)
+        )
+    });
     let keys = crate::db::json_param(&keys)?;
     let rows: Vec<Suppression> =
-        on_pool!(db, p => sqlx::query_as(&sql).bind(now).bind(&keys).fetch_all(p).await)?;
+        on_pool!(db, p => sqlx::query_as(sql).bind(now).bind(&keys).fetch_all(p).await)?;
     let mut by_email = HashMap::with_capacity(rows.len());
     for s in rows {
         // Oldest first, as [`active`] picks.

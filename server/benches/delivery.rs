@@ -1035,8 +1035,9 @@ fn machine_busy() -> Duration {
     let busy = std::fs::read_to_string("/proc/stat")
         .ok()
         .and_then(|s| {
-            let line = s.lines().next()?.to_string();
-            let f: Vec<u64> = line
+            let f: Vec<u64> = s
+                .lines()
+                .next()?
                 .split_whitespace()
                 .skip(1)
                 .filter_map(|v| v.parse().ok())

@@ -79,11 +79,9 @@ pub fn json_rows(db: &Db, param: usize, cols: &[(&str, JsonType)]) -> String {
     let columns = cols
         .iter()
         .enumerate()
-        .map(|(i, (name, ty))| match (db, ty) {
-            (Db::Sqlite(_), _) => format!("value ->> {i} AS {name}"),
-            (Db::Postgres(_), JsonType::Int) => format!("(e ->> {i})::bigint AS {name}"),
-            (Db::Postgres(_), JsonType::Text) => format!("e ->> {i} AS {name}"),
-            (Db::Postgres(_), JsonType::Bool) => format!("(e ->> {i})::boolean AS {name}"),
+        .map(|(i, (name, ty))| match db {
+            Db::Sqlite(_) => format!("value ->> {i} AS {name}"),
+            Db::Postgres(_) => format!("(e ->> {i}){} AS {name}", pg_cast(*ty)),
         })
         .collect::<Vec<_>>()
         .join(", ");
@@ -99,17 +97,22 @@ pub fn json_rows(db: &Db, param: usize, cols: &[(&str, JsonType)]) -> String {
 /// PostgreSQL gets them as an array, so it looks each up in `col`'s index
 /// (as a subquery it hashes a scan of the whole table against them).
 pub fn in_json_list(db: &Db, col: &str, param: usize, ty: JsonType) -> String {
-    match (db, ty) {
-        (Db::Sqlite(_), _) => format!("{col} IN (SELECT value FROM json_each(${param}))"),
-        (Db::Postgres(_), JsonType::Int) => format!(
-            "{col} = ANY(ARRAY(SELECT x::bigint FROM jsonb_array_elements_text(${param}::jsonb) AS x))"
+    match db {
+        Db::Sqlite(_) => format!("{col} IN (SELECT value FROM json_each(${param}))"),
+        Db::Postgres(_) => format!(
+            "{col} = ANY(ARRAY(SELECT x{} FROM jsonb_array_elements_text(${param}::jsonb) AS x))",
+            pg_cast(ty)
         ),
-        (Db::Postgres(_), JsonType::Text) => format!(
-            "{col} = ANY(ARRAY(SELECT x FROM jsonb_array_elements_text(${param}::jsonb) AS x))"
-        ),
-        (Db::Postgres(_), JsonType::Bool) => format!(
-            "{col} = ANY(ARRAY(SELECT x::boolean FROM jsonb_array_elements_text(${param}::jsonb) AS x))"
-        ),
+    }
+}
+
+/// PostgreSQL reads JSON values as text: the cast to the column's type
+/// (SQLite's `->>` already yields an integer, text or 0/1).
+fn pg_cast(ty: JsonType) -> &'static str {
+    match ty {
+        JsonType::Int => "::bigint",
+        JsonType::Text => "",
+        JsonType::Bool => "::boolean",
     }
 }
 

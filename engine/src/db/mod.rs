@@ -56,6 +56,38 @@ pub fn json_param<T: serde::Serialize + ?Sized>(batch: &T) -> Result<String> {
         .map_err(|e| Error::Internal(format!("a batch could not be written as JSON: {e}")))
 }
 
+/// Statement texts that depend only on the backend (their SQL comes from
+/// [`dialect`]): built on first use and kept, so a hot path (each intake
+/// group commit, each send batch) does not build them again.
+pub struct PerBackend<T> {
+    sqlite: std::sync::OnceLock<T>,
+    postgres: std::sync::OnceLock<T>,
+}
+
+impl<T> PerBackend<T> {
+    pub const fn new() -> Self {
+        Self {
+            sqlite: std::sync::OnceLock::new(),
+            postgres: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The texts for `db`'s backend, built by `build` the first time.
+    pub fn get(&self, db: &Db, build: impl FnOnce(&Db) -> T) -> &T {
+        let cell = match db {
+            Db::Sqlite(_) => &self.sqlite,
+            Db::Postgres(_) => &self.postgres,
+        };
+        cell.get_or_init(|| build(db))
+    }
+}
+
+impl<T> Default for PerBackend<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Db {
     /// Connects to `url` (creating the SQLite file and its folder if needed).
     pub async fn connect(url: &str) -> Result<Self> {

@@ -6,7 +6,7 @@
 //! Message-ID (receivers and threads collapse it). A re-claimed job whose
 //! attempt is already recorded as accepted is never sent again.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -468,7 +468,7 @@ impl Batch {
     /// pair) the slots their pair's reservation (`reserved`) holds for them.
     fn split(
         mut plans: Vec<Plan>,
-        wanting: &HashMap<(i64, &'static str), Vec<usize>>,
+        wanting: &BTreeMap<(i64, &'static str), Vec<usize>>,
         reserved: &[super::pace::Reserved],
         now: Millis,
         cfg: &crate::config::PaceConfig,
@@ -952,7 +952,9 @@ impl Worker {
         // Spreading: a first try takes a token per (pool, provider) pair, one
         // reservation for the whole batch, made in the transaction that records
         // its attempts; a send without a token waits in the queue for its slot.
-        let mut wanting: HashMap<(i64, &'static str), Vec<usize>> = HashMap::new();
+        // Ordered: concurrent batches lock the pairs' rows in the same order, so
+        // PostgreSQL never finds two of them waiting for each other.
+        let mut wanting: BTreeMap<(i64, &'static str), Vec<usize>> = BTreeMap::new();
         for (i, plan) in plans.iter().enumerate() {
             if let Plan::Send(s) = plan
                 && s.needs_slot
@@ -960,16 +962,13 @@ impl Worker {
                 wanting.entry((s.pool.id, s.provider)).or_default().push(i);
             }
         }
-        let mut pace_rows = wanting
+        let pace_rows = wanting
             .iter()
             .map(|(&(pool, provider), idxs)| {
                 let amount = super::pace::reserve_amount(idxs.len(), &self.config.pace)?;
                 Ok((pool, provider, amount))
             })
             .collect::<Result<Vec<_>>>()?;
-        // Always in one order: concurrent batches lock the pairs' rows alike,
-        // so PostgreSQL never finds two of them waiting for each other.
-        pace_rows.sort_unstable();
         let pace_json = json_unless_empty(&pace_rows)?;
         let sql = &self.sql;
         let (batch, inserted): (Batch, Vec<Attempt>) = on_pool!(db, p => {

@@ -139,12 +139,15 @@ pub async fn get_many(db: &Db, ids: &[i64]) -> Result<Vec<Order>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM orders WHERE {}",
-        crate::db::dialect::in_json_list(db, "id", 1, crate::db::dialect::JsonType::Int)
-    );
+    static SQL: crate::db::PerBackend<String> = crate::db::PerBackend::new();
+    let sql = SQL.get(db, |db| {
+        format!(
+            "SELECT {COLUMNS} FROM orders WHERE {}",
+            crate::db::dialect::in_json_list(db, "id", 1, crate::db::dialect::JsonType::Int)
+        )
+    });
     let ids = crate::db::json_param(ids)?;
-    Ok(on_pool!(db, p => sqlx::query_as(&sql).bind(&ids).fetch_all(p).await)?)
+    Ok(on_pool!(db, p => sqlx::query_as(sql).bind(&ids).fetch_all(p).await)?)
 }
 
 pub async fn find_by_number(db: &Db, number: &str) -> Result<Option<Order>> {
@@ -320,6 +323,81 @@ pub async fn settle_intake(
         .ok_or_else(|| Error::Conflict("order conflicts with another order".into()))
 }
 
+/// The statements of an intake group commit. Each takes its batch as one
+/// JSON parameter (`db::json_param`): one text for every batch size, and
+/// SQLite binds one value instead of 26 per order.
+struct IntakeSql {
+    /// `$1`: rows of the order columns below; returns the stored orders.
+    orders: String,
+    /// `$1`: rows of (order, at).
+    jobs: String,
+    /// `$1`: rows of (order, at, detail).
+    events: String,
+}
+
+impl IntakeSql {
+    fn new(db: &Db) -> Self {
+        use crate::db::dialect::{JsonType::*, json_rows};
+        let order_rows = json_rows(
+            db,
+            1,
+            &[
+                ("order_number", Text),
+                ("idempotency_key", Text),
+                ("placed_at", Int),
+                ("currency", Text),
+                ("subtotal_minor", Int),
+                ("tax_minor", Int),
+                ("shipping_minor", Int),
+                ("discount_minor", Int),
+                ("total_minor", Int),
+                ("items_json", Text),
+                ("customer_email", Text),
+                ("customer_name", Text),
+                ("customer_phone", Text),
+                ("account_kind", Text),
+                ("customer_ref", Text),
+                ("client_ip", Text),
+                ("billing_json", Text),
+                ("now", Int),
+                ("network_kind", Text),
+                ("network_name", Text),
+                ("network_asn", Int),
+                ("ip_country", Text),
+                ("risk_score", Int),
+                ("risk_json", Text),
+                ("route_pool_id", Int),
+                ("inline_receipt", Bool),
+            ],
+        );
+        Self {
+            // `WHERE TRUE`: SQLite needs it to read ON CONFLICT after INSERT … SELECT.
+            orders: format!(
+                "INSERT INTO orders (order_number, idempotency_key, placed_at, currency, subtotal_minor, \
+                tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
+                customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
+                created_at, updated_at, network_kind, network_name, network_asn, ip_country, risk_score, risk_json, \
+                route_pool_id, inline_receipt) \
+                SELECT order_number, idempotency_key, placed_at, currency, subtotal_minor, tax_minor, shipping_minor, \
+                discount_minor, total_minor, items_json, customer_email, customer_name, customer_phone, account_kind, \
+                customer_ref, client_ip, billing_json, 'queued', 'receipt queued', 0, now, now, network_kind, \
+                network_name, network_asn, ip_country, risk_score, risk_json, route_pool_id, inline_receipt \
+                FROM ({order_rows}) AS v WHERE TRUE ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+            ),
+            jobs: format!(
+                "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
+                 SELECT 'send', order_id, 1, at, 'queued', at FROM ({}) AS v",
+                json_rows(db, 1, &[("order_id", Int), ("at", Int)])
+            ),
+            events: format!(
+                "INSERT INTO order_events (order_id, at, kind, detail)
+                 SELECT order_id, at, 'intake', detail FROM ({}) AS v",
+                json_rows(db, 1, &[("order_id", Int), ("at", Int), ("detail", Text)])
+            ),
+        }
+    }
+}
+
 /// Inserts prepared orders with their first send job and timeline entry, all
 /// in one transaction and one statement per table (so concurrent checkouts
 /// share one commit and a few round trips). Per order: the stored row, or
@@ -329,54 +407,8 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    // One JSON parameter per statement (`db::json_param`): one statement text
-    // for every batch size, and SQLite binds one value instead of 26 per order.
-    use crate::db::dialect::{JsonType::*, json_rows};
-    let order_rows = json_rows(
-        db,
-        1,
-        &[
-            ("order_number", Text),
-            ("idempotency_key", Text),
-            ("placed_at", Int),
-            ("currency", Text),
-            ("subtotal_minor", Int),
-            ("tax_minor", Int),
-            ("shipping_minor", Int),
-            ("discount_minor", Int),
-            ("total_minor", Int),
-            ("items_json", Text),
-            ("customer_email", Text),
-            ("customer_name", Text),
-            ("customer_phone", Text),
-            ("account_kind", Text),
-            ("customer_ref", Text),
-            ("client_ip", Text),
-            ("billing_json", Text),
-            ("now", Int),
-            ("network_kind", Text),
-            ("network_name", Text),
-            ("network_asn", Int),
-            ("ip_country", Text),
-            ("risk_score", Int),
-            ("risk_json", Text),
-            ("route_pool_id", Int),
-            ("inline_receipt", Bool),
-        ],
-    );
-    // `WHERE TRUE`: SQLite needs it to read ON CONFLICT after INSERT … SELECT.
-    let insert = format!(
-        "INSERT INTO orders (order_number, idempotency_key, placed_at, currency, subtotal_minor, \
-        tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
-        customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
-        created_at, updated_at, network_kind, network_name, network_asn, ip_country, risk_score, risk_json, \
-        route_pool_id, inline_receipt) \
-        SELECT order_number, idempotency_key, placed_at, currency, subtotal_minor, tax_minor, shipping_minor, \
-        discount_minor, total_minor, items_json, customer_email, customer_name, customer_phone, account_kind, \
-        customer_ref, client_ip, billing_json, 'queued', 'receipt queued', 0, now, now, network_kind, \
-        network_name, network_asn, ip_country, risk_score, risk_json, route_pool_id, inline_receipt \
-        FROM ({order_rows}) AS v WHERE TRUE ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
-    );
+    static SQL: crate::db::PerBackend<IntakeSql> = crate::db::PerBackend::new();
+    let sql = SQL.get(db, IntakeSql::new);
     let rows: Vec<serde_json::Value> = batch
         .iter()
         .map(|b| {
@@ -412,19 +444,9 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
         })
         .collect();
     let rows = crate::db::json_param(&rows)?;
-    let jobs = format!(
-        "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
-         SELECT 'send', order_id, 1, at, 'queued', at FROM ({}) AS v",
-        json_rows(db, 1, &[("order_id", Int), ("at", Int)])
-    );
-    let events = format!(
-        "INSERT INTO order_events (order_id, at, kind, detail)
-         SELECT order_id, at, 'intake', detail FROM ({}) AS v",
-        json_rows(db, 1, &[("order_id", Int), ("at", Int), ("detail", Text)])
-    );
     let inserted: Vec<Order> = on_pool!(db, p => {
         let mut tx = p.begin().await?;
-        let inserted: Vec<Order> = sqlx::query_as(&insert).bind(&rows).fetch_all(&mut *tx).await?;
+        let inserted: Vec<Order> = sqlx::query_as(&sql.orders).bind(&rows).fetch_all(&mut *tx).await?;
         if !inserted.is_empty() {
             let mut by_number: std::collections::HashMap<&str, &PreparedOrder> =
                 std::collections::HashMap::new();
@@ -432,7 +454,7 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
                 by_number.entry(b.order.order_number.as_str()).or_insert(*b);
             }
             let job_rows: Vec<(i64, i64)> = inserted.iter().map(|o| (o.id, o.created_at)).collect();
-            sqlx::query(&jobs).bind(crate::db::json_param(&job_rows)?).execute(&mut *tx).await?;
+            sqlx::query(&sql.jobs).bind(crate::db::json_param(&job_rows)?).execute(&mut *tx).await?;
             let event_rows: Vec<(i64, i64, String)> = inserted
                 .iter()
                 .map(|o| {
@@ -440,7 +462,7 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
                     (o.id, o.created_at, format!("order received ({} account){note}; receipt queued", o.account_kind))
                 })
                 .collect();
-            sqlx::query(&events).bind(crate::db::json_param(&event_rows)?).execute(&mut *tx).await?;
+            sqlx::query(&sql.events).bind(crate::db::json_param(&event_rows)?).execute(&mut *tx).await?;
             // High risk, logged-in customer: the receipt is put in their account
             // now, before email has had the chance to fail (rare: one by one).
             for o in &inserted {
