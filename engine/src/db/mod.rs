@@ -11,7 +11,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -54,6 +56,35 @@ macro_rules! exec_on_pool {
 pub fn json_param<T: serde::Serialize + ?Sized>(batch: &T) -> Result<String> {
     serde_json::to_string(batch)
         .map_err(|e| Error::Internal(format!("a batch could not be written as JSON: {e}")))
+}
+
+/// SQLite lets one writer in at a time, and a writer that finds the lock
+/// taken sleeps in SQLite's busy handler (1, 2, 5, 10 … ms at a time) though
+/// the lock is often free again within a fraction of a millisecond: the send
+/// loops and intake idled. The hot write transactions (claims, attempt
+/// records, outcomes, intake's group commits) queue here for their turn
+/// instead, first come first served, each woken the moment the one before
+/// it is done. One gate per database file. PostgreSQL locks rows, not the
+/// database: no gate.
+///
+/// Take it before acquiring a connection (waiting holds none), and never
+/// while holding it already.
+pub async fn write_turn(db: &Db) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+    type Gates = HashMap<std::path::PathBuf, Arc<tokio::sync::Mutex<()>>>;
+    static GATES: LazyLock<std::sync::Mutex<Gates>> = LazyLock::new(Default::default);
+    let Db::Sqlite(pool) = db else {
+        return None;
+    };
+    let gate = {
+        let options = pool.connect_options();
+        let file = options.get_filename();
+        let mut gates = GATES.lock().unwrap_or_else(|e| e.into_inner());
+        match gates.get(file) {
+            Some(g) => g.clone(),
+            None => gates.entry(file.to_path_buf()).or_default().clone(),
+        }
+    };
+    Some(gate.lock_owned().await)
 }
 
 /// Statement texts that depend only on the backend (their SQL comes from

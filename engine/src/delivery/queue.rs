@@ -28,6 +28,7 @@ pub async fn claim(
     limit: i64,
 ) -> Result<Vec<Job>> {
     let sql = dialect::claim_jobs(db);
+    let _turn = crate::db::write_turn(db).await;
     Ok(on_pool!(db, p => sqlx::query_as(sql)
         .bind(owner).bind(now + lease_ms).bind(now).bind(limit)
         .fetch_all(p).await)?)

@@ -971,6 +971,7 @@ impl Worker {
             .collect::<Result<Vec<_>>>()?;
         let pace_json = json_unless_empty(&pace_rows)?;
         let sql = &self.sql;
+        let turn = crate::db::write_turn(db).await;
         let (batch, inserted): (Batch, Vec<Attempt>) = on_pool!(db, p => {
             let mut tx = p.begin().await?;
             let reserved: Vec<super::pace::Reserved> = match &pace_json {
@@ -1003,6 +1004,7 @@ impl Worker {
             tx.commit().await?;
             (batch, inserted)
         });
+        drop(turn);
         let Batch { writes, sends, .. } = batch;
         // Each send's attempt: the one a crashed run recorded, or the one just written.
         let mut by_key: HashMap<(i64, i64), Attempt> = inserted
@@ -1604,6 +1606,7 @@ impl Worker {
             .map(|r| Round::of(&r))
             .collect::<Result<_>>()?;
         let sql = &self.sql;
+        let _turn = crate::db::write_turn(&self.db).await;
         on_pool!(&self.db, p => {
             let mut tx = p.begin().await?;
             for round in &rounds {

@@ -444,6 +444,7 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
         })
         .collect();
     let rows = crate::db::json_param(&rows)?;
+    let turn = crate::db::write_turn(db).await;
     let inserted: Vec<Order> = on_pool!(db, p => {
         let mut tx = p.begin().await?;
         let inserted: Vec<Order> = sqlx::query_as(&sql.orders).bind(&rows).fetch_all(&mut *tx).await?;
@@ -487,6 +488,7 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
         tx.commit().await?;
         inserted
     });
+    drop(turn);
     // Each stored row goes to the first order of the batch with its number.
     let mut by_number: std::collections::HashMap<String, Order> = inserted
         .into_iter()
