@@ -15,8 +15,9 @@
 //! 2. Dispatch: queued → accepted through the real queue, worker and state writes into
 //!    Postfix's `smtp-sink`, against the raw send loop (8 tasks pushing one pre-built
 //!    message through one `Sender`) into the same sink. Both are warmed up first (the
-//!    pipeline by sending 1,000 orders), and the raw loop runs before and after the
-//!    pipeline: the baseline is the faster of the two. The pipeline is the send
+//!    pipeline by sending 1,000 orders). Then five rounds of 4,000 orders, a raw run
+//!    between each two: each round is held to the faster raw run beside it, and the
+//!    row is the median round (this machine's speed drifts). The pipeline is the send
 //!    worker's own loop (`Worker::run`) with the default `delivery.send_loops` and
 //!    `batch_size`, as `rebound serve` runs it.
 //! 3. Peak RSS of this process.
@@ -75,6 +76,13 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn dispatch_orders() -> usize {
     env_or("REBOUND_BENCH_ORDERS", DISPATCH_ORDERS)
+}
+
+/// Measured dispatch rounds (`REBOUND_BENCH_ROUNDS` overrides; at least 1).
+const DISPATCH_ROUNDS: usize = 5;
+
+fn dispatch_rounds() -> usize {
+    env_or("REBOUND_BENCH_ROUNDS", DISPATCH_ROUNDS).max(1)
 }
 
 /// Sender pool `max_per_second` (→ connections to the relay).
@@ -1152,13 +1160,9 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
         ));
     }
 
-    progress(&format!("dispatch on {name}: queueing {orders} orders"));
-    let queued_at = Instant::now();
-    queue_orders(&db, &clock, &run_id, orders).await;
-    let queue_secs = queued_at.elapsed().as_secs_f64();
-
-    // Baseline: the same rendered receipt, pre-built once.
-    let sample = engine::orders::find_by_number(&db, &format!("{run_id}-0"))
+    // Baseline: one rendered receipt (the first measured order's), pre-built once.
+    queue_orders(&db, &clock, &format!("{run_id}-r0"), orders).await;
+    let sample = engine::orders::find_by_number(&db, &format!("{run_id}-r0-0"))
         .await
         .expect("read a queued order")
         .expect("the first queued order exists");
@@ -1193,64 +1197,109 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
         u32::try_from(POOL_RATE).expect("pool rate fits u32"),
     )
     .expect("create the raw sender");
-    progress(&format!("dispatch on {name}: raw send loop"));
+    progress(&format!("dispatch on {name}: raw send loop warm-up"));
     let warm = raw_send_loop(&sender, &envelope, &raw, 200).await;
     if let Some(f) = &warm.first_failure {
         progress(&format!("raw send warm-up failures: {f}"));
     }
-    let cpu0 = machine_busy();
-    let base_before = raw_send_loop(&sender, &envelope, &raw, orders).await;
-    let raw_cpu = machine_busy().saturating_sub(cpu0);
 
-    progress(&format!(
-        "dispatch on {name}: Worker::run, {loops} send loops x batch {batch}"
-    ));
-    let target = i64::try_from(DISPATCH_WARMUP + orders).expect("order count fits i64");
-    let cpu0 = machine_busy();
-    let run = run_pipeline(&worker, &db, &clock, target).await;
-    let run_cpu = machine_busy().saturating_sub(cpu0);
-    let elapsed = run.elapsed.unwrap_or(DISPATCH_CAP);
-    progress(&format!("dispatch on {name}: done; raw send loop again"));
-    // The baseline is the faster of a raw run before and one after: on a
-    // machine whose speed drifts, the pipeline is held to the better one.
-    let base_after = raw_send_loop(&sender, &envelope, &raw, orders).await;
-    let states = count_states(&db).await;
-    let got = states.get("accepted").copied().unwrap_or(0) - warm_target;
-    let real_rate = got as f64 / elapsed.as_secs_f64().max(1e-9);
+    // Rounds of raw loop, pipeline, raw loop (each raw run shared by the
+    // rounds on either side of it). This machine's speed drifts by 2x within
+    // a minute, so one pair proves little: the row is the median round, each
+    // held to the faster raw run beside it.
     let rate = |r: &SendRun| r.accepted as f64 / r.elapsed.as_secs_f64().max(1e-9);
-    let base_rate = rate(&base_before).max(rate(&base_after));
+    let mut raw_failures: Vec<String> = Vec::new();
+    let mut raw_run = |run: SendRun| {
+        if run.failed > 0 {
+            raw_failures.push(format!(
+                "{} (first: {})",
+                run.failed,
+                run.first_failure.as_deref().unwrap_or("?")
+            ));
+        }
+        run
+    };
+    let rounds = dispatch_rounds();
+    let mut results: Vec<(f64, f64)> = Vec::new(); // (pipeline, raw) msg/s per round
+    let (mut raw_cpu, mut raw_msgs, mut run_cpu, mut run_msgs) =
+        (Duration::ZERO, 0, Duration::ZERO, 0);
+    let mut errors: Vec<String> = Vec::new();
+    let mut capped = None;
+    let mut target = i64::try_from(DISPATCH_WARMUP).expect("order count fits i64");
+    let cpu0 = machine_busy();
+    let mut before = raw_run(raw_send_loop(&sender, &envelope, &raw, orders).await);
+    raw_cpu += machine_busy().saturating_sub(cpu0);
+    raw_msgs += before.accepted;
+    for round in 0..rounds {
+        if round > 0 {
+            queue_orders(&db, &clock, &format!("{run_id}-r{round}"), orders).await;
+        }
+        progress(&format!(
+            "dispatch on {name}: round {}/{rounds}, Worker::run, {loops} send loops x batch {batch}",
+            round + 1
+        ));
+        target += i64::try_from(orders).expect("order count fits i64");
+        let accepted_before = count_states(&db)
+            .await
+            .get("accepted")
+            .copied()
+            .unwrap_or(0);
+        let cpu0 = machine_busy();
+        let run = run_pipeline(&worker, &db, &clock, target).await;
+        run_cpu += machine_busy().saturating_sub(cpu0);
+        let got = count_states(&db)
+            .await
+            .get("accepted")
+            .copied()
+            .unwrap_or(0)
+            - accepted_before;
+        run_msgs += usize::try_from(got).unwrap_or(0);
+        errors.extend(run.errors);
+        let elapsed = run.elapsed.unwrap_or(DISPATCH_CAP);
+        if run.elapsed.is_none() {
+            capped = Some(count_states(&db).await);
+        }
+        let cpu0 = machine_busy();
+        let after = raw_run(raw_send_loop(&sender, &envelope, &raw, orders).await);
+        raw_cpu += machine_busy().saturating_sub(cpu0);
+        raw_msgs += after.accepted;
+        results.push((
+            got as f64 / elapsed.as_secs_f64().max(1e-9),
+            rate(&before).max(rate(&after)),
+        ));
+        before = after;
+    }
+    let mut by_ratio = results.clone();
+    by_ratio.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
+    let (real_rate, base_rate) = by_ratio[by_ratio.len() / 2];
 
     let mut row = Row::new("dispatch queued->accepted", name);
     row.result = format!("{} msg/s", thousands(real_rate));
     row.baseline = format!("{} msg/s", thousands(base_rate));
     row.ratio = ratio(real_rate, base_rate);
+    let per_round = results
+        .iter()
+        .map(|(p, r)| format!("{}/{} {}", thousands(*p), thousands(*r), ratio(*p, *r)))
+        .collect::<Vec<_>>()
+        .join(", ");
     let mut notes = format!(
-        "{got}/{orders} accepted in {:.2} s after {DISPATCH_WARMUP} warm-up; {loops} send loops x batch {batch}, {POOL_RATE} conns; raw ({RAW_TASKS} tasks) before/after: {} / {} msg/s; machine CPU per message: pipeline {:.0} us, raw {:.0} us; queueing took {queue_secs:.2} s",
-        elapsed.as_secs_f64(),
-        thousands(rate(&base_before)),
-        thousands(rate(&base_after)),
-        cpu_per_msg(run_cpu, usize::try_from(got).unwrap_or(0)),
-        cpu_per_msg(raw_cpu, base_before.accepted),
+        "median of {rounds} rounds of {orders} orders after {DISPATCH_WARMUP} warm-up (pipeline/raw: {per_round}); {loops} send loops x batch {batch}, {POOL_RATE} conns, raw {RAW_TASKS} tasks; machine CPU per message: pipeline {:.0} us, raw {:.0} us",
+        cpu_per_msg(run_cpu, run_msgs),
+        cpu_per_msg(raw_cpu, raw_msgs),
     );
-    if run.elapsed.is_none() {
+    if let Some(states) = capped {
         notes.push_str(&format!(
             " TIME-CAPPED at {DISPATCH_CAP:?}, states {states:?}"
         ));
     }
-    for base in [&base_before, &base_after] {
-        if base.failed > 0 {
-            notes.push_str(&format!(
-                " RAW FAILURES {} (first: {})",
-                base.failed,
-                base.first_failure.as_deref().unwrap_or("?")
-            ));
-        }
+    if !raw_failures.is_empty() {
+        notes.push_str(&format!(" RAW FAILURES {}", raw_failures.join("; ")));
     }
-    if !run.errors.is_empty() {
+    if !errors.is_empty() {
         notes.push_str(&format!(
             " WORKER ERRORS {} (first: {})",
-            run.errors.len(),
-            run.errors[0]
+            errors.len(),
+            errors[0]
         ));
     }
     row.notes = notes;
