@@ -1008,6 +1008,18 @@ async fn raw_send_loop(
     run
 }
 
+/// [`raw_send_loop`] with the machine CPU it took.
+async fn raw_run(
+    sender: &Sender,
+    envelope: &Envelope,
+    raw: &Arc<Vec<u8>>,
+    n: usize,
+) -> (SendRun, Duration) {
+    let cpu0 = machine_busy();
+    let run = raw_send_loop(sender, envelope, raw, n).await;
+    (run, machine_busy().saturating_sub(cpu0))
+}
+
 /// Queues `n` orders numbered `{prefix}-{i}` through `orders::intake` (16 at a time).
 async fn queue_orders(db: &Db, clock: &Arc<dyn Clock>, prefix: &str, n: usize) {
     let results: Vec<Result<(), String>> = futures::stream::iter(0..n)
@@ -1208,28 +1220,15 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     // a minute, so one pair proves little: the row is the median round, each
     // held to the faster raw run beside it.
     let rate = |r: &SendRun| r.accepted as f64 / r.elapsed.as_secs_f64().max(1e-9);
-    let mut raw_failures: Vec<String> = Vec::new();
-    let mut raw_run = |run: SendRun| {
-        if run.failed > 0 {
-            raw_failures.push(format!(
-                "{} (first: {})",
-                run.failed,
-                run.first_failure.as_deref().unwrap_or("?")
-            ));
-        }
-        run
-    };
     let rounds = dispatch_rounds();
-    let mut results: Vec<(f64, f64)> = Vec::new(); // (pipeline, raw) msg/s per round
-    let (mut raw_cpu, mut raw_msgs, mut run_cpu, mut run_msgs) =
-        (Duration::ZERO, 0, Duration::ZERO, 0);
+    let orders_i64 = i64::try_from(orders).expect("order count fits i64");
+    // Raw runs with their machine CPU: one before the first round and one after each.
+    let mut raws = vec![raw_run(&sender, &envelope, &raw, orders).await];
+    // Per round: messages accepted, time to the last one, machine CPU.
+    let mut runs: Vec<(i64, Duration, Duration)> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
     let mut capped = None;
-    let mut target = i64::try_from(DISPATCH_WARMUP).expect("order count fits i64");
-    let cpu0 = machine_busy();
-    let mut before = raw_run(raw_send_loop(&sender, &envelope, &raw, orders).await);
-    raw_cpu += machine_busy().saturating_sub(cpu0);
-    raw_msgs += before.accepted;
+    let mut accepted_so_far = accepted(&db).await.expect("count accepted orders");
     for round in 0..rounds {
         if round > 0 {
             queue_orders(&db, &clock, &format!("{run_id}-r{round}"), orders).await;
@@ -1238,40 +1237,51 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
             "dispatch on {name}: round {}/{rounds}, Worker::run, {loops} send loops x batch {batch}",
             round + 1
         ));
-        target += i64::try_from(orders).expect("order count fits i64");
-        let accepted_before = count_states(&db)
-            .await
-            .get("accepted")
-            .copied()
-            .unwrap_or(0);
         let cpu0 = machine_busy();
-        let run = run_pipeline(&worker, &db, &clock, target).await;
-        run_cpu += machine_busy().saturating_sub(cpu0);
-        let got = count_states(&db)
-            .await
-            .get("accepted")
-            .copied()
-            .unwrap_or(0)
-            - accepted_before;
-        run_msgs += usize::try_from(got).unwrap_or(0);
+        let run = run_pipeline(&worker, &db, &clock, accepted_so_far + orders_i64).await;
+        let cpu = machine_busy().saturating_sub(cpu0);
+        let now_accepted = accepted(&db).await.expect("count accepted orders");
+        runs.push((
+            now_accepted - accepted_so_far,
+            run.elapsed.unwrap_or(DISPATCH_CAP),
+            cpu,
+        ));
+        accepted_so_far = now_accepted;
         errors.extend(run.errors);
-        let elapsed = run.elapsed.unwrap_or(DISPATCH_CAP);
         if run.elapsed.is_none() {
             capped = Some(count_states(&db).await);
         }
-        let cpu0 = machine_busy();
-        let after = raw_run(raw_send_loop(&sender, &envelope, &raw, orders).await);
-        raw_cpu += machine_busy().saturating_sub(cpu0);
-        raw_msgs += after.accepted;
-        results.push((
-            got as f64 / elapsed.as_secs_f64().max(1e-9),
-            rate(&before).max(rate(&after)),
-        ));
-        before = after;
+        raws.push(raw_run(&sender, &envelope, &raw, orders).await);
     }
+    // Each round against the faster raw run beside it.
+    let results: Vec<(f64, f64)> = runs
+        .iter()
+        .zip(raws.windows(2))
+        .map(|((got, elapsed, _), pair)| {
+            (
+                *got as f64 / elapsed.as_secs_f64().max(1e-9),
+                rate(&pair[0].0).max(rate(&pair[1].0)),
+            )
+        })
+        .collect();
     let mut by_ratio = results.clone();
     by_ratio.sort_by(|a, b| (a.0 / a.1).total_cmp(&(b.0 / b.1)));
     let (real_rate, base_rate) = by_ratio[by_ratio.len() / 2];
+    let run_cpu: Duration = runs.iter().map(|r| r.2).sum();
+    let run_msgs: i64 = runs.iter().map(|r| r.0).sum();
+    let raw_cpu: Duration = raws.iter().map(|r| r.1).sum();
+    let raw_msgs: usize = raws.iter().map(|r| r.0.accepted).sum();
+    let raw_failures: Vec<String> = raws
+        .iter()
+        .filter(|(r, _)| r.failed > 0)
+        .map(|(r, _)| {
+            format!(
+                "{} (first: {})",
+                r.failed,
+                r.first_failure.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
 
     let mut row = Row::new("dispatch queued->accepted", name);
     row.result = format!("{} msg/s", thousands(real_rate));
@@ -1284,7 +1294,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
         .join(", ");
     let mut notes = format!(
         "median of {rounds} rounds of {orders} orders after {DISPATCH_WARMUP} warm-up (pipeline/raw: {per_round}); {loops} send loops x batch {batch}, {POOL_RATE} conns, raw {RAW_TASKS} tasks; machine CPU per message: pipeline {:.0} us, raw {:.0} us",
-        cpu_per_msg(run_cpu, run_msgs),
+        cpu_per_msg(run_cpu, usize::try_from(run_msgs).unwrap_or(0)),
         cpu_per_msg(raw_cpu, raw_msgs),
     );
     if let Some(states) = capped {

@@ -398,6 +398,72 @@ impl IntakeSql {
     }
 }
 
+/// One order of a group commit, in the column order of [`IntakeSql::orders`]:
+/// a tuple struct serialises as a JSON array, the row `json_rows` reads.
+#[derive(serde::Serialize)]
+struct IntakeRow<'a>(
+    &'a str,
+    Option<&'a str>,
+    i64,
+    &'a str,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Millis,
+    &'a str,
+    Option<&'a str>,
+    Option<i64>,
+    Option<&'a str>,
+    Option<i64>,
+    Option<&'a str>,
+    Option<i64>,
+    bool,
+);
+
+impl<'a> IntakeRow<'a> {
+    fn of(b: &'a PreparedOrder) -> Self {
+        let (order, t) = (&b.order, &b.order.totals);
+        Self(
+            &order.order_number,
+            b.idempotency_key.as_deref(),
+            order.placed_at,
+            &order.currency,
+            t.subtotal,
+            t.tax,
+            t.shipping,
+            t.discount,
+            t.total,
+            &b.items_json,
+            &order.customer_email,
+            &order.customer_name,
+            order.customer_phone.as_deref(),
+            order.account_kind.as_str(),
+            order.customer_ref.as_deref(),
+            order.client_ip.as_deref(),
+            b.billing_json.as_deref(),
+            b.now,
+            b.network_kind,
+            b.network_name.as_deref(),
+            b.network_asn,
+            b.ip_country.as_deref(),
+            b.risk_score,
+            b.risk_json.as_deref(),
+            b.route_pool_id,
+            b.inline_receipt,
+        )
+    }
+}
+
 /// Inserts prepared orders with their first send job and timeline entry, all
 /// in one transaction and one statement per table (so concurrent checkouts
 /// share one commit and a few round trips). Per order: the stored row, or
@@ -409,40 +475,7 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
     }
     static SQL: crate::db::PerBackend<IntakeSql> = crate::db::PerBackend::new();
     let sql = SQL.get(db, IntakeSql::new);
-    let rows: Vec<serde_json::Value> = batch
-        .iter()
-        .map(|b| {
-            let (order, t) = (&b.order, &b.order.totals);
-            serde_json::json!([
-                order.order_number,
-                b.idempotency_key,
-                order.placed_at,
-                order.currency,
-                t.subtotal,
-                t.tax,
-                t.shipping,
-                t.discount,
-                t.total,
-                b.items_json,
-                order.customer_email,
-                order.customer_name,
-                order.customer_phone,
-                order.account_kind.as_str(),
-                order.customer_ref,
-                order.client_ip,
-                b.billing_json,
-                b.now,
-                b.network_kind,
-                b.network_name,
-                b.network_asn,
-                b.ip_country,
-                b.risk_score,
-                b.risk_json,
-                b.route_pool_id,
-                b.inline_receipt
-            ])
-        })
-        .collect();
+    let rows: Vec<IntakeRow> = batch.iter().map(|b| IntakeRow::of(b)).collect();
     let rows = crate::db::json_param(&rows)?;
     let turn = crate::db::write_turn(db).await;
     let inserted: Vec<Order> = on_pool!(db, p => {
