@@ -58,36 +58,6 @@ pub fn json_param<T: serde::Serialize + ?Sized>(batch: &T) -> Result<String> {
         .map_err(|e| Error::Internal(format!("a batch could not be written as JSON: {e}")))
 }
 
-/// How often a SQLite database's WAL is copied back into it.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
-
-/// Copies the WAL into the database file every [`CHECKPOINT_EVERY`], on a
-/// connection of its own from the pool, until the pool closes (or the runtime
-/// stops). SQLite's own automatic checkpoint runs inside the commit that
-/// takes the WAL past 1,000 pages and made that one commit, and every
-/// checkout waiting behind it, tens of milliseconds slower: intake's p99.
-/// PASSIVE: it never waits for readers or writers, nor makes them wait.
-fn checkpoint_in_background(pool: SqlitePool) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(CHECKPOINT_EVERY);
-        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            every.tick().await;
-            if pool.is_closed() {
-                break;
-            }
-            let done = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-                .execute(&pool)
-                .await;
-            if let Err(e) = done
-                && !pool.is_closed()
-            {
-                tracing::warn!(error = %e, "WAL checkpoint failed; trying again shortly");
-            }
-        }
-    });
-}
-
 /// SQLite lets one writer in at a time, and a writer that finds the lock
 /// taken sleeps in SQLite's busy handler (1, 2, 5, 10 … ms at a time) though
 /// the lock is often free again within a fraction of a millisecond: the send
@@ -158,10 +128,7 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-                // WAL checkpoints run in the background (`checkpoint_in_background`),
-                // not inside whichever commit takes the WAL past 1,000 pages.
-                .pragma("wal_autocheckpoint", "0");
+                .foreign_keys(true);
             if let Some(parent) = opts.get_filename().parent()
                 && !parent.as_os_str().is_empty()
             {
@@ -177,7 +144,6 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            checkpoint_in_background(pool.clone());
             Ok(Db::Sqlite(pool))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let opts = PgConnectOptions::from_str(url)?;
