@@ -97,10 +97,9 @@ pub async fn write_turn(db: &Db) -> Option<tokio::sync::OwnedMutexGuard<()>> {
 /// writers, nor makes them wait.
 #[derive(Default)]
 struct CheckpointPacer {
-    /// When the last one started, in ms since `epoch`.
-    last_ms: std::sync::atomic::AtomicU64,
-    running: std::sync::atomic::AtomicBool,
-    epoch: std::sync::OnceLock<std::time::Instant>,
+    /// When the last checkpoint started. Locked for the whole checkpoint, so
+    /// a connection that finds it locked knows one is under way and skips.
+    last_started: tokio::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// How often a busy SQLite database is checkpointed.
@@ -108,24 +107,13 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
 
 impl CheckpointPacer {
     async fn run_if_due(&self, conn: &mut sqlx::SqliteConnection) {
-        use std::sync::atomic::Ordering;
-        let epoch = *self.epoch.get_or_init(std::time::Instant::now);
-        let now = u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let every = CHECKPOINT_EVERY.as_millis() as u64;
-        if now < self.last_ms.load(Ordering::Relaxed).saturating_add(every)
-            || self.running.swap(true, Ordering::Acquire)
-        {
+        let Ok(mut last_started) = self.last_started.try_lock() else {
+            return;
+        };
+        if last_started.is_some_and(|t| t.elapsed() < CHECKPOINT_EVERY) {
             return;
         }
-        self.last_ms.store(now, Ordering::Relaxed);
-        // Cleared however this ends, even if the future is dropped mid-way.
-        struct Done<'a>(&'a std::sync::atomic::AtomicBool);
-        impl Drop for Done<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, std::sync::atomic::Ordering::Release);
-            }
-        }
-        let _done = Done(&self.running);
+        *last_started = Some(std::time::Instant::now());
         if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
             .execute(&mut *conn)
             .await
@@ -178,7 +166,7 @@ impl Db {
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 // Checkpoints run as connections go back to the pool
-                // (`checkpoint_after_release`), not inside a commit.
+                // (`CheckpointPacer`), not inside a commit.
                 .pragma("wal_autocheckpoint", "0");
             if let Some(parent) = opts.get_filename().parent()
                 && !parent.as_os_str().is_empty()
