@@ -1028,43 +1028,59 @@ impl Worker {
             self.after_written(&writes).await;
         }
 
-        let mut in_flight: futures::stream::FuturesUnordered<_> = ready
-            .into_iter()
-            .map(|(s, attempt)| async move {
-                let result = self.send(&s.order, &s.pool, &attempt).await;
-                (s, attempt, result)
-            })
-            .collect();
-        // Outcomes whose write failed (the database is restarting, say): they
-        // go again with the next wave, and after the last one for a while, so
-        // an accepted send is recorded rather than re-sent when the lease ends.
-        let mut unwritten: Vec<Outcome> = Vec::new();
-        while !in_flight.is_empty() {
-            // A wave of sends finishing close together is written in one
-            // transaction; a gap longer than GATHER_OUTCOMES closes the group,
-            // so a slow relay still holds up only its own.
-            let mut done = Vec::new();
-            if let Some(d) = in_flight.next().await {
-                done.push(d);
+        // The sends and the writing of their outcomes run side by side: while a
+        // wave is being written, the conversations still in flight go on (a
+        // future is only driven while polled: awaiting the write in the same
+        // loop froze them, their relay connections held but idle).
+        let (finished, mut to_write) = tokio::sync::mpsc::unbounded_channel();
+        let sending = async move {
+            let mut in_flight: futures::stream::FuturesUnordered<_> = ready
+                .into_iter()
+                .map(|(s, attempt)| async move {
+                    let result = self.send(&s.order, &s.pool, &attempt).await;
+                    (s, attempt, result)
+                })
+                .collect();
+            while let Some(d) = in_flight.next().await {
+                // The writer only stops once this sender is gone.
+                let _ = finished.send(d);
             }
-            while let Ok(Some(d)) = tokio::time::timeout(GATHER_OUTCOMES, in_flight.next()).await {
-                done.push(d);
-            }
-            let now = self.clock.now_ms();
-            let mut outcomes = std::mem::take(&mut unwritten);
-            outcomes.extend(
-                done.into_iter()
-                    .map(|(s, attempt, result)| self.outcome_of(s, &attempt, result, now)),
-            );
-            // A failed write must not hold up the sends still in flight.
-            match self.write_outcomes(&outcomes).await {
-                Ok(()) => self.after_written(&outcomes).await,
-                Err(e) => {
-                    tracing::warn!(error = %e, jobs = outcomes.len(), "could not record send outcomes yet; trying again");
-                    unwritten = outcomes;
+        };
+        let writing = async {
+            // Outcomes whose write failed (the database is restarting, say): they
+            // go again with the next wave, and after the last one for a while, so
+            // an accepted send is recorded rather than re-sent when the lease ends.
+            let mut unwritten: Vec<Outcome> = Vec::new();
+            while let Some(first) = to_write.recv().await {
+                // A wave is what finished while the last one was written, plus
+                // what finishes close behind; a gap longer than GATHER_OUTCOMES
+                // closes it, so a slow relay still holds up only its own.
+                let mut done = vec![first];
+                while let Ok(d) = to_write.try_recv() {
+                    done.push(d);
+                }
+                while let Ok(Some(d)) = tokio::time::timeout(GATHER_OUTCOMES, to_write.recv()).await
+                {
+                    done.push(d);
+                }
+                let now = self.clock.now_ms();
+                let mut outcomes = std::mem::take(&mut unwritten);
+                outcomes.extend(
+                    done.into_iter()
+                        .map(|(s, attempt, result)| self.outcome_of(s, &attempt, result, now)),
+                );
+                // A failed write must not hold up the sends still in flight.
+                match self.write_outcomes(&outcomes).await {
+                    Ok(()) => self.after_written(&outcomes).await,
+                    Err(e) => {
+                        tracing::warn!(error = %e, jobs = outcomes.len(), "could not record send outcomes yet; trying again");
+                        unwritten = outcomes;
+                    }
                 }
             }
-        }
+            unwritten
+        };
+        let ((), unwritten) = tokio::join!(sending, writing);
         if unwritten.is_empty() {
             return Ok(());
         }
