@@ -1042,7 +1042,7 @@ impl Worker {
                 })
                 .collect();
             while let Some(d) = in_flight.next().await {
-                // The writer only stops once this sender is gone.
+                // Cannot fail: the writer keeps its receiver until this sender is dropped.
                 let _ = finished.send(d);
             }
         };
@@ -1055,10 +1055,8 @@ impl Worker {
                 // A wave is what finished while the last one was written, plus
                 // what finishes close behind; a gap longer than GATHER_OUTCOMES
                 // closes it, so a slow relay still holds up only its own.
+                // (`timeout` polls `recv` first: what is already queued comes at once.)
                 let mut done = vec![first];
-                while let Ok(d) = to_write.try_recv() {
-                    done.push(d);
-                }
                 while let Ok(Some(d)) = tokio::time::timeout(GATHER_OUTCOMES, to_write.recv()).await
                 {
                     done.push(d);
