@@ -14,7 +14,8 @@
 //!    scoring at checkout. Target: at least 0.90× (under 10 % slower).
 //! 2. Dispatch: queued → accepted through the real queue, worker and state writes into
 //!    Postfix's `smtp-sink`, against the raw send loop (8 tasks pushing one pre-built
-//!    message through one `Sender`) into the same sink. Both are warmed up first (the
+//!    message through one `Sender` of 8 connections, as many as the pipeline's pool has;
+//!    `REBOUND_BENCH_CONNS` sets both) into the same sink. Both are warmed up first (the
 //!    pipeline by sending 1,000 orders). Then five rounds of 4,000 orders, a raw run
 //!    between each two: each round is held to the faster raw run beside it, and the
 //!    row is the median round (this machine's speed drifts). The pipeline is the send
@@ -85,10 +86,15 @@ fn dispatch_rounds() -> usize {
     env_or("REBOUND_BENCH_ROUNDS", DISPATCH_ROUNDS).max(1)
 }
 
-/// Sender pool `max_per_second` (→ connections to the relay).
+/// Sender pool `max_per_second` (→ connections to the relay), and the raw
+/// send loop's connections and tasks (one per connection), the same count
+/// (`REBOUND_BENCH_CONNS` overrides, for experiments).
 const POOL_RATE: i64 = 8;
-/// Concurrent tasks in the raw send loop.
-const RAW_TASKS: usize = 8;
+
+fn bench_conns() -> i64 {
+    env_or("REBOUND_BENCH_CONNS", POOL_RATE).clamp(1, 16)
+}
+
 /// Upper bound on one dispatch run.
 const DISPATCH_CAP: Duration = Duration::from_secs(90);
 const SMTP_SINK: &str = "/usr/sbin/smtp-sink";
@@ -975,7 +981,7 @@ struct SendRun {
     elapsed: Duration,
 }
 
-/// The ceiling: `RAW_TASKS` tasks sending one pre-built message through one `Sender`.
+/// The ceiling: `bench_conns()` tasks sending one pre-built message through one `Sender`.
 async fn raw_send_loop(
     sender: &Sender,
     envelope: &Envelope,
@@ -984,11 +990,12 @@ async fn raw_send_loop(
 ) -> SendRun {
     let start = Instant::now();
     let mut set = JoinSet::new();
-    for w in 0..RAW_TASKS {
+    let tasks = usize::try_from(bench_conns()).unwrap_or(1);
+    for w in 0..tasks {
         let (sender, envelope, raw) = (sender.clone(), envelope.clone(), raw.clone());
         set.spawn(async move {
             let (mut ok, mut failed, mut first) = (0usize, 0usize, None);
-            for _ in (w..n).step_by(RAW_TASKS) {
+            for _ in (w..n).step_by(tasks) {
                 match sender.send(&envelope, &raw).await {
                     SendOutcome::Accepted { .. } => ok += 1,
                     other => {
@@ -1162,7 +1169,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
             from_name: "Rebound Demo Shop",
             from_address: "receipts@shop.example",
             relay_url: &relay,
-            max_per_second: POOL_RATE,
+            max_per_second: bench_conns(),
             position: 0,
         },
     )
@@ -1223,7 +1230,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     let sender = Sender::new(
         &RelayUrl::parse(&relay).expect("relay URL"),
         Duration::from_secs(config.delivery.smtp_timeout_seconds.unsigned_abs()),
-        u32::try_from(POOL_RATE).expect("pool rate fits u32"),
+        u32::try_from(bench_conns()).expect("connection count fits u32"),
     )
     .expect("create the raw sender");
     progress(&format!("dispatch on {name}: raw send loop warm-up"));
@@ -1309,8 +1316,9 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
         .map(|(p, r)| format!("{}/{} {}", thousands(*p), thousands(*r), ratio(*p, *r)))
         .collect::<Vec<_>>()
         .join(", ");
+    let conns = bench_conns();
     let mut notes = format!(
-        "median of {rounds} rounds of {orders} orders after {DISPATCH_WARMUP} warm-up (pipeline/raw: {per_round}); {loops} send loops x batch {batch}, {POOL_RATE} conns, raw {RAW_TASKS} tasks; machine CPU per message: pipeline {:.0} us, raw {:.0} us",
+        "median of {rounds} rounds of {orders} orders after {DISPATCH_WARMUP} warm-up (pipeline/raw: {per_round}); {loops} send loops x batch {batch}, {conns} conns, raw {conns} tasks; machine CPU per message: pipeline {:.0} us, raw {:.0} us",
         cpu_per_msg(run_cpu, usize::try_from(run_msgs).unwrap_or(0)),
         cpu_per_msg(raw_cpu, raw_msgs),
     );
