@@ -86,14 +86,8 @@ fn dispatch_rounds() -> usize {
     env_or("REBOUND_BENCH_ROUNDS", DISPATCH_ROUNDS).max(1)
 }
 
-/// Sender pool `max_per_second` (→ connections to the relay), and the raw
-/// send loop's connections and tasks (one per connection), the same count
-/// (`REBOUND_BENCH_CONNS` overrides, for experiments).
+/// Sender pool `max_per_second` (→ connections to the relay).
 const POOL_RATE: i64 = 8;
-
-fn bench_conns() -> i64 {
-    env_or("REBOUND_BENCH_CONNS", POOL_RATE).clamp(1, 16)
-}
 
 /// Upper bound on one dispatch run.
 const DISPATCH_CAP: Duration = Duration::from_secs(90);
@@ -981,16 +975,16 @@ struct SendRun {
     elapsed: Duration,
 }
 
-/// The ceiling: `bench_conns()` tasks sending one pre-built message through one `Sender`.
+/// The ceiling: `tasks` tasks sending one pre-built message through one `Sender`.
 async fn raw_send_loop(
     sender: &Sender,
     envelope: &Envelope,
     raw: &Arc<Vec<u8>>,
+    tasks: usize,
     n: usize,
 ) -> SendRun {
     let start = Instant::now();
     let mut set = JoinSet::new();
-    let tasks = usize::try_from(bench_conns()).unwrap_or(1);
     for w in 0..tasks {
         let (sender, envelope, raw) = (sender.clone(), envelope.clone(), raw.clone());
         set.spawn(async move {
@@ -1030,10 +1024,11 @@ async fn raw_run(
     sender: &Sender,
     envelope: &Envelope,
     raw: &Arc<Vec<u8>>,
+    tasks: usize,
     n: usize,
 ) -> (SendRun, Duration) {
     let cpu0 = machine_busy();
-    let run = raw_send_loop(sender, envelope, raw, n).await;
+    let run = raw_send_loop(sender, envelope, raw, tasks, n).await;
     (run, machine_busy().saturating_sub(cpu0))
 }
 
@@ -1159,6 +1154,12 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     let db = t.db.clone();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::new());
     let config = bench_config();
+    // The pool's rate (`REBOUND_BENCH_CONNS` overrides it, for experiments) and
+    // the relay connections the worker opens for it; the raw loop gets as many,
+    // one task each.
+    let pool_rate = env_or("REBOUND_BENCH_CONNS", POOL_RATE);
+    let conns = pools::relay_connections(pool_rate);
+    let tasks = usize::try_from(conns).unwrap_or(1);
     let relay = format!("smtp://127.0.0.1:{}", sink.port);
     pools::create(
         &db,
@@ -1169,7 +1170,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
             from_name: "Rebound Demo Shop",
             from_address: "receipts@shop.example",
             relay_url: &relay,
-            max_per_second: bench_conns(),
+            max_per_second: pool_rate,
             position: 0,
         },
     )
@@ -1230,11 +1231,11 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     let sender = Sender::new(
         &RelayUrl::parse(&relay).expect("relay URL"),
         Duration::from_secs(config.delivery.smtp_timeout_seconds.unsigned_abs()),
-        u32::try_from(bench_conns()).expect("connection count fits u32"),
+        conns,
     )
     .expect("create the raw sender");
     progress(&format!("dispatch on {name}: raw send loop warm-up"));
-    let warm = raw_send_loop(&sender, &envelope, &raw, 200).await;
+    let warm = raw_send_loop(&sender, &envelope, &raw, tasks, 200).await;
     if let Some(f) = &warm.first_failure {
         progress(&format!("raw send warm-up failures: {f}"));
     }
@@ -1247,7 +1248,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     let rounds = dispatch_rounds();
     let orders_i64 = i64::try_from(orders).expect("order count fits i64");
     // Raw runs with their machine CPU: one before the first round and one after each.
-    let mut raws = vec![raw_run(&sender, &envelope, &raw, orders).await];
+    let mut raws = vec![raw_run(&sender, &envelope, &raw, tasks, orders).await];
     // Per round: messages accepted, time to the last one, machine CPU.
     let mut runs: Vec<(i64, Duration, Duration)> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
@@ -1275,7 +1276,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
         if run.elapsed.is_none() {
             capped = Some(count_states(&db).await);
         }
-        raws.push(raw_run(&sender, &envelope, &raw, orders).await);
+        raws.push(raw_run(&sender, &envelope, &raw, tasks, orders).await);
     }
     // Each round against the faster raw run beside it.
     let results: Vec<(f64, f64)> = runs
@@ -1316,9 +1317,8 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
         .map(|(p, r)| format!("{}/{} {}", thousands(*p), thousands(*r), ratio(*p, *r)))
         .collect::<Vec<_>>()
         .join(", ");
-    let conns = bench_conns();
     let mut notes = format!(
-        "median of {rounds} rounds of {orders} orders after {DISPATCH_WARMUP} warm-up (pipeline/raw: {per_round}); {loops} send loops x batch {batch}, {conns} conns, raw {conns} tasks; machine CPU per message: pipeline {:.0} us, raw {:.0} us",
+        "median of {rounds} rounds of {orders} orders after {DISPATCH_WARMUP} warm-up (pipeline/raw: {per_round}); {loops} send loops x batch {batch}, {conns} conns, raw {tasks} tasks; machine CPU per message: pipeline {:.0} us, raw {:.0} us",
         cpu_per_msg(run_cpu, usize::try_from(run_msgs).unwrap_or(0)),
         cpu_per_msg(raw_cpu, raw_msgs),
     );

@@ -165,6 +165,12 @@ pub async fn set_enabled(db: &Db, now: Millis, id: i64, enabled: bool) -> Result
     Ok(())
 }
 
+/// How many relay connections the send worker opens for a pool whose
+/// `max_per_second` is this: one per message per second, 1 to 16.
+pub fn relay_connections(max_per_second: i64) -> u32 {
+    u32::try_from(max_per_second.clamp(1, 16)).unwrap_or(8)
+}
+
 /// A pool's name for display (`pool <id>` if it is not in `pools`).
 pub fn name_of(pools: &[SenderPool], id: i64) -> String {
     pools

@@ -824,8 +824,8 @@ impl Worker {
         }
         let url = RelayUrl::parse(&pool.relay_url)
             .map_err(|e| Error::Config(format!("sender pool {}: relay URL: {e}", pool.name)))?;
-        let max = u32::try_from(pool.max_per_second.clamp(1, 16)).unwrap_or(8);
-        let sender = Sender::new(&url, self.smtp_timeout, max)
+        let connections = pools::relay_connections(pool.max_per_second);
+        let sender = Sender::new(&url, self.smtp_timeout, connections)
             .map_err(|e| Error::Config(format!("sender pool {}: {e}", pool.name)))?;
         senders.insert(pool.id, (pool.relay_url.clone(), sender.clone()));
         Ok(sender)
