@@ -1019,17 +1019,104 @@ async fn raw_send_loop(
     run
 }
 
-/// [`raw_send_loop`] with the machine CPU it took.
-async fn raw_run(
-    sender: &Sender,
+/// The baseline, the fastest raw lettre loop: `tasks` tasks, each with its own
+/// lettre connection over a `TCP_NODELAY` socket, sending one pre-built message with
+/// lettre's own conversation (`AsyncSmtpConnection::send`: MAIL, RCPT, DATA, body, each
+/// answered before the next). A connection that fails is replaced.
+async fn lettre_send_loop(
+    port: u16,
     envelope: &Envelope,
     raw: &Arc<Vec<u8>>,
     tasks: usize,
     n: usize,
-) -> (SendRun, Duration) {
+) -> SendRun {
+    use lettre::transport::smtp::client::AsyncSmtpConnection;
+    use lettre::transport::smtp::extension::ClientId;
+    async fn open(port: u16) -> Result<AsyncSmtpConnection, String> {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .map_err(|e| e.to_string())?;
+        tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+        let id = ClientId::Domain("bench.rebound.local".to_string());
+        AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &id)
+            .await
+            .map_err(|e| e.to_string())
+    }
+    let start = Instant::now();
+    let lettre_envelope = lettre::address::Envelope::new(
+        Some(envelope.mail_from.parse().expect("bench MAIL FROM")),
+        vec![envelope.rcpt_to.parse().expect("bench RCPT TO")],
+    )
+    .expect("bench envelope");
+    // lettre appends the CRLF that ends the last line itself.
+    let body: Arc<Vec<u8>> = Arc::new(raw.strip_suffix(b"\r\n").unwrap_or(raw).to_vec());
+    let mut set = JoinSet::new();
+    for w in 0..tasks {
+        let (envelope, body) = (lettre_envelope.clone(), body.clone());
+        set.spawn(async move {
+            let (mut ok, mut failed, mut first) = (0usize, 0usize, None);
+            let mut conn = None;
+            for _ in (w..n).step_by(tasks) {
+                if conn.is_none() {
+                    match open(port).await {
+                        Ok(c) => conn = Some(c),
+                        Err(e) => {
+                            failed += 1;
+                            first.get_or_insert(e);
+                            continue;
+                        }
+                    }
+                }
+                let Some(c) = conn.as_mut() else { continue };
+                match c.send(&envelope, &body).await {
+                    Ok(_) => ok += 1,
+                    Err(e) => {
+                        failed += 1;
+                        first.get_or_insert_with(|| e.to_string());
+                        conn = None;
+                    }
+                }
+            }
+            if let Some(mut c) = conn {
+                let _ = c.quit().await;
+            }
+            (ok, failed, first)
+        });
+    }
+    let mut run = SendRun {
+        accepted: 0,
+        failed: 0,
+        first_failure: None,
+        elapsed: Duration::ZERO,
+    };
+    while let Some(r) = set.join_next().await {
+        let (ok, failed, first) = r.expect("send task panicked");
+        run.accepted += ok;
+        run.failed += failed;
+        if run.first_failure.is_none() {
+            run.first_failure = first;
+        }
+    }
+    run.elapsed = start.elapsed();
+    run
+}
+
+/// One raw point between rounds: the baseline ([`lettre_send_loop`]) with the machine
+/// CPU it took, then Rebound's own `Sender` pushing the same message ([`raw_send_loop`]),
+/// shown beside it (what the queue and the state writes cost over the transport alone).
+async fn raw_run(
+    sender: &Sender,
+    port: u16,
+    envelope: &Envelope,
+    raw: &Arc<Vec<u8>>,
+    tasks: usize,
+    n: usize,
+) -> (SendRun, Duration, SendRun) {
     let cpu0 = machine_busy();
-    let run = raw_send_loop(sender, envelope, raw, tasks, n).await;
-    (run, machine_busy().saturating_sub(cpu0))
+    let run = lettre_send_loop(port, envelope, raw, tasks, n).await;
+    let cpu = machine_busy().saturating_sub(cpu0);
+    let own = raw_send_loop(sender, envelope, raw, tasks, n).await;
+    (run, cpu, own)
 }
 
 /// Queues `n` orders numbered `{prefix}-{i}` through `orders::intake` (16 at a time).
@@ -1236,7 +1323,11 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     .expect("create the raw sender");
     progress(&format!("dispatch on {name}: raw send loop warm-up"));
     let warm = raw_send_loop(&sender, &envelope, &raw, tasks, 200).await;
-    if let Some(f) = &warm.first_failure {
+    let warm_lettre = lettre_send_loop(sink.port, &envelope, &raw, tasks, 200).await;
+    for f in [&warm.first_failure, &warm_lettre.first_failure]
+        .into_iter()
+        .flatten()
+    {
         progress(&format!("raw send warm-up failures: {f}"));
     }
 
@@ -1248,7 +1339,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     let rounds = dispatch_rounds();
     let orders_i64 = i64::try_from(orders).expect("order count fits i64");
     // Raw runs with their machine CPU: one before the first round and one after each.
-    let mut raws = vec![raw_run(&sender, &envelope, &raw, tasks, orders).await];
+    let mut raws = vec![raw_run(&sender, sink.port, &envelope, &raw, tasks, orders).await];
     // Per round: messages accepted, time to the last one, machine CPU.
     let mut runs: Vec<(i64, Duration, Duration)> = Vec::new();
     let mut errors: Vec<String> = Vec::new();
@@ -1276,7 +1367,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
         if run.elapsed.is_none() {
             capped = Some(count_states(&db).await);
         }
-        raws.push(raw_run(&sender, &envelope, &raw, tasks, orders).await);
+        raws.push(raw_run(&sender, sink.port, &envelope, &raw, tasks, orders).await);
     }
     // Each round against the faster raw run beside it.
     let results: Vec<(f64, f64)> = runs
@@ -1296,10 +1387,15 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     let run_msgs: i64 = runs.iter().map(|r| r.0).sum();
     let raw_cpu: Duration = raws.iter().map(|r| r.1).sum();
     let raw_msgs: usize = raws.iter().map(|r| r.0.accepted).sum();
+    // Rebound's own sender alone, the median of its runs.
+    let mut own_rates: Vec<f64> = raws.iter().map(|r| rate(&r.2)).collect();
+    own_rates.sort_by(f64::total_cmp);
+    let own_rate = own_rates[own_rates.len() / 2];
     let raw_failures: Vec<String> = raws
         .iter()
-        .filter(|(r, _)| r.failed > 0)
-        .map(|(r, _)| {
+        .flat_map(|(r, _, own)| [r, own])
+        .filter(|r| r.failed > 0)
+        .map(|r| {
             format!(
                 "{} (first: {})",
                 r.failed,
@@ -1318,9 +1414,11 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
         .collect::<Vec<_>>()
         .join(", ");
     let mut notes = format!(
-        "median of {rounds} rounds of {orders} orders after {DISPATCH_WARMUP} warm-up (pipeline/raw: {per_round}); {loops} send loops x batch {batch}, {conns} conns, raw {tasks} tasks; machine CPU per message: pipeline {:.0} us, raw {:.0} us",
+        "median of {rounds} rounds of {orders} orders after {DISPATCH_WARMUP} warm-up (pipeline/raw: {per_round}); {loops} send loops x batch {batch}, {conns} conns, raw lettre {tasks} tasks; machine CPU per message: pipeline {:.0} us, raw {:.0} us; Rebound's pipelining sender alone {} msg/s, pipeline {} of it",
         cpu_per_msg(run_cpu, usize::try_from(run_msgs).unwrap_or(0)),
         cpu_per_msg(raw_cpu, raw_msgs),
+        thousands(own_rate),
+        ratio(real_rate, own_rate),
     );
     if let Some(states) = capped {
         notes.push_str(&format!(

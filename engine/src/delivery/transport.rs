@@ -5,8 +5,12 @@
 //! `TCP_NODELAY` set (lettre writes the body and the closing `\r\n.\r\n` separately; with
 //! Nagle's algorithm on, each message stalls ~40 ms on the delayed ACK), connections are
 //! reused across messages without a NOOP round trip while they are fresh, and the SMTP
-//! transaction is driven command by command so that a refused recipient only costs an
-//! `RSET`, not the connection. See `shared/notes/smtp-dispatch.md` for the measurements.
+//! transaction is driven here rather than by lettre's `send`: with a relay that offers
+//! PIPELINING (RFC 2920; Postfix and every large provider do) MAIL, RCPT and DATA go in one
+//! write and the body with its closing dot in another, two round trips where lettre takes
+//! four and five writes; without it, command by command. Either way a refused recipient
+//! only costs an `RSET`, not the connection. See `shared/notes/smtp-dispatch.md` and the
+//! dispatch bench for the measurements.
 //!
 //! Every refusal carries the server's own reply code and text ([`SmtpResponse`]), which the
 //! bounce classifier needs (`550 5.1.1 …` is a dead address, `550 5.7.1 … unsolicited mail`
@@ -26,7 +30,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 #[allow(deprecated)]
 use lettre::transport::smtp::client::AsyncNetworkStream;
 use lettre::transport::smtp::client::{AsyncSmtpConnection, AsyncTokioStream, TlsParameters};
-use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -367,6 +371,8 @@ struct SmtpRelay {
 
 struct Pooled {
     conn: AsyncSmtpConnection,
+    /// The relay offers PIPELINING (RFC 2920): a transaction is sent in two round trips.
+    pipelining: bool,
     last_used: Instant,
     messages: u32,
 }
@@ -490,7 +496,7 @@ impl Sender {
             other => format!("{other:?}"),
         };
         match tokio::time::timeout(self.inner.timeout, connect(relay)).await {
-            Ok(Ok(mut conn)) => {
+            Ok(Ok((mut conn, _))) => {
                 let _ = conn.quit().await;
                 Ok(())
             }
@@ -547,7 +553,7 @@ impl Sender {
                 Ok(c) => c,
                 Err(outcome) => return outcome,
             };
-            let tx = transaction(&mut pooled.conn, from, to, raw).await;
+            let tx = transaction(&mut pooled.conn, pooled.pipelining, from, to, raw).await;
             match tx {
                 Tx::Done { outcome, keep } => {
                     if keep && !pooled.conn.has_broken() {
@@ -586,10 +592,11 @@ impl Sender {
             }
             return Ok((pooled, true));
         }
-        let conn = connect(relay).await?;
+        let (conn, pipelining) = connect(relay).await?;
         Ok((
             Pooled {
                 conn,
+                pipelining,
                 last_used: Instant::now(),
                 messages: 0,
             },
@@ -660,6 +667,7 @@ enum Tx {
 
 async fn transaction(
     conn: &mut AsyncSmtpConnection,
+    pipelining: bool,
     from: &Address,
     to: &Address,
     raw: &[u8],
@@ -682,15 +690,22 @@ async fn transaction(
     if !raw.is_ascii() && info.supports_feature(Extension::EightBitMime) {
         params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
     }
+    let mail = Mail::new(Some(from.clone()), params);
+    let rcpt = Rcpt::new(to.clone(), Vec::new());
+    // The body as it goes on the wire; a body that is not UTF-8 (never one
+    // `message::build` makes) goes through lettre's own DATA writer instead.
+    if pipelining && let Ok(text) = std::str::from_utf8(raw) {
+        return pipelined_transaction(conn, mail, rcpt, &dot_stuffed(text)).await;
+    }
 
-    if let Err(e) = conn.command(Mail::new(Some(from.clone()), params)).await {
+    if let Err(e) = conn.command(mail).await {
         return match server_reply(&e) {
             Some(reply) if reply.code == 421 => Tx::StaleAtMail(rejected(reply, "mail")),
             Some(reply) => refused_and_reset(conn, reply, "mail").await,
             None => Tx::StaleAtMail(failed(format!("connection lost at MAIL: {e}"))),
         };
     }
-    if let Err(e) = conn.command(Rcpt::new(to.clone(), Vec::new())).await {
+    if let Err(e) = conn.command(rcpt).await {
         return match server_reply(&e) {
             Some(reply) => refused_and_reset(conn, reply, "rcpt").await,
             None => lost(&e, "RCPT"),
@@ -724,11 +739,134 @@ async fn transaction(
     }
 }
 
+/// One transaction in two round trips (RFC 2920): MAIL, RCPT and DATA in one write and
+/// their three replies read in order, then the whole body with its closing dot in one
+/// write. Lettre's `send` takes four round trips and writes the body and the dot
+/// separately: per message that is twice the system calls, wake-ups and packets on both
+/// ends of the connection, and over a real network twice the waiting. The outcomes are
+/// the same as [`transaction`]'s, stage by stage.
+async fn pipelined_transaction(
+    conn: &mut AsyncSmtpConnection,
+    mail: Mail,
+    rcpt: Rcpt,
+    body: &str,
+) -> Tx {
+    let mut refusal = match conn.command(Pipelined(&mail, &rcpt)).await {
+        Ok(_) => None,
+        Err(e) => match server_reply(&e) {
+            // The relay is closing (or had closed) the connection: nothing was accepted.
+            Some(reply) if reply.code == 421 => return Tx::StaleAtMail(rejected(reply, "mail")),
+            Some(reply) => Some((reply, "mail")),
+            None => return Tx::StaleAtMail(failed(format!("connection lost at MAIL: {e}"))),
+        },
+    };
+    // RCPT and DATA are answered whatever became of MAIL (503 after a refused MAIL); the
+    // first refusal is the one that counts.
+    let mut data_open = false;
+    for stage in ["rcpt", "data"] {
+        match conn.read_response().await {
+            Ok(_) => data_open = stage == "data",
+            Err(e) => match (server_reply(&e), refusal.take()) {
+                (Some(reply), None) => refusal = Some((reply, stage)),
+                (Some(_), first @ Some(_)) => refusal = first,
+                // The connection went after a refusal: report the refusal, drop it.
+                (None, Some((reply, stage))) => {
+                    return Tx::Done {
+                        outcome: rejected(reply, stage),
+                        keep: false,
+                    };
+                }
+                (None, None) => return lost(&e, &stage.to_ascii_uppercase()),
+            },
+        }
+    }
+    if let Some((reply, stage)) = refusal {
+        // A relay that took DATA after a refusal (RFC 2920 says it must not): end the
+        // empty message first, so the connection is back in step for the reset.
+        if data_open
+            && let Err(e) = conn.command(Raw(".\r\n")).await
+            && server_reply(&e).is_none()
+        {
+            return Tx::Done {
+                outcome: rejected(reply, stage),
+                keep: false,
+            };
+        }
+        return refused_and_reset(conn, reply, stage).await;
+    }
+    match conn.command(Raw(body)).await {
+        Ok(resp) => Tx::Done {
+            outcome: SendOutcome::Accepted {
+                response: response_of(&resp),
+            },
+            keep: true,
+        },
+        Err(e) => match server_reply(&e) {
+            Some(reply) => Tx::Done {
+                keep: reply.code != 421,
+                outcome: rejected(reply, "data"),
+            },
+            None => lost(&e, "end of DATA"),
+        },
+    }
+}
+
 fn lost(err: &SmtpError, stage: &str) -> Tx {
     Tx::Done {
         outcome: failed(format!("connection lost at {stage}: {err}")),
         keep: false,
     }
+}
+
+/// MAIL, RCPT and DATA as one write (each command's `Display` ends in CRLF).
+struct Pipelined<'a>(&'a Mail, &'a Rcpt);
+
+impl fmt::Display for Pipelined<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}{}", self.0, self.1, Data)
+    }
+}
+
+/// Bytes written as they are: lettre's `command` writes its argument's `Display` in one
+/// write and reads one reply, which is what sending the DATA body needs too.
+struct Raw<'a>(&'a str);
+
+impl fmt::Display for Raw<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// The DATA body as sent (RFC 5321 4.5.2): a `.` that starts a line is doubled, and the
+/// message ends with CRLF and the closing `.` line. The same bytes lettre's DATA writer
+/// puts on the wire (it doubles a `.` at the start and after each CRLF), made with a
+/// substring search instead of a byte-by-byte copy.
+fn dot_stuffed(message: &str) -> String {
+    let mut out = String::with_capacity(message.len() + 64);
+    if message.starts_with('.') {
+        out.push('.');
+    }
+    let mut rest = message;
+    while let Some(i) = rest.find("\r\n.") {
+        out.push_str(&rest[..i + 2]);
+        out.push('.');
+        rest = &rest[i + 2..];
+    }
+    out.push_str(rest);
+    if !out.ends_with("\r\n") {
+        out.push_str("\r\n");
+    }
+    out.push_str(".\r\n");
+    out
+}
+
+/// Whether an EHLO reply lists PIPELINING (a keyword line after the greeting line).
+fn offers_pipelining(ehlo: &Response) -> bool {
+    ehlo.message().skip(1).any(|line| {
+        line.split_whitespace()
+            .next()
+            .is_some_and(|keyword| keyword.eq_ignore_ascii_case("PIPELINING"))
+    })
 }
 
 /// A refusal mid-transaction: report it, and reset the transaction so the connection can
@@ -746,8 +884,9 @@ async fn refused_and_reset(
 }
 
 /// Opens a connection: TCP with `TCP_NODELAY`, implicit TLS or STARTTLS as configured,
-/// greeting, EHLO, AUTH when credentials are set.
-async fn connect(relay: &SmtpRelay) -> Result<AsyncSmtpConnection, SendOutcome> {
+/// greeting, EHLO, AUTH when credentials are set. Also says whether the relay offers
+/// PIPELINING.
+async fn connect(relay: &SmtpRelay) -> Result<(AsyncSmtpConnection, bool), SendOutcome> {
     let target = format!("{}:{}", relay.host, relay.port);
     let tcp = TcpStream::connect((relay.host.as_str(), relay.port))
         .await
@@ -785,12 +924,19 @@ async fn connect(relay: &SmtpRelay) -> Result<AsyncSmtpConnection, SendOutcome> 
             .await
             .map_err(|e| connect_failure(&e, &format!("STARTTLS with {target}")))?;
     }
+    // lettre reads the EHLO keywords it knows and drops the rest, PIPELINING among them:
+    // ask again (before AUTH, after which a client does not repeat EHLO).
+    let ehlo = conn
+        .command(Ehlo::new(relay.client_id.clone()))
+        .await
+        .map_err(|e| connect_failure(&e, &format!("EHLO to {target}")))?;
+    let pipelining = offers_pipelining(&ehlo);
     if let Some(credentials) = &relay.credentials {
         conn.auth(&[Mechanism::Plain, Mechanism::Login], credentials)
             .await
             .map_err(|e| connect_failure(&e, &format!("AUTH with {target}")))?;
     }
-    Ok(conn)
+    Ok((conn, pipelining))
 }
 
 /// An implicitly encrypted stream (TLS from the first byte) for
@@ -912,7 +1058,17 @@ mod tests {
 
     #[tokio::test]
     async fn message_arrives_intact_with_verp_envelope() {
+        message_arrives_intact(true).await;
+    }
+
+    #[tokio::test]
+    async fn message_arrives_intact_through_a_relay_without_pipelining() {
+        message_arrives_intact(false).await;
+    }
+
+    async fn message_arrives_intact(pipelining: bool) {
         let server = ScriptedSmtpServer::start().await.expect("server");
+        server.set_pipelining(pipelining);
         let s = sender(&server, 2);
         let text = "Line one\n.\n..two dots\n.leading dot\nTotal: 12.00";
         let raw = message(
@@ -961,11 +1117,23 @@ mod tests {
         ] {
             assert!(names.iter().any(|n| n == h), "missing {h} in {names:?}");
         }
+        // MAIL, RCPT and DATA went in one write exactly when the relay offered it.
+        assert_eq!(server.pipelined_mails(), usize::from(pipelining));
     }
 
     #[tokio::test]
     async fn rejections_carry_the_servers_code_and_text() {
+        rejections_carry_the_reply(true).await;
+    }
+
+    #[tokio::test]
+    async fn rejections_carry_the_servers_code_and_text_without_pipelining() {
+        rejections_carry_the_reply(false).await;
+    }
+
+    async fn rejections_carry_the_reply(pipelining: bool) {
         let server = ScriptedSmtpServer::start().await.expect("server");
+        server.set_pipelining(pipelining);
         server.script(
             "unknown@x.test",
             Script::RejectRcpt(550, "5.1.1 User unknown"),
@@ -1025,6 +1193,44 @@ mod tests {
         let o = s.send(&envelope("ok3@x.test"), &raw).await;
         assert!(matches!(o, SendOutcome::Accepted { .. }), "{o:?}");
         assert_eq!(server.connections_accepted(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_refused_sender_is_reported_at_mail_and_the_connection_carries_on() {
+        for pipelining in [true, false] {
+            let server = ScriptedSmtpServer::start().await.expect("server");
+            server.set_pipelining(pipelining);
+            server.reject_sender(VERP, 553, "5.7.1 Sender address rejected");
+            let s = sender(&server, 1);
+            let raw = message("a@x.test", "m1@bounce.example", "hi");
+            let o = s.send(&envelope("a@x.test"), &raw).await;
+            assert_rejected(&o, 553, "5.7.1 Sender address rejected", true, "mail");
+            // The RCPT and DATA answers (503) were read and the transaction reset: the
+            // same connection takes the next message.
+            let ok = Envelope {
+                mail_from: "bounce+ok@bounce.shop.example".to_string(),
+                rcpt_to: "b@x.test".to_string(),
+            };
+            let o = s.send(&ok, &raw).await;
+            assert!(matches!(o, SendOutcome::Accepted { .. }), "{o:?}");
+            assert_eq!(server.connections_accepted(), 1, "pipelining {pipelining}");
+            assert_eq!(server.received().len(), 1);
+        }
+    }
+
+    #[test]
+    fn dot_stuffing_doubles_leading_dots_and_ends_the_message() {
+        assert_eq!(dot_stuffed("a\r\nb\r\n"), "a\r\nb\r\n.\r\n");
+        assert_eq!(dot_stuffed("a\r\nb"), "a\r\nb\r\n.\r\n");
+        assert_eq!(dot_stuffed(""), "\r\n.\r\n");
+        assert_eq!(dot_stuffed(".x\r\n"), "..x\r\n.\r\n");
+        assert_eq!(
+            dot_stuffed("a\r\n.\r\n..b\r\n.c\r\nd.e\r\n"),
+            "a\r\n..\r\n...b\r\n..c\r\nd.e\r\n.\r\n"
+        );
+        // Only CRLF starts a line (as in lettre's writer): a bare LF does not.
+        assert_eq!(dot_stuffed("a\n.b\r\n"), "a\n.b\r\n.\r\n");
+        assert_eq!(dot_stuffed("a\r\r\n.b"), "a\r\r\n..b\r\n.\r\n");
     }
 
     #[tokio::test]

@@ -74,7 +74,13 @@ pub struct ReceivedMessage {
 struct State {
     scripts: HashMap<String, VecDeque<Script>>,
     greeting_delay: Duration,
+    /// PIPELINING left out of the EHLO reply (see `set_pipelining`).
+    no_pipelining: bool,
+    /// Senders refused at MAIL (see `reject_sender`), lowercase.
+    refused_senders: HashMap<String, (u16, &'static str)>,
     received: Vec<ReceivedMessage>,
+    /// MAIL commands that came with their RCPT already behind them (pipelined).
+    pipelined_mails: usize,
 }
 
 struct Shared {
@@ -157,6 +163,26 @@ impl ScriptedSmtpServer {
     /// Delay before the `220` greeting of connections accepted from now on.
     pub fn set_greeting_delay(&self, delay: Duration) {
         self.shared.lock().greeting_delay = delay;
+    }
+
+    /// Refuses MAIL FROM `sender` (case-insensitive) with this code and text from now on.
+    pub fn reject_sender(&self, sender: &str, code: u16, text: &'static str) {
+        self.shared
+            .lock()
+            .refused_senders
+            .insert(sender.to_ascii_lowercase(), (code, text));
+    }
+
+    /// Whether EHLO offers PIPELINING (RFC 2920) to connections accepted from now on
+    /// (it does unless turned off). The server reads pipelined commands either way.
+    pub fn set_pipelining(&self, on: bool) {
+        self.shared.lock().no_pipelining = !on;
+    }
+
+    /// MAIL commands so far that arrived with the next command already behind them,
+    /// i.e. sent pipelined.
+    pub fn pipelined_mails(&self) -> usize {
+        self.shared.lock().pipelined_mails
     }
 
     /// Messages accepted so far, in arrival order.
@@ -334,9 +360,14 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) -> std::io::R
         let answer = match verb.as_str() {
             "EHLO" => {
                 tx = Transaction::default();
+                let pipelining = if shared.lock().no_pipelining {
+                    ""
+                } else {
+                    "\nPIPELINING"
+                };
                 reply(
                     250,
-                    &format!("{HOSTNAME} greets {args}\nSIZE {MAX_MESSAGE}\n8BITMIME"),
+                    &format!("{HOSTNAME} greets {args}\nSIZE {MAX_MESSAGE}{pipelining}\n8BITMIME"),
                 )
             }
             "HELO" => {
@@ -344,14 +375,27 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) -> std::io::R
                 reply(250, HOSTNAME)
             }
             "MAIL" => {
+                if !reader.buffer().is_empty() {
+                    shared.lock().pipelined_mails += 1;
+                }
                 let upper = args.to_ascii_uppercase();
                 if tx.mail_from.is_some() {
                     reply(503, "5.5.1 Error: nested MAIL command")
                 } else if !upper.starts_with("FROM:") {
                     reply(501, "5.5.4 Syntax: MAIL FROM:<address>")
                 } else if let Some(from) = path_arg(args) {
-                    tx.mail_from = Some(from);
-                    reply(250, "2.1.0 Ok")
+                    let refused = shared
+                        .lock()
+                        .refused_senders
+                        .get(&from.to_ascii_lowercase())
+                        .copied();
+                    match refused {
+                        Some((code, text)) => reply(code, text),
+                        None => {
+                            tx.mail_from = Some(from);
+                            reply(250, "2.1.0 Ok")
+                        }
+                    }
                 } else {
                     reply(501, "5.1.7 Bad sender address syntax")
                 }
