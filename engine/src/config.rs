@@ -421,7 +421,7 @@ impl Default for DeliveryConfig {
             retry_delays_seconds: vec![300, 1800, 7200],
             lease_seconds: 120,
             smtp_timeout_seconds: 30,
-            batch_size: 128,
+            batch_size: 256,
             send_loops: 4,
             shutdown_grace_seconds: 20,
         }

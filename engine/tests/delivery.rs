@@ -504,3 +504,52 @@ async fn an_order_reads_as_sending_while_a_worker_holds_its_job() {
         t.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_rerun_after_a_crash_sends_with_the_first_claims_message_id() {
+    for t in all_backends().await {
+        let r = rig(t.db.clone()).await;
+        let o = orders::intake(&r.db, T0, order("C-1", "cy@example.com"), None)
+            .await
+            .expect("intake");
+        // A worker claims the job and dies before anything of its send is written
+        // (the attempt is written only with its outcome).
+        let jobs = engine::delivery::queue::claim(&r.db, T0, "crashed", 1_000, 10)
+            .await
+            .expect("claim");
+        let token = jobs[0]
+            .send_token
+            .clone()
+            .expect("a token drawn at the claim");
+        assert_eq!(token.len(), 24, "{token}");
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
+        assert!(
+            attempts(&r.db, o.order().id)
+                .await
+                .expect("attempts")
+                .is_empty()
+        );
+        // Its lease runs out; the next worker sends with the same VERP token and
+        // Message-ID the crashed one used.
+        r.clock.set_ms(T0 + 2_000);
+        assert_eq!(r.worker.run_once().await.expect("run"), 1);
+        assert_eq!(state_of(&r.db, "C-1").await, "accepted");
+        let got = r
+            .primary
+            .wait_for(1, std::time::Duration::from_secs(5))
+            .await;
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            got[0].mail_from,
+            format!("bounce+{token}@bounce.rebound.local")
+        );
+        let a = attempts(&r.db, o.order().id).await.expect("attempts");
+        assert_eq!(a.len(), 1, "one attempt row, written with its outcome");
+        assert_eq!(a[0].verp_token, token);
+        assert_eq!(a[0].outcome.as_deref(), Some("accepted"));
+        assert!(a[0].message_id.contains(&token[..8]), "{}", a[0].message_id);
+        let data = String::from_utf8_lossy(&got[0].data);
+        assert!(data.contains(&a[0].message_id), "{data}");
+        t.cleanup().await;
+    }
+}

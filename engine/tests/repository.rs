@@ -494,27 +494,39 @@ async fn scenario(db: &Db) -> Vec<String> {
     );
     log("events", format!("{:?}", orders::events(db, 1).await));
     use engine::delivery::queue;
+    // Send tokens are random: each is shown by when it was first seen, so a
+    // re-claim that keeps its job's token reads the same on both backends.
+    let mut tokens: Vec<String> = Vec::new();
     log("depth", format!("{:?}", queue::depth(db).await));
     log("next due", format!("{:?}", queue::next_due(db).await));
     log(
         "claim early",
-        format!("{:?}", queue::claim(db, T0 + 99, "w1", 1000, 10).await),
+        claims(&mut tokens, queue::claim(db, T0 + 99, "w1", 1000, 10).await),
     );
     let claimed = queue::claim(db, T0 + 100, "w1", 1000, 1)
         .await
         .expect("claim");
-    log("claim 1", format!("{claimed:?}"));
+    log("claim 1", claims(&mut tokens, Ok(claimed.clone())));
     log(
         "claim rest",
-        format!("{:?}", queue::claim(db, T0 + 100, "w2", 1000, 10).await),
+        claims(
+            &mut tokens,
+            queue::claim(db, T0 + 100, "w2", 1000, 10).await,
+        ),
     );
     log(
         "claim none",
-        format!("{:?}", queue::claim(db, T0 + 500, "w2", 1000, 10).await),
+        claims(
+            &mut tokens,
+            queue::claim(db, T0 + 500, "w2", 1000, 10).await,
+        ),
     );
     log(
         "lease expired",
-        format!("{:?}", queue::claim(db, T0 + 1_101, "w3", 1000, 10).await),
+        claims(
+            &mut tokens,
+            queue::claim(db, T0 + 1_101, "w3", 1000, 10).await,
+        ),
     );
     if let Some(j) = claimed.first() {
         log(
@@ -583,4 +595,34 @@ async fn both_backends_give_the_same_answers() {
         base.len(),
         transcripts.len()
     );
+}
+
+/// Claimed jobs as the transcript shows them: each send token (24 hex digits,
+/// random) replaced by its number in order of first appearance.
+fn claims(
+    tokens: &mut Vec<String>,
+    jobs: engine::Result<Vec<engine::delivery::queue::Job>>,
+) -> String {
+    let jobs = jobs.map(|jobs| {
+        jobs.into_iter()
+            .map(|mut j| {
+                j.send_token = j.send_token.map(|t| {
+                    assert!(
+                        t.len() == 24 && t.bytes().all(|b| b.is_ascii_hexdigit()),
+                        "{t}"
+                    );
+                    let n = match tokens.iter().position(|seen| *seen == t) {
+                        Some(n) => n,
+                        None => {
+                            tokens.push(t);
+                            tokens.len() - 1
+                        }
+                    };
+                    format!("token#{n}")
+                });
+                j
+            })
+            .collect::<Vec<_>>()
+    });
+    format!("{jobs:?}")
 }

@@ -13,9 +13,11 @@
 //!    same router with none, same run, same bodies (half from VPN addresses): the cost of
 //!    scoring at checkout. Target: at least 0.90× (under 10 % slower).
 //! 2. Dispatch: queued → accepted through the real queue, worker and state writes into
-//!    Postfix's `smtp-sink`, against the raw send loop (8 tasks pushing one pre-built
-//!    message through one `Sender` of 8 connections, as many as the pipeline's pool has;
-//!    `REBOUND_BENCH_CONNS` sets both) into the same sink. Both are warmed up first (the
+//!    Postfix's `smtp-sink`, against the fastest raw lettre loop (8 tasks, each with its
+//!    own lettre connection over a `TCP_NODELAY` socket, pushing one pre-built message
+//!    with lettre's own conversation; as many connections as the pipeline's pool has,
+//!    `REBOUND_BENCH_CONNS` sets both) into the same sink. Rebound's own `Sender` (which
+//!    pipelines the conversation) pushing the same message is measured beside it. Both are warmed up first (the
 //!    pipeline by sending 1,000 orders). Then five rounds of 4,000 orders, a raw run
 //!    between each two: each round is held to the faster raw run beside it, and the
 //!    row is the median round (this machine's speed drifts). The pipeline is the send
@@ -975,7 +977,8 @@ struct SendRun {
     elapsed: Duration,
 }
 
-/// The ceiling: `tasks` tasks sending one pre-built message through one `Sender`.
+/// Rebound's own sender alone: `tasks` tasks sending one pre-built message through one
+/// `Sender` (shown beside the baseline, [`lettre_send_loop`]).
 async fn raw_send_loop(
     sender: &Sender,
     envelope: &Envelope,

@@ -18,6 +18,10 @@ pub struct Job {
     pub slot_at: Option<Millis>,
     /// The pool an agent chose for a masked-link re-send (else the masked pool).
     pub pool_id: Option<i64>,
+    /// Drawn when the job is first claimed and kept: the VERP token (and part of the
+    /// Message-ID) of the attempt it sends, so a re-run after a crash sends with the same
+    /// ones although the attempt is only written with its outcome.
+    pub send_token: Option<String>,
 }
 
 pub async fn claim(

@@ -34,6 +34,7 @@ use crate::{exec_on_pool, on_pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Attempt {
+    /// 0 for a receipt send's attempt until it is written with its outcome.
     pub id: i64,
     pub order_id: i64,
     pub attempt_no: i64,
@@ -58,11 +59,13 @@ pub(crate) const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, pool_id, mes
 /// parameter (`db::json_param`), so one text per statement serves every
 /// batch size; `$1` is `now` where a statement takes it. Built once per worker.
 struct WriteSql {
-    /// Records attempts before their sends, or returns the ones a crashed run
-    /// recorded (a no-op update, so both backends return every row). `$1`:
-    /// now; `$2`: rows of (order, attempt, pool, message id, token, purpose).
+    /// Records a masked re-send's attempt before its send, or returns the one a
+    /// crashed run recorded (a no-op update, so both backends return the row).
+    /// `$1`: now; `$2`: rows of (order, attempt, pool, message id, token, purpose).
     start_attempts: String,
-    /// Attempts' outcomes. `$1`: now; `$2`: rows of (attempt id, outcome,
+    /// Receipt attempts, written once with their outcomes (one a crashed run
+    /// recorded before its send gets its outcome). `$1`: now; `$2`: rows of
+    /// (order, attempt, pool, message id, token, started at, purpose, outcome,
     /// code, text, reason, class, rule).
     attempts: String,
     /// Orders' new states, unless already final; returns the ids that moved.
@@ -101,7 +104,13 @@ impl WriteSql {
             db,
             2,
             &[
-                ("attempt_id", Int),
+                ("order_id", Int),
+                ("attempt_no", Int),
+                ("pool_id", Int),
+                ("message_id", Text),
+                ("verp_token", Text),
+                ("started_at", Int),
+                ("purpose", Text),
                 ("outcome", Text),
                 ("code", Int),
                 ("text", Text),
@@ -140,11 +149,14 @@ impl WriteSql {
                  RETURNING {ATTEMPT_COLUMNS}"
             ),
             attempts: format!(
-                "WITH v AS ({outcome_rows})
-                 UPDATE delivery_attempts SET finished_at = $1, outcome = v.outcome, smtp_code = v.code,
-                     smtp_text = v.text, reason = v.reason, class = v.class, rule = v.rule
-                 FROM v WHERE delivery_attempts.id = v.attempt_id AND {}",
-                keys_in(db, "delivery_attempts.id", "SELECT attempt_id FROM v")
+                "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token,
+                     started_at, purpose, finished_at, outcome, smtp_code, smtp_text, reason, class, rule)
+                 SELECT order_id, attempt_no, pool_id, message_id, verp_token, started_at, purpose, $1,
+                     outcome, code, text, reason, class, rule FROM ({outcome_rows}) AS v
+                 WHERE TRUE
+                 ON CONFLICT (order_id, attempt_no) DO UPDATE SET finished_at = excluded.finished_at,
+                     outcome = excluded.outcome, smtp_code = excluded.smtp_code, smtp_text = excluded.smtp_text,
+                     reason = excluded.reason, class = excluded.class, rule = excluded.rule"
             ),
             orders: format!(
                 "WITH v AS ({state_rows})
@@ -256,7 +268,7 @@ struct SendPlan {
 /// One transition to write, with the attempt's record when there was a send.
 struct Outcome {
     job: Job,
-    attempt: Option<(i64, Recorded)>,
+    attempt: Option<(Attempt, Recorded)>,
     transition: Transition,
     note: String,
     email: String,
@@ -351,7 +363,7 @@ type FollowUp = (i64, (&'static str, String), Option<(i64, Millis)>);
 /// One round of [`Worker::write_outcomes`] (at most one outcome per order),
 /// as the JSON parameters its statements take.
 struct Round {
-    /// (attempt id, outcome, code, text, reason, class, rule) of the sends.
+    /// The sends' attempts with their outcomes (rows of `WriteSql::attempts`).
     attempts: Option<String>,
     /// (order, state, detail, attempts).
     states: String,
@@ -371,7 +383,23 @@ impl Round {
         let attempts: Vec<_> = rows
             .iter()
             .filter_map(|(o, _)| o.attempt.as_ref())
-            .map(|(id, r)| (id, r.outcome, r.code, &r.text, &r.reason, &r.class, &r.rule))
+            .map(|(a, r)| {
+                (
+                    a.order_id,
+                    a.attempt_no,
+                    a.pool_id,
+                    &a.message_id,
+                    &a.verp_token,
+                    a.started_at,
+                    &a.purpose,
+                    r.outcome,
+                    r.code,
+                    &r.text,
+                    &r.reason,
+                    &r.class,
+                    &r.rule,
+                )
+            })
             .collect();
         let states: Vec<_> = rows
             .iter()
@@ -923,10 +951,10 @@ impl Worker {
     }
 
     /// Sends one claimed batch of receipt jobs. The rows they need are read in
-    /// a few queries for the whole batch, the attempts are recorded before
-    /// sending in one transaction, and outcomes are written as the sends
-    /// finish: those finishing together share one transaction, so a slow relay
-    /// holds up only its own.
+    /// a few queries for the whole batch, pacing slots are reserved in one
+    /// transaction, and each attempt is written once, with its outcome, as the
+    /// sends finish: those finishing together share one transaction, so a slow
+    /// relay holds up only its own.
     async fn process_sends(&self, jobs: Vec<Job>, pools: &[SenderPool]) -> Result<()> {
         let db = &self.db;
         let now = self.clock.now_ms();
@@ -972,7 +1000,7 @@ impl Worker {
         let pace_json = json_unless_empty(&pace_rows)?;
         let sql = &self.sql;
         let turn = crate::db::write_turn(db).await;
-        let (batch, inserted): (Batch, Vec<Attempt>) = on_pool!(db, p => {
+        let batch: Batch = on_pool!(db, p => {
             let mut tx = p.begin().await?;
             let reserved: Vec<super::pace::Reserved> = match &pace_json {
                 Some(rows) => sqlx::query_as(&sql.reserve_slots).bind(now).bind(rows)
@@ -980,15 +1008,6 @@ impl Worker {
                 None => Vec::new(),
             };
             let batch = Batch::split(plans, &wanting, &reserved, now, &self.config.pace);
-            // Attempts are recorded before sending (a re-run keeps its Message-ID).
-            let fresh_rows: Vec<(i64, i64, i64, String, String, &str)> = batch.sends
-                .iter()
-                .filter(|s| s.started.is_none())
-                .map(|s| {
-                    let (message_id, token) = self.new_message_id(s.order.id, s.job.attempt_no);
-                    (s.order.id, s.job.attempt_no, s.pool.id, message_id, token, "receipt")
-                })
-                .collect();
             if let Some(ids) = json_unless_empty(&batch.finished.iter().map(|j| j.id).collect::<Vec<_>>())? {
                 sqlx::query(&sql.jobs_done).bind(&ids).execute(&mut *tx).await?;
             }
@@ -996,33 +1015,23 @@ impl Worker {
                 sqlx::query(queue::DEFER_SQL).bind(job.id).bind(&self.id).bind(at)
                     .execute(&mut *tx).await?;
             }
-            let mut inserted = Vec::new();
-            if let Some(rows) = json_unless_empty(&fresh_rows)? {
-                inserted = sqlx::query_as(&sql.start_attempts).bind(now).bind(&rows)
-                    .fetch_all(&mut *tx).await?;
-            }
             tx.commit().await?;
-            (batch, inserted)
+            batch
         });
         drop(turn);
         let Batch { writes, sends, .. } = batch;
-        // Each send's attempt: the one a crashed run recorded, or the one just written.
-        let mut by_key: HashMap<(i64, i64), Attempt> = inserted
+        // Each send's attempt: the one a crashed run recorded, or a new one, written
+        // with its outcome.
+        let ready: Vec<(SendPlan, Attempt)> = sends
             .into_iter()
-            .map(|a| ((a.order_id, a.attempt_no), a))
+            .map(|s| {
+                let attempt = match &s.started {
+                    Some(a) => a.clone(),
+                    None => self.fresh_attempt(&s.job, s.pool.id, now),
+                };
+                (s, attempt)
+            })
             .collect();
-        let mut ready = Vec::with_capacity(sends.len());
-        for s in sends {
-            let attempt = match &s.started {
-                Some(a) => Some(a.clone()),
-                None => by_key.remove(&(s.order.id, s.job.attempt_no)),
-            };
-            match attempt {
-                Some(a) => ready.push((s, a)),
-                // Cannot happen (the upsert returns every row); the lease brings it back.
-                None => tracing::error!(order = s.order.id, "no attempt row after recording it"),
-            }
-        }
         if !writes.is_empty() {
             self.write_outcomes(&writes).await?;
             self.after_written(&writes).await;
@@ -1065,7 +1074,7 @@ impl Worker {
                 let mut outcomes = std::mem::take(&mut unwritten);
                 outcomes.extend(
                     done.into_iter()
-                        .map(|(s, attempt, result)| self.outcome_of(s, &attempt, result, now)),
+                        .map(|(s, attempt, result)| self.outcome_of(s, attempt, result, now)),
                 );
                 // A failed write must not hold up the sends still in flight.
                 match self.write_outcomes(&outcomes).await {
@@ -1117,7 +1126,7 @@ impl Worker {
     fn outcome_of(
         &self,
         s: SendPlan,
-        attempt: &Attempt,
+        attempt: Attempt,
         result: Result<SendOutcome>,
         now: Millis,
     ) -> Outcome {
@@ -1236,7 +1245,7 @@ impl Worker {
         };
         Outcome {
             job,
-            attempt: Some((attempt.id, recorded)),
+            attempt: Some((attempt, recorded)),
             transition,
             note,
             email: order.customer_email,
@@ -1497,13 +1506,49 @@ impl Worker {
     fn new_message_id(&self, order_id: i64, attempt_no: i64) -> (String, String) {
         let mut rnd = [0u8; 12];
         rand::rng().fill_bytes(&mut rnd);
-        let token = hex::encode(rnd);
+        self.message_id_with(order_id, attempt_no, hex::encode(rnd))
+    }
+
+    /// The Message-ID of attempt `attempt_no` of an order whose VERP token is
+    /// `token` (24 hex digits), and the token.
+    fn message_id_with(&self, order_id: i64, attempt_no: i64, token: String) -> (String, String) {
         let message_id = format!(
             "r{order_id}.a{attempt_no}.{}@{}",
             &token[..8],
             self.bounce_domain
         );
         (message_id, token)
+    }
+
+    /// A receipt send's attempt, not yet written (`id` 0): it is written once,
+    /// with its outcome. Its ids come from the job's token, drawn when the job
+    /// was first claimed, so a re-run after a crash sends with the same ones.
+    fn fresh_attempt(&self, job: &Job, pool_id: i64, now: Millis) -> Attempt {
+        let token = job
+            .send_token
+            .as_deref()
+            .filter(|t| t.len() == 24 && t.bytes().all(|b| b.is_ascii_hexdigit()));
+        let (message_id, verp_token) = match token {
+            Some(t) => self.message_id_with(job.order_id, job.attempt_no, t.to_string()),
+            // A job claimed before tokens existed (an upgrade mid-run).
+            None => self.new_message_id(job.order_id, job.attempt_no),
+        };
+        Attempt {
+            id: 0,
+            order_id: job.order_id,
+            attempt_no: job.attempt_no,
+            pool_id,
+            message_id,
+            verp_token,
+            started_at: now,
+            finished_at: None,
+            outcome: None,
+            smtp_code: None,
+            smtp_text: None,
+            reason: None,
+            class: None,
+            purpose: "receipt".to_string(),
+        }
     }
 
     /// Records a masked re-send's attempt before sending (same Message-ID if
