@@ -977,6 +977,26 @@ struct SendRun {
     elapsed: Duration,
 }
 
+/// The send tasks' counts (accepted, failed, first failure) added up, timed from `start`.
+async fn gather(mut set: JoinSet<(usize, usize, Option<String>)>, start: Instant) -> SendRun {
+    let mut run = SendRun {
+        accepted: 0,
+        failed: 0,
+        first_failure: None,
+        elapsed: Duration::ZERO,
+    };
+    while let Some(r) = set.join_next().await {
+        let (ok, failed, first) = r.expect("send task panicked");
+        run.accepted += ok;
+        run.failed += failed;
+        if run.first_failure.is_none() {
+            run.first_failure = first;
+        }
+    }
+    run.elapsed = start.elapsed();
+    run
+}
+
 /// Rebound's own sender alone: `tasks` tasks sending one pre-built message through one
 /// `Sender` (shown beside the baseline, [`lettre_send_loop`]).
 async fn raw_send_loop(
@@ -1004,22 +1024,7 @@ async fn raw_send_loop(
             (ok, failed, first)
         });
     }
-    let mut run = SendRun {
-        accepted: 0,
-        failed: 0,
-        first_failure: None,
-        elapsed: Duration::ZERO,
-    };
-    while let Some(r) = set.join_next().await {
-        let (ok, failed, first) = r.expect("send task panicked");
-        run.accepted += ok;
-        run.failed += failed;
-        if run.first_failure.is_none() {
-            run.first_failure = first;
-        }
-    }
-    run.elapsed = start.elapsed();
-    run
+    gather(set, start).await
 }
 
 /// The baseline, the fastest raw lettre loop: `tasks` tasks, each with its own
@@ -1086,22 +1091,7 @@ async fn lettre_send_loop(
             (ok, failed, first)
         });
     }
-    let mut run = SendRun {
-        accepted: 0,
-        failed: 0,
-        first_failure: None,
-        elapsed: Duration::ZERO,
-    };
-    while let Some(r) = set.join_next().await {
-        let (ok, failed, first) = r.expect("send task panicked");
-        run.accepted += ok;
-        run.failed += failed;
-        if run.first_failure.is_none() {
-            run.first_failure = first;
-        }
-    }
-    run.elapsed = start.elapsed();
-    run
+    gather(set, start).await
 }
 
 /// One raw point between rounds: the baseline ([`lettre_send_loop`]) with the machine

@@ -720,15 +720,19 @@ async fn transaction(
     // lettre always appends `\r\n.\r\n`; that CRLF ends the message's last line, so a
     // message that already ends with one would otherwise grow an empty line.
     let body = raw.strip_suffix(b"\r\n").unwrap_or(raw);
-    match conn.message(body).await {
+    end_of_data(conn.message(body).await)
+}
+
+/// What the reply to the end of DATA means. The transaction is over either way; the
+/// connection stays usable unless the server said it is closing.
+fn end_of_data(reply: Result<Response, SmtpError>) -> Tx {
+    match reply {
         Ok(resp) => Tx::Done {
             outcome: SendOutcome::Accepted {
                 response: response_of(&resp),
             },
             keep: true,
         },
-        // The transaction is over either way; the connection stays usable unless the server
-        // said it is closing.
         Err(e) => match server_reply(&e) {
             Some(reply) => Tx::Done {
                 keep: reply.code != 421,
@@ -794,21 +798,7 @@ async fn pipelined_transaction(
         }
         return refused_and_reset(conn, reply, stage).await;
     }
-    match conn.command(Raw(body)).await {
-        Ok(resp) => Tx::Done {
-            outcome: SendOutcome::Accepted {
-                response: response_of(&resp),
-            },
-            keep: true,
-        },
-        Err(e) => match server_reply(&e) {
-            Some(reply) => Tx::Done {
-                keep: reply.code != 421,
-                outcome: rejected(reply, "data"),
-            },
-            None => lost(&e, "end of DATA"),
-        },
-    }
+    end_of_data(conn.command(Raw(body)).await)
 }
 
 fn lost(err: &SmtpError, stage: &str) -> Tx {
