@@ -695,7 +695,7 @@ async fn transaction(
     // The body as it goes on the wire; a body that is not UTF-8 (never one
     // `message::build` makes) goes through lettre's own DATA writer instead.
     if pipelining && let Ok(text) = std::str::from_utf8(raw) {
-        return pipelined_transaction(conn, mail, rcpt, &dot_stuffed(text)).await;
+        return pipelined_transaction(conn, mail, rcpt, text).await;
     }
 
     if let Err(e) = conn.command(mail).await {
@@ -753,7 +753,7 @@ async fn pipelined_transaction(
     conn: &mut AsyncSmtpConnection,
     mail: Mail,
     rcpt: Rcpt,
-    body: &str,
+    message: &str,
 ) -> Tx {
     let mut refusal = match conn.command(Pipelined(&mail, &rcpt)).await {
         Ok(_) => None,
@@ -798,7 +798,7 @@ async fn pipelined_transaction(
         }
         return refused_and_reset(conn, reply, stage).await;
     }
-    end_of_data(conn.command(Raw(body)).await)
+    end_of_data(conn.command(DataBody(message)).await)
 }
 
 fn lost(err: &SmtpError, stage: &str) -> Tx {
@@ -827,27 +827,31 @@ impl fmt::Display for Raw<'_> {
     }
 }
 
-/// The DATA body as sent (RFC 5321 4.5.2): a `.` that starts a line is doubled, and the
-/// message ends with CRLF and the closing `.` line. The same bytes lettre's DATA writer
-/// puts on the wire (it doubles a `.` at the start and after each CRLF), made with a
-/// substring search instead of a byte-by-byte copy.
-fn dot_stuffed(message: &str) -> String {
-    let mut out = String::with_capacity(message.len() + 64);
-    if message.starts_with('.') {
-        out.push('.');
+/// A message as DATA sends it (RFC 5321 4.5.2): a `.` that starts a line is doubled, and
+/// the message ends with CRLF and the closing `.` line. The same bytes lettre's DATA writer
+/// puts on the wire (it doubles a `.` at the start and after each CRLF), written straight
+/// into the one string `command` sends, found by substring search rather than copied byte
+/// by byte.
+struct DataBody<'a>(&'a str);
+
+impl fmt::Display for DataBody<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = self.0;
+        if message.starts_with('.') {
+            f.write_str(".")?;
+        }
+        let mut rest = message;
+        while let Some(i) = rest.find("\r\n.") {
+            f.write_str(&rest[..i + 2])?;
+            f.write_str(".")?;
+            rest = &rest[i + 2..];
+        }
+        f.write_str(rest)?;
+        if !message.ends_with("\r\n") {
+            f.write_str("\r\n")?;
+        }
+        f.write_str(".\r\n")
     }
-    let mut rest = message;
-    while let Some(i) = rest.find("\r\n.") {
-        out.push_str(&rest[..i + 2]);
-        out.push('.');
-        rest = &rest[i + 2..];
-    }
-    out.push_str(rest);
-    if !out.ends_with("\r\n") {
-        out.push_str("\r\n");
-    }
-    out.push_str(".\r\n");
-    out
 }
 
 /// Whether an EHLO reply lists PIPELINING (a keyword line after the greeting line).
@@ -1206,6 +1210,10 @@ mod tests {
             assert_eq!(server.connections_accepted(), 1, "pipelining {pipelining}");
             assert_eq!(server.received().len(), 1);
         }
+    }
+
+    fn dot_stuffed(message: &str) -> String {
+        DataBody(message).to_string()
     }
 
     #[test]

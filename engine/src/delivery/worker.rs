@@ -1514,7 +1514,7 @@ impl Worker {
     fn message_id_with(&self, order_id: i64, attempt_no: i64, token: String) -> (String, String) {
         let message_id = format!(
             "r{order_id}.a{attempt_no}.{}@{}",
-            &token[..8],
+            token.get(..8).unwrap_or(&token),
             self.bounce_domain
         );
         (message_id, token)
@@ -1524,13 +1524,9 @@ impl Worker {
     /// with its outcome. Its ids come from the job's token, drawn when the job
     /// was first claimed, so a re-run after a crash sends with the same ones.
     fn fresh_attempt(&self, job: &Job, pool_id: i64, now: Millis) -> Attempt {
-        let token = job
-            .send_token
-            .as_deref()
-            .filter(|t| t.len() == 24 && t.bytes().all(|b| b.is_ascii_hexdigit()));
-        let (message_id, verp_token) = match token {
-            Some(t) => self.message_id_with(job.order_id, job.attempt_no, t.to_string()),
-            // A job claimed before tokens existed (an upgrade mid-run).
+        let (message_id, verp_token) = match job.send_token.clone() {
+            Some(t) => self.message_id_with(job.order_id, job.attempt_no, t),
+            // Every claim draws one; a fresh one keeps a job without it sending.
             None => self.new_message_id(job.order_id, job.attempt_no),
         };
         Attempt {
