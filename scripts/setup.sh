@@ -33,13 +33,28 @@ rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install "$(sed 
 rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
 # 2. cargo-leptos without its own downloads, plus the tools it would download.
+# Both are built with a cheap release profile (cargo's CARGO_PROFILE_RELEASE_*
+# overrides), and at the same time: they share no build directory.
+tool_target=$(mktemp -d)
+trap 'rm -rf "$tool_target"' EXIT
+cheap() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 \
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_DEBUG=false \
+  CARGO_PROFILE_RELEASE_INCREMENTAL=false "$@"
+}
+cheap_tool_build() {
+  wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION" && return 0
+  CARGO_TARGET_DIR="$tool_target/bindgen" cheap cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+}
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 10 minutes on 2 cores)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
-fi
-if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  # A build tool, not the product: its own release profile (fat LTO, one
+  # codegen unit, opt-level 3) cost 17 minutes on 2 cores; this one a few.
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION and wasm-bindgen-cli $WASM_BINDGEN_VERSION side by side"
+  cheap_tool_build &
+  CARGO_TARGET_DIR="$tool_target/leptos" cheap cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+  wait $! || exit 1
+elif ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
+  cheap_tool_build
 fi
 
 # 3. Node tools (wasm-opt from npm binaryen: Debian's v108 breaks hydration).
