@@ -18,6 +18,7 @@ pub mod fallback;
 pub mod links;
 pub mod metrics;
 pub mod orders;
+pub mod periodic;
 pub mod privacy;
 pub mod ratelimit;
 pub mod reach;

@@ -8,7 +8,7 @@
 //! password is refused rather than stored in clear.
 //!
 //! The key is process-wide ([`install`] at start-up), because the one place
-//! that opens a password, `RelayUrl::parse`, is reached from many callers.
+//! that opens a password, `delivery::relay_url::RelayUrl::parse`, is reached from many callers.
 
 use std::sync::RwLock;
 
@@ -110,35 +110,15 @@ pub fn open(token: &str) -> Result<String> {
     open_with(&key, token)
 }
 
-/// The relay URL as it may be stored: a clear-text password is replaced by
-/// its sealed form (percent-encoded parts stay as they are); a URL without a
-/// password, or with one already sealed, is returned unchanged.
-pub fn seal_relay_url(url: &str) -> Result<String> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Ok(url.to_string());
-    };
-    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let Some((userinfo, host)) = authority.rsplit_once('@') else {
-        return Ok(url.to_string());
-    };
-    let Some((user, password)) = userinfo.split_once(':') else {
-        return Ok(url.to_string());
-    };
-    if password.is_empty() || is_sealed(password) {
-        return Ok(url.to_string());
-    }
-    let Some(key) = key() else {
-        return Err(Error::invalid(
+/// Seals `plain` with the process's key (refused without one: a password is
+/// never stored in clear).
+pub fn seal(plain: &str) -> Result<String> {
+    let key = key().ok_or_else(|| {
+        Error::invalid(
             "relay passwords are stored encrypted: set REBOUND_SECRETS_KEY (32 bytes, base64) first",
-        ));
-    };
-    let plain = crate::delivery::transport::percent_decode(password)
-        .ok_or_else(|| Error::invalid("relay URL: bad escape in password"))?;
-    Ok(format!(
-        "{scheme}://{user}:{}@{host}{tail}",
-        seal_with(&key, &plain)?
-    ))
+        )
+    })?;
+    seal_with(&key, plain)
 }
 
 #[cfg(test)]

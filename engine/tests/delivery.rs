@@ -3,7 +3,8 @@
 
 use engine::config::Config;
 use engine::delivery::pools::{self, NewPool};
-use engine::delivery::worker::{Worker, attempts};
+use engine::delivery::attempts::attempts;
+use engine::delivery::worker::Worker;
 use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
 use engine::testing::all_backends;
 use engine::testing::smtp_server::{Script, ScriptedSmtpServer};

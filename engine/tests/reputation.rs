@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use engine::config::{Config, NetworkListConfig};
 use engine::delivery::pools;
-use engine::delivery::worker::{Worker, attempts};
+use engine::delivery::attempts::attempts;
+use engine::delivery::worker::Worker;
 use engine::delivery::{guard, pace};
 use engine::orders;
 use engine::testing::smtp_server::{Script, ScriptedSmtpServer};

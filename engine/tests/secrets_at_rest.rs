@@ -5,7 +5,7 @@
 
 use base64::Engine as _;
 use engine::delivery::pools::{self, NewPool};
-use engine::delivery::transport::RelayUrl;
+use engine::delivery::relay_url::RelayUrl;
 use engine::testing::all_backends;
 
 const T0: i64 = 1_800_000_000_000;

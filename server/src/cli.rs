@@ -342,6 +342,10 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
     let heartbeat = runs_workers.then(|| worker.heartbeat.clone());
     let worker_task =
         runs_workers.then(|| tokio::spawn(worker.clone().run_graceful(stop_rx.clone(), grace)));
+    // The timers beside the sends: fallback decisions, reach, rollups,
+    // retention, pool health.
+    let periodic_task =
+        runs_workers.then(|| tokio::spawn(worker.periodic().run(stop_rx.clone())));
     let risk = Arc::new(engine::risk::Assessor::new(&config.risk).map_err(|e| e.to_string())?);
     // Risk sources are re-read when their files change, without a restart.
     let risk_reload_task = tokio::spawn(watch_risk_sources(risk.clone(), stop_rx.clone()));
@@ -376,6 +380,9 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
     // The sends in flight get `delivery.shutdown_grace_seconds`; the worker then
     // puts back the jobs it still holds, so another process takes them at once.
     if let Some(task) = worker_task {
+        let _ = task.await;
+    }
+    if let Some(task) = periodic_task {
         let _ = task.await;
     }
     if let Some(task) = shop_webhooks_task {

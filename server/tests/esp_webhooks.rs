@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use engine::bounce::esp::{mailgun, sendgrid, ses};
 use engine::delivery::pools::{self, NewPool};
-use engine::delivery::worker::{Worker, attempts};
+use engine::delivery::attempts::attempts;
+use engine::delivery::worker::Worker;
 use serde_json::{Value, json};
 use support::{TestServer, servers, test_config};
 

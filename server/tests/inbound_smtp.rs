@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use engine::delivery::pools::{self, NewPool};
-use engine::delivery::worker::{Worker, attempts};
+use engine::delivery::attempts::attempts;
+use engine::delivery::worker::Worker;
 use serde_json::json;
 use server::inbound_smtp::{InboundSmtp, Settings};
 use support::{TestServer, servers, test_config};

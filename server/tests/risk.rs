@@ -218,7 +218,7 @@ async fn orders_are_flagged_scored_routed_and_listed() {
             .expect("read")
             .expect("order");
         assert_eq!(routed.route_pool_id, Some(backup), "{b}");
-        let tries = engine::delivery::worker::attempts(db, routed.id)
+        let tries = engine::delivery::attempts::attempts(db, routed.id)
             .await
             .expect("attempts");
         assert_eq!(tries.first().map(|a| a.pool_id), Some(backup), "{b}");
@@ -226,7 +226,7 @@ async fn orders_are_flagged_scored_routed_and_listed() {
             .await
             .expect("read")
             .expect("order");
-        let tries = engine::delivery::worker::attempts(db, plain.id)
+        let tries = engine::delivery::attempts::attempts(db, plain.id)
             .await
             .expect("attempts");
         assert_eq!(tries.first().map(|a| a.pool_id), Some(primary), "{b}");

@@ -18,7 +18,7 @@ pub struct SenderPool {
     pub from_name: String,
     pub from_address: String,
     /// `smtp://…`, `smtps://…` or `capture://`; may hold credentials, so it
-    /// is never shown whole (see `delivery::transport::RelayUrl::redacted`).
+    /// is never shown whole (see `delivery::relay_url::RelayUrl::redacted`).
     pub relay_url: String,
     pub enabled: bool,
     pub max_per_second: i64,
@@ -54,7 +54,7 @@ const COLUMNS: &str = "id, name, role, from_name, from_address, relay_url, enabl
 
 pub async fn create(db: &Db, now: Millis, p: NewPool<'_>) -> Result<SenderPool> {
     validate(&p)?;
-    let relay_url = crate::secrets::seal_relay_url(p.relay_url)?;
+    let relay_url = super::relay_url::seal_relay_url(p.relay_url)?;
     let sql = format!(
         "INSERT INTO sender_pools (name, role, from_name, from_address, relay_url, enabled, max_per_second, position, created_at)
          VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8) RETURNING {COLUMNS}"
@@ -81,7 +81,7 @@ pub async fn update(db: &Db, id: i64, p: NewPool<'_>, keep_relay: bool) -> Resul
     let relay_url = if keep_relay {
         String::new()
     } else {
-        crate::secrets::seal_relay_url(p.relay_url)?
+        super::relay_url::seal_relay_url(p.relay_url)?
     };
     let n = exec_on_pool!(db, q => sqlx::query(
         "UPDATE sender_pools SET name = $1, role = $2, from_name = $3, from_address = $4,
@@ -107,7 +107,7 @@ pub async fn seal_stored_passwords(db: &Db) -> Result<usize> {
     }
     let mut n = 0;
     for pool in list(db).await? {
-        let sealed = crate::secrets::seal_relay_url(&pool.relay_url)?;
+        let sealed = super::relay_url::seal_relay_url(&pool.relay_url)?;
         if sealed != pool.relay_url {
             exec_on_pool!(db, q => sqlx::query("UPDATE sender_pools SET relay_url = $1 WHERE id = $2 AND relay_url = $3")
                 .bind(&sealed).bind(pool.id).bind(&pool.relay_url).execute(q).await)?;
@@ -135,7 +135,7 @@ fn validate(p: &NewPool<'_>) -> Result<()> {
     if !(1..=10_000).contains(&p.max_per_second) {
         return Err(Error::invalid("max messages per second must be 1 to 10000"));
     }
-    if let Err(e) = super::transport::RelayUrl::parse(p.relay_url) {
+    if let Err(e) = super::relay_url::RelayUrl::parse(p.relay_url) {
         return Err(Error::invalid(format!("relay URL: {e}")));
     }
     Ok(())

@@ -7,11 +7,11 @@
 //!   across processes) and carries the decision out.
 //! - `notifications.rs`: account notifications for logged-in customers.
 //! - `support.rs`: the support queue (critical cases with an SLA clock).
-//!
-//! The masked re-send itself is a `masked_link` job run by the delivery
-//! worker, so it shares the worker's pools, leases and crash safety.
+//! - `masked.rs`: the masked re-send, a `masked_link` job run by the delivery
+//!   worker, so it shares the worker's pools, leases and crash safety.
 
 pub mod decide;
+mod masked;
 pub mod notifications;
 pub mod runner;
 pub mod support;

@@ -20,6 +20,7 @@
 //! Nothing here panics on input data: bad data is either shown as text
 //! (escaped in HTML) or reported as a [`RenderError`].
 
+mod for_order;
 pub mod model;
 pub mod money;
 pub mod pdf;

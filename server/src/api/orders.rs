@@ -132,7 +132,7 @@ pub async fn show(
     let order = engine::orders::find_by_number(&state.db, &number)
         .await?
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no order {number}")))?;
-    let attempts = engine::delivery::worker::attempts(&state.db, order.id).await?;
+    let attempts = engine::delivery::attempts::attempts(&state.db, order.id).await?;
     let events = engine::orders::events(&state.db, order.id).await?;
     let risk = RiskView::of(&order);
     Ok(Json(OrderStatus {

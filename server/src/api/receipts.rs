@@ -69,9 +69,9 @@ pub async fn inline(
     Query(q): Query<ReceiptQuery>,
 ) -> Result<Response, ApiError> {
     let order = load(&state, &number).await?;
-    let receipt = engine::delivery::worker::receipt_for(
+    let receipt = engine::receipt::Receipt::for_order(
         &order,
-        &engine::delivery::worker::branding(&state.config),
+        &engine::receipt::Branding::from_config(&state.config),
     );
     let render_err =
         |e: engine::receipt::RenderError| ApiError::from(engine::Error::Internal(e.to_string()));
@@ -116,9 +116,9 @@ pub async fn pdf(
     Path(number): Path<String>,
 ) -> Result<Response, ApiError> {
     let order = load(&state, &number).await?;
-    let receipt = engine::delivery::worker::receipt_for(
+    let receipt = engine::receipt::Receipt::for_order(
         &order,
-        &engine::delivery::worker::branding(&state.config),
+        &engine::receipt::Branding::from_config(&state.config),
     );
     let bytes = engine::receipt::render_pdf(&receipt)
         .map_err(|e| ApiError::from(engine::Error::Internal(e.to_string())))?;

@@ -81,9 +81,9 @@ async fn pdf(
         }
         Err(e) => return internal(e),
     };
-    let receipt = engine::delivery::worker::receipt_for(
+    let receipt = engine::receipt::Receipt::for_order(
         &order,
-        &engine::delivery::worker::branding(&state.config),
+        &engine::receipt::Branding::from_config(&state.config),
     );
     let bytes = match engine::receipt::render_pdf(&receipt) {
         Ok(b) => b,

@@ -27,7 +27,7 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
     let pools = engine::delivery::pools::list(&st.db)
         .await
         .map_err(engine_error)?;
-    let attempts = engine::delivery::worker::attempts(&st.db, order.id)
+    let attempts = engine::delivery::attempts::attempts(&st.db, order.id)
         .await
         .map_err(engine_error)?;
     let events = engine::orders::events(&st.db, order.id)

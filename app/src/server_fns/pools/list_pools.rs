@@ -8,7 +8,7 @@ use crate::types::PoolRow;
 pub async fn list_pools() -> Result<Vec<PoolRow>, ServerFnError> {
     use crate::ssr::{engine_error, require_role, state};
     use engine::accounts::Role;
-    use engine::delivery::transport::RelayUrl;
+    use engine::delivery::relay_url::RelayUrl;
     let st = state()?;
     require_role(&[Role::Manager]).await?;
     let pools = engine::delivery::pools::list(&st.db)

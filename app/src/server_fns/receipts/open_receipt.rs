@@ -54,8 +54,8 @@ pub async fn open_receipt(token: String) -> Result<ReceiptLinkPage, ServerFnErro
     engine::reach::mark(&st.db, order.id, now, "link_opened")
         .await
         .map_err(engine_error)?;
-    let branding = engine::delivery::worker::branding(&st.config);
-    let receipt = engine::delivery::worker::receipt_for(&order, &branding);
+    let branding = engine::receipt::Branding::from_config(&st.config);
+    let receipt = engine::receipt::Receipt::for_order(&order, &branding);
     // The same formatted values the email templates get, typed.
     let v: FormattedReceipt = engine::receipt::view_json(&receipt)
         .map_err(|e| e.to_string())
