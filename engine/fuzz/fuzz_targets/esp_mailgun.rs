@@ -10,8 +10,8 @@ fuzz_target!(|data: &[u8]| {
     if let Ok((signature, event)) = mailgun::split_body(data) {
         let v = mailgun::MailgunVerifier::new("key");
         let _ = v.verify(signature.as_ref(), 1_800_000_000_000, 600);
-        if let Ok(events) = mailgun::normalise(&event) {
-            for e in &events {
+        if let Ok(n) = mailgun::normalise(&event) {
+            for e in &n.events {
                 let _ = Classifier::shared().classify_esp(e);
             }
         }

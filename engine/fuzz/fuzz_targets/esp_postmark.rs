@@ -3,15 +3,17 @@
 #![no_main]
 
 use engine::bounce::Classifier;
-use engine::bounce::esp::postmark;
+use engine::bounce::esp::{auth, postmark};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(events) = postmark::parse_event(data) {
-        for e in &events {
+    if let Ok(n) = postmark::normalise(data) {
+        for e in &n.events {
             let _ = Classifier::shared().classify_esp(e);
         }
     }
     let header = String::from_utf8_lossy(data);
-    let _ = postmark::PostmarkAuth::new("postmark", "secret").verify(Some(&header));
+    if let Ok(a) = auth::BasicAuth::new(&["postmark:secret", "postmark:next"]) {
+        let _ = a.verify(Some(&header));
+    }
 });

@@ -9,14 +9,14 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     if let Ok(m) = ses::parse_sns(data) {
         let _ = ses::string_to_sign(&m);
-        if let Ok(events) = ses::parse_notification(m.message.as_bytes()) {
-            for e in &events {
+        if let Ok(n) = ses::parse_notification(m.message.as_bytes()) {
+            for e in &n.events {
                 let _ = Classifier::shared().classify_esp(e);
             }
         }
     }
-    if let Ok(events) = ses::parse_notification(data) {
-        for e in &events {
+    if let Ok(n) = ses::parse_notification(data) {
+        for e in &n.events {
             let _ = Classifier::shared().classify_esp(e);
         }
     }

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-use crate::accounts::normalize_email;
+use super::address::parse_mailbox;
 use crate::receipt::money::is_known_currency;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -122,7 +122,8 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// An order that passed validation, normalised (email lower-cased, times parsed).
+/// An order that passed validation, normalised (the email one mailbox,
+/// lower-cased, its domain in A-labels; times parsed).
 #[derive(Debug, Clone)]
 pub struct ValidOrder {
     pub order_number: String,
@@ -189,6 +190,8 @@ impl OrderInput {
             let name_len = item.name.trim().chars().count();
             if name_len == 0 || name_len > 200 {
                 bad(&format!("items[{i}].name"), "must be 1 to 200 characters");
+            } else if has_stray_control(&item.name) {
+                bad(&format!("items[{i}].name"), CONTROL);
             }
             if item.quantity == 0 || item.quantity > 10_000 {
                 bad(&format!("items[{i}].quantity"), "must be 1 to 10000");
@@ -229,16 +232,18 @@ impl OrderInput {
             );
         }
 
-        let email = match normalize_email(&self.customer.email) {
+        let email = match parse_mailbox(&self.customer.email) {
             Ok(e) => e,
-            Err(_) => {
-                bad("customer.email", "must be a valid email address");
+            Err(problem) => {
+                bad("customer.email", problem.message());
                 String::new()
             }
         };
         let name = self.customer.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 200 {
             bad("customer.name", "must be 1 to 200 characters");
+        } else if has_stray_control(&name) {
+            bad("customer.name", CONTROL);
         }
         let phone = self
             .customer
@@ -252,10 +257,12 @@ impl OrderInput {
                 "must be an E.164 number such as +4915112345678",
             );
         }
-        if let Some(r) = &self.customer.customer_ref
-            && (r.is_empty() || r.len() > 128)
-        {
-            bad("customer.customer_ref", "must be 1 to 128 characters");
+        if let Some(r) = &self.customer.customer_ref {
+            if r.is_empty() || r.len() > 128 {
+                bad("customer.customer_ref", "must be 1 to 128 characters");
+            } else if has_stray_control(r) {
+                bad("customer.customer_ref", CONTROL);
+            }
         }
         if let Some(ip) = &self.client_ip
             && ip.trim().parse::<IpAddr>().is_err()
@@ -268,6 +275,11 @@ impl OrderInput {
                     "billing_address.lines",
                     "at most 10 lines of 200 characters",
                 );
+            }
+            for (i, line) in b.lines.iter().enumerate() {
+                if has_stray_control(line) {
+                    bad(&format!("billing_address.lines[{i}]"), CONTROL);
+                }
             }
             if let Some(c) = &b.country
                 && (c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()))
@@ -303,6 +315,15 @@ impl OrderInput {
             billing_address: self.billing_address,
         })
     }
+}
+
+const CONTROL: &str = "must not contain control characters (NUL and the other C0 controls; TAB, CR and LF are allowed)";
+
+/// NUL and the other C0 controls save TAB, CR and LF: no text a shop sends
+/// means them, PostgreSQL cannot store a NUL, and both backends must answer alike.
+fn has_stray_control(s: &str) -> bool {
+    s.chars()
+        .any(|c| c < '\u{20}' && !matches!(c, '\t' | '\r' | '\n'))
 }
 
 fn is_e164(p: &str) -> bool {

@@ -1,11 +1,13 @@
 //! Orders as shops post them: validation, storage with idempotency (written
 //! by the group-committing `IntakeWriter` for the shop API), the timeline.
 
+mod address;
 mod flagged;
 mod input;
 mod intake_writer;
 mod repo;
 
+pub use address::{AddressProblem, display_email, parse_mailbox};
 pub use flagged::{FlaggedCursor, FlaggedFilter, FlaggedSort, list_flagged};
 pub use input::{
     AccountKind, BillingAddress, CustomerInput, FieldError, ItemInput, OrderInput, TotalsInput,

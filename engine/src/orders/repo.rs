@@ -563,7 +563,11 @@ impl SearchKey {
             return None;
         }
         if q.contains('@') {
-            let email = crate::accounts::normalize_email(q).unwrap_or_else(|_| q.to_lowercase());
+            // Stored as intake normalised it (IDN domains in A-labels), so
+            // `jörg@bücher.example` finds what `xn--bcher-kva` stored.
+            let email = super::address::parse_mailbox(q)
+                .or_else(|_| crate::accounts::normalize_email(q))
+                .unwrap_or_else(|_| q.to_lowercase());
             return Some(Self::Email(email));
         }
         let digits = q.replace([' ', '-', '(', ')'], "");
@@ -605,6 +609,11 @@ mod search_tests {
         assert_eq!(
             SearchKey::parse("  Ann@Example.COM "),
             Some(SearchKey::Email("ann@example.com".into()))
+        );
+        assert_eq!(
+            SearchKey::parse("Jorg@Bücher.example"),
+            Some(SearchKey::Email("jorg@xn--bcher-kva.example".into())),
+            "IDN domains are searched as intake stored them"
         );
         assert_eq!(
             SearchKey::parse("+49 151 1234-5678"),

@@ -20,6 +20,15 @@ impl ApiError {
         }
     }
 
+    /// A body that is not one JSON document (e.g. data after the object).
+    pub fn bad_request(fields: Vec<FieldError>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: "the body must be exactly one JSON object".into(),
+            fields,
+        }
+    }
+
     pub fn invalid(fields: Vec<FieldError>) -> Self {
         Self {
             status: StatusCode::UNPROCESSABLE_ENTITY,

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi};
     paths(super::orders::create, super::orders::show, super::bounces::inbound, super::bounces::list, super::bounces::release,
         super::receipts::inline, super::receipts::pdf, super::receipts::report_missing,
         super::customers::list, super::customers::seen,
-        super::webhooks::ses, super::webhooks::sendgrid, super::webhooks::postmark, super::webhooks::mailgun),
+        super::webhooks::receive),
     components(schemas(
         engine::orders::OrderInput, engine::orders::ItemInput, engine::orders::TotalsInput,
         engine::orders::CustomerInput, engine::orders::BillingAddress, engine::orders::AccountKind,
@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
         super::views::RiskView, super::views::RiskFactorView,
         super::bounces::BounceIngested, engine::suppression::Suppression,
         super::receipts::InlineReceipt, engine::fallback::notifications::Notification,
-        super::webhooks::WebhookAccepted,
+        super::webhooks::WebhookAccepted, super::webhooks::WebhookEvent,
     )),
     modifiers(&ApiKeyAuth),
 )]

@@ -16,6 +16,7 @@ use super::{ApiError, ApiState};
     params(("Idempotency-Key" = Option<String>, Header, description = "Repeat-safe key: the same key returns the original order")),
     responses(
         (status = 202, description = "Stored and queued (or already known)", body = OrderAccepted),
+        (status = 400, description = "Data after the JSON object", body = ErrorBody),
         (status = 401, description = "Missing, unknown or revoked API key", body = ErrorBody),
         (status = 413, description = "Body over 256 KiB", body = ErrorBody),
         (status = 415, description = "Not application/json", body = ErrorBody),
@@ -56,8 +57,8 @@ async fn create_order(
             "send the order as application/json",
         ));
     }
-    let de = &mut serde_json::Deserializer::from_slice(&body);
-    let input: OrderInput = serde_path_to_error::deserialize(de).map_err(|e| {
+    let mut de = serde_json::Deserializer::from_slice(&body);
+    let input: OrderInput = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let field = if path == "." {
             "(body)".to_string()
@@ -67,6 +68,14 @@ async fn create_order(
         ApiError::invalid(vec![FieldError {
             field,
             message: e.into_inner().to_string(),
+        }])
+    })?;
+    // One order per request: bytes after the object (`{…}xyz`, a second
+    // object) are refused, not silently dropped. Trailing whitespace is fine.
+    de.end().map_err(|e| {
+        ApiError::bad_request(vec![FieldError {
+            field: "(body)".into(),
+            message: format!("unexpected data after the JSON object ({e})"),
         }])
     })?;
     let valid = input.validate().map_err(ApiError::invalid)?;

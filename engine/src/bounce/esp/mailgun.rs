@@ -12,8 +12,8 @@ use serde_json::Value;
 use sha2::Sha256;
 
 use super::{
-    EspError, EspEvent, EventKind, Opinion, Provider, Rejection, ct_eq, parse_json, smtp_code,
-    text_at, unix_seconds_ms,
+    EspError, EspEvent, EventKind, Normalised, Opinion, Provider, Rejection, ct_eq, parse_json,
+    smtp_code, text_at, unix_seconds_ms,
 };
 use crate::bounce::reason::Reason;
 
@@ -117,52 +117,84 @@ pub fn split_body(body: &[u8]) -> Result<(Option<Value>, Value), EspError> {
     Ok((sig, data))
 }
 
-/// Normalises an `event-data` object. Events other than failures, deliveries and complaints
-/// (accepted, opened, clicked, ...) yield nothing.
-pub fn normalise(data: &Value) -> Result<Vec<EspEvent>, EspError> {
+/// Normalises an `event-data` object. Accepted, opened, clicked and stored events and list
+/// events yield nothing; events Mailgun did not document are counted as unknown.
+pub fn normalise(data: &Value) -> Result<Normalised, EspError> {
     if !data.is_object() {
         return Err(EspError::malformed("event-data is not a JSON object"));
     }
     let Some(event) = text_at(data, &["event"]) else {
         return Err(EspError::malformed("event-data has no event"));
     };
+    let mut out = Normalised::default();
     let severity = text_at(data, &["severity"]);
     let kind = match event.as_str() {
         "failed" if severity.as_deref() == Some("temporary") => EventKind::Deferral,
-        "failed" | "bounced" | "rejected" => EventKind::Bounce,
+        "failed" | "bounced" | "dropped" => EventKind::Bounce,
+        "rejected" => EventKind::Rejected,
         "delivered" => EventKind::Delivered,
         "complained" => EventKind::Complaint,
-        _ => return Ok(Vec::new()),
+        "unsubscribed" => EventKind::Unsubscribed,
+        "accepted"
+        | "opened"
+        | "clicked"
+        | "stored"
+        | "list_member_uploaded"
+        | "list_member_upload_error"
+        | "list_uploaded" => return Ok(out),
+        other => {
+            out.unknown(other);
+            return Ok(out);
+        }
     };
     let mut e = EspEvent::new(Provider::Mailgun, kind, data.clone());
-    e.recipient = text_at(data, &["recipient"]);
+    e.event_id = text_at(data, &["id"]);
+    // A rejected message never had a recipient of its own: the `To` header names it.
+    e.recipient =
+        text_at(data, &["recipient"]).or_else(|| text_at(data, &["message", "headers", "to"]));
     e.message_id = text_at(data, &["message", "headers", "message-id"]);
     e.timestamp = data.get("timestamp").and_then(unix_seconds_ms);
     let status = |k: &str| text_at(data, &["delivery-status", k]);
     e.diagnostic = status("message").or_else(|| status("description"));
     e.reply_code = smtp_code(super::at(data, &["delivery-status", "code"]));
     e.enhanced = status("enhanced-code");
-    if kind != EventKind::Delivered {
-        e.esp_type = match event.as_str() {
-            "bounced" => Some("permanent".into()),
-            _ => severity,
-        };
-        e.esp_subtype = text_at(data, &["reason"]);
+    match kind {
+        EventKind::Delivered | EventKind::Unsubscribed => {}
+        EventKind::Rejected => {
+            e.esp_type = Some("rejected".into());
+            e.esp_subtype = text_at(data, &["reject", "reason"]);
+            e.diagnostic = text_at(data, &["reject", "description"]).or(e.diagnostic);
+        }
+        _ => {
+            e.esp_type = match event.as_str() {
+                "bounced" => Some("permanent".into()),
+                _ => severity,
+            };
+            e.esp_subtype = text_at(data, &["reason"]);
+        }
     }
     if kind == EventKind::Complaint {
         e.feedback_type = Some("abuse".into());
     }
-    Ok(vec![e])
+    out.events.push(e);
+    Ok(out)
 }
 
 /// Parses an unverified body and normalises it (the fuzzers' entry point).
-pub fn parse_event(body: &[u8]) -> Result<Vec<EspEvent>, EspError> {
+pub fn parse_event(body: &[u8]) -> Result<Normalised, EspError> {
     let (_, data) = split_body(body)?;
     normalise(&data)
 }
 
 /// Mailgun's `severity` and `reason` mapped.
 pub(crate) fn opinion(kind: EventKind, severity: &str, reason: &str) -> Opinion {
+    if kind == EventKind::Rejected {
+        // Mailgun's own refusal (sandbox, sending limits, ...): not the address.
+        return Opinion {
+            reason: Some(Reason::Rejected),
+            permanent: Some(false),
+        };
+    }
     if !matches!(kind, EventKind::Bounce | EventKind::Deferral) {
         return Opinion::default();
     }
@@ -255,7 +287,7 @@ mod tests {
     #[test]
     fn failures_deliveries_and_complaints_are_normalised() {
         let c = Classifier::shared();
-        let f = parse_event(FAILED.as_bytes()).expect("parse");
+        let f = parse_event(FAILED.as_bytes()).expect("parse").events;
         assert_eq!(
             (f[0].kind, f[0].recipient.as_deref(), f[0].reply_code),
             (EventKind::Bounce, Some("jane@example.com"), Some(550))
@@ -271,15 +303,15 @@ mod tests {
             (Reason::UserUnknown, true)
         );
 
-        let t = parse_event(TEMPORARY.as_bytes()).expect("parse");
+        let t = parse_event(TEMPORARY.as_bytes()).expect("parse").events;
         assert_eq!(t[0].kind, EventKind::Deferral);
         let v = c.classify_esp(&t[0]);
         assert!(!v.hard_bounce);
         assert_ne!(v.verdict.class, BounceClass::RecipientPermanent);
 
-        let d = parse_event(DELIVERED.as_bytes()).expect("parse");
+        let d = parse_event(DELIVERED.as_bytes()).expect("parse").events;
         assert_eq!(d[0].kind, EventKind::Delivered);
-        let k = parse_event(COMPLAINED.as_bytes()).expect("parse");
+        let k = parse_event(COMPLAINED.as_bytes()).expect("parse").events;
         assert_eq!(c.classify_esp(&k[0]).verdict.class, BounceClass::Complaint);
     }
 
@@ -290,7 +322,7 @@ mod tests {
             "recipient": "old@example.com",
             "delivery-status": {"code": 605, "message": "", "description": "Not delivering to previously bounced address"}
         });
-        let e = normalise(&data).expect("parse");
+        let e = normalise(&data).expect("parse").events;
         assert_eq!(e[0].reply_code, None, "605 is Mailgun's, not SMTP");
         let v = Classifier::shared().classify_esp(&e[0]);
         assert_eq!(
@@ -302,9 +334,42 @@ mod tests {
             "recipient": "x@example.com",
             "delivery-status": {"code": 554, "message": "554 5.7.1 rejected: poor reputation"}
         });
-        let v = Classifier::shared().classify_esp(&normalise(&data).expect("parse")[0]);
+        let v = Classifier::shared().classify_esp(&normalise(&data).expect("parse").events[0]);
         assert_eq!(v.verdict.class, BounceClass::SenderReputation);
         assert!(!v.hard_bounce);
+    }
+
+    #[test]
+    fn rejected_reads_the_to_header_and_permanent_needs_no_text() {
+        let data = json!({
+            "event": "rejected", "id": "rej-1", "timestamp": 1800000000.5,
+            "reject": {"reason": "hardfail", "description": "Not delivering to a previously bounced address"},
+            "message": {"headers": {"to": "gone@example.com", "message-id": "m@x", "from": "shop@x", "subject": "s"}},
+            "flags": {"is-test-mode": false}
+        });
+        let e = normalise(&data).expect("parse").events;
+        assert_eq!(
+            (
+                e[0].kind,
+                e[0].recipient.as_deref(),
+                e[0].event_id.as_deref()
+            ),
+            (EventKind::Rejected, Some("gone@example.com"), Some("rej-1"))
+        );
+        let data = json!({
+            "event": "failed", "id": "f-2", "severity": "permanent", "reason": "bounce",
+            "recipient": "dead@example.com", "delivery-status": {"message": "", "description": ""}
+        });
+        let e = normalise(&data).expect("parse").events;
+        let v = Classifier::shared().classify_esp(&e[0]);
+        assert_eq!(
+            (v.verdict.class, v.hard_bounce),
+            (BounceClass::RecipientPermanent, true)
+        );
+        let unsub = normalise(&json!({"event": "unsubscribed", "recipient": "a@b.c", "id": "u"}))
+            .expect("parse")
+            .events;
+        assert_eq!(unsub[0].kind, EventKind::Unsubscribed);
     }
 
     #[test]
@@ -321,8 +386,10 @@ mod tests {
         }
         assert_eq!(
             parse_event(b"{\"event-data\":{\"event\":\"opened\"}}"),
-            Ok(vec![])
+            Ok(Normalised::default())
         );
+        let n = parse_event(b"{\"event-data\":{\"event\":\"teleported\"}}").expect("unknown");
+        assert_eq!(n.unknown, vec!["teleported".to_string()]);
         let (sig, _) = split_body(FAILED.as_bytes()).expect("split");
         assert!(sig.is_some());
     }

@@ -1,62 +1,18 @@
-//! Postmark webhooks (bounce, delivery, spam complaint).
+//! Postmark webhooks (bounce, delivery, spam complaint, subscription change).
 //!
 //! Postmark posts one JSON object per event (`RecordType` = `Bounce`, `Delivery`,
-//! `SpamComplaint`, ...). It has no signature: the webhook URL carries HTTP basic-auth
-//! credentials (`https://user:password@rebound.example.com/api/v1/webhooks/postmark`), checked
-//! here in constant time.
+//! `SpamComplaint`, `SubscriptionChange`, `Open`, `Click`). It has no signature: the webhook
+//! URL carries HTTP basic-auth credentials
+//! (`https://user:password@rebound.example.com/api/v1/webhooks/postmark`), checked by
+//! [`BasicAuth`](super::auth::BasicAuth) against a list of pairs (rotation).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::Value;
 
 use super::{
-    EspError, EspEvent, EventKind, Opinion, Provider, Rejection, ct_eq, parse_json, rfc3339_ms,
-    text_at,
+    EspError, EspEvent, EventKind, Normalised, Opinion, Provider, compound_id, parse_json,
+    rfc3339_ms, text_at,
 };
 use crate::bounce::reason::Reason;
-
-/// Checks Postmark's HTTP basic auth.
-#[derive(Clone)]
-pub struct PostmarkAuth {
-    expected: Vec<u8>,
-}
-
-impl std::fmt::Debug for PostmarkAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PostmarkAuth { .. }")
-    }
-}
-
-impl PostmarkAuth {
-    /// The credentials configured in Postmark's webhook URL.
-    pub fn new(username: &str, password: &str) -> PostmarkAuth {
-        PostmarkAuth {
-            expected: format!("{username}:{password}").into_bytes(),
-        }
-    }
-
-    /// Checks an `Authorization` header value.
-    pub fn verify(&self, authorization: Option<&str>) -> Result<(), EspError> {
-        let Some(h) = authorization else {
-            return Err(EspError::unauthorized(
-                Rejection::Missing,
-                "basic auth credentials are missing",
-            ));
-        };
-        let h = h.trim();
-        let bad = || EspError::unauthorized(Rejection::BadSignature, "wrong credentials");
-        let (scheme, rest) = h.split_once(' ').ok_or_else(bad)?;
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return Err(bad());
-        }
-        let given = B64.decode(rest.trim()).map_err(|_| bad())?;
-        if ct_eq(&given, &self.expected) {
-            Ok(())
-        } else {
-            Err(bad())
-        }
-    }
-}
 
 /// Postmark's bounce `TypeCode`s and their `Type` names.
 const TYPES: &[(u64, &str)] = &[
@@ -104,13 +60,15 @@ fn original_message_id(v: &Value) -> Option<String> {
     from_meta.or_else(|| text_at(v, &["MessageID"]).filter(|s| s.contains('@')))
 }
 
-/// Normalises one Postmark webhook body. Opens, clicks, subscription changes and bounce types
-/// that are not about delivery (Subscribe, OpenRelayTest, InboundError, ...) yield nothing.
-pub fn parse_event(body: &[u8]) -> Result<Vec<EspEvent>, EspError> {
+/// Normalises one Postmark webhook body. Opens, clicks, re-activations and bounce types that
+/// are not about delivery (Subscribe, AutoResponder, OpenRelayTest, InboundError, ...) yield
+/// nothing; a `RecordType` Postmark did not document is counted as unknown.
+pub fn normalise(body: &[u8]) -> Result<Normalised, EspError> {
     let v = parse_json(body)?;
     if !v.is_object() {
         return Err(EspError::malformed("a Postmark webhook is a JSON object"));
     }
+    let mut out = Normalised::default();
     let record = text_at(&v, &["RecordType"]);
     let type_name = text_at(&v, &["Type"]).or_else(|| {
         let code = v.get("TypeCode")?.as_u64()?;
@@ -121,15 +79,19 @@ pub fn parse_event(body: &[u8]) -> Result<Vec<EspEvent>, EspError> {
     });
     let kind = match (record.as_deref(), type_name.as_deref()) {
         (Some("Delivery"), _) => EventKind::Delivered,
-        (Some("SpamComplaint"), _) | (_, Some("SpamComplaint" | "Unsubscribe")) => {
+        (Some("SubscriptionChange"), _) => return Ok(subscription_change(&v, out)),
+        (Some("SpamComplaint"), _) | (Some("Bounce") | None, Some("SpamComplaint")) => {
             EventKind::Complaint
         }
-        (Some("Bounce") | None, Some("Transient")) => EventKind::Deferral,
-        (
-            Some("Bounce") | None,
-            Some("Subscribe" | "OpenRelayTest" | "InboundError" | "Unconfirmed"),
-        ) => return Ok(Vec::new()),
-        (Some("Bounce") | None, Some(_)) => EventKind::Bounce,
+        (Some("Open" | "Click" | "Inbound"), _) => return Ok(out),
+        (Some("Bounce") | None, Some(t)) => match bounce_kind(t) {
+            Some(k) => k,
+            None if TYPES.iter().any(|(_, n)| *n == t) => return Ok(out),
+            None => {
+                out.unknown(&format!("Bounce/{t}"));
+                return Ok(out);
+            }
+        },
         (Some("Bounce"), None) => {
             return Err(EspError::malformed(
                 "a Postmark bounce without Type or TypeCode",
@@ -140,20 +102,34 @@ pub fn parse_event(body: &[u8]) -> Result<Vec<EspEvent>, EspError> {
                 "not a Postmark webhook: no RecordType or Type",
             ));
         }
-        _ => return Ok(Vec::new()),
+        (Some(other), _) => {
+            out.unknown(other);
+            return Ok(out);
+        }
     };
     let mut e = EspEvent::new(Provider::Postmark, kind, v.clone());
     e.message_id = original_message_id(&v);
+    let pm_id = text_at(&v, &["MessageID"]);
     if kind == EventKind::Delivered {
         e.recipient = text_at(&v, &["Recipient"]);
         e.timestamp = text_at(&v, &["DeliveredAt"])
             .as_deref()
             .and_then(rfc3339_ms);
+        e.event_id = compound_id(&[pm_id.as_deref(), Some("Delivery"), e.recipient.as_deref()]);
     } else {
         e.recipient = text_at(&v, &["Email"]);
         e.timestamp = text_at(&v, &["BouncedAt"]).as_deref().and_then(rfc3339_ms);
-        e.esp_type = type_name;
+        e.esp_type = type_name.clone();
         e.esp_subtype = text_at(&v, &["TypeCode"]);
+        // A bounce's `ID` is Postmark's id of that bounce record.
+        e.event_id = match text_at(&v, &["ID"]) {
+            Some(id) => Some(format!("bounce:{id}")),
+            None => compound_id(&[
+                pm_id.as_deref(),
+                type_name.as_deref(),
+                e.recipient.as_deref(),
+            ]),
+        };
     }
     // `Description` is Postmark's generic explanation of the type, not the server's reply:
     // only `Details` is classified.
@@ -161,30 +137,84 @@ pub fn parse_event(body: &[u8]) -> Result<Vec<EspEvent>, EspError> {
     if kind == EventKind::Complaint {
         e.feedback_type = Some("abuse".into());
     }
-    Ok(vec![e])
+    out.events.push(e);
+    Ok(out)
+}
+
+/// A bounce `Type`'s event kind; `None` for types that are not about delivering this message
+/// (auto-replies, subscribe requests, relay tests, inbound errors).
+fn bounce_kind(t: &str) -> Option<EventKind> {
+    Some(match t {
+        "HardBounce" | "SoftBounce" | "Unknown" | "VirusNotification" | "Blocked"
+        | "SpamNotification" | "DMARCPolicy" => EventKind::Bounce,
+        "Transient" | "DnsError" => EventKind::Deferral,
+        "BadEmailAddress"
+        | "ManuallyDeactivated"
+        | "Unconfirmed"
+        | "SMTPApiError"
+        | "TemplateRenderingFailed" => EventKind::Rejected,
+        "Unsubscribe" => EventKind::Unsubscribed,
+        _ => return None,
+    })
+}
+
+/// `SubscriptionChange`: Postmark telling us it stopped (or resumed) sending to an address.
+/// A suppression for a hard bounce or a spam complaint is that verdict; a manual one is an
+/// unsubscribe; a re-activation (`SuppressSending: false`) changes nothing here.
+fn subscription_change(v: &Value, mut out: Normalised) -> Normalised {
+    if v.get("SuppressSending").and_then(Value::as_bool) != Some(true) {
+        return out;
+    }
+    let reason = text_at(v, &["SuppressionReason"]);
+    let kind = match reason.as_deref() {
+        Some("HardBounce") => EventKind::Bounce,
+        Some("SpamComplaint") => EventKind::Complaint,
+        Some("ManualSuppression") => EventKind::Unsubscribed,
+        other => {
+            out.unknown(&format!("SubscriptionChange/{}", other.unwrap_or("")));
+            return out;
+        }
+    };
+    let mut e = EspEvent::new(Provider::Postmark, kind, v.clone());
+    e.recipient = text_at(v, &["Recipient"]);
+    e.message_id = original_message_id(v);
+    e.timestamp = text_at(v, &["ChangedAt"]).as_deref().and_then(rfc3339_ms);
+    e.esp_type = reason.clone();
+    e.event_id = compound_id(&[
+        text_at(v, &["MessageID"]).as_deref(),
+        Some("SubscriptionChange"),
+        e.recipient.as_deref(),
+        text_at(v, &["ChangedAt"]).as_deref(),
+    ]);
+    if kind == EventKind::Complaint {
+        e.feedback_type = Some("abuse".into());
+    }
+    out.events.push(e);
+    out
 }
 
 /// Postmark's `Type` mapped.
 pub(crate) fn opinion(kind: EventKind, t: &str, _code: &str) -> Opinion {
-    if !matches!(kind, EventKind::Bounce | EventKind::Deferral) {
+    if !matches!(
+        kind,
+        EventKind::Bounce | EventKind::Deferral | EventKind::Rejected
+    ) {
         return Opinion::default();
     }
     let (reason, permanent) = match t {
-        // A hard bounce is permanent, but the reason comes from the server's reply: Postmark
-        // also files blocks against us under HardBounce.
+        // A hard bounce is permanent; the reason comes from the server's reply.
         "HardBounce" => (None, Some(true)),
         "BadEmailAddress" => (Some(Reason::UserUnknown), Some(true)),
-        "AddressChange" => (Some(Reason::HasMoved), Some(true)),
         "ManuallyDeactivated" => (Some(Reason::Suppressed), Some(true)),
         "Transient" | "SoftBounce" | "Unknown" => (None, Some(false)),
         "DnsError" => (Some(Reason::NetworkError), Some(false)),
-        "ChallengeVerification" => (Some(Reason::Filtered), Some(false)),
-        "AutoResponder" => (Some(Reason::Vacation), Some(false)),
         "Blocked" => (Some(Reason::Blocked), Some(false)),
         "SpamNotification" => (Some(Reason::SpamDetected), Some(false)),
         "DMARCPolicy" => (Some(Reason::AuthFailure), Some(false)),
-        "VirusNotification" => (Some(Reason::VirusDetected), None),
-        "TemplateRenderingFailed" => (Some(Reason::ContentError), None),
+        "Unconfirmed" => (Some(Reason::Rejected), Some(false)),
+        "SMTPApiError" => (Some(Reason::ContentError), Some(false)),
+        "VirusNotification" => (Some(Reason::VirusDetected), Some(false)),
+        "TemplateRenderingFailed" => (Some(Reason::ContentError), Some(false)),
         _ => (None, None),
     };
     Opinion { reason, permanent }
@@ -199,42 +229,16 @@ mod tests {
     const DELIVERY: &str = include_str!("fixtures/postmark_delivery.json");
     const COMPLAINT: &str = include_str!("fixtures/postmark_spam_complaint.json");
     const BLOCKED: &str = include_str!("fixtures/postmark_blocked.json");
+    const SUBSCRIPTION: &str = include_str!("fixtures/postmark_subscription_change.json");
 
-    #[test]
-    fn basic_auth_is_checked() {
-        let a = PostmarkAuth::new("postmark", "s3cret");
-        let good = format!("Basic {}", B64.encode("postmark:s3cret"));
-        a.verify(Some(&good)).expect("good credentials");
-        a.verify(Some(&good.replace("Basic", "basic")))
-            .expect("scheme is case-insensitive");
-        for bad in [
-            format!("Basic {}", B64.encode("postmark:s3creT")),
-            format!("Basic {}", B64.encode("postmark:s3cret ")),
-            format!("Bearer {}", B64.encode("postmark:s3cret")),
-            "Basic %%%".to_string(),
-            "Basic".to_string(),
-            String::new(),
-        ] {
-            assert!(matches!(
-                a.verify(Some(&bad)),
-                Err(EspError::Unauthorized(Rejection::BadSignature, _))
-            ));
-        }
-        assert!(matches!(
-            a.verify(None),
-            Err(EspError::Unauthorized(Rejection::Missing, _))
-        ));
-        assert_eq!(
-            format!("{a:?}"),
-            "PostmarkAuth { .. }",
-            "no secret in Debug"
-        );
+    fn events(body: &[u8]) -> Vec<EspEvent> {
+        normalise(body).expect("parse").events
     }
 
     #[test]
     fn bounces_deliveries_and_complaints_are_normalised() {
         let c = Classifier::shared();
-        let b = parse_event(BOUNCE.as_bytes()).expect("parse");
+        let b = events(BOUNCE.as_bytes());
         assert_eq!(
             (
                 b[0].kind,
@@ -247,6 +251,7 @@ mod tests {
                 Some("HardBounce")
             )
         );
+        assert_eq!(b[0].event_id.as_deref(), Some("bounce:4323372036854775807"));
         assert_eq!(
             b[0].message_id.as_deref(),
             Some("<r12.a1.Pm@bounce.rebound.local>"),
@@ -259,25 +264,83 @@ mod tests {
             (Reason::UserUnknown, true)
         );
 
-        let d = parse_event(DELIVERY.as_bytes()).expect("parse");
+        let d = events(DELIVERY.as_bytes());
         assert_eq!(
             (d[0].kind, d[0].recipient.as_deref()),
             (EventKind::Delivered, Some("happy@example.com"))
         );
         assert_eq!(d[0].message_id, None, "a Postmark UUID is not ours");
+        assert!(
+            d[0].event_id
+                .as_deref()
+                .is_some_and(|i| i.ends_with("|Delivery|happy@example.com"))
+        );
 
-        let s = parse_event(COMPLAINT.as_bytes()).expect("parse");
+        let s = events(COMPLAINT.as_bytes());
         assert_eq!(s[0].kind, EventKind::Complaint);
         assert_eq!(c.classify_esp(&s[0]).verdict.class, BounceClass::Complaint);
 
-        let k = parse_event(BLOCKED.as_bytes()).expect("parse");
+        let k = events(BLOCKED.as_bytes());
         let v = c.classify_esp(&k[0]);
         assert_eq!(v.verdict.class, BounceClass::SenderReputation);
         assert!(!v.hard_bounce);
     }
 
     #[test]
-    fn junk_is_refused_or_ignored_never_a_panic() {
+    fn a_hard_bounce_without_details_is_still_hard() {
+        let body = BOUNCE.replace("\"Details\"", "\"NoDetails\"");
+        let b = events(body.as_bytes());
+        assert_eq!(b[0].diagnostic, None);
+        assert!(Classifier::shared().classify_esp(&b[0]).hard_bounce);
+    }
+
+    #[test]
+    fn subscription_changes_carry_postmarks_suppressions() {
+        let c = Classifier::shared();
+        let e = events(SUBSCRIPTION.as_bytes());
+        assert_eq!(
+            (e[0].kind, e[0].recipient.as_deref()),
+            (EventKind::Bounce, Some("gone@example.com"))
+        );
+        assert!(
+            c.classify_esp(&e[0]).hard_bounce,
+            "suppressed for a hard bounce"
+        );
+        let spam = SUBSCRIPTION.replace("\"HardBounce\"", "\"SpamComplaint\"");
+        assert_eq!(events(spam.as_bytes())[0].kind, EventKind::Complaint);
+        let manual = SUBSCRIPTION.replace("\"HardBounce\"", "\"ManualSuppression\"");
+        assert_eq!(events(manual.as_bytes())[0].kind, EventKind::Unsubscribed);
+        let back = SUBSCRIPTION.replace("\"SuppressSending\": true", "\"SuppressSending\": false");
+        assert_eq!(normalise(back.as_bytes()), Ok(Normalised::default()));
+    }
+
+    #[test]
+    fn kinds_follow_postmarks_types() {
+        for (t, kind, hard) in [
+            ("SoftBounce", Some(EventKind::Bounce), false),
+            ("Transient", Some(EventKind::Deferral), false),
+            ("DnsError", Some(EventKind::Deferral), false),
+            ("BadEmailAddress", Some(EventKind::Rejected), true),
+            ("ManuallyDeactivated", Some(EventKind::Rejected), true),
+            ("Unsubscribe", Some(EventKind::Unsubscribed), false),
+            ("AutoResponder", None, false),
+            ("OpenRelayTest", None, false),
+        ] {
+            let body = BOUNCE.replace("\"HardBounce\"", &format!("\"{t}\""));
+            let e = events(body.as_bytes());
+            assert_eq!(e.first().map(|e| e.kind), kind, "{t}");
+            if let Some(e) = e.first() {
+                assert_eq!(
+                    Classifier::shared().classify_esp(e).hard_bounce,
+                    hard,
+                    "{t}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn junk_is_refused_unknown_is_counted_never_a_panic() {
         for bad in [
             &b""[..],
             b"[]",
@@ -285,14 +348,18 @@ mod tests {
             b"{\"RecordType\":\"Bounce\"}",
             b"{\"RecordType\":",
         ] {
-            assert!(parse_event(bad).is_err(), "{bad:?}");
+            assert!(normalise(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(parse_event(b"{\"RecordType\":\"Open\"}"), Ok(vec![]));
         assert_eq!(
-            parse_event(b"{\"RecordType\":\"Bounce\",\"Type\":\"Subscribe\"}"),
-            Ok(vec![])
+            normalise(b"{\"RecordType\":\"Open\"}"),
+            Ok(Normalised::default())
         );
-        let by_code = parse_event(b"{\"TypeCode\":4096,\"Email\":\"a@b.c\"}").expect("code");
+        let n = normalise(b"{\"RecordType\":\"Teleport\"}").expect("unknown");
+        assert_eq!(
+            (n.events.len(), n.unknown),
+            (0, vec!["Teleport".to_string()])
+        );
+        let by_code = events(b"{\"TypeCode\":4096,\"Email\":\"a@b.c\"}");
         assert_eq!(by_code[0].esp_type.as_deref(), Some("SoftBounce"));
         assert!(!Classifier::shared().classify_esp(&by_code[0]).hard_bounce);
     }

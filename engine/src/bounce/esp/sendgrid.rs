@@ -14,7 +14,7 @@ use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey;
 
 use super::{
-    EspError, EspEvent, EventKind, Opinion, Provider, Rejection, parse_json, text_at,
+    EspError, EspEvent, EventKind, Normalised, Opinion, Provider, Rejection, parse_json, text_at,
     unix_seconds_ms,
 };
 use crate::bounce::reason::Reason;
@@ -122,38 +122,45 @@ pub fn public_key_base64(private_key: &[u8]) -> Result<String, EspError> {
     Ok(B64.encode(der.as_bytes()))
 }
 
-/// Normalises an event batch. Events other than bounces, drops, deferrals, deliveries and
-/// spam reports (processed, open, click, ...) yield nothing.
-pub fn parse_events(body: &[u8]) -> Result<Vec<EspEvent>, EspError> {
+/// Normalises an event batch. Processed, open, click and resubscribe events yield nothing;
+/// events SendGrid did not document are counted as unknown.
+pub fn normalise(body: &[u8]) -> Result<Normalised, EspError> {
     let v = parse_json(body)?;
     let Some(items) = v.as_array() else {
         return Err(EspError::malformed(
             "a SendGrid event batch is a JSON array",
         ));
     };
-    let mut out = Vec::new();
+    let mut out = Normalised::default();
     for (i, item) in items.iter().enumerate() {
         if !item.is_object() {
             return Err(EspError::malformed(format!(
                 "event {i} is not a JSON object"
             )));
         }
-        let Some(event) = text_at(item, &["event"]) else {
-            continue;
-        };
+        let event = text_at(item, &["event"]).unwrap_or_default();
         let kind = match event.as_str() {
-            "bounce" | "dropped" => EventKind::Bounce,
+            "bounce" => EventKind::Bounce,
+            "dropped" => EventKind::Rejected,
             "deferred" => EventKind::Deferral,
             "delivered" => EventKind::Delivered,
             "spamreport" => EventKind::Complaint,
-            _ => continue,
+            "unsubscribe" | "group_unsubscribe" => EventKind::Unsubscribed,
+            "processed" | "open" | "click" | "group_resubscribe" => continue,
+            other => {
+                out.unknown(other);
+                continue;
+            }
         };
         let mut e = EspEvent::new(Provider::SendGrid, kind, item.clone());
+        e.event_id = text_at(item, &["sg_event_id"]);
         e.recipient = text_at(item, &["email"]);
         e.message_id = text_at(item, &["smtp-id"]);
         e.timestamp = item.get("timestamp").and_then(unix_seconds_ms);
         match event.as_str() {
             "bounce" => {
+                // `type` is `bounce` (permanent) or `blocked` (temporary); older payloads
+                // have no `type`, and a bounce event is then permanent.
                 e.esp_type = text_at(item, &["type"]).or_else(|| Some("bounce".into()));
                 e.esp_subtype = text_at(item, &["bounce_classification"]);
                 e.diagnostic = text_at(item, &["reason"]);
@@ -168,11 +175,17 @@ pub fn parse_events(body: &[u8]) -> Result<Vec<EspEvent>, EspError> {
                 e.esp_type = Some("deferred".into());
                 e.diagnostic = text_at(item, &["response"]);
             }
+            "spamreport" => e.feedback_type = Some("abuse".into()),
             _ => e.diagnostic = text_at(item, &["response"]),
         }
-        out.push(e);
+        out.events.push(e);
     }
     Ok(out)
+}
+
+/// The events of a batch, without the unknown kinds (for callers that only apply events).
+pub fn parse_events(body: &[u8]) -> Result<Vec<EspEvent>, EspError> {
+    normalise(body).map(|n| n.events)
 }
 
 /// SendGrid's `type` (`bounce` / `blocked`, or `dropped` / `deferred`) and
@@ -186,7 +199,7 @@ pub(crate) fn opinion(kind: EventKind, t: &str, s: &str) -> Opinion {
         _ => None,
     };
     match (kind, t) {
-        (EventKind::Bounce, "dropped") => Opinion {
+        (EventKind::Rejected, _) => Opinion {
             reason: match s {
                 "Bounced Address"
                 | "Invalid"
@@ -288,7 +301,9 @@ mod tests {
 
     #[test]
     fn the_batch_is_normalised_and_classified() {
-        let evs = parse_events(EVENTS.as_bytes()).expect("parse");
+        let n = normalise(EVENTS.as_bytes()).expect("parse");
+        assert!(n.unknown.is_empty());
+        let evs = n.events;
         let kinds: Vec<(EventKind, Option<&str>)> = evs
             .iter()
             .map(|e| (e.kind, e.recipient.as_deref()))
@@ -300,7 +315,7 @@ mod tests {
                 (EventKind::Delivered, Some("jane@example.com")),
                 (EventKind::Bounce, Some("dead@example.com")),
                 (EventKind::Bounce, Some("blocked@example.com")),
-                (EventKind::Bounce, Some("dropped@example.com")),
+                (EventKind::Rejected, Some("dropped@example.com")),
                 (EventKind::Complaint, Some("grumpy@example.com")),
             ],
             "processed and open events are skipped"
@@ -312,6 +327,10 @@ mod tests {
             Some("<r9.a1.Sg@bounce.rebound.local>")
         );
         assert_eq!(evs[2].timestamp, Some(1_800_000_000_000));
+        assert!(
+            evs.iter().all(|e| e.event_id.is_some()),
+            "sg_event_id on every event"
+        );
         assert_eq!(dead.verdict.class, BounceClass::RecipientPermanent);
         assert!(dead.hard_bounce);
         let blocked = c.classify_esp(&evs[3]);
@@ -330,13 +349,33 @@ mod tests {
     }
 
     #[test]
+    fn a_bounce_without_reason_is_hard_and_unsubscribes_are_kept() {
+        let n = normalise(
+            br#"[{"email":"gone@example.com","timestamp":1800000000,"event":"bounce","type":"bounce","sg_event_id":"e1","sg_message_id":"m1"},
+                 {"email":"bye@example.com","timestamp":1800000001,"event":"unsubscribe","sg_event_id":"e2"},
+                 {"email":"bye@example.com","timestamp":1800000002,"event":"group_unsubscribe","asm_group_id":1,"sg_event_id":"e3"}]"#,
+        )
+        .expect("parse");
+        let v = Classifier::shared().classify_esp(&n.events[0]);
+        assert_eq!(
+            (v.verdict.class, v.hard_bounce),
+            (BounceClass::RecipientPermanent, true)
+        );
+        assert_eq!(n.events[1].kind, EventKind::Unsubscribed);
+        assert_eq!(n.events[2].kind, EventKind::Unsubscribed);
+    }
+
+    #[test]
     fn junk_is_refused_never_a_panic() {
         for bad in [&b""[..], b"{}", b"[1]", b"[{\"event\":\"bounce\"}", b"nul"] {
-            assert!(parse_events(bad).is_err(), "{bad:?}");
+            assert!(normalise(bad).is_err(), "{bad:?}");
         }
-        assert_eq!(parse_events(b"[]"), Ok(vec![]));
-        let odd = parse_events(b"[{\"event\":\"bounce\",\"email\":[],\"timestamp\":\"x\"}]")
-            .expect("lenient");
+        assert_eq!(normalise(b"[]"), Ok(Normalised::default()));
+        let n = normalise(b"[{\"event\":\"warp\"},{\"event\":\"open\"}]").expect("unknown");
+        assert_eq!((n.events.len(), n.unknown), (0, vec!["warp".to_string()]));
+        let odd = normalise(b"[{\"event\":\"bounce\",\"email\":[],\"timestamp\":\"x\"}]")
+            .expect("lenient")
+            .events;
         assert_eq!(
             (odd[0].recipient.as_deref(), odd[0].timestamp),
             (None, None)

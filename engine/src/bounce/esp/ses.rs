@@ -23,10 +23,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use x509_cert::der::{DecodePem, Encode};
 
-use super::{
-    EspError, EspEvent, EventKind, Opinion, Provider, Rejection, parse_json, rfc3339_ms, text_at,
-};
-use crate::bounce::reason::Reason;
+use super::{EspError, Rejection, parse_json};
+
+pub use super::ses_events::parse_notification;
 
 /// The largest certificate fetched (bytes).
 const MAX_CERT: usize = 64 * 1024;
@@ -319,157 +318,16 @@ pub fn sign_envelope(envelope: &mut Value, private_key_pem: &str) -> Result<(), 
     Ok(())
 }
 
-/// Our Message-ID as SES echoes it: `mail.commonHeaders.messageId`, else the `Message-ID`
-/// among `mail.headers`.
-fn original_message_id(n: &Value) -> Option<String> {
-    text_at(n, &["mail", "commonHeaders", "messageId"]).or_else(|| {
-        n.get("mail")?
-            .get("headers")?
-            .as_array()?
-            .iter()
-            .find(|h| {
-                h.get("name")
-                    .and_then(Value::as_str)
-                    .is_some_and(|x| x.eq_ignore_ascii_case("message-id"))
-            })
-            .and_then(|h| text_at(h, &["value"]))
-    })
-}
-
-/// Normalises an SES notification (the SNS `Message`) into events. Types other than bounces,
-/// complaints, deliveries and delays (sends, opens, clicks, ...) yield nothing.
-pub fn parse_notification(message: &[u8]) -> Result<Vec<EspEvent>, EspError> {
-    let n = parse_json(message)?;
-    if !n.is_object() {
-        return Err(EspError::malformed(
-            "the SES notification is not a JSON object",
-        ));
-    }
-    let Some(kind) = text_at(&n, &["notificationType"]).or_else(|| text_at(&n, &["eventType"]))
-    else {
-        return Err(EspError::malformed(
-            "the SES notification has no notificationType or eventType",
-        ));
-    };
-    let mid = original_message_id(&n);
-    let section = |name: &str| {
-        n.get(name)
-            .filter(|s| s.is_object())
-            .ok_or_else(|| EspError::malformed(format!("a {kind} notification without `{name}`")))
-    };
-    let list = |s: &Value, name: &str| -> Result<Vec<Value>, EspError> {
-        s.get(name)
-            .and_then(Value::as_array)
-            .cloned()
-            .ok_or_else(|| EspError::malformed(format!("a {kind} notification without `{name}`")))
-    };
-    let base = |k: EventKind, s: &Value| {
-        let mut e = EspEvent::new(Provider::Ses, k, n.clone());
-        e.message_id = mid.clone();
-        e.timestamp = text_at(s, &["timestamp"]).as_deref().and_then(rfc3339_ms);
-        e
-    };
-    let mut out = Vec::new();
-    match kind.as_str() {
-        "Bounce" => {
-            let b = section("bounce")?;
-            for r in list(b, "bouncedRecipients")? {
-                let mut e = base(EventKind::Bounce, b);
-                e.recipient = text_at(&r, &["emailAddress"]);
-                e.esp_type = text_at(b, &["bounceType"]);
-                e.esp_subtype = text_at(b, &["bounceSubType"]);
-                e.enhanced = text_at(&r, &["status"]);
-                e.diagnostic = text_at(&r, &["diagnosticCode"]);
-                out.push(e);
-            }
-        }
-        "Complaint" => {
-            let c = section("complaint")?;
-            for r in list(c, "complainedRecipients")? {
-                let mut e = base(EventKind::Complaint, c);
-                e.recipient = text_at(&r, &["emailAddress"]);
-                e.feedback_type = text_at(c, &["complaintFeedbackType"]);
-                e.esp_subtype = text_at(c, &["complaintSubType"]);
-                out.push(e);
-            }
-        }
-        "Delivery" => {
-            let d = section("delivery")?;
-            for r in list(d, "recipients")? {
-                let mut e = base(EventKind::Delivered, d);
-                e.recipient = r.as_str().map(str::to_string);
-                e.diagnostic = text_at(d, &["smtpResponse"]);
-                out.push(e);
-            }
-        }
-        "DeliveryDelay" => {
-            let d = section("deliveryDelay")?;
-            for r in list(d, "delayedRecipients")? {
-                let mut e = base(EventKind::Deferral, d);
-                e.recipient = text_at(&r, &["emailAddress"]);
-                e.esp_type = text_at(d, &["delayType"]);
-                e.enhanced = text_at(&r, &["status"]);
-                e.diagnostic = text_at(&r, &["diagnosticCode"]);
-                out.push(e);
-            }
-        }
-        _ => {}
-    }
-    Ok(out)
-}
-
-/// SES `bounceType`/`bounceSubType` (and `delayType` for delays) mapped.
-pub(crate) fn opinion(kind: EventKind, t: &str, s: &str) -> Opinion {
-    match kind {
-        EventKind::Bounce => match t {
-            "Permanent" => Opinion {
-                reason: match s {
-                    "NoEmail" => Some(Reason::UserUnknown),
-                    "Suppressed" | "OnAccountSuppressionList" => Some(Reason::Suppressed),
-                    _ => None,
-                },
-                permanent: Some(true),
-            },
-            "Transient" => Opinion {
-                reason: match s {
-                    "MailboxFull" => Some(Reason::MailboxFull),
-                    "MessageTooLarge" => Some(Reason::MesgTooBig),
-                    "ContentRejected" | "AttachmentRejected" => Some(Reason::ContentError),
-                    _ => None,
-                },
-                permanent: Some(false),
-            },
-            _ => Opinion::default(),
-        },
-        EventKind::Deferral => Opinion {
-            reason: match t {
-                "MailboxFull" => Some(Reason::MailboxFull),
-                "SpamDetected" => Some(Reason::SpamDetected),
-                "IPFailure" => Some(Reason::Blocked),
-                "RecipientServerError" | "InternalFailure" => Some(Reason::SystemError),
-                "TransientCommunicationFailure" => Some(Reason::NetworkError),
-                _ => None,
-            },
-            permanent: Some(false),
-        },
-        EventKind::Complaint | EventKind::Delivered => Opinion::default(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bounce::{BounceClass, Classifier};
     use serde_json::json;
 
     pub(crate) const KEY: &str = include_str!("fixtures/sns-test-key.pem");
     pub(crate) const CERT: &str = include_str!("fixtures/sns-test-cert.pem");
     const OTHER_KEY: &str = include_str!("fixtures/sns-other-key.pem");
     const BOUNCE: &str = include_str!("fixtures/ses_bounce.json");
-    const TRANSIENT: &str = include_str!("fixtures/ses_bounce_transient.json");
-    const COMPLAINT: &str = include_str!("fixtures/ses_complaint.json");
     const DELIVERY: &str = include_str!("fixtures/ses_delivery.json");
-    const DELAY: &str = include_str!("fixtures/ses_delivery_delay.json");
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:rebound-bounces";
 
     fn envelope(message: &str, cert_url: &str, version: &str) -> Value {
@@ -669,110 +527,5 @@ mod tests {
         let mut elsewhere = m.clone();
         elsewhere.subscribe_url = Some("https://evil.example/?Action=ConfirmSubscription".into());
         assert!(v.confirm_subscription(&elsewhere).await.is_err());
-    }
-
-    #[test]
-    fn a_permanent_bounce_is_normalised_and_classified() {
-        let evs = parse_notification(BOUNCE.as_bytes()).expect("parse");
-        assert_eq!(evs.len(), 1);
-        let e = &evs[0];
-        assert_eq!(
-            (
-                e.kind,
-                e.recipient.as_deref(),
-                e.esp_type.as_deref(),
-                e.esp_subtype.as_deref()
-            ),
-            (
-                EventKind::Bounce,
-                Some("jane@example.com"),
-                Some("Permanent"),
-                Some("General")
-            )
-        );
-        assert_eq!(
-            e.message_id.as_deref(),
-            Some("<r1.a1.Zx81Qb@bounce.rebound.local>")
-        );
-        assert_eq!(e.enhanced.as_deref(), Some("5.1.1"));
-        assert_eq!(e.timestamp, rfc3339_ms("2026-11-27T21:04:58.237Z"));
-        let v = Classifier::shared().classify_esp(e);
-        assert_eq!(v.verdict.reason, Reason::UserUnknown);
-        assert_eq!(v.verdict.class, BounceClass::RecipientPermanent);
-        assert!(v.hard_bounce);
-        assert_eq!(v.reply.code, Some(550));
-    }
-
-    #[test]
-    fn transient_bounces_complaints_deliveries_and_delays() {
-        let t = parse_notification(TRANSIENT.as_bytes()).expect("parse");
-        let v = Classifier::shared().classify_esp(&t[0]);
-        assert_eq!(v.verdict.reason, Reason::MailboxFull);
-        assert!(!v.hard_bounce);
-        // From mail.headers when commonHeaders has none.
-        assert_eq!(
-            t[0].message_id.as_deref(),
-            Some("<r2.a1.Qq@bounce.rebound.local>")
-        );
-
-        let c = parse_notification(COMPLAINT.as_bytes()).expect("parse");
-        assert_eq!(
-            (c[0].kind, c[0].feedback_type.as_deref()),
-            (EventKind::Complaint, Some("abuse"))
-        );
-        assert_eq!(
-            Classifier::shared().classify_esp(&c[0]).verdict.class,
-            BounceClass::Complaint
-        );
-
-        let d = parse_notification(DELIVERY.as_bytes()).expect("parse");
-        assert_eq!(d.len(), 2);
-        assert_eq!(d[1].kind, EventKind::Delivered);
-        assert_eq!(
-            Classifier::shared().classify_esp(&d[0]).verdict.class,
-            BounceClass::Delivered
-        );
-
-        let l = parse_notification(DELAY.as_bytes()).expect("parse");
-        assert_eq!(
-            (l[0].kind, l[0].esp_type.as_deref()),
-            (EventKind::Deferral, Some("TransientCommunicationFailure"))
-        );
-        let v = Classifier::shared().classify_esp(&l[0]);
-        assert_eq!(v.verdict.class, BounceClass::Transient);
-        assert_eq!(v.report.action.as_deref(), Some("delayed"));
-        assert!(!v.hard_bounce);
-        // Without a precise code the delay type decides.
-        let mut vague = l[0].clone();
-        vague.enhanced = None;
-        vague.diagnostic = Some("smtp; 421 try later".into());
-        let v = Classifier::shared().classify_esp(&vague);
-        assert_eq!(
-            (v.verdict.reason, v.verdict.rule_id.as_str()),
-            (Reason::NetworkError, "esp-ses")
-        );
-    }
-
-    #[test]
-    fn junk_is_refused_or_ignored_never_a_panic() {
-        for bad in [
-            &b""[..],
-            b"[]",
-            b"\"x\"",
-            b"{}",
-            b"{\"notificationType\":\"Bounce\"}",
-            b"{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":7}}",
-            b"{\"eventType\":\"Delivery\",\"delivery\":[]}",
-        ] {
-            assert!(parse_notification(bad).is_err(), "{bad:?}");
-        }
-        let ok = parse_notification(b"{\"notificationType\":\"AmazonSnsSubscriptionSucceeded\"}");
-        assert_eq!(ok, Ok(vec![]));
-        let odd = parse_notification(
-            b"{\"notificationType\":\"Bounce\",\"bounce\":{\"bouncedRecipients\":[1, {}, {\"emailAddress\": 5}]}}",
-        )
-        .expect("lenient");
-        assert_eq!(odd.len(), 3);
-        assert!(odd.iter().all(|e| e.recipient.as_deref() != Some("")));
     }
 }
