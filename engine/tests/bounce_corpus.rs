@@ -13,7 +13,7 @@
 //!   versions; both mean "we send too fast" and share the class `sender_reputation`.
 //! - `emailtoolarge` ≡ `mesgtoobig` (Sisimai ≥ 5.2 renamed it); handled by `Reason::from_str`.
 //!
-//! Bars: 100 % parsed without panic; hard-bounce agreement ≥ 97 %; reason agreement ≥ 90 %.
+//! Bars: 100 % parsed without panic; hard-bounce agreement ≥ 98 %; reason agreement ≥ 92 %.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -243,8 +243,8 @@ fn sisimai_corpus_agreement() {
     assert_eq!(panics, 0, "panics while parsing");
     assert_eq!(parsed_ok, messages, "every message must parse: {errors:?}");
     assert!(
-        pct(hard_ok, total) >= 97.0,
-        "hard-bounce agreement below 97 %"
+        pct(hard_ok, total) >= 98.0,
+        "hard-bounce agreement below 98 %"
     );
-    assert!(pct(reason_ok, total) >= 90.0, "reason agreement below 90 %");
+    assert!(pct(reason_ok, total) >= 92.0, "reason agreement below 92 %");
 }

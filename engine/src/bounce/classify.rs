@@ -20,8 +20,8 @@ pub struct RecipientVerdict {
     pub reply: SmtpReply,
     /// Reason, class and deciding rule.
     pub verdict: Verdict,
-    /// True only when the address is permanently dead (class `recipient_permanent` and not a
-    /// temporary 4xx/delayed report): suppress it.
+    /// True exactly when the class is `recipient_permanent` (a temporary 4xx or delayed report
+    /// never gets that class): suppress the address.
     pub hard_bounce: bool,
     /// Original Message-ID (correlation).
     pub original_message_id: Option<String>,
@@ -33,6 +33,28 @@ pub struct RecipientVerdict {
 /// carries no (or only a generic x.0.0) enhanced code, and the report's reply code as fallback.
 pub fn reply_for(r: &RecipientReport) -> SmtpReply {
     let mut reply = SmtpReply::parse(r.diagnostic.as_deref().unwrap_or(""));
+    // A transcript holds several replies: a 250 to an earlier command must not hide the
+    // failure that came after it (a 451 after DATA is no delivery).
+    let positive = |e: Option<&str>| e.is_some_and(|e| e.starts_with("2."));
+    let failed_report = r
+        .action
+        .as_deref()
+        .is_some_and(|a| a.starts_with("failed") || a.starts_with("delayed"))
+        || r.status
+            .as_deref()
+            .is_some_and(|s| s.starts_with('4') || s.starts_with('5'));
+    if positive(reply.enhanced.as_deref()) || reply.code.is_some_and(|c| c < 300) {
+        if let Some(e) = super::reply::find_failure_enhanced(&reply.text) {
+            reply.enhanced = Some(e.to_string());
+        } else if failed_report {
+            reply.enhanced = None;
+        }
+        if let Some((c, _)) = super::reply::find_reply_code(&reply.text) {
+            reply.code = Some(c);
+        } else if failed_report {
+            reply.code = None;
+        }
+    }
     if let Some(st) = r.status.as_deref()
         && parse_status(st).is_some()
     {
@@ -82,10 +104,17 @@ impl Classifier {
             &Context {
                 esp_verdict: None,
                 command: r.smtp_command.as_deref(),
+                mta: r.mta.as_deref(),
             },
         );
-        if action.starts_with("delayed") && v.stage >= Stage::StatusClass {
+        let delayed = action.starts_with("delayed");
+        if delayed && v.stage >= Stage::StatusClass {
             v = fixed(Reason::Expired, "dsn-delayed");
+        }
+        // A temporary failure never makes an address dead, whatever its wording: the reason is
+        // kept for the record, the class (and so `hard_bounce`) says what to do.
+        if v.class == BounceClass::RecipientPermanent && (delayed || reply.is_temporary()) {
+            v.class = BounceClass::Transient;
         }
         (reply, v)
     }
@@ -98,13 +127,8 @@ impl Classifier {
             .iter()
             .map(|r| {
                 let (reply, verdict) = self.classify_recipient(report.kind, r);
-                let delayed = r
-                    .action
-                    .as_deref()
-                    .is_some_and(|a| a.starts_with("delayed"));
-                let hard_bounce = verdict.class == BounceClass::RecipientPermanent
-                    && !reply.is_temporary()
-                    && !delayed;
+                // One source of truth: the class decides.
+                let hard_bounce = verdict.class == BounceClass::RecipientPermanent;
                 RecipientVerdict {
                     recipient: r.address().map(str::to_string),
                     kind: report.kind,

@@ -1,5 +1,6 @@
 //! Bounce classification: parse bounce messages (RFC 3464 DSNs and the non-standard formats
-//! real MTAs send, RFC 5965 feedback reports, RFC 3834 auto-replies), and classify each
+//! real MTAs send, RFC 5965 feedback reports, RFC 3834 auto-replies), recognise the MTA family
+//! that wrote them ([`Mta`]) and what its format says per recipient, and classify each
 //! recipient's failure into a Sisimai-compatible [`Reason`] and an actionable [`BounceClass`].
 //!
 //! ```no_run
@@ -23,18 +24,23 @@
 mod arf;
 mod autoreply;
 mod classify;
+mod decode;
 pub mod esp;
 mod headers;
 mod parse;
 mod reason;
 mod reply;
+mod rule_spec;
 mod rules;
 mod text;
 
 #[cfg(test)]
+mod decode_tests;
+#[cfg(test)]
 mod fixture_tests;
 
 pub use classify::{RecipientVerdict, reply_for};
+pub use decode::Mta;
 pub use parse::{MAX_MESSAGE_SIZE, ParseError, RecipientReport, Report, ReportKind, parse_message};
 pub use reason::{BounceClass, Reason, UnknownReason};
 pub use reply::SmtpReply;

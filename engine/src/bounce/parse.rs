@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::headers::{field_name, find_addresses, parse_fields, strip_addr_type, verp_token};
 use super::reply::{find_enhanced, find_reply_code};
-use super::{arf, autoreply, text};
+use super::{arf, autoreply, decode, text};
 
 /// The largest message accepted (bytes). Bounces carrying a returned attachment can be big;
 /// anything larger is refused unparsed.
@@ -71,6 +71,10 @@ pub struct RecipientReport {
     pub feedback_type: Option<String>,
     /// ARF `Source-IP`.
     pub source_ip: Option<String>,
+    /// The MTA family that wrote the report (`postfix`, `exim`, ...; see [`super::Mta`]),
+    /// when its decoder recognised it.
+    #[serde(default)]
+    pub mta: Option<String>,
 }
 
 impl RecipientReport {
@@ -100,6 +104,9 @@ pub struct Report {
     pub subject: Option<String>,
     /// The report's From address.
     pub from: Option<String>,
+    /// The MTA family that wrote the report, when recognised.
+    #[serde(default)]
+    pub mta: Option<super::Mta>,
 }
 
 /// What the MIME walk collected.
@@ -110,10 +117,26 @@ pub(crate) struct Parts {
     pub feedback: Option<String>,
     /// Headers of the returned message (`message/rfc822`, `text/rfc822-headers`).
     pub returned: Vec<(String, String)>,
+    /// An attached message that is itself a DSN (a gateway forwarding another MTA's report).
+    pub nested_dsn: Option<Vec<u8>>,
+}
+
+/// Whether a nested message is an RFC 3464 report.
+fn is_dsn(m: &mail_parser::Message<'_>) -> bool {
+    m.root_part()
+        .content_type()
+        .and_then(|ct| ct.attribute("report-type"))
+        .is_some_and(|t| t.eq_ignore_ascii_case("delivery-status"))
 }
 
 /// Parses a raw message. Never panics; see [`ParseError`] for refusals.
 pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
+    parse_at(raw, 0)
+}
+
+/// [`parse_message`] of a message nested `depth` levels deep in another (a bounce that
+/// forwards another MTA's DSN is read through once, never further).
+fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
     if raw.is_empty() || raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }
@@ -145,6 +168,9 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
         match (&part.body, ctype.as_str(), subtype.as_str()) {
             (PartType::Multipart(_), _, _) => {}
             (PartType::Message(m), _, _) => {
+                if parts.nested_dsn.is_none() && is_dsn(m) {
+                    parts.nested_dsn = Some(m.raw_message().to_vec());
+                }
                 if parts.returned.is_empty() {
                     parts.returned = m
                         .headers_raw()
@@ -182,6 +208,11 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
         }
     }
 
+    if parts.texts.is_empty() && parts.dsn.is_none() && parts.feedback.is_none() {
+        // No part could be decoded as text (a broken multipart, e.g. a boundary parameter on
+        // an unindented line): read the body as the MTA wrote it.
+        parts.texts.push(raw_body_text(raw));
+    }
     let header = |name: &str| msg.header_raw(name).map(unfold);
     let subject = msg
         .subject()
@@ -252,9 +283,20 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
         verp_token: verp,
         subject: subject.clone(),
         from: from.clone(),
+        mta: None,
     };
 
-    // 1. ARF feedback report.
+    // 1. ARF feedback report; Apple Mail's unsubscribe request is an opt-out report too.
+    if header("X-Apple-Unsubscribe").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        report.kind = ReportKind::Feedback;
+        report.recipients = vec![RecipientReport {
+            final_recipient: from.clone(),
+            feedback_type: Some("opt-out".into()),
+            diagnostic: subject.clone(),
+            ..RecipientReport::default()
+        }];
+        return Ok(report);
+    }
     let is_feedback = parts.feedback.is_some() || report_type.as_deref() == Some("feedback-report");
     if is_feedback {
         report.kind = ReportKind::Feedback;
@@ -264,6 +306,14 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
 
     let body_text = parts.texts.join("\n");
     let sender = original_sender.as_deref();
+    let mta = detect_mta(
+        &msg,
+        &body_text,
+        parts.dsn.as_deref(),
+        from.as_deref(),
+        subject.as_deref(),
+    );
+    report.mta = mta;
     let failed: Vec<String> = header("X-Failed-Recipients")
         .map(|v| {
             find_addresses(&v)
@@ -275,18 +325,33 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
 
     // 2. RFC 3464 delivery status.
     if let Some(dsn) = &parts.dsn {
-        let (mta, mut recips) = parse_dsn(dsn);
+        let (reporting, mut recips) = parse_dsn(dsn);
         if !recips.is_empty() {
-            report.reporting_mta = mta;
+            report.reporting_mta = reporting;
             text::fill_from_text(&mut recips, &body_text, sender);
+            decode::refine(mta, &mut recips);
             report.kind = ReportKind::Dsn;
             report.recipients = recips;
             return Ok(report);
         }
     }
 
-    // 3. Auto-replies (not from a mail system).
-    let bouncy = text::looks_like_bounce(from.as_deref(), subject.as_deref(), &body_text);
+    // 2b. A DSN forwarded inside this message: the inner report says who failed and why.
+    if depth == 0
+        && let Some(inner) = parts.nested_dsn.as_deref()
+        && let Ok(mut nested) = parse_at(inner, depth + 1)
+        && nested.kind == ReportKind::Dsn
+    {
+        nested.verp_token = nested.verp_token.or(report.verp_token);
+        nested.original_message_id = nested.original_message_id.or(report.original_message_id);
+        return Ok(nested);
+    }
+
+    // 3. Auto-replies: not from a mail system, not naming failed recipients, no MTA format
+    // (a DSN is a DSN first, whatever its Auto-Submitted header says).
+    let bouncy = mta.is_some()
+        || !failed.is_empty()
+        || text::looks_like_bounce(from.as_deref(), subject.as_deref(), &body_text);
     if !bouncy && autoreply::is_auto_reply(&msg, subject.as_deref()) {
         report.kind = ReportKind::AutoReply;
         report.recipients = vec![RecipientReport {
@@ -298,12 +363,43 @@ pub fn parse_message(raw: &[u8]) -> Result<Report, ParseError> {
     }
 
     // 4. Non-standard bounce text.
-    let recips = text::parse_text_bounce(&body_text, &failed, sender, &original_to, bouncy);
+    let mut recips = text::parse_text_bounce(&body_text, &failed, sender, &original_to, bouncy);
+    if recips.is_empty()
+        && let Some(m) = mta
+    {
+        recips = decode::recipients_from_summary(m, &body_text);
+    }
+    decode::refine(mta, &mut recips);
     if !recips.is_empty() {
         report.kind = ReportKind::Bounce;
         report.recipients = recips;
     }
     Ok(report)
+}
+
+/// The MTA family, from the message's headers, sender, subject and texts.
+fn detect_mta(
+    msg: &mail_parser::Message<'_>,
+    body: &str,
+    dsn: Option<&str>,
+    from: Option<&str>,
+    subject: Option<&str>,
+) -> Option<decode::Mta> {
+    let mut text = super::reply::truncate(body, 16 * 1024).to_ascii_lowercase();
+    if let Some(d) = dsn {
+        text.push('\n');
+        text.push_str(&super::reply::truncate(d, 4096).to_ascii_lowercase());
+    }
+    let headers: Vec<(String, String)> = msg
+        .headers_raw()
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_ascii_lowercase()))
+        .collect();
+    decode::detect(&decode::Evidence {
+        body: &text,
+        from: &from.unwrap_or("").to_ascii_lowercase(),
+        subject: &subject.unwrap_or("").to_ascii_lowercase(),
+        headers: &headers,
+    })
 }
 
 /// A MIME parser that decodes only what is needed (MIME headers, Subject); every other header
@@ -493,6 +589,31 @@ pub(crate) fn html_to_text(h: &str) -> String {
         .replace("&quot;", "\"")
         .replace("&#39;", "'")
         .replace("&amp;", "&")
+}
+
+/// The body after the header block, without MIME boundary and part-header lines.
+fn raw_body_text(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let body = text
+        .find("\r\n\r\n")
+        .map(|i| i + 4)
+        .or_else(|| text.find("\n\n").map(|i| i + 2))
+        .map_or("", |i| &text[i..]);
+    let mut out = String::with_capacity(body.len());
+    for line in super::reply::truncate(body, 64 * 1024).lines() {
+        let t = line.trim_start();
+        let lower = t.to_ascii_lowercase();
+        if t.starts_with("--")
+            || lower.starts_with("content-")
+            || lower.starts_with("boundary=")
+            || lower.starts_with("mime-version:")
+        {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
 }
 
 fn strip_mbox_from_line(raw: &[u8]) -> &[u8] {

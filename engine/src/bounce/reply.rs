@@ -235,6 +235,21 @@ pub(crate) fn find_enhanced(s: &str) -> Option<&str> {
     None
 }
 
+/// The first enhanced status code in `s` that reports a failure (4.x.x or 5.x.x).
+pub(crate) fn find_failure_enhanced(s: &str) -> Option<&str> {
+    let mut rest = s;
+    let mut base = 0;
+    while let Some(e) = find_enhanced(rest) {
+        if !e.starts_with('2') {
+            return Some(e);
+        }
+        let at = rest.find(e).map_or(rest.len(), |i| i + e.len());
+        base += at;
+        rest = s.get(base..)?;
+    }
+    None
+}
+
 /// Finds the first plausible SMTP reply code in free text ("said: 550 ...", line starts,
 /// "<<< 550 ..."), returning the code and the text from it to the end of that line.
 pub(crate) fn find_reply_code(s: &str) -> Option<(u16, &str)> {
@@ -324,6 +339,13 @@ mod tests {
             Some(550)
         );
         assert_eq!(find_reply_code("at 10:30 2014"), None);
+    }
+
+    #[test]
+    fn a_later_failure_beats_an_earlier_250() {
+        let t = "<<< 250 2.1.5 Ok >>> DATA <<< 451 4.3.0 Temporary failure";
+        assert_eq!(find_failure_enhanced(t), Some("4.3.0"));
+        assert_eq!(find_failure_enhanced("250 2.0.0 Ok"), None);
     }
 
     #[test]

@@ -1,0 +1,271 @@
+//! Which MTA family wrote a bounce: each family leaves a signature (a sentence of its
+//! template, a header it adds, the sender it uses). Facts about what MTAs write, learnt from
+//! public documentation and Sisimai's decoder list; the first signature that matches wins, so
+//! the specific ones come before those a family shares with another.
+
+use serde::{Deserialize, Serialize};
+
+/// An MTA family whose bounce format is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mta {
+    /// Amazon SES (sending side).
+    AmazonSes,
+    /// Amazon WorkMail.
+    AmazonWorkMail,
+    /// Apache James.
+    ApacheJames,
+    /// Courier MTA.
+    Courier,
+    /// DragonFly Mail Agent (dma).
+    DragonFly,
+    /// IBM/HCL Domino (Lotus Notes).
+    Domino,
+    /// Microsoft Exchange 2003 and older.
+    Exchange2003,
+    /// Microsoft Exchange 2007 and newer, Office 365.
+    Exchange2007,
+    /// Exim.
+    Exim,
+    /// Gmail.
+    Gmail,
+    /// Google Groups.
+    GoogleGroups,
+    /// Ipswitch IMail Server.
+    IMail,
+    /// Mail.Ru (Exim based).
+    MailRu,
+    /// Oracle / Sun Messaging Server.
+    MessagingServer,
+    /// OpenSMTPD.
+    OpenSmtpd,
+    /// Outlook.com / Hotmail.
+    Outlook,
+    /// Postfix.
+    Postfix,
+    /// PowerMTA.
+    PowerMta,
+    /// qmail (and its descendants).
+    Qmail,
+    /// Sendmail.
+    Sendmail,
+    /// Verizon's MMS gateway.
+    Verizon,
+    /// Yahoo.
+    Yahoo,
+    /// Zimbra.
+    Zimbra,
+}
+
+impl Mta {
+    /// The lowercase name rules use in `mta = [...]`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mta::AmazonSes => "amazonses",
+            Mta::AmazonWorkMail => "amazonworkmail",
+            Mta::ApacheJames => "apachejames",
+            Mta::Courier => "courier",
+            Mta::DragonFly => "dragonfly",
+            Mta::Domino => "domino",
+            Mta::Exchange2003 => "exchange2003",
+            Mta::Exchange2007 => "exchange2007",
+            Mta::Exim => "exim",
+            Mta::Gmail => "gmail",
+            Mta::GoogleGroups => "googlegroups",
+            Mta::IMail => "imail",
+            Mta::MailRu => "mailru",
+            Mta::MessagingServer => "messagingserver",
+            Mta::OpenSmtpd => "opensmtpd",
+            Mta::Outlook => "outlook",
+            Mta::Postfix => "postfix",
+            Mta::PowerMta => "powermta",
+            Mta::Qmail => "qmail",
+            Mta::Sendmail => "sendmail",
+            Mta::Verizon => "verizon",
+            Mta::Yahoo => "yahoo",
+            Mta::Zimbra => "zimbra",
+        }
+    }
+}
+
+/// What a signature looks at.
+#[derive(Clone, Copy)]
+enum Field {
+    /// The human-readable text (first parts, lowercased).
+    Body,
+    /// The From address (lowercased).
+    From,
+    /// The From address, when it is a mail system's (mailer-daemon, postmaster, ...): a
+    /// person's reply from the same domain is not a bounce.
+    SystemFrom,
+    /// The Subject (lowercased).
+    Subject,
+    /// Any header with this (lowercase) name, value lowercased.
+    Header(&'static str),
+}
+
+use Field::{Body, From, Header, Subject, SystemFrom};
+
+/// Signatures, most specific first.
+const SIGNATURES: &[(Mta, Field, &str)] = &[
+    (Mta::Verizon, From, "vzwpix.com"),
+    (Mta::Verizon, From, "@vtext.com"),
+    (
+        Mta::Verizon,
+        Body,
+        "message could not be delivered to mobile",
+    ),
+    (Mta::ApacheJames, Body, "error message below:"),
+    (Mta::ApacheJames, Header("message-id"), "javamail.james"),
+    (Mta::DragonFly, Body, "this is the dragonfly mail agent"),
+    (
+        Mta::OpenSmtpd,
+        Body,
+        "this is the mailer-daemon, please do not reply",
+    ),
+    (Mta::Courier, Body, "running the courier mail server"),
+    (Mta::AmazonWorkMail, Header("x-mailer"), "amazon workmail"),
+    (Mta::AmazonSes, From, "amazonses.com"),
+    (Mta::AmazonSes, Header("x-aws-outgoing"), ""),
+    (Mta::AmazonSes, Header("x-ses-outgoing"), ""),
+    (Mta::PowerMta, Body, "x-powermta-bouncecategory"),
+    (Mta::GoogleGroups, Body, "groups.google.com"),
+    (Mta::Gmail, From, "mailer-daemon@googlemail.com"),
+    (
+        Mta::Gmail,
+        Body,
+        "delivery to the following recipient failed permanently",
+    ),
+    (Mta::Gmail, Body, "technical details of permanent failure"),
+    (Mta::Gmail, Body, "technical details of temporary failure"),
+    (
+        Mta::Yahoo,
+        Body,
+        "sorry, we were unable to deliver your message to the following address",
+    ),
+    (Mta::Outlook, SystemFrom, "@hotmail."),
+    (Mta::Outlook, SystemFrom, "@outlook."),
+    (
+        Mta::Exchange2007,
+        Body,
+        "diagnostic information for administrators",
+    ),
+    (
+        Mta::Exchange2007,
+        Header("x-ms-exchange-message-is-ndr"),
+        "",
+    ),
+    (
+        Mta::Exchange2003,
+        Body,
+        "the following recipient(s) could not be reached",
+    ),
+    (
+        Mta::Exchange2003,
+        Body,
+        "did not reach the following recipient(s)",
+    ),
+    (Mta::Exchange2003, Header("x-mimeole"), "microsoft exchange"),
+    (Mta::Domino, Body, "lotus domino"),
+    (Mta::Domino, Body, "was not delivered to:"),
+    (Mta::Domino, Body, "------- failure reasons"),
+    (Mta::IMail, Header("x-mailer"), "<smtp32 v"),
+    (Mta::IMail, Body, "body of message generated response:"),
+    (
+        Mta::MessagingServer,
+        Header("content-type"),
+        "boundary_(id_",
+    ),
+    (
+        Mta::MessagingServer,
+        Body,
+        "this report relates to a message you sent",
+    ),
+    (Mta::Zimbra, Header("x-mailer"), "zimbra"),
+    (Mta::MailRu, SystemFrom, "mail.ru"),
+    (Mta::Qmail, Body, "this is the qmail-send program"),
+    (Mta::Qmail, Body, "qmail-send"),
+    (Mta::Qmail, Body, "below this line is a copy of the message"),
+    (
+        Mta::Exim,
+        Body,
+        "this message was created automatically by mail delivery software",
+    ),
+    (Mta::Exim, Header("x-failed-recipients"), ""),
+    (Mta::Postfix, Body, "this is the mail system at host"),
+    (Mta::Postfix, Body, "x-postfix-queue-id"),
+    (Mta::Postfix, Body, "; x-postfix;"),
+    (Mta::Postfix, Body, "(in reply to rcpt to command)"),
+    (Mta::Postfix, Body, "(in reply to end of data command)"),
+    (Mta::Postfix, Body, "(in reply to mail from command)"),
+    (
+        Mta::Sendmail,
+        Body,
+        "----- transcript of session follows -----",
+    ),
+    (Mta::Sendmail, Body, "the original message was received at"),
+    (Mta::Sendmail, Subject, "returned mail:"),
+];
+
+/// The facts a signature is checked against, all lowercased.
+pub(crate) struct Evidence<'a> {
+    /// The human-readable part(s) and the delivery-status part, lowercased.
+    pub body: &'a str,
+    /// The From address.
+    pub from: &'a str,
+    /// The Subject.
+    pub subject: &'a str,
+    /// The message's headers as (lowercase name, lowercase value).
+    pub headers: &'a [(String, String)],
+}
+
+/// The MTA family whose signature the message carries, if any.
+pub(crate) fn detect(ev: &Evidence<'_>) -> Option<Mta> {
+    SIGNATURES.iter().find_map(|(mta, field, needle)| {
+        let hit = match field {
+            Body => ev.body.contains(needle),
+            From => ev.from.contains(needle),
+            SystemFrom => {
+                ev.from.contains(needle) && crate::bounce::headers::is_system_address(ev.from)
+            }
+            Subject => ev.subject.contains(needle),
+            Header(name) => ev
+                .headers
+                .iter()
+                .any(|(n, v)| n == name && v.contains(needle)),
+        };
+        hit.then_some(*mta)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev<'a>(body: &'a str, from: &'a str, headers: &'a [(String, String)]) -> Evidence<'a> {
+        Evidence {
+            body,
+            from,
+            subject: "",
+            headers,
+        }
+    }
+
+    #[test]
+    fn recognises_families() {
+        let none: Vec<(String, String)> = Vec::new();
+        let qmail = "hi. this is the qmail-send program at mx.example.";
+        assert_eq!(detect(&ev(qmail, "", &none)), Some(Mta::Qmail));
+        let exim = "this message was created automatically by mail delivery software.";
+        assert_eq!(detect(&ev(exim, "", &none)), Some(Mta::Exim));
+        // Mail.Ru runs Exim but says who it is in its sender.
+        assert_eq!(
+            detect(&ev(exim, "mailer-daemon@corp.mail.ru", &none)),
+            Some(Mta::MailRu)
+        );
+        let james = vec![("message-id".to_string(), "<1.javamail.james@x>".to_string())];
+        assert_eq!(detect(&ev("", "", &james)), Some(Mta::ApacheJames));
+        assert_eq!(detect(&ev("hello", "a@example.org", &none)), None);
+        assert_eq!(Mta::OpenSmtpd.as_str(), "opensmtpd");
+    }
+}
