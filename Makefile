@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test setup setup-test build lint fmt unit api-fuzz e2e bench fuzz clean-data
+.PHONY: run test setup setup-test build release deb package-check lint fmt unit api-fuzz e2e bench fuzz clean-data
 
 ## Build everything and serve on http://127.0.0.1:3000 (SQLite in ./data).
 run: setup build
@@ -12,7 +12,7 @@ run: setup build
 
 ## Every test: unit, integration on SQLite and PostgreSQL, Playwright in Chromium.
 ## (Each step is timed: a slow CI run says where its time went.)
-test: setup-test build unit api-fuzz e2e
+test: setup-test build package-check unit api-fuzz e2e
 
 setup:
 	@bash scripts/setup.sh build
@@ -23,6 +23,23 @@ setup-test:
 ## Server (ssr) and browser (wasm) halves, via cargo-leptos.
 build:
 	time cargo leptos build --split
+
+## Release build: target/release/rebound and target/site (WASM with the
+## wasm-release profile and wasm-opt), then what the browser app weighs.
+release: setup
+	time cargo leptos build --release
+	@bash scripts/site-sizes.sh
+
+## Debian package from the release build: target/debian/rebound_<version>_<arch>.deb.
+deb: release
+	bash scripts/deb.sh release
+	bash scripts/deb-check.sh
+
+## The package's layout checked from the debug build (CI): every path the
+## unit names is in it, and the unpacked binary serves pages and the WASM.
+package-check:
+	bash scripts/deb.sh debug
+	bash scripts/deb-check.sh
 
 ## Rust tests (engine, app's ssr half, server with a real HTTP server).
 unit:

@@ -282,6 +282,8 @@ pub struct PoolRow {
     pub relay_down: Option<String>,
     /// Rolling rates over 1 h, 24 h and 7 d (since the last resume).
     pub health: Vec<HealthWindowView>,
+    /// Set in `rebound.toml` (`[[pools]]`): changed there, not on the page.
+    pub from_file: bool,
 }
 
 /// One window of a pool's (or pool × provider pair's) rolling rates.

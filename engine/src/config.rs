@@ -11,9 +11,19 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// Environment variables with the `REBOUND_` prefix that are not configuration
-/// keys (tooling and tests read them directly).
-const NON_CONFIG_ENV: &[&str] = &["config", "test_", "user_password", "corpus_dir"];
+/// Environment variables with the `REBOUND_` prefix that are not settings:
+/// commands, tools and tests read them directly (`REBOUND_API_KEY` for
+/// `rebound demo live`, `REBOUND_CONFIG`, `REBOUND_TEST_*`, `REBOUND_BENCH_*`).
+/// They never stop start-up; neither does any other variable that does not
+/// look like a setting (see [`env_setting`]).
+const NON_CONFIG_ENV: &[&str] = &[
+    "config",
+    "api_key",
+    "test_",
+    "bench_",
+    "user_password",
+    "corpus_dir",
+];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -46,6 +56,8 @@ pub struct Config {
     pub risk: RiskConfig,
     pub pool_health: PoolHealthConfig,
     pub pace: PaceConfig,
+    /// Sender pools as code (`[[pools]]`), applied at start (`pool_file`).
+    pub pools: Vec<crate::pool_file::PoolSpec>,
 }
 
 /// Who may read `/metrics`.
@@ -493,6 +505,7 @@ impl Default for Config {
             risk: RiskConfig::default(),
             pool_health: PoolHealthConfig::default(),
             pace: PaceConfig::default(),
+            pools: Vec::new(),
         }
     }
 }
@@ -559,14 +572,13 @@ impl Config {
         if file.exists() {
             figment = figment.merge(Toml::file(file));
         }
-        let rebound_env: Vec<(String, String)> = env
-            .iter()
-            .filter_map(|(k, v)| {
-                let key = k.strip_prefix("REBOUND_")?.to_ascii_lowercase();
-                let ignored = NON_CONFIG_ENV.iter().any(|p| key.starts_with(p));
-                (!ignored).then(|| (key, v.clone()))
-            })
-            .collect();
+        let top_level = top_level_keys();
+        let mut rebound_env = Vec::new();
+        for (k, v) in &env {
+            if let Some(key) = env_setting(k, &top_level)? {
+                rebound_env.push((key, v.clone()));
+            }
+        }
         for (key, value) in rebound_env {
             // `session__idle_minutes` → key path `session.idle_minutes`.
             figment = figment.merge(Serialized::global(
@@ -804,6 +816,60 @@ impl Config {
     }
 }
 
+/// The top-level setting names (`bind`, `session`, `delivery`, …), read off
+/// the defaults so a new section is known without a second list.
+fn top_level_keys() -> Vec<String> {
+    match figment::value::Value::serialize(Config::default()) {
+        Ok(figment::value::Value::Dict(_, dict)) => dict.into_keys().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Decides whether one environment variable is a setting. Returns its key
+/// (`session__idle_minutes`) when it is; `None` when it is not ours to read
+/// (no `REBOUND_` prefix, a documented non-setting, or a name unlike any
+/// setting); an error naming it when it looks like a setting but is none —
+/// nested (`__`) under an unknown section, or a near miss such as `BINDD`.
+fn env_setting(name: &str, top_level: &[String]) -> Result<Option<String>> {
+    let Some(rest) = name.strip_prefix("REBOUND_") else {
+        return Ok(None);
+    };
+    let key = rest.to_ascii_lowercase();
+    if NON_CONFIG_ENV.iter().any(|p| key.starts_with(p)) {
+        return Ok(None);
+    }
+    let head = key.split("__").next().unwrap_or_default();
+    if top_level.iter().any(|k| k == head) {
+        return Ok(Some(key));
+    }
+    let near = top_level.iter().find(|k| edit_distance(k, head) <= 2);
+    if key.contains("__") || near.is_some() {
+        let hint = near
+            .map(|k| format!(" (did you mean `{k}`?)"))
+            .unwrap_or_default();
+        return Err(Error::Config(format!(
+            "{name}: `{head}` is not a setting{hint}"
+        )));
+    }
+    Ok(None)
+}
+
+/// Levenshtein distance; names are short, so the quadratic table is fine.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 /// Environment values are strings; let `true`, numbers and TOML literals keep
 /// their type so `REBOUND_SESSION__SECURE_COOKIE=true` is a bool.
 fn parse_env_value(raw: &str) -> figment::value::Value {
@@ -872,6 +938,10 @@ mod tests {
                 ("REBOUND_SESSION__IDLE_MINUTES", "15"),
                 ("REBOUND_SESSION__SECURE_COOKIE", "true"),
                 ("REBOUND_TEST_POSTGRES_URL", "postgres://ignored"),
+                // Read by commands, not settings: never stop start-up.
+                ("REBOUND_API_KEY", "rk_live_demo"),
+                ("REBOUND_BENCH_ORDERS", "100"),
+                ("REBOUND_SOMETHING_ELSE_ENTIRELY", "x"),
                 ("DATABASE_URL", "postgres://x@127.0.0.1/db"),
             ]),
         )
@@ -961,7 +1031,25 @@ mod tests {
 
         let err = Config::load_from(Path::new("/nonexistent"), env(&[("REBOUND_BINDD", "x")]))
             .expect_err("unknown key must fail");
-        assert!(err.to_string().contains("bindd"), "{err}");
+        assert!(err.to_string().contains("REBOUND_BINDD"), "{err}");
+        assert!(err.to_string().contains("did you mean `bind`"), "{err}");
+
+        let err = Config::load_from(
+            Path::new("/nonexistent"),
+            env(&[("REBOUND_SESION__IDLE_MINUTES", "5")]),
+        )
+        .expect_err("a misspelt section must fail");
+        assert!(
+            err.to_string().contains("REBOUND_SESION__IDLE_MINUTES"),
+            "{err}"
+        );
+
+        let err = Config::load_from(
+            Path::new("/nonexistent"),
+            env(&[("REBOUND_SESSION__IDLE_MINUTEZ", "5")]),
+        )
+        .expect_err("an unknown key in a known section must fail");
+        assert!(err.to_string().contains("idle_minutez"), "{err}");
 
         let err = Config::load_from(
             Path::new("/nonexistent"),

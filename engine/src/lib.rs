@@ -19,6 +19,7 @@ pub mod links;
 pub mod metrics;
 pub mod orders;
 pub mod periodic;
+pub mod pool_file;
 pub mod privacy;
 pub mod ratelimit;
 pub mod reach;

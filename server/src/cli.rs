@@ -69,6 +69,11 @@ pub enum Command {
         #[command(subcommand)]
         command: RiskCommand,
     },
+    /// Sender pools: list, add, change, disable, or apply `[[pools]]` from rebound.toml.
+    Pool {
+        #[command(subcommand)]
+        command: crate::pool_cli::PoolCommand,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -256,6 +261,7 @@ async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
         Command::Demo { command } => demo_command(command, &config).await,
         Command::Privacy { command } => privacy_command(command, &config).await,
         Command::Risk { command } => risk_command(command, &config).await,
+        Command::Pool { command } => crate::pool_cli::run(command, &config).await,
         Command::Bounce {
             command: BounceCommand::Classify { files },
         } => classify_files(&files),
@@ -293,6 +299,20 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
         .leptos_options;
     leptos_options.site_addr = config.bind;
     let bind = config.bind;
+    // Worker processes apply `[[pools]]`: they are the ones that send.
+    if runs_workers && !config.pools.is_empty() {
+        let applied = engine::pool_file::apply(&db, clock.now_ms(), &config.pools, |v| {
+            std::env::var(v).ok()
+        })
+        .await
+        .map_err(|e| format!("[[pools]] in the configuration: {e}"))?;
+        tracing::info!(
+            created = ?applied.created,
+            updated = ?applied.updated,
+            released = ?applied.released,
+            "sender pools from the configuration file applied"
+        );
+    }
     if engine::delivery::pools::ensure_dev_pools(&db, clock.now_ms())
         .await
         .map_err(|e| e.to_string())?

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod demo_live;
 pub mod http;
 pub mod inbound_smtp;
+pub mod pool_cli;
 pub mod sessions;
 pub mod telemetry;
 

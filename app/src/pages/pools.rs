@@ -62,7 +62,11 @@ pub fn PoolsPage() -> impl IntoView {
                                                     <input type="hidden" name="enabled" value=if p.enabled { "false" } else { "true" }/>
                                                     <button type="submit" class="small">{if p.enabled { "Pause" } else { "Resume" }}</button>
                                                 </ActionForm>
-                                                " "<a class="small-link" href=format!("/pools?edit={}", p.id)>{format!("Edit {}", p.name)}</a>
+                                                " "{if p.from_file {
+                                                    view! { <span class="detail">"Set in rebound.toml"</span> }.into_any()
+                                                } else {
+                                                    view! { <a class="small-link" href=format!("/pools?edit={}", p.id)>{format!("Edit {}", p.name)}</a> }.into_any()
+                                                }}
                                             </td>
                                         </tr>
                                     }).collect_view()}
@@ -198,6 +202,7 @@ fn PoolForm(save: ServerAction<SavePool>, pool: Option<PoolRow>) -> impl IntoVie
         health_state: "ok".into(),
         health_reason: None,
         relay_down: None,
+        from_file: false,
         health: Vec::new(),
     });
     let (from_name, from_address) = match p.from.rsplit_once(" <") {

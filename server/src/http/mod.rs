@@ -11,6 +11,7 @@ mod page_csp;
 mod receipt_links;
 mod staff;
 mod suppressions_csv;
+mod transfer;
 mod twilio;
 
 use app::ssr::AppState;
@@ -115,13 +116,13 @@ pub async fn router_with_workers(
         ))
         .with_state(leptos_options);
     // The shop API carries no cookies: outside the session and CSRF layers.
-    Ok(security_headers(
+    Ok(transfer::compressed(security_headers(
         api.merge(ops)
             .merge(twilio)
             .merge(receipt_links)
             .merge(router),
         &state.config,
-    ))
+    )))
 }
 
 /// `/healthz`, `/readyz` and `/metrics`: no session, no CSRF (probes and

@@ -23,6 +23,9 @@ pub async fn list_pools() -> Result<Vec<PoolRow>, ServerFnError> {
     let rates = engine::delivery::guard::rates(&st.db, st.now(), false)
         .await
         .map_err(engine_error)?;
+    let from_file = engine::pool_file::file_managed(&st.db)
+        .await
+        .map_err(engine_error)?;
     let cfg = &st.config.pool_health;
     Ok(pools
         .into_iter()
@@ -67,6 +70,7 @@ pub async fn list_pools() -> Result<Vec<PoolRow>, ServerFnError> {
             role: p.role,
             from: format!("{} <{}>", p.from_name, p.from_address),
             enabled: p.enabled,
+            from_file: from_file.contains(&p.id),
             max_per_second: p.max_per_second,
             position: p.position,
         })

@@ -20,6 +20,11 @@ pub async fn save_pool(
     use engine::delivery::pools::{self, NewPool};
     let st = state()?;
     let admin = require_role(&[]).await?;
+    if let Some(id) = pool_id {
+        engine::pool_file::ensure_editable(&st.db, id)
+            .await
+            .map_err(engine_error)?;
+    }
     let keep_relay = relay_url.trim().is_empty();
     if keep_relay && pool_id.is_none() {
         return Err(fail(
