@@ -497,6 +497,12 @@ fn classify_files(files: &[String]) -> Result<(), String> {
             .map_err(|e| e.to_string())
             .and_then(|raw| classifier.classify_message(&raw).map_err(|e| e.to_string()))
         {
+            // A message that reports nobody (not a bounce, or a format nothing recognises)
+            // says so rather than printing nothing.
+            Ok(verdicts) if verdicts.is_empty() => {
+                serde_json::json!({ "file": file, "kind": "not_a_bounce", "recipients": 0 })
+                    .to_string()
+            }
             Ok(verdicts) => verdicts
                 .iter()
                 .map(|v| {
@@ -510,6 +516,7 @@ fn classify_files(files: &[String]) -> Result<(), String> {
                         "status": v.reply.enhanced,
                         "reply_code": v.reply.code,
                         "rule": v.verdict.rule_id,
+                        "mta": v.report.mta,
                         "diagnostic": v.reply.text,
                     })
                     .to_string()

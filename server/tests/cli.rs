@@ -124,3 +124,34 @@ fn users_api_keys_and_bounce_classification_from_the_command_line() {
 
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bounce_classify_names_the_mta_and_says_when_nobody_is_reported() {
+    let dir = std::env::temp_dir().join(format!("rebound-cli-bounce-{}", std::process::id()));
+    let db = format!("sqlite://{}/cli.db", dir.display());
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../engine/src/bounce/fixtures/qmail_two.eml"
+    );
+    let (ok, out, err) = rebound(&db, &["bounce", "classify", fixture], None);
+    assert!(ok, "{err}");
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json line"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines.iter().all(|l| l["mta"] == "qmail"), "{out}");
+    assert_eq!(lines[0]["reason"], "userunknown", "{out}");
+    assert_eq!(lines[0]["hard_bounce"], true, "{out}");
+
+    // A message that is no bounce says so instead of printing nothing.
+    let plain =
+        "From: a@example.org\r\nTo: b@example.org\r\nSubject: hello\r\n\r\nJust a note.\r\n";
+    let (ok, out, err) = rebound(&db, &["bounce", "classify", "-"], Some(plain));
+    assert!(ok, "{err}");
+    let line: serde_json::Value =
+        serde_json::from_str(out.lines().next().unwrap_or("")).expect("json line");
+    assert_eq!(line["kind"], "not_a_bounce", "{out}");
+    assert_eq!(line["recipients"], 0, "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
