@@ -37,6 +37,12 @@ pub fn content_security_policy(nonce: &str) -> String {
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The Content-Security-Policy naming this response's script nonce is set
     // by the server around the render (`server/src/http/page_csp.rs`).
+    let scripts = (!is_customer_page()).then(|| {
+        view! {
+            <AutoReload options=options.clone()/>
+            <HydrationScripts options/>
+        }
+    });
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -44,8 +50,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
-                <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                {scripts}
                 <MetaTags/>
             </head>
             <body>
@@ -53,6 +58,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The customer's pages (`/r/{token}`: the receipt, the expired-link and
+/// rate-limit pages) load no WASM and no script: they must open fast on a
+/// phone on a weak connection, and they work the same with JavaScript off
+/// (their one form is a plain POST). Staff pages hydrate.
+fn is_customer_page() -> bool {
+    use_context::<http::request::Parts>().is_some_and(|p| p.uri.path().starts_with("/r/"))
 }
 
 /// Marks `<body data-hydrated="true">` once the page in view has hydrated, so

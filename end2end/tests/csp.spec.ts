@@ -27,7 +27,6 @@ test('no page of the app is refused anything by its Content-Security-Policy', as
 
   // Signed out: the sign-in page and a receipt link page (an unknown token).
   await page.goto('/r/not-a-real-token-for-the-csp-check');
-  await ready(page, info);
 
   await login(page, info, 'admin@e2e.test');
   const secret = await createApiKey(page, info, `csp ${Date.now()}`);

@@ -84,8 +84,19 @@ test('a held guest order reaches the customer through a secure link', async ({ p
   // The customer: JavaScript on in the hydrated project, off in the no-js one.
   const customer = await browser.newContext({ javaScriptEnabled: isHydrated(info), acceptDownloads: true });
   const cpage = await customer.newPage();
-  await cpage.goto(path);
-  await ready(cpage, info);
+  // The customer's page loads no script and no WASM, and little else: every
+  // response's encoded body and headers, as the network carried them.
+  const loaded: { url: string; bytes: number }[] = [];
+  cpage.on('requestfinished', async (req) => {
+    const sizes = await req.sizes();
+    loaded.push({ url: req.url(), bytes: sizes.responseBodySize + sizes.responseHeadersSize });
+  });
+  await cpage.goto(path, { waitUntil: 'networkidle' });
+  expect(loaded.filter((r) => /\.(wasm|js)(\?|$)/.test(r.url)), JSON.stringify(loaded)).toEqual([]);
+  const transferred = loaded.reduce((n, r) => n + r.bytes, 0);
+  console.log(`customer receipt page: ${loaded.length} responses, ${transferred} bytes transferred`);
+  expect(transferred, JSON.stringify(loaded)).toBeLessThanOrEqual(60 * 1024);
+  await expect(cpage.locator('script')).toHaveCount(0);
   expect(await seriousA11yViolations(cpage, info)).toEqual([]);
   await expect(cpage.getByRole('heading', { name: `Receipt for order ${number}` })).toBeVisible();
   await expect(cpage.getByRole('main')).toContainText('Brass lamp');
@@ -111,7 +122,7 @@ test('a held guest order reaches the customer through a secure link', async ({ p
 
 test('the customer page is accessible and an expired link offers a fresh one', async ({ page }, info) => {
   await page.goto(`/r/${'x'.repeat(43)}`);
-  await ready(page, info);
+  await expect(page.locator('script')).toHaveCount(0);
   await expect(page.getByRole('heading', { name: 'This receipt link has expired or is not valid' })).toBeVisible();
   expect(await seriousA11yViolations(page, info)).toEqual([]);
   await page.getByRole('button', { name: 'Send me a fresh link' }).click();

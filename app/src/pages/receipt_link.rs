@@ -15,13 +15,15 @@ pub fn ReceiptLinkView() -> impl IntoView {
     let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let fresh_sent = move || query.read().get("fresh").is_some();
-    let page = crate::resource::resource(token, open_receipt);
+    // Awaited in the render, not a `Resource`: the page never hydrates (no
+    // WASM on customer pages, see `crate::is_customer_page`), so there is no
+    // serialized copy of the receipt for a browser to read.
     view! {
         <Title text="Your receipt"/>
         <div class="customer-page">
             <Suspense fallback=|| view! { <main id="main" class="customer"><p>"Loading your receipt…"</p></main> }>
-                {move || Suspend::new(async move {
-                    match page.await {
+                {move || { let t = token(); Suspend::new(async move {
+                    match open_receipt(t).await {
                         Ok(ReceiptLinkPage::Receipt(r)) => view! { <ReceiptView r=*r/> }.into_any(),
                         Ok(ReceiptLinkPage::Unavailable { shop_name, support_email }) => view! {
                             <header class="customer-brand"><p class="shop-name">{shop_name}</p></header>
@@ -58,7 +60,7 @@ pub fn ReceiptLinkView() -> impl IntoView {
                             </main>
                         }.into_any(),
                     }
-                })}
+                })}}
             </Suspense>
         </div>
     }
