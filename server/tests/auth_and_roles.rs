@@ -51,6 +51,7 @@ const POLICY: &[(&str, Access)] = &[
     ("/fn/outbox/sms", Access::Admin),
     ("/fn/webhooks/list", Access::Admin),
     ("/fn/webhooks/get", Access::Admin),
+    ("/fn/webhooks/esp_events", Access::Admin),
     ("/fn/pools/list", Access::Roles(&["manager"])),
     ("/fn/pools/health", Access::Roles(&["manager"])),
     ("/fn/pools/set_enabled", Access::Admin),

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::components::status::ErrorNotice;
-use crate::server_fns::webhooks::{get_webhook_event, list_webhook_events};
+use crate::server_fns::webhooks::{get_webhook_event, list_esp_events, list_webhook_events};
 
 /// A webhook event's state as a labelled badge (text, not colour alone).
 #[component]
@@ -166,5 +166,79 @@ pub fn AdminWebhooksPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        <EspWebhookHealthSection/>
+    }
+}
+
+/// The ESP webhooks' side: event kinds a provider posted that Rebound does not know (answered
+/// 200 so the provider keeps the endpoint, counted here so they are not missed) and refused
+/// requests. See docs/webhooks.md for each provider's setup.
+#[component]
+fn EspWebhookHealthSection() -> impl IntoView {
+    let health = crate::resource::resource(|| (), |_| list_esp_events());
+    view! {
+        <section aria-labelledby="esp-h">
+            <h2 id="esp-h">"ESP webhooks"</h2>
+            <p class="muted">"Bounce, complaint and delivery events posted by email providers to "
+                <code>"/api/v1/webhooks/{provider}"</code>"."</p>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match health.await {
+                        Ok(h) => {
+                            let unknown = if h.unknown.is_empty() {
+                                view! { <p class="muted">"No unknown event kinds."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <div class="table-wrap">
+                                        <table>
+                                            <caption>"Event kinds Rebound does not know (accepted and counted)"</caption>
+                                            <thead><tr>
+                                                <th scope="col">"Provider"</th><th scope="col">"Kind"</th>
+                                                <th scope="col">"Seen"</th><th scope="col">"First"</th>
+                                                <th scope="col">"Last"</th>
+                                            </tr></thead>
+                                            <tbody>
+                                                {h.unknown.into_iter().map(|u| view! {
+                                                    <tr>
+                                                        <td>{u.provider}</td><td><code>{u.kind}</code></td>
+                                                        <td>{u.seen}</td><td class="nowrap">{u.first_at}</td>
+                                                        <td class="nowrap">{u.last_at}</td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                }.into_any()
+                            };
+                            let refused = if h.rejections.is_empty() {
+                                view! { <p class="muted">"No refused requests."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <div class="table-wrap">
+                                        <table>
+                                            <caption>"Refused requests (bad or missing authentication)"</caption>
+                                            <thead><tr>
+                                                <th scope="col">"Provider"</th><th scope="col">"Reason"</th>
+                                                <th scope="col">"Refused"</th><th scope="col">"Last"</th>
+                                            </tr></thead>
+                                            <tbody>
+                                                {h.rejections.into_iter().map(|r| view! {
+                                                    <tr>
+                                                        <td>{r.provider}</td><td><code>{r.reason}</code></td>
+                                                        <td>{r.rejected}</td><td class="nowrap">{r.last_at}</td>
+                                                    </tr>
+                                                }).collect_view()}
+                                            </tbody>
+                                        </table>
+                                    </div>
+                                }.into_any()
+                            };
+                            view! { {unknown} {refused} }.into_any()
+                        }
+                        Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }

@@ -1,6 +1,8 @@
 //! The one path every provider's request takes: verify → parse → normalise → dedupe →
 //! classify → apply.
 
+use std::sync::atomic::{AtomicI64, Ordering};
+
 use serde::{Deserialize, Serialize};
 
 use super::registry::{Registry, Verifier, normaliser};
@@ -163,6 +165,23 @@ pub struct Context<'a> {
     pub max_age_seconds: i64,
 }
 
+/// When this process last forgot old applied events (Unix ms).
+static LAST_FORGET: AtomicI64 = AtomicI64::new(0);
+
+/// Forgets applied events older than [`store::REMEMBER_MS`], at most once an hour per process.
+async fn forget_old(cx: &Context<'_>) -> Result<(), Refused> {
+    let last = LAST_FORGET.load(Ordering::Relaxed);
+    if cx.now - last < 60 * 60 * 1000
+        || LAST_FORGET
+            .compare_exchange(last, cx.now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return Ok(());
+    }
+    store::forget_before(cx.db, cx.now - store::REMEMBER_MS).await?;
+    Ok(())
+}
+
 /// Verifies, normalises, dedupes, classifies and applies one provider request.
 pub async fn handle(cx: &Context<'_>, p: Provider, req: &Inbound<'_>) -> Result<Outcome, Refused> {
     let v = cx.registry.verifier(p)?;
@@ -176,6 +195,7 @@ pub async fn handle(cx: &Context<'_>, p: Provider, req: &Inbound<'_>) -> Result<
         Verified::Body => None,
         Verified::Inner(m) => Some(m),
     };
+    forget_old(cx).await?;
     let body = payload.as_deref().map_or(req.body, str::as_bytes);
     let n = normaliser(p)(body)?;
     let mut out = Outcome {

@@ -107,6 +107,19 @@ pub fn sign(private_key_pem: &str, body: &[u8]) -> Result<(String, String), EspE
     Ok((B64.encode(s1.to_vec()), B64.encode(s256.to_vec())))
 }
 
+/// The public half of a PKCS#8 PEM RSA key as Postal's DNS record gives it (the `p=` value,
+/// base64 DER): what `esp_webhooks.postal_public_key` takes. For tests and simulations.
+pub fn public_key_base64(private_key_pem: &str) -> Result<String, EspError> {
+    use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
+    let key = rsa::RsaPrivateKey::from_pkcs8_pem(private_key_pem)
+        .map_err(|e| EspError::Config(format!("not a PKCS#8 RSA key: {e}")))?;
+    let der = key
+        .to_public_key()
+        .to_public_key_der()
+        .map_err(|e| EspError::Config(format!("cannot encode the public key: {e}")))?;
+    Ok(B64.encode(der.as_bytes()))
+}
+
 /// Normalises one Postal webhook body. Held messages, opens, clicks and DNS or send-limit
 /// notices yield nothing; events Postal did not document are counted as unknown.
 pub fn normalise(body: &[u8]) -> Result<Normalised, EspError> {
@@ -196,16 +209,13 @@ mod tests {
 
     const KEY: &str = include_str!("fixtures/sns-test-key.pem");
     const OTHER_KEY: &str = include_str!("fixtures/sns-other-key.pem");
-    const CERT: &str = include_str!("fixtures/sns-test-cert.pem");
     const FAILED: &str = include_str!("fixtures/postal_delivery_failed.json");
     const BOUNCED: &str = include_str!("fixtures/postal_bounced.json");
 
     /// The test key's public half as Postal's DNS record gives it.
-    pub(crate) fn dns_record() -> String {
-        use rsa::pkcs8::EncodePublicKey;
-        let key = crate::bounce::esp::ses::public_key_from_cert_pem(CERT.as_bytes()).expect("cert");
-        let der = key.to_public_key_der().expect("der");
-        format!("v=DKIM1; t=s; h=sha256; p={};", B64.encode(der.as_bytes()))
+    fn dns_record() -> String {
+        let p = public_key_base64(KEY).expect("public key");
+        format!("v=DKIM1; t=s; h=sha256; p={p};")
     }
 
     #[test]
