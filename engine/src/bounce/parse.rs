@@ -306,7 +306,7 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
 
     let body_text = parts.texts.join("\n");
     let sender = original_sender.as_deref();
-    let mta = detect_mta(
+    let mta = decode::detect_message(
         &msg,
         &body_text,
         parts.dsn.as_deref(),
@@ -375,31 +375,6 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
         report.recipients = recips;
     }
     Ok(report)
-}
-
-/// The MTA family, from the message's headers, sender, subject and texts.
-fn detect_mta(
-    msg: &mail_parser::Message<'_>,
-    body: &str,
-    dsn: Option<&str>,
-    from: Option<&str>,
-    subject: Option<&str>,
-) -> Option<decode::Mta> {
-    let mut text = super::reply::truncate(body, 16 * 1024).to_ascii_lowercase();
-    if let Some(d) = dsn {
-        text.push('\n');
-        text.push_str(&super::reply::truncate(d, 4096).to_ascii_lowercase());
-    }
-    let headers: Vec<(String, String)> = msg
-        .headers_raw()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_ascii_lowercase()))
-        .collect();
-    decode::detect(&decode::Evidence {
-        body: &text,
-        from: &from.unwrap_or("").to_ascii_lowercase(),
-        subject: &subject.unwrap_or("").to_ascii_lowercase(),
-        headers: &headers,
-    })
 }
 
 /// A MIME parser that decodes only what is needed (MIME headers, Subject); every other header

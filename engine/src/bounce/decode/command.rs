@@ -36,7 +36,11 @@ const PHRASES: &[(Option<Mta>, &str, &str)] = &[
     (Some(Mta::Courier), ">>> rcpt to:", "RCPT"),
     (Some(Mta::Courier), ">>> data", "DATA"),
     // Oracle Messaging Server: "Reason: Remote SMTP server has rejected address".
-    (Some(Mta::MessagingServer), "remote smtp server has rejected address", "RCPT"),
+    (
+        Some(Mta::MessagingServer),
+        "remote smtp server has rejected address",
+        "RCPT",
+    ),
     // Yahoo marks the stage in brackets.
     (Some(Mta::Yahoo), "[rcpt_to]", "RCPT"),
     (Some(Mta::Yahoo), "[mail_from]", "MAIL"),

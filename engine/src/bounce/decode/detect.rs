@@ -219,6 +219,13 @@ pub(crate) struct Evidence<'a> {
     pub headers: &'a [(String, String)],
 }
 
+/// Whether some signature looks at the header `name`.
+pub(crate) fn reads_header(name: &str) -> bool {
+    SIGNATURES
+        .iter()
+        .any(|(_, f, _)| matches!(f, Header(h) if h.eq_ignore_ascii_case(name)))
+}
+
 /// The MTA family whose signature the message carries, if any.
 pub(crate) fn detect(ev: &Evidence<'_>) -> Option<Mta> {
     SIGNATURES.iter().find_map(|(mta, field, needle)| {

@@ -12,9 +12,36 @@ mod command;
 mod detect;
 
 pub use detect::Mta;
-pub(crate) use detect::{Evidence, detect};
+use detect::{Evidence, detect, reads_header};
 
 use super::parse::RecipientReport;
+
+/// The MTA family of a message, from its headers, sender, subject, texts and DSN fields.
+pub(crate) fn detect_message(
+    msg: &mail_parser::Message<'_>,
+    body: &str,
+    dsn: Option<&str>,
+    from: Option<&str>,
+    subject: Option<&str>,
+) -> Option<Mta> {
+    let mut text = super::reply::truncate(body, 16 * 1024).to_ascii_lowercase();
+    if let Some(d) = dsn {
+        text.push('\n');
+        text.push_str(&super::reply::truncate(d, 4096).to_ascii_lowercase());
+    }
+    // Only the headers a signature looks at (not the Received chain).
+    let headers: Vec<(String, String)> = msg
+        .headers_raw()
+        .filter(|(n, _)| reads_header(n))
+        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_ascii_lowercase()))
+        .collect();
+    detect(&Evidence {
+        body: &text,
+        from: &from.unwrap_or("").to_ascii_lowercase(),
+        subject: &subject.unwrap_or("").to_ascii_lowercase(),
+        headers: &headers,
+    })
+}
 
 /// Fills in, for every recipient, the MTA family and the command the family's own phrasing
 /// names in that recipient's text (it wins over the generic guess, which only knows the
