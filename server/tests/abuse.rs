@@ -63,6 +63,10 @@ fn hostile_string() -> impl Strategy<Value = String> {
         Just("' OR 1=1 --".to_string()),
         Just("\u{0}\u{202e}\u{fffd}".to_string()),
         Just("../../etc/passwd".to_string()),
+        Just("a@b.co,x@y.z".to_string()),
+        Just("Jane <jane@example.com>".to_string()),
+        Just("jörg@bücher.example".to_string()),
+        Just("Ja\u{1}ne\u{1b}[2J".to_string()),
         Just("%00%ff%".to_string()),
         Just("true".to_string()),
         Just("0".to_string()),
@@ -177,6 +181,28 @@ fn check_api(what: &str, status: u16, body: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// An answer to `POST /api/v1/orders`: besides [`check_api`], a 400 or 422
+/// names every field it refuses.
+fn check_order_answer(what: &str, status: u16, body: &str) -> Result<(), TestCaseError> {
+    check_api(what, status, body)?;
+    if status == 400 || status == 422 {
+        let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        let fields = v["fields"].as_array().cloned().unwrap_or_default();
+        prop_assert!(
+            !fields.is_empty(),
+            "{what}: {status} names no field: {body}"
+        );
+        for f in fields {
+            prop_assert!(
+                f["field"].as_str().is_some_and(|s| !s.is_empty())
+                    && f["message"].as_str().is_some_and(|s| !s.is_empty()),
+                "{what}: {status} with an unnamed refusal: {body}"
+            );
+        }
+    }
+    Ok(())
+}
+
 fn runner(cases: u32) -> TestRunner {
     TestRunner::new(ProptestConfig {
         cases,
@@ -224,7 +250,7 @@ fn the_shop_api_answers_hostile_input_with_clear_4xx() {
         runner(300)
             .run(&mutated_order(), |order| {
                 let (status, body) = post(order.to_string().into_bytes(), "application/json")?;
-                check_api(&format!("[{b}] order {order}"), status, &body)
+                check_order_answer(&format!("[{b}] order {order}"), status, &body)
             })
             .unwrap_or_else(|e| panic!("[{b}] {e}"));
         // Any JSON at all.
@@ -232,7 +258,7 @@ fn the_shop_api_answers_hostile_input_with_clear_4xx() {
             .run(&json_value(), |v| {
                 let (status, body) = post(v.to_string().into_bytes(), "application/json")?;
                 prop_assert!(status != 202, "[{b}] accepted {v}");
-                check_api(&format!("[{b}] json {v}"), status, &body)
+                check_order_answer(&format!("[{b}] json {v}"), status, &body)
             })
             .unwrap_or_else(|e| panic!("[{b}] {e}"));
         // Not JSON: random bytes, under any content type.
@@ -249,7 +275,20 @@ fn the_shop_api_answers_hostile_input_with_clear_4xx() {
             .run(&bytes, |(body, ct)| {
                 let (status, text) = post(body, ct)?;
                 prop_assert!(status != 202, "[{b}] accepted bytes");
-                check_api(&format!("[{b}] bytes as {ct:?}"), status, &text)
+                check_order_answer(&format!("[{b}] bytes as {ct:?}"), status, &text)
+            })
+            .unwrap_or_else(|e| panic!("[{b}] {e}"));
+        // A valid order with anything after it: one JSON document or a 400.
+        let tail = ("[A-Z0-9]{1,12}", prop::collection::vec(any::<u8>(), 1..64));
+        runner(100)
+            .run(&tail, |(number, tail)| {
+                let mut body = valid_order(&format!("T-{number}")).to_string().into_bytes();
+                let blank = tail.iter().all(|c| b" \t\r\n".contains(c));
+                body.extend_from_slice(&tail);
+                let (status, text) = post(body, "application/json")?;
+                let expected = if blank { 202 } else { 400 };
+                prop_assert_eq!(status, expected, "[{}] tail {:?}: {}", b, tail, text);
+                check_order_answer(&format!("[{b}] tail {tail:?}"), status, &text)
             })
             .unwrap_or_else(|e| panic!("[{b}] {e}"));
         // Fixed monsters: oversized, deeply nested, huge numbers.

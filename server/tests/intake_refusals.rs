@@ -137,6 +137,21 @@ async fn an_address_must_be_one_deliverable_mailbox() {
             .await
             .expect("search");
         assert_eq!(found.len(), 1, "[{b}] search by Unicode domain");
+        // Staff read it in Unicode, searching by either spelling.
+        srv.add_user("staff@example.com", engine::accounts::Role::Admin)
+            .await;
+        let staff = srv.client();
+        assert_eq!(
+            srv.login(&staff, "staff@example.com", support::PASSWORD)
+                .await
+                .0,
+            200
+        );
+        for q in ["jorg@bücher.example", "jorg@xn--bcher-kva.example"] {
+            let (status, rows) = srv.call(&staff, "/fn/orders/search", &[("q", q)]).await;
+            assert_eq!(status, 200, "[{b}] {rows}");
+            assert!(rows.contains("jorg@bücher.example"), "[{b}] {q}: {rows}");
+        }
 
         // An address literal is a mailbox too.
         let mut o = order("ADDR-LIT");

@@ -15,10 +15,11 @@ pub(crate) fn to_row(o: &engine::orders::Order, mask: bool) -> crate::types::Ord
         id: o.id,
         order_number: o.order_number.clone(),
         placed_at: format_utc(o.placed_at),
+        // Stored in A-labels (as sent); staff read IDN domains in Unicode.
         customer_email: if mask {
-            engine::privacy::mask_email(&o.customer_email)
+            engine::privacy::mask_email(&engine::orders::display_email(&o.customer_email))
         } else {
-            o.customer_email.clone()
+            engine::orders::display_email(&o.customer_email)
         },
         account_kind: o.account_kind.clone(),
         total: engine::receipt::money::format_minor(o.total_minor, &o.currency)

@@ -39,9 +39,9 @@ pub async fn list_held() -> Result<Vec<HeldRow>, ServerFnError> {
                 working_by: r.working_by,
                 account_kind: r.account_kind,
                 customer_email: if mask {
-                    engine::privacy::mask_email(&r.customer_email)
+                    engine::privacy::mask_email(&engine::orders::display_email(&r.customer_email))
                 } else {
-                    r.customer_email
+                    engine::orders::display_email(&r.customer_email)
                 },
                 has_phone: r.customer_phone.is_some(),
                 total: engine::receipt::money::format_minor(r.total_minor, &r.currency)
