@@ -19,15 +19,16 @@ pub fn normalise(body: &[u8]) -> Result<Normalised, EspError> {
     for item in one_or_many(parse_json(body)?, "Brevo")? {
         let event = text_at(&item, &["event"]).unwrap_or_default();
         let kind = match event.as_str() {
-            "hard_bounce" | "soft_bounce" => EventKind::Bounce,
+            // Transactional names, and the marketing webhooks' camelCase ones.
+            "hard_bounce" | "soft_bounce" | "hardBounce" | "softBounce" => EventKind::Bounce,
             "blocked" | "invalid_email" | "error" => EventKind::Rejected,
             "deferred" => EventKind::Deferral,
             "spam" | "complaint" => EventKind::Complaint,
             "unsubscribed" | "unsubscribe" => EventKind::Unsubscribed,
             "delivered" => EventKind::Delivered,
             "request" | "sent" | "opened" | "unique_opened" | "click" | "proxy_open"
-            | "unique_proxy_open" | "first_opening" | "list_addition" | "contact_updated"
-            | "contact_deleted" => continue,
+            | "unique_proxy_open" | "first_opening" | "list_addition" | "listAddition"
+            | "contact_updated" | "contact_deleted" => continue,
             other => {
                 out.unknown(other);
                 continue;
@@ -51,7 +52,11 @@ pub fn normalise(body: &[u8]) -> Result<Normalised, EspError> {
             e.recipient.as_deref(),
             when.as_deref(),
         ]);
-        e.esp_type = Some(event.clone());
+        e.esp_type = Some(match event.as_str() {
+            "hardBounce" => "hard_bounce".to_string(),
+            "softBounce" => "soft_bounce".to_string(),
+            other => other.to_string(),
+        });
         e.diagnostic = text_at(&item, &["reason"]);
         if kind == EventKind::Complaint {
             e.feedback_type = Some("abuse".into());
@@ -127,6 +132,14 @@ mod tests {
         let ids: std::collections::HashSet<_> =
             n.events.iter().map(|e| e.event_id.clone()).collect();
         assert_eq!(ids.len(), n.events.len(), "one id per event");
+    }
+
+    #[test]
+    fn marketing_names_mean_the_same() {
+        let n = normalise(br#"{"event":"hardBounce","email":"a@example.com","message-id":"<m@x>","ts_event":1800000000}"#)
+            .expect("parse");
+        assert_eq!(n.events[0].esp_type.as_deref(), Some("hard_bounce"));
+        assert!(Classifier::shared().classify_esp(&n.events[0]).hard_bounce);
     }
 
     #[test]
