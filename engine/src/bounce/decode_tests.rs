@@ -157,3 +157,18 @@ fn a_plain_message_reports_nobody() -> Result<(), super::ParseError> {
     assert!(r.recipients.is_empty());
     Ok(())
 }
+
+#[test]
+fn a_vacation_reply_sent_by_known_mta_software_stays_a_vacation_reply() {
+    let raw = "From: Jane <jane@shop.example>\r\n\
+To: orders@rebound.test\r\n\
+Subject: Out of office\r\n\
+Auto-Submitted: auto-replied\r\n\
+X-Mailer: Zimbra 9.0.0_GA_4546\r\n\
+\r\n\
+I am away until Monday.\r\n";
+    let v = classify(raw);
+    assert_eq!(v.len(), 1);
+    assert_eq!(v[0].kind, ReportKind::AutoReply);
+    assert_eq!(v[0].verdict.reason, Reason::Vacation);
+}

@@ -306,13 +306,14 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
 
     let body_text = parts.texts.join("\n");
     let sender = original_sender.as_deref();
-    let mta = decode::detect_message(
+    let detected = decode::detect_message(
         &msg,
         &body_text,
         parts.dsn.as_deref(),
         from.as_deref(),
         subject.as_deref(),
     );
+    let mta = detected.map(|(m, _)| m);
     report.mta = mta;
     let failed: Vec<String> = header("X-Failed-Recipients")
         .map(|v| {
@@ -349,7 +350,7 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
 
     // 3. Auto-replies: not from a mail system, not naming failed recipients, no MTA format
     // (a DSN is a DSN first, whatever its Auto-Submitted header says).
-    let bouncy = mta.is_some()
+    let bouncy = detected.is_some_and(|(_, report)| report)
         || !failed.is_empty()
         || text::looks_like_bounce(from.as_deref(), subject.as_deref(), &body_text);
     if !bouncy && autoreply::is_auto_reply(&msg, subject.as_deref()) {

@@ -100,23 +100,30 @@ enum Field {
     SystemFrom,
     /// The Subject (lowercased).
     Subject,
-    /// Any header with this (lowercase) name, value lowercased.
+    /// Any header with this (lowercase) name, value lowercased: one only a failure report
+    /// carries (`X-Failed-Recipients`, `X-MS-Exchange-Message-Is-NDR`).
     Header(&'static str),
+    /// A header that names the software (`X-Mailer`, a Message-ID style), which an ordinary
+    /// message or an auto-reply from that software carries too: it names the family, it does
+    /// not prove a failure report.
+    Software(&'static str),
+    /// A sender domain that also sends people's mail (Verizon's SMS gateway).
+    SoftwareFrom,
 }
 
-use Field::{Body, From, Header, Subject, SystemFrom};
+use Field::{Body, From, Header, Software, SoftwareFrom, Subject, SystemFrom};
 
 /// Signatures, most specific first.
 const SIGNATURES: &[(Mta, Field, &str)] = &[
     (Mta::Verizon, From, "vzwpix.com"),
-    (Mta::Verizon, From, "@vtext.com"),
+    (Mta::Verizon, SoftwareFrom, "@vtext.com"),
     (
         Mta::Verizon,
         Body,
         "message could not be delivered to mobile",
     ),
     (Mta::ApacheJames, Body, "error message below:"),
-    (Mta::ApacheJames, Header("message-id"), "javamail.james"),
+    (Mta::ApacheJames, Software("message-id"), "javamail.james"),
     (Mta::DragonFly, Body, "this is the dragonfly mail agent"),
     (
         Mta::OpenSmtpd,
@@ -124,10 +131,10 @@ const SIGNATURES: &[(Mta, Field, &str)] = &[
         "this is the mailer-daemon, please do not reply",
     ),
     (Mta::Courier, Body, "running the courier mail server"),
-    (Mta::AmazonWorkMail, Header("x-mailer"), "amazon workmail"),
+    (Mta::AmazonWorkMail, Software("x-mailer"), "amazon workmail"),
     (Mta::AmazonSes, From, "amazonses.com"),
-    (Mta::AmazonSes, Header("x-aws-outgoing"), ""),
-    (Mta::AmazonSes, Header("x-ses-outgoing"), ""),
+    (Mta::AmazonSes, Software("x-aws-outgoing"), ""),
+    (Mta::AmazonSes, Software("x-ses-outgoing"), ""),
     (Mta::PowerMta, Body, "x-powermta-bouncecategory"),
     (Mta::GoogleGroups, Body, "groups.google.com"),
     (Mta::Gmail, From, "mailer-daemon@googlemail.com"),
@@ -165,15 +172,19 @@ const SIGNATURES: &[(Mta, Field, &str)] = &[
         Body,
         "did not reach the following recipient(s)",
     ),
-    (Mta::Exchange2003, Header("x-mimeole"), "microsoft exchange"),
+    (
+        Mta::Exchange2003,
+        Software("x-mimeole"),
+        "microsoft exchange",
+    ),
     (Mta::Domino, Body, "lotus domino"),
     (Mta::Domino, Body, "was not delivered to:"),
     (Mta::Domino, Body, "------- failure reasons"),
-    (Mta::IMail, Header("x-mailer"), "<smtp32 v"),
+    (Mta::IMail, Software("x-mailer"), "<smtp32 v"),
     (Mta::IMail, Body, "body of message generated response:"),
     (
         Mta::MessagingServer,
-        Header("content-type"),
+        Software("content-type"),
         "boundary_(id_",
     ),
     (
@@ -181,7 +192,7 @@ const SIGNATURES: &[(Mta, Field, &str)] = &[
         Body,
         "this report relates to a message you sent",
     ),
-    (Mta::Zimbra, Header("x-mailer"), "zimbra"),
+    (Mta::Zimbra, Software("x-mailer"), "zimbra"),
     (Mta::MailRu, SystemFrom, "mail.ru"),
     (Mta::Qmail, Body, "this is the qmail-send program"),
     (Mta::Qmail, Body, "qmail-send"),
@@ -223,25 +234,29 @@ pub(crate) struct Evidence<'a> {
 pub(crate) fn reads_header(name: &str) -> bool {
     SIGNATURES
         .iter()
-        .any(|(_, f, _)| matches!(f, Header(h) if h.eq_ignore_ascii_case(name)))
+        .any(|(_, f, _)| matches!(f, Header(h) | Software(h) if h.eq_ignore_ascii_case(name)))
 }
 
-/// The MTA family whose signature the message carries, if any.
-pub(crate) fn detect(ev: &Evidence<'_>) -> Option<Mta> {
+/// The MTA family whose signature the message carries, if any, and whether that signature
+/// proves the message is a failure report (a template sentence, a mail system's sender, a
+/// report-only header) rather than naming the software that sent it.
+pub(crate) fn detect(ev: &Evidence<'_>) -> Option<(Mta, bool)> {
     SIGNATURES.iter().find_map(|(mta, field, needle)| {
+        let header = |name: &str| {
+            ev.headers
+                .iter()
+                .any(|(n, v)| n == name && v.contains(needle))
+        };
         let hit = match field {
             Body => ev.body.contains(needle),
-            From => ev.from.contains(needle),
+            From | SoftwareFrom => ev.from.contains(needle),
             SystemFrom => {
                 ev.from.contains(needle) && crate::bounce::headers::is_system_address(ev.from)
             }
             Subject => ev.subject.contains(needle),
-            Header(name) => ev
-                .headers
-                .iter()
-                .any(|(n, v)| n == name && v.contains(needle)),
+            Header(name) | Software(name) => header(name),
         };
-        hit.then_some(*mta)
+        hit.then_some((*mta, !matches!(field, Software(_) | SoftwareFrom)))
     })
 }
 
@@ -262,16 +277,18 @@ mod tests {
     fn recognises_families() {
         let none: Vec<(String, String)> = Vec::new();
         let qmail = "hi. this is the qmail-send program at mx.example.";
-        assert_eq!(detect(&ev(qmail, "", &none)), Some(Mta::Qmail));
+        assert_eq!(detect(&ev(qmail, "", &none)), Some((Mta::Qmail, true)));
         let exim = "this message was created automatically by mail delivery software.";
-        assert_eq!(detect(&ev(exim, "", &none)), Some(Mta::Exim));
+        assert_eq!(detect(&ev(exim, "", &none)), Some((Mta::Exim, true)));
         // Mail.Ru runs Exim but says who it is in its sender.
         assert_eq!(
             detect(&ev(exim, "mailer-daemon@corp.mail.ru", &none)),
-            Some(Mta::MailRu)
+            Some((Mta::MailRu, true))
         );
         let james = vec![("message-id".to_string(), "<1.javamail.james@x>".to_string())];
-        assert_eq!(detect(&ev("", "", &james)), Some(Mta::ApacheJames));
+        // A header that names the software is no proof of a bounce: a vacation reply sent
+        // by the same software carries it too.
+        assert_eq!(detect(&ev("", "", &james)), Some((Mta::ApacheJames, false)));
         assert_eq!(detect(&ev("hello", "a@example.org", &none)), None);
         assert_eq!(Mta::OpenSmtpd.as_str(), "opensmtpd");
     }

@@ -16,14 +16,15 @@ use detect::{Evidence, detect, reads_header};
 
 use super::parse::RecipientReport;
 
-/// The MTA family of a message, from its headers, sender, subject, texts and DSN fields.
+/// The MTA family of a message, from its headers, sender, subject, texts and DSN fields, and
+/// whether the evidence proves it is a failure report (see [`detect`]).
 pub(crate) fn detect_message(
     msg: &mail_parser::Message<'_>,
     body: &str,
     dsn: Option<&str>,
     from: Option<&str>,
     subject: Option<&str>,
-) -> Option<Mta> {
+) -> Option<(Mta, bool)> {
     let mut text = super::reply::truncate(body, 16 * 1024).to_ascii_lowercase();
     if let Some(d) = dsn {
         text.push('\n');
