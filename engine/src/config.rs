@@ -400,10 +400,14 @@ pub struct DeliveryConfig {
     pub bounce_domain: String,
     /// Waits after the 1st, 2nd, 3rd… soft failure, in seconds; then the order is held.
     pub retry_delays_seconds: Vec<i64>,
-    /// Seconds a worker may hold a job before another may take it over.
+    /// Seconds a job's lease lasts. A live worker renews its leases every third
+    /// of this, so only a dead process's jobs wait for it to run out.
     pub lease_seconds: i64,
-    /// Seconds an SMTP conversation may take before it counts as failed.
+    /// A cap on every stage of `smtp_timeouts` (for impatient setups and tests).
     pub smtp_timeout_seconds: i64,
+    /// Seconds each SMTP stage may wait (RFC 5321 §4.5.3.2), and the wait for a
+    /// free relay connection.
+    pub smtp_timeouts: SmtpTimeoutsConfig,
     /// Jobs a worker claims at a time.
     pub batch_size: i64,
     /// Batches a worker process sends at once, each claimed by its own loop
@@ -426,13 +430,71 @@ impl Default for ShopConfig {
     }
 }
 
+/// `[delivery.smtp_timeouts]`: RFC 5321's values where it names one, Postfix's
+/// `smtp_*_timeout` otherwise.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct SmtpTimeoutsConfig {
+    /// TCP connect.
+    pub connect_seconds: i64,
+    /// The 220 greeting (and an implicit TLS handshake).
+    pub greeting_seconds: i64,
+    /// EHLO, STARTTLS, AUTH, RSET, NOOP.
+    pub command_seconds: i64,
+    /// The reply to MAIL FROM.
+    pub mail_seconds: i64,
+    /// The reply to RCPT TO.
+    pub rcpt_seconds: i64,
+    /// The 354 reply to DATA.
+    pub data_init_seconds: i64,
+    /// Each write of the message data.
+    pub data_block_seconds: i64,
+    /// The reply to the final dot; past it the outcome is unknown.
+    pub final_reply_seconds: i64,
+    /// Waiting for a free connection of the pool (queueing, never a relay failure).
+    pub queue_seconds: i64,
+}
+
+impl Default for SmtpTimeoutsConfig {
+    fn default() -> Self {
+        Self {
+            connect_seconds: 30,
+            greeting_seconds: 300,
+            command_seconds: 300,
+            mail_seconds: 300,
+            rcpt_seconds: 300,
+            data_init_seconds: 120,
+            data_block_seconds: 180,
+            final_reply_seconds: 600,
+            queue_seconds: 60,
+        }
+    }
+}
+
+impl SmtpTimeoutsConfig {
+    fn all(&self) -> [i64; 9] {
+        [
+            self.connect_seconds,
+            self.greeting_seconds,
+            self.command_seconds,
+            self.mail_seconds,
+            self.rcpt_seconds,
+            self.data_init_seconds,
+            self.data_block_seconds,
+            self.final_reply_seconds,
+            self.queue_seconds,
+        ]
+    }
+}
+
 impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
             bounce_domain: "bounce.rebound.local".into(),
             retry_delays_seconds: vec![300, 1800, 7200],
-            lease_seconds: 120,
-            smtp_timeout_seconds: 30,
+            lease_seconds: 15,
+            smtp_timeout_seconds: 600,
+            smtp_timeouts: SmtpTimeoutsConfig::default(),
             batch_size: 256,
             send_loops: 4,
             shutdown_grace_seconds: 20,
@@ -692,13 +754,17 @@ impl Config {
                 "every delay must be at least 1 second",
             );
         }
-        if self.delivery.smtp_timeout_seconds < 1
-            || self.delivery.lease_seconds <= self.delivery.smtp_timeout_seconds
-        {
+        if self.delivery.smtp_timeout_seconds < 1 {
+            return bad("delivery.smtp_timeout_seconds", "must be at least 1");
+        }
+        if self.delivery.smtp_timeouts.all().iter().any(|s| *s < 1) {
             return bad(
-                "delivery.lease_seconds",
-                "must be longer than delivery.smtp_timeout_seconds (>= 1)",
+                "delivery.smtp_timeouts",
+                "every timeout must be at least 1 second",
             );
+        }
+        if !(3..=3600).contains(&self.delivery.lease_seconds) {
+            return bad("delivery.lease_seconds", "must be 3 to 3600");
         }
         if !(1..=1000).contains(&self.delivery.batch_size) {
             return bad("delivery.batch_size", "must be 1 to 1000");

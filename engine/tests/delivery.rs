@@ -2,8 +2,8 @@
 //! databases, with the injected clock driving 5 min / 30 min / 2 h retries.
 
 use engine::config::Config;
-use engine::delivery::pools::{self, NewPool};
 use engine::delivery::attempts::attempts;
+use engine::delivery::pools::{self, NewPool};
 use engine::delivery::worker::Worker;
 use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
 use engine::testing::all_backends;
@@ -551,6 +551,95 @@ async fn a_rerun_after_a_crash_sends_with_the_first_claims_message_id() {
         assert!(a[0].message_id.contains(&token[..8]), "{}", a[0].message_id);
         let data = String::from_utf8_lossy(&got[0].data);
         assert!(data.contains(&a[0].message_id), "{data}");
+        t.cleanup().await;
+    }
+}
+
+/// A relay that takes the message and closes without answering the final dot:
+/// the attempt is recorded `unknown`, the order does not move, and the same
+/// job re-sends after the first retry delay with the same Message-ID; past
+/// the schedule the order is held, never re-sent as a new attempt.
+#[tokio::test]
+async fn an_unknown_outcome_is_re_sent_with_the_same_message_id() {
+    for t in all_backends().await {
+        let b = t.db.backend_name();
+        let r = rig(t.db.clone()).await;
+        r.primary.script_sequence(
+            "unsure@example.com",
+            vec![Script::CloseAfterData, Script::Accept],
+        );
+        let o = orders::intake(&r.db, T0, order("U-1", "unsure@example.com"), None)
+            .await
+            .expect("intake");
+        let id = o.order().id;
+        assert_eq!(r.worker.run_once().await.expect("run"), 1);
+        let a = attempts(&r.db, id).await.expect("attempts");
+        assert_eq!(a.len(), 1, "[{b}]");
+        assert_eq!(a[0].outcome.as_deref(), Some("unknown"), "[{b}]");
+        assert_eq!((a[0].attempt_no, a[0].unknowns), (1, 1), "[{b}]");
+        let first_id = a[0].message_id.clone();
+        assert_ne!(state_of(&r.db, "U-1").await, "retry_scheduled", "[{b}]");
+        let events = orders::events(&r.db, id).await.expect("events");
+        assert!(
+            events.iter().any(|e| e.kind == "outcome_unknown"),
+            "[{b}] {events:?}"
+        );
+        // Not due before the first retry delay.
+        r.clock.advance_ms(4 * MIN);
+        assert_eq!(r.worker.run_once().await.expect("run"), 0, "[{b}]");
+        r.clock.advance_ms(MIN + 1000);
+        assert_eq!(r.worker.run_once().await.expect("run"), 1, "[{b}]");
+        assert_eq!(state_of(&r.db, "U-1").await, "accepted", "[{b}]");
+        let got = r.primary.received();
+        assert_eq!(got.len(), 2, "[{b}] the relay got it twice");
+        for m in &got {
+            let data = String::from_utf8_lossy(&m.data);
+            assert!(
+                data.contains(&format!("<{first_id}>")),
+                "[{b}] same Message-ID"
+            );
+        }
+        let a = attempts(&r.db, id).await.expect("attempts");
+        assert_eq!(a.len(), 1, "[{b}] one attempt identity");
+        assert_eq!(a[0].outcome.as_deref(), Some("accepted"), "[{b}]");
+        assert_eq!(
+            (a[0].message_id.as_str(), a[0].unknowns),
+            (first_id.as_str(), 1)
+        );
+
+        // Always unknown: 3 re-sends (5 min, 30 min, 2 h) with one Message-ID, then held.
+        r.primary
+            .script("never@example.com", Script::CloseAfterData);
+        let o = orders::intake(
+            &r.db,
+            r.clock.now_ms(),
+            order("U-2", "never@example.com"),
+            None,
+        )
+        .await
+        .expect("intake");
+        r.worker.run_once().await.expect("run");
+        for wait in [5 * MIN, 30 * MIN, 120 * MIN] {
+            r.clock.advance_ms(wait + 1000);
+            assert_eq!(r.worker.run_once().await.expect("run"), 1, "[{b}]");
+        }
+        assert_eq!(state_of(&r.db, "U-2").await, "held", "[{b}]");
+        let a = attempts(&r.db, o.order().id).await.expect("attempts");
+        assert_eq!((a.len(), a[0].unknowns), (1, 4), "[{b}] {a:?}");
+        let ids: std::collections::HashSet<String> = r
+            .primary
+            .received()
+            .iter()
+            .filter(|m| m.rcpt_to[0] == "never@example.com")
+            .map(|m| {
+                let data = String::from_utf8_lossy(&m.data).into_owned();
+                data.lines()
+                    .find(|l| l.to_ascii_lowercase().starts_with("message-id:"))
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(ids.len(), 1, "[{b}] one Message-ID for 4 sends: {ids:?}");
         t.cleanup().await;
     }
 }

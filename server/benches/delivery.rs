@@ -1311,7 +1311,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
     };
     let sender = Sender::new(
         &RelayUrl::parse(&relay).expect("relay URL"),
-        Duration::from_secs(config.delivery.smtp_timeout_seconds.unsigned_abs()),
+        engine::delivery::smtp::Timeouts::from_config(&config.delivery),
         conns,
     )
     .expect("create the raw sender");

@@ -33,10 +33,12 @@ pub struct Attempt {
     pub class: Option<String>,
     /// `receipt`, or `masked_link` for the fallback re-send.
     pub purpose: String,
+    /// Times this attempt's outcome was unknown (re-sent with its Message-ID).
+    pub unknowns: i64,
 }
 
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, order_id, attempt_no, pool_id, message_id, verp_token, started_at, \
-    finished_at, outcome, smtp_code, smtp_text, reason, class, purpose";
+    finished_at, outcome, smtp_code, smtp_text, reason, class, purpose, unknowns";
 
 /// Masked re-sends are numbered from here so they never collide with
 /// receipt attempts (`attempt_no` is unique per order).
@@ -60,7 +62,7 @@ pub(crate) struct AttemptSql {
     /// Receipt attempts, written once with their outcomes (one a crashed run
     /// recorded before its send gets its outcome). `$1`: now; `$2`: rows of
     /// (order, attempt, pool, message id, token, started at, purpose, outcome,
-    /// code, text, reason, class, rule).
+    /// code, text, reason, class, rule). An `unknown` outcome counts in `unknowns`.
     pub(crate) record: String,
     /// The attempts of many orders, by order, in attempt order. `$1`: order ids.
     pub(crate) of_orders: String,
@@ -111,13 +113,16 @@ impl AttemptSql {
             ),
             record: format!(
                 "INSERT INTO delivery_attempts (order_id, attempt_no, pool_id, message_id, verp_token,
-                     started_at, purpose, finished_at, outcome, smtp_code, smtp_text, reason, class, rule)
+                     started_at, purpose, finished_at, outcome, smtp_code, smtp_text, reason, class, rule,
+                     unknowns)
                  SELECT order_id, attempt_no, pool_id, message_id, verp_token, started_at, purpose, $1,
-                     outcome, code, text, reason, class, rule FROM ({outcome_rows}) AS v
+                     outcome, code, text, reason, class, rule,
+                     CASE WHEN outcome = 'unknown' THEN 1 ELSE 0 END FROM ({outcome_rows}) AS v
                  WHERE TRUE
                  ON CONFLICT (order_id, attempt_no) DO UPDATE SET finished_at = excluded.finished_at,
                      outcome = excluded.outcome, smtp_code = excluded.smtp_code, smtp_text = excluded.smtp_text,
-                     reason = excluded.reason, class = excluded.class, rule = excluded.rule"
+                     reason = excluded.reason, class = excluded.class, rule = excluded.rule,
+                     unknowns = delivery_attempts.unknowns + excluded.unknowns"
             ),
             of_orders: format!(
                 "SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts WHERE {} ORDER BY order_id, attempt_no",
@@ -193,5 +198,6 @@ pub(crate) fn fresh(job: &Job, pool_id: i64, now: Millis, domain: &str) -> Attem
         reason: None,
         class: None,
         purpose: "receipt".to_string(),
+        unknowns: 0,
     }
 }

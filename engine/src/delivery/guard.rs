@@ -348,19 +348,23 @@ where
             })
         } else {
             let recent: Vec<(Option<String>, Option<String>)> = on_pool!(db, p => sqlx::query_as(
-                "SELECT outcome, reason FROM delivery_attempts
+                "SELECT outcome, rule FROM delivery_attempts
                  WHERE pool_id = $1 AND finished_at >= $2
                  ORDER BY finished_at DESC, id DESC LIMIT $3"
             ).bind(pool.id).bind(now - 15 * 60_000).bind(cfg.relay_failures)
                 .fetch_all(p).await)?;
+            // Only the relay's own failures (connect, greeting, TLS, EHLO, AUTH, a
+            // reply that is not SMTP): never a stall mid-transaction, an unknown
+            // outcome, or our own wait for a free connection (never an attempt).
             let silent = |(o, r): &(Option<String>, Option<String>)| {
-                o.as_deref() == Some("failed") && r.as_deref() == Some("networkerror")
+                o.as_deref() == Some("failed")
+                    && r.as_deref() == Some(super::outcome::RELAY_FAULT_RULE)
             };
             if recent.len() < cfg.relay_failures as usize || !recent.iter().all(silent) {
                 continue;
             }
             let reason = format!(
-                "the relay gave no SMTP answer to the last {} attempts (refused, timed out or dropped)",
+                "the relay gave no SMTP answer to the last {} attempts (connect refused or timed out, no greeting, TLS, AUTH or protocol failure)",
                 recent.len()
             );
             let n = exec_on_pool!(db, p => sqlx::query(

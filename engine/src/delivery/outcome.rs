@@ -14,6 +14,11 @@ use crate::clock::Millis;
 use crate::error::Result;
 use crate::soft_bounces::Effect as SoftEffect;
 
+/// The `rule` of a failed attempt that was the relay's own failure (connect,
+/// greeting, TLS, EHLO, AUTH, a reply that is not SMTP): the relay health guard
+/// counts these and nothing else.
+pub(crate) const RELAY_FAULT_RULE: &str = "transport:relay";
+
 /// What an attempt ended with, as recorded.
 pub(super) struct Recorded {
     pub(super) outcome: &'static str,
@@ -115,7 +120,34 @@ impl OutcomeRow {
     }
 }
 
-/// What a finished send means: the transition and the attempt's record.
+/// A send that did not finish its attempt: the job goes back to the queue,
+/// keeping its attempt number and send token, so it goes again with the same
+/// Message-ID. The order's state does not move.
+pub(super) struct Again {
+    pub(super) job: Job,
+    /// An unknown outcome's attempt, recorded as `unknown` (none when nothing was sent).
+    pub(super) attempt: Option<(Attempt, Recorded)>,
+    pub(super) due_at: Millis,
+    /// The timeline entry (an unknown outcome only).
+    pub(super) event: Option<String>,
+    /// The pool and recipient provider of the send (for metrics).
+    pub(super) sent: (SenderPool, &'static str),
+}
+
+/// What a finished send leads to.
+pub(super) enum Finished {
+    /// A transition of the order (with the attempt's record).
+    Moved(Outcome),
+    /// The same attempt again later.
+    Again(Again),
+}
+
+/// A send that found no free relay connection in time waits this long in the
+/// queue before it goes again (our own queueing: no attempt, no relay mark).
+const NOT_SENT_AGAIN_MS: i64 = 1_000;
+
+/// What a finished send means: the transition and the attempt's record, or the
+/// same attempt again later.
 pub(super) fn of_send(
     classifier: &Classifier,
     policy: &RetryPolicy,
@@ -123,7 +155,7 @@ pub(super) fn of_send(
     attempt: Attempt,
     result: Result<SendOutcome>,
     now: Millis,
-) -> Outcome {
+) -> Finished {
     let SendPlan {
         job,
         order,
@@ -132,7 +164,56 @@ pub(super) fn of_send(
         provider,
         ..
     } = s;
+    let again = |attempt: Option<(Attempt, Recorded)>, due_at: Millis, event: Option<String>| {
+        Finished::Again(Again {
+            job: job.clone(),
+            attempt,
+            due_at,
+            event,
+            sent: (pool.clone(), provider),
+        })
+    };
     let (transition, recorded, note) = match result {
+        Ok(SendOutcome::NotSent { detail }) => {
+            tracing::info!(order = job.order_id, attempt = job.attempt_no, pool = %pool.name, %detail, "not sent: waiting for a relay connection; back to the queue");
+            return again(None, now + NOT_SENT_AGAIN_MS, None);
+        }
+        Ok(SendOutcome::Unknown { detail }) => {
+            let recorded = Recorded {
+                rule: Some("transport:after-data".into()),
+                outcome: "unknown",
+                code: None,
+                text: Some(detail.clone()),
+                reason: Some("networkerror".into()),
+                class: Some(BounceClass::Transient.as_str().into()),
+            };
+            let why = format!(
+                "outcome unknown at {}: {detail} (the relay may have the message)",
+                pool.name
+            );
+            match policy.delay_after(attempt.unknowns + 1) {
+                Some(delay) => {
+                    let event = format!(
+                        "{why}; re-sending with the same Message-ID {}",
+                        crate::clock::format_utc(now + delay)
+                    );
+                    return again(Some((attempt, recorded)), now + delay, Some(event));
+                }
+                None => (
+                    Transition::Held {
+                        order_id: order.id,
+                        attempt_no: job.attempt_no,
+                        reason: format!(
+                            "{why}; {} re-sends with the same Message-ID were never confirmed",
+                            attempt.unknowns
+                        ),
+                        dead_address: false,
+                    },
+                    recorded,
+                    why,
+                ),
+            }
+        }
         Ok(SendOutcome::Accepted { response }) => (
             flight.accepted(),
             Recorded {
@@ -201,12 +282,23 @@ pub(super) fn of_send(
                 why,
             )
         }
-        Ok(SendOutcome::Failed { detail }) => {
+        Ok(SendOutcome::Failed {
+            detail,
+            relay_fault,
+        }) => {
             let why = format!("no answer from {}: {detail}", pool.name);
             (
                 flight.failed(BounceClass::Transient, policy, now, None, why.clone()),
                 Recorded {
-                    rule: None,
+                    // What the relay health guard counts: only the relay's own failures.
+                    rule: Some(
+                        if relay_fault {
+                            RELAY_FAULT_RULE
+                        } else {
+                            "transport:transaction"
+                        }
+                        .into(),
+                    ),
                     outcome: "failed",
                     code: None,
                     text: Some(detail),
@@ -237,12 +329,12 @@ pub(super) fn of_send(
             )
         }
     };
-    Outcome {
+    Finished::Moved(Outcome {
         job,
         attempt: Some((attempt, recorded)),
         transition,
         note,
         email: order.customer_email,
         sent: Some((pool, provider)),
-    }
+    })
 }

@@ -55,6 +55,26 @@ pub async fn release(db: &Db, job_id: i64, owner: &str) -> Result<()> {
     Ok(())
 }
 
+/// Extends the leases `$1` holds on the jobs `$3` (a JSON list of ids) to `$2`.
+pub(crate) fn renew_sql(db: &Db) -> String {
+    format!(
+        "UPDATE jobs SET lease_until = $2 WHERE lease_owner = $1 AND state = 'running' AND {}",
+        dialect::in_json_list(db, "id", 3, dialect::JsonType::Int)
+    )
+}
+
+/// Extends `owner`'s leases on `jobs` to `until` (the worker's heartbeat;
+/// `sql` from [`renew_sql`]). Returns how many it extended.
+pub async fn renew(db: &Db, sql: &str, owner: &str, until: Millis, jobs: &[i64]) -> Result<u64> {
+    if jobs.is_empty() {
+        return Ok(0);
+    }
+    let ids = crate::db::json_param(jobs)?;
+    let _turn = crate::db::write_turn(db).await;
+    Ok(exec_on_pool!(db, p => sqlx::query(sql)
+        .bind(owner).bind(until).bind(&ids).execute(p).await)?)
+}
+
 /// Puts back every job `owner` still holds (graceful shutdown): due at once,
 /// for anyone. Returns how many.
 pub async fn release_owned(db: &Db, owner: &str) -> Result<u64> {

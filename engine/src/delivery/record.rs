@@ -2,7 +2,8 @@
 //! statements for the whole wave (on PostgreSQL each statement is a round
 //! trip), each taking its rows as one JSON parameter.
 
-use super::outcome::{Outcome, OutcomeRow};
+use super::attempts::Attempt;
+use super::outcome::{Again, Finished, Outcome, OutcomeRow, Recorded};
 use super::state::Transition;
 use super::worker::Worker;
 use crate::clock::Millis;
@@ -105,23 +106,7 @@ impl Round {
         let attempts: Vec<_> = rows
             .iter()
             .filter_map(|(o, _)| o.attempt.as_ref())
-            .map(|(a, r)| {
-                (
-                    a.order_id,
-                    a.attempt_no,
-                    a.pool_id,
-                    &a.message_id,
-                    &a.verp_token,
-                    a.started_at,
-                    &a.purpose,
-                    r.outcome,
-                    r.code,
-                    &r.text,
-                    &r.reason,
-                    &r.class,
-                    &r.rule,
-                )
-            })
+            .map(attempt_row)
             .collect();
         let states: Vec<_> = rows
             .iter()
@@ -192,6 +177,74 @@ impl Round {
     }
 }
 
+/// An attempt with its outcome, as a row of `AttemptSql::record`.
+type AttemptRow<'a> = (
+    i64,
+    i64,
+    i64,
+    &'a str,
+    &'a str,
+    Millis,
+    &'a str,
+    &'static str,
+    Option<i64>,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a Option<String>,
+    &'a Option<String>,
+);
+
+fn attempt_row((a, r): &(Attempt, Recorded)) -> AttemptRow<'_> {
+    (
+        a.order_id,
+        a.attempt_no,
+        a.pool_id,
+        &a.message_id,
+        &a.verp_token,
+        a.started_at,
+        &a.purpose,
+        r.outcome,
+        r.code,
+        &r.text,
+        &r.reason,
+        &r.class,
+        &r.rule,
+    )
+}
+
+/// The sends going again later, as the parameters their statements take.
+struct Agains {
+    /// Unknown outcomes' attempts (rows of `AttemptSql::record`).
+    attempts: Option<String>,
+    /// Their timeline entries: (order, kind, detail).
+    events: Option<String>,
+    /// (job, due).
+    defers: Vec<(i64, Millis)>,
+}
+
+impl Agains {
+    fn of(again: &[&Again]) -> Result<Self> {
+        let attempts: Vec<_> = again
+            .iter()
+            .filter_map(|a| a.attempt.as_ref())
+            .map(attempt_row)
+            .collect();
+        let events: Vec<_> = again
+            .iter()
+            .filter_map(|a| {
+                a.event
+                    .as_ref()
+                    .map(|e| (a.job.order_id, "outcome_unknown", e))
+            })
+            .collect();
+        Ok(Self {
+            attempts: json_unless_empty(&attempts)?,
+            events: json_unless_empty(&events)?,
+            defers: again.iter().map(|a| (a.job.id, a.due_at)).collect(),
+        })
+    }
+}
+
 /// A batch as a JSON parameter, or `None` for no rows (no statement to run).
 pub(super) fn json_unless_empty<T: serde::Serialize>(rows: &[T]) -> Result<Option<String>> {
     Ok(if rows.is_empty() {
@@ -207,8 +260,19 @@ impl Worker {
     /// statement is a round trip). Per job: the attempt's outcome, the order's
     /// state (unless already final), a timeline entry and the next job for
     /// the orders that moved, the job done, and what the outcome means for the
-    /// address (a dead one is suppressed; the soft-bounce count).
-    pub(super) async fn write_outcomes(&self, outcomes: &[Outcome]) -> Result<()> {
+    /// address (a dead one is suppressed; the soft-bounce count). A send going
+    /// again later ([`Again`]) puts its job back, due then, with its unknown
+    /// attempt recorded and a timeline entry.
+    pub(super) async fn write_outcomes(&self, finished: &[Finished]) -> Result<()> {
+        let mut outcomes: Vec<&Outcome> = Vec::new();
+        let mut again: Vec<&Again> = Vec::new();
+        for f in finished {
+            match f {
+                Finished::Moved(o) => outcomes.push(o),
+                Finished::Again(a) => again.push(a),
+            }
+        }
+        let again = Agains::of(&again)?;
         // One row per order in each statement: a rare second job for the same
         // order goes into a later round.
         let mut rounds: Vec<Vec<&Outcome>> = Vec::new();
@@ -257,6 +321,16 @@ impl Worker {
                     sqlx::query(crate::soft_bounces::RECORD_SQL).bind(email).bind(now)
                         .execute(&mut *tx).await?;
                 }
+            }
+            if let Some(rows) = &again.attempts {
+                sqlx::query(&self.attempt_sql.record).bind(now).bind(rows).execute(&mut *tx).await?;
+            }
+            if let Some(rows) = &again.events {
+                sqlx::query(&sql.events).bind(now).bind(rows).execute(&mut *tx).await?;
+            }
+            for (job, due) in &again.defers {
+                sqlx::query(super::queue::DEFER_SQL).bind(job).bind(&self.id).bind(due)
+                    .execute(&mut *tx).await?;
             }
             tx.commit().await?;
         });

@@ -13,7 +13,7 @@ use futures::StreamExt;
 
 use super::attempts::{self, Attempt};
 use super::message::{ReceiptEmail, build};
-use super::outcome::{self, Outcome};
+use super::outcome::{self, Finished};
 use super::plan::{Batch, Plan, SendPlan};
 use super::pools::{self, SenderPool, send_chain};
 use super::queue::{self, Job};
@@ -26,6 +26,33 @@ use crate::orders::{self, Order};
 use crate::privacy::mask_email;
 use crate::receipt::Receipt;
 use crate::{exec_on_pool, on_pool};
+
+/// A batch's jobs in [`Worker::held`] for as long as it runs (also when it
+/// is dropped mid-way).
+struct Held<'a> {
+    worker: &'a Worker,
+    ids: Vec<i64>,
+}
+
+impl<'a> Held<'a> {
+    fn new(worker: &'a Worker, ids: Vec<i64>) -> Self {
+        worker
+            .held
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(ids.iter().copied());
+        Self { worker, ids }
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        let mut held = self.worker.held.lock().unwrap_or_else(|e| e.into_inner());
+        for id in &self.ids {
+            held.remove(id);
+        }
+    }
+}
 
 /// After a send finishes, how long to wait for the next one to share its
 /// transaction.
@@ -47,6 +74,8 @@ impl Worker {
         if n == 0 {
             return Ok(0);
         }
+        // Renewed while this batch runs, and not after (see `renew_leases`).
+        let _held = Held::new(self, jobs.iter().map(|j| j.id).collect());
         // Pools are read once per batch, not once per message.
         let pools = pools::list(&self.db).await?;
         let (masked, sends): (Vec<Job>, Vec<Job>) =
@@ -157,6 +186,7 @@ impl Worker {
             })
             .collect();
         if !writes.is_empty() {
+            let writes: Vec<Finished> = writes.into_iter().map(Finished::Moved).collect();
             self.write_outcomes(&writes).await?;
             self.after_written(&writes).await;
         }
@@ -183,7 +213,7 @@ impl Worker {
             // Outcomes whose write failed (the database is restarting, say): they
             // go again with the next wave, and after the last one for a while, so
             // an accepted send is recorded rather than re-sent when the lease ends.
-            let mut unwritten: Vec<Outcome> = Vec::new();
+            let mut unwritten: Vec<Finished> = Vec::new();
             while let Some(first) = to_write.recv().await {
                 // A wave is what finished while the last one was written, plus
                 // what finishes close behind; a gap longer than GATHER_OUTCOMES
@@ -220,9 +250,10 @@ impl Worker {
     /// Keeps trying to record outcomes for up to half the lease (at most 30 s),
     /// backing off from 100 ms to 2 s. Gives up after that: the jobs' leases
     /// run out and they run again (at-least-once).
-    async fn write_outcomes_patiently(&self, outcomes: Vec<Outcome>) -> Result<()> {
-        let patience =
-            Duration::from_millis(u64::try_from(self.lease_ms / 2).unwrap_or(0).min(30_000));
+    async fn write_outcomes_patiently(&self, outcomes: Vec<Finished>) -> Result<()> {
+        // The batch's leases are renewed meanwhile; once this gives up they no
+        // longer are, and the jobs run again one lease later.
+        let patience = Duration::from_secs(30);
         let give_up = std::time::Instant::now() + patience;
         let mut wait = Duration::from_millis(100);
         loop {
@@ -247,8 +278,24 @@ impl Worker {
 
     /// Logs, counts and shapes after outcomes are written (nothing here may
     /// fail a send).
-    async fn after_written(&self, outcomes: &[Outcome]) {
-        for o in outcomes {
+    async fn after_written(&self, finished: &[Finished]) {
+        for f in finished {
+            let o = match f {
+                Finished::Moved(o) => o,
+                Finished::Again(a) => {
+                    let (pool, _) = &a.sent;
+                    let what = if a.attempt.is_some() {
+                        "unknown"
+                    } else {
+                        "not_sent"
+                    };
+                    if a.attempt.is_some() {
+                        tracing::warn!(order = a.job.order_id, attempt = a.job.attempt_no, pool = %pool.name, "send outcome unknown: re-sending later with the same Message-ID");
+                    }
+                    crate::metrics::send(&pool.name, what);
+                    continue;
+                }
+            };
             let (Some((_, recorded)), Some((pool, provider))) = (&o.attempt, &o.sent) else {
                 continue;
             };

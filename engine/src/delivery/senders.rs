@@ -4,26 +4,25 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::Mutex;
 
 use super::pools::{self, SenderPool};
 use super::relay_url::RelayUrl;
-use super::smtp::Sender;
+use super::smtp::{Sender, Timeouts};
 use crate::error::{Error, Result};
 
 #[derive(Clone)]
 pub struct Senders {
-    timeout: Duration,
+    timeouts: Timeouts,
     /// Pool id → (the relay URL the sender was built from, the sender).
     by_pool: Arc<Mutex<HashMap<i64, (String, Sender)>>>,
 }
 
 impl Senders {
-    pub fn new(timeout: Duration) -> Self {
+    pub fn new(timeouts: Timeouts) -> Self {
         Self {
-            timeout,
+            timeouts,
             by_pool: Arc::new(Mutex::new(HashMap::new())),
         }
     }
@@ -39,7 +38,7 @@ impl Senders {
         let url = RelayUrl::parse(&pool.relay_url)
             .map_err(|e| Error::Config(format!("sender pool {}: relay URL: {e}", pool.name)))?;
         let connections = pools::relay_connections(pool.max_per_second);
-        let sender = Sender::new(&url, self.timeout, connections)
+        let sender = Sender::new(&url, self.timeouts, connections)
             .map_err(|e| Error::Config(format!("sender pool {}: {e}", pool.name)))?;
         senders.insert(pool.id, (pool.relay_url.clone(), sender.clone()));
         Ok(sender)

@@ -3,6 +3,7 @@
 //! (fallback decisions, reach, rollups, retention, pool guard) run beside it
 //! in [`crate::periodic`].
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -16,6 +17,7 @@ use super::policy::RetryPolicy;
 use super::queue;
 use super::record::RecordSql;
 use super::senders::Senders;
+use super::smtp::Timeouts;
 use crate::bounce::Classifier;
 use crate::clock::{Clock, Millis};
 use crate::config::Config;
@@ -51,6 +53,10 @@ pub struct Worker {
     pub(crate) shaper: super::pace::Shaper,
     /// Touched every time round the loop; `/readyz` says not ready when it goes stale.
     pub heartbeat: Heartbeat,
+    /// The jobs a batch in hand holds: their leases are renewed until it ends.
+    pub(crate) held: std::sync::Mutex<HashSet<i64>>,
+    /// `queue::renew_sql` for this worker's backend.
+    renew_sql: String,
     /// The timers `serve` runs beside the send loops (and [`Worker::tick`] runs once).
     periodic: Arc<Periodic>,
 }
@@ -86,9 +92,7 @@ impl Worker {
         let mut id_bytes = [0u8; 6];
         rand::rng().fill_bytes(&mut id_bytes);
         let config = Arc::new(config.clone());
-        let senders = Senders::new(Duration::from_secs(
-            config.delivery.smtp_timeout_seconds.unsigned_abs(),
-        ));
+        let senders = Senders::new(Timeouts::from_config(&config.delivery));
         let wake = Arc::new(Notify::new());
         let periodic = Arc::new(Periodic::new(
             db.clone(),
@@ -113,6 +117,8 @@ impl Worker {
             attempt_sql: AttemptSql::new(&db),
             record_sql: RecordSql::new(&db),
             reserve_sql: super::pace::reserve_sql(&db),
+            held: std::sync::Mutex::new(HashSet::new()),
+            renew_sql: queue::renew_sql(&db),
             shaper: super::pace::Shaper::builtin()?,
             heartbeat: Heartbeat::default(),
             wake,
@@ -155,8 +161,15 @@ impl Worker {
         for _ in 1..self.send_loops {
             loops.spawn(self.clone().send_loop(shutdown.clone(), false));
         }
-        self.clone().send_loop(shutdown, true).await;
-        while loops.join_next().await.is_some() {}
+        let sending = async {
+            self.clone().send_loop(shutdown, true).await;
+            while loops.join_next().await.is_some() {}
+        };
+        // Leases are renewed until the last batch in hand is finished.
+        tokio::select! {
+            () = sending => {}
+            () = self.renew_leases() => {}
+        }
         tracing::info!(worker = %self.id, "send worker stopped");
     }
 
@@ -222,6 +235,36 @@ impl Worker {
     /// pools whose relay stopped answering, and probes those to restore them.
     pub async fn check_relays(&self, now: Millis) -> Result<Vec<Change>> {
         self.periodic.check_relays(now).await
+    }
+
+    /// Renews the leases of the batches in hand every third of a lease, for
+    /// as long as the worker runs: a live worker's jobs never run out (however
+    /// slow its relays), a killed one's are free one lease after its last
+    /// renewal, and a job a batch gave up on (its outcome could not be
+    /// written) is no longer renewed, so anyone takes it after its lease.
+    async fn renew_leases(&self) {
+        let every = Duration::from_millis(u64::try_from(self.lease_ms / 3).unwrap_or(1000).max(1));
+        loop {
+            tokio::time::sleep(every).await;
+            let now = self.clock.now_ms();
+            let jobs: Vec<i64> = self
+                .held
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .copied()
+                .collect();
+            let renew = queue::renew(
+                &self.db,
+                &self.renew_sql,
+                &self.id,
+                now + self.lease_ms,
+                &jobs,
+            );
+            if let Err(e) = renew.await {
+                tracing::warn!(worker = %self.id, error = %e, "could not renew job leases; trying again");
+            }
+        }
     }
 
     /// Puts back every job still leased to this worker (due at once, for anyone).

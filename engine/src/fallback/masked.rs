@@ -102,7 +102,16 @@ impl Worker {
                             Some(why),
                         )
                     }
-                    Ok(SendOutcome::Failed { detail }) => (
+                    // The relay may have it: not a failure to escalate, and a re-run of
+                    // this job (after a crash) sends with the same Message-ID.
+                    Ok(SendOutcome::Unknown { detail }) => (
+                        "unknown",
+                        None,
+                        detail,
+                        BounceClass::Transient.as_str().to_string(),
+                        None,
+                    ),
+                    Ok(SendOutcome::NotSent { detail } | SendOutcome::Failed { detail, .. }) => (
                         "failed",
                         None,
                         detail.clone(),

@@ -53,6 +53,10 @@ pub enum Script {
     /// hangs mid-transaction. (To delay the 220 greeting use
     /// [`ScriptedSmtpServer::set_greeting_delay`]: the recipient is not known then.)
     DelayGreeting(Duration),
+    /// Accept the RCPT, take the message (recorded in [`ScriptedSmtpServer::received`]),
+    /// then close the connection without replying to the final dot: the client cannot
+    /// know whether the message was accepted.
+    CloseAfterData,
 }
 
 /// One message the server accepted.
@@ -74,6 +78,8 @@ pub struct ReceivedMessage {
 struct State {
     scripts: HashMap<String, VecDeque<Script>>,
     greeting_delay: Duration,
+    /// How long the `250` after the final dot waits (see `set_final_reply_delay`).
+    final_reply_delay: Duration,
     /// PIPELINING left out of the EHLO reply (see `set_pipelining`).
     no_pipelining: bool,
     /// Senders refused at MAIL (see `reject_sender`), lowercase.
@@ -161,6 +167,12 @@ impl ScriptedSmtpServer {
     }
 
     /// Delay before the `220` greeting of connections accepted from now on.
+    /// Waits `delay` before the `250` that accepts a message (after the final dot):
+    /// a slow but healthy relay.
+    pub fn set_final_reply_delay(&self, delay: Duration) {
+        self.shared.lock().final_reply_delay = delay;
+    }
+
     pub fn set_greeting_delay(&self, delay: Duration) {
         self.shared.lock().greeting_delay = delay;
     }
@@ -272,6 +284,8 @@ struct Transaction {
     rcpt_to: Vec<String>,
     /// The first DATA-stage rejection scripted for an accepted recipient.
     data_reply: Option<(u16, String)>,
+    /// A recipient scripted [`Script::CloseAfterData`].
+    close_after_data: bool,
 }
 
 enum Line {
@@ -421,6 +435,11 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) -> std::io::R
                             reply(250, "2.1.5 Ok")
                         }
                         Script::CloseAtRcpt => return Ok(()),
+                        Script::CloseAfterData => {
+                            tx.rcpt_to.push(to);
+                            tx.close_after_data = true;
+                            reply(250, "2.1.5 Ok")
+                        }
                         Script::DelayGreeting(d) => {
                             tokio::time::sleep(d).await;
                             tx.rcpt_to.push(to);
@@ -458,6 +477,11 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) -> std::io::R
                                 state.received.len()
                             };
                             shared.arrived.notify_waiters();
+                            if tx.close_after_data {
+                                return Ok(());
+                            }
+                            let delay = shared.lock().final_reply_delay;
+                            tokio::time::sleep(delay).await;
                             reply(250, &format!("2.0.0 Ok: queued as Q{n}"))
                         }
                     }

@@ -4,6 +4,7 @@
 //! otherwise. Every outcome keeps the server's own reply.
 
 use std::fmt;
+use std::sync::Arc;
 
 use lettre::Address;
 use lettre::transport::smtp::Error as SmtpError;
@@ -16,6 +17,7 @@ use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter,
 use lettre::transport::smtp::response::Response;
 use tokio::net::TcpStream;
 
+use super::deadline::{Clocked, Limits, Timeouts};
 use super::tls::ImplicitTls;
 use super::{SendOutcome, SmtpResponse};
 use crate::delivery::relay_url::Security;
@@ -30,8 +32,35 @@ pub(super) struct SmtpRelay {
     pub(super) client_id: ClientId,
 }
 
+/// A failure before anything was sent that is not the relay's fault (an
+/// envelope we cannot send, a stall or drop mid-transaction).
 pub(super) fn failed(detail: String) -> SendOutcome {
-    SendOutcome::Failed { detail }
+    SendOutcome::Failed {
+        detail,
+        relay_fault: false,
+    }
+}
+
+/// The relay failed: at connect, greeting, TLS, EHLO or AUTH, or a reply that
+/// is not SMTP. What the relay health guard counts.
+pub(super) fn relay_failed(detail: String) -> SendOutcome {
+    SendOutcome::Failed {
+        detail,
+        relay_fault: true,
+    }
+}
+
+/// A connection's stage limits and the timeouts they come from.
+pub(super) struct Clock<'a> {
+    pub(super) limits: &'a Limits,
+    pub(super) timeouts: &'a Timeouts,
+}
+
+impl Clock<'_> {
+    /// Waiting for the reply to a command (writes are commands too).
+    fn reply(&self, read: std::time::Duration) {
+        self.limits.stage(read, self.timeouts.command);
+    }
 }
 
 /// The server's reply inside a lettre error: its code and its own text (lettre keeps the
@@ -63,7 +92,7 @@ fn rejected(response: SmtpResponse, stage: &'static str) -> SendOutcome {
 fn connect_failure(err: &SmtpError, what: &str) -> SendOutcome {
     match server_reply(err) {
         Some(reply) => rejected(reply, "connect"),
-        None => failed(format!("{what}: {err}")),
+        None => relay_failed(format!("{what}: {err}")),
     }
 }
 
@@ -78,6 +107,7 @@ pub(super) enum Tx {
 
 pub(super) async fn transaction(
     conn: &mut AsyncSmtpConnection,
+    clock: &Clock<'_>,
     pipelining: bool,
     from: &Address,
     to: &Address,
@@ -106,22 +136,25 @@ pub(super) async fn transaction(
     // The body as it goes on the wire; a body that is not UTF-8 (never one
     // `message::build` makes) goes through lettre's own DATA writer instead.
     if pipelining && let Ok(text) = std::str::from_utf8(raw) {
-        return pipelined_transaction(conn, mail, rcpt, text).await;
+        return pipelined_transaction(conn, clock, mail, rcpt, text).await;
     }
 
+    clock.reply(clock.timeouts.mail);
     if let Err(e) = conn.command(mail).await {
         return match server_reply(&e) {
             Some(reply) if reply.code == 421 => Tx::StaleAtMail(rejected(reply, "mail")),
             Some(reply) => refused_and_reset(conn, reply, "mail").await,
-            None => Tx::StaleAtMail(failed(format!("connection lost at MAIL: {e}"))),
+            None => Tx::StaleAtMail(lost_before_data(&e, "MAIL")),
         };
     }
+    clock.reply(clock.timeouts.rcpt);
     if let Err(e) = conn.command(rcpt).await {
         return match server_reply(&e) {
             Some(reply) => refused_and_reset(conn, reply, "rcpt").await,
             None => lost(&e, "RCPT"),
         };
     }
+    clock.reply(clock.timeouts.data_init);
     if let Err(e) = conn.command(Data).await {
         return match server_reply(&e) {
             Some(reply) => refused_and_reset(conn, reply, "data").await,
@@ -131,6 +164,9 @@ pub(super) async fn transaction(
     // lettre always appends `\r\n.\r\n`; that CRLF ends the message's last line, so a
     // message that already ends with one would otherwise grow an empty line.
     let body = raw.strip_suffix(b"\r\n").unwrap_or(raw);
+    clock
+        .limits
+        .stage(clock.timeouts.final_reply, clock.timeouts.data_block);
     end_of_data(conn.message(body).await)
 }
 
@@ -149,7 +185,13 @@ fn end_of_data(reply: Result<Response, SmtpError>) -> Tx {
                 keep: reply.code != 421,
                 outcome: rejected(reply, "data"),
             },
-            None => lost(&e, "end of DATA"),
+            // Loss or a timeout once the message went out: the relay may have it.
+            None => Tx::Done {
+                outcome: SendOutcome::Unknown {
+                    detail: format!("no reply to the end of DATA: {e}"),
+                },
+                keep: false,
+            },
         },
     }
 }
@@ -162,23 +204,30 @@ fn end_of_data(reply: Result<Response, SmtpError>) -> Tx {
 /// the same as [`transaction`]'s, stage by stage.
 async fn pipelined_transaction(
     conn: &mut AsyncSmtpConnection,
+    clock: &Clock<'_>,
     mail: Mail,
     rcpt: Rcpt,
     message: &str,
 ) -> Tx {
+    clock.reply(clock.timeouts.mail);
     let mut refusal = match conn.command(Pipelined(&mail, &rcpt)).await {
         Ok(_) => None,
         Err(e) => match server_reply(&e) {
             // The relay is closing (or had closed) the connection: nothing was accepted.
             Some(reply) if reply.code == 421 => return Tx::StaleAtMail(rejected(reply, "mail")),
             Some(reply) => Some((reply, "mail")),
-            None => return Tx::StaleAtMail(failed(format!("connection lost at MAIL: {e}"))),
+            None => return Tx::StaleAtMail(lost_before_data(&e, "MAIL")),
         },
     };
     // RCPT and DATA are answered whatever became of MAIL (503 after a refused MAIL); the
     // first refusal is the one that counts.
     let mut data_open = false;
     for stage in ["rcpt", "data"] {
+        clock.reply(if stage == "rcpt" {
+            clock.timeouts.rcpt
+        } else {
+            clock.timeouts.data_init
+        });
         match conn.read_response().await {
             Ok(_) => data_open = stage == "data",
             Err(e) => match (server_reply(&e), refusal.take()) {
@@ -209,12 +258,27 @@ async fn pipelined_transaction(
         }
         return refused_and_reset(conn, reply, stage).await;
     }
+    clock
+        .limits
+        .stage(clock.timeouts.final_reply, clock.timeouts.data_block);
     end_of_data(conn.command(DataBody(message)).await)
+}
+
+/// The connection broke or timed out before the message data went out: the
+/// relay does not have it. A reply that is not SMTP at all is the relay's fault.
+fn lost_before_data(err: &SmtpError, stage: &str) -> SendOutcome {
+    let detail = format!("connection lost at {stage}: {err}");
+    let eof = err.to_string().contains("incomplete response");
+    if err.is_response() && !eof {
+        relay_failed(detail)
+    } else {
+        failed(detail)
+    }
 }
 
 fn lost(err: &SmtpError, stage: &str) -> Tx {
     Tx::Done {
-        outcome: failed(format!("connection lost at {stage}: {err}")),
+        outcome: lost_before_data(err, stage),
         keep: false,
     }
 }
@@ -291,14 +355,30 @@ async fn refused_and_reset(
 /// Opens a connection: TCP with `TCP_NODELAY`, implicit TLS or STARTTLS as configured,
 /// greeting, EHLO, AUTH when credentials are set. Also says whether the relay offers
 /// PIPELINING.
-pub(super) async fn connect(relay: &SmtpRelay) -> Result<(AsyncSmtpConnection, bool), SendOutcome> {
+pub(super) async fn connect(
+    relay: &SmtpRelay,
+    timeouts: &Timeouts,
+) -> Result<(AsyncSmtpConnection, bool, Arc<Limits>), SendOutcome> {
     let target = format!("{}:{}", relay.host, relay.port);
-    let tcp = TcpStream::connect((relay.host.as_str(), relay.port))
-        .await
-        .map_err(|e| failed(format!("connect to {target}: {e}")))?;
+    let tcp = tokio::time::timeout(
+        timeouts.connect,
+        TcpStream::connect((relay.host.as_str(), relay.port)),
+    )
+    .await
+    .map_err(|_| {
+        relay_failed(format!(
+            "connect to {target}: no answer within {:?}",
+            timeouts.connect
+        ))
+    })?
+    .map_err(|e| relay_failed(format!("connect to {target}: {e}")))?;
     // Without it each message waits for the server's delayed ACK (see module docs).
     tcp.set_nodelay(true)
-        .map_err(|e| failed(format!("set TCP_NODELAY on {target}: {e}")))?;
+        .map_err(|e| relay_failed(format!("set TCP_NODELAY on {target}: {e}")))?;
+    // Every read and write from here on waits at most as long as its stage allows.
+    let limits = Arc::new(Limits::default());
+    limits.stage(timeouts.greeting, timeouts.command);
+    let tcp = Clocked::new(tcp, limits.clone());
 
     let stream: Box<dyn AsyncTokioStream> = match (&relay.tls, relay.security) {
         (Some(tls), Security::Tls) => {
@@ -307,7 +387,7 @@ pub(super) async fn connect(relay: &SmtpRelay) -> Result<(AsyncSmtpConnection, b
             stream
                 .upgrade_tls(tls.clone())
                 .await
-                .map_err(|e| failed(format!("TLS handshake with {target}: {e}")))?;
+                .map_err(|e| relay_failed(format!("TLS handshake with {target}: {e}")))?;
             Box::new(ImplicitTls(stream))
         }
         _ => Box::new(tcp),
@@ -315,13 +395,14 @@ pub(super) async fn connect(relay: &SmtpRelay) -> Result<(AsyncSmtpConnection, b
     let mut conn = AsyncSmtpConnection::connect_with_transport(stream, &relay.client_id)
         .await
         .map_err(|e| connect_failure(&e, &format!("SMTP greeting/EHLO from {target}")))?;
+    limits.stage(timeouts.command, timeouts.command);
 
     if relay.security == Security::StartTls
         && let Some(tls) = &relay.tls
     {
         if !conn.can_starttls() {
             conn.abort().await;
-            return Err(failed(format!(
+            return Err(relay_failed(format!(
                 "{target} does not offer STARTTLS, which the relay URL requires"
             )));
         }
@@ -341,5 +422,5 @@ pub(super) async fn connect(relay: &SmtpRelay) -> Result<(AsyncSmtpConnection, b
             .await
             .map_err(|e| connect_failure(&e, &format!("AUTH with {target}")))?;
     }
-    Ok((conn, pipelining))
+    Ok((conn, pipelining, limits))
 }

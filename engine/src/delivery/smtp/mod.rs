@@ -17,6 +17,7 @@
 //! is the sender's reputation).
 
 mod conversation;
+mod deadline;
 mod pool;
 #[cfg(test)]
 mod tests;
@@ -24,6 +25,7 @@ mod tls;
 
 use std::fmt;
 
+pub use deadline::Timeouts;
 pub use pool::Sender;
 
 /// The SMTP envelope of one message.
@@ -63,10 +65,20 @@ pub enum SendOutcome {
         permanent: bool,
         stage: &'static str,
     },
-    /// No SMTP answer at all: connect refused, timeout, TLS failure, connection dropped, or
-    /// an envelope address that cannot be sent. Whether the relay got the message is
-    /// unknown only when the timeout hit after the message data was written.
-    Failed { detail: String },
+    /// No SMTP answer before the message was sent: connect refused, a timeout, a TLS
+    /// failure, the connection dropped, or an envelope address that cannot be sent. The
+    /// relay does not have the message. `relay_fault`: the relay itself failed (TCP
+    /// connect, greeting, TLS, EHLO, AUTH, or a reply that is not SMTP), which is what
+    /// its health counts; a stall or drop mid-transaction is not.
+    Failed { detail: String, relay_fault: bool },
+    /// The connection broke or timed out after the message data went out (the body is
+    /// written with its final dot in one go, so from the first byte of it): the relay may
+    /// have accepted the message. Re-sent later with the same Message-ID, never as a new
+    /// attempt.
+    Unknown { detail: String },
+    /// Not sent: no connection of the pool came free within the queue bound. Our own
+    /// queueing, not the relay's doing: the send waits in the job queue and goes again.
+    NotSent { detail: String },
     /// Capture mode: nothing was sent; the caller stores the message.
     Captured,
 }

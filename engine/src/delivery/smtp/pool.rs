@@ -11,12 +11,16 @@ use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use tokio::sync::Semaphore;
 
-use super::conversation::{SmtpRelay, Tx, connect, failed, transaction};
+use super::conversation::{Clock, SmtpRelay, Tx, connect, failed, transaction};
+use super::deadline::{Limits, Timeouts};
 use super::{Envelope, SendOutcome, capture};
 use crate::delivery::relay_url::{RelayUrl, Security, TransportError};
 
 /// A connection used within this long is reused without a NOOP check first.
 const FRESH_FOR: Duration = Duration::from_secs(3);
+/// A relay marked down is probed within this, whatever the stage timeouts: the probe
+/// runs in the periodic round, which must not wait minutes on a silent relay.
+const PROBE_WITHIN: Duration = Duration::from_secs(30);
 /// A connection is closed (QUIT) and replaced after this many messages, so a long-lived
 /// pool spreads over the relay's front ends and stays clear of per-session limits.
 const MAX_MESSAGES_PER_CONNECTION: u32 = 1000;
@@ -31,7 +35,7 @@ pub struct Sender {
 struct Inner {
     url: RelayUrl,
     redacted: String,
-    timeout: Duration,
+    timeouts: Timeouts,
     max_connections: u32,
     relay: Option<SmtpRelay>,
     /// One permit per connection in use; idle connections hold none.
@@ -41,6 +45,8 @@ struct Inner {
 
 struct Pooled {
     conn: AsyncSmtpConnection,
+    /// The connection's read and write limits, set stage by stage.
+    limits: Arc<Limits>,
     /// The relay offers PIPELINING (RFC 2920): a transaction is sent in two round trips.
     pipelining: bool,
     last_used: Instant,
@@ -51,22 +57,22 @@ impl fmt::Debug for Sender {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sender")
             .field("relay", &self.inner.redacted)
-            .field("timeout", &self.inner.timeout)
+            .field("timeouts", &self.inner.timeouts)
             .field("max_connections", &self.inner.max_connections)
             .finish_non_exhaustive()
     }
 }
 
 impl Sender {
-    /// A sender for `url`. `timeout` bounds each whole [`send`](Self::send), including
-    /// waiting for a free connection; `max_connections` (at least 1) bounds the connections
+    /// A sender for `url`. `timeouts` bound each stage of a conversation, and apart from
+    /// them the wait for a free connection; `max_connections` (at least 1) bounds the connections
     /// open to the relay. Nothing is connected until the first send.
     pub fn new(
         url: &RelayUrl,
-        timeout: Duration,
+        timeouts: Timeouts,
         max_connections: u32,
     ) -> Result<Self, TransportError> {
-        Self::build(url, timeout, max_connections, None)
+        Self::build(url, timeouts, max_connections, None)
     }
 
     /// The same sender with another EHLO name (default: the address literal `[127.0.0.1]`).
@@ -85,7 +91,7 @@ impl Sender {
         }
         Self::build(
             &self.inner.url,
-            self.inner.timeout,
+            self.inner.timeouts,
             self.inner.max_connections,
             Some(ClientId::Domain(name.to_string())),
         )
@@ -93,7 +99,7 @@ impl Sender {
 
     fn build(
         url: &RelayUrl,
-        timeout: Duration,
+        timeouts: Timeouts,
         max_connections: u32,
         client_id: Option<ClientId>,
     ) -> Result<Self, TransportError> {
@@ -102,9 +108,9 @@ impl Sender {
                 "max_connections must be at least 1".to_string(),
             ));
         }
-        if timeout.is_zero() {
+        if timeouts.any_zero() {
             return Err(TransportError::InvalidConfig(
-                "timeout must be positive".to_string(),
+                "every SMTP timeout must be positive".to_string(),
             ));
         }
         let relay = match url {
@@ -138,7 +144,7 @@ impl Sender {
             inner: Arc::new(Inner {
                 url: url.clone(),
                 redacted: url.redacted(),
-                timeout,
+                timeouts,
                 max_connections,
                 relay,
                 permits: Semaphore::new(max_connections as usize),
@@ -152,34 +158,35 @@ impl Sender {
     }
 
     /// Does the relay answer? A fresh connection (TLS and AUTH as configured)
-    /// through greeting and EHLO, then QUIT, within the sender's timeout.
+    /// through greeting and EHLO, then QUIT, within [`PROBE_WITHIN`] at most.
     /// Sends nothing; the health guard uses it to restore an unreachable pool.
     pub async fn probe(&self) -> Result<(), String> {
         let Some(relay) = &self.inner.relay else {
             return Ok(());
         };
         let failure = |o: SendOutcome| match o {
-            SendOutcome::Failed { detail } => detail,
+            SendOutcome::Failed { detail, .. } => detail,
             SendOutcome::Rejected { response, .. } => {
                 format!("{} {}", response.code, response.text)
             }
             other => format!("{other:?}"),
         };
-        match tokio::time::timeout(self.inner.timeout, connect(relay)).await {
-            Ok(Ok((mut conn, _))) => {
+        let within = PROBE_WITHIN.min(self.inner.timeouts.connect + self.inner.timeouts.greeting);
+        match tokio::time::timeout(within, connect(relay, &self.inner.timeouts)).await {
+            Ok(Ok((mut conn, ..))) => {
                 let _ = conn.quit().await;
                 Ok(())
             }
             Ok(Err(outcome)) => Err(failure(outcome)),
             Err(_) => Err(format!(
                 "no greeting from {}:{} within {:?}",
-                relay.host, relay.port, self.inner.timeout
+                relay.host, relay.port, within
             )),
         }
     }
 
-    /// Sends one message. Never panics, and returns within the sender's timeout (plus
-    /// scheduling slack) whatever the relay does.
+    /// Sends one message. Never panics; every wait is bounded by its stage's timeout
+    /// (and the wait for a free connection by the queue bound), whatever the relay does.
     pub async fn send(&self, envelope: &Envelope, raw_message: &[u8]) -> SendOutcome {
         let Some(relay) = &self.inner.relay else {
             return capture(envelope);
@@ -197,14 +204,7 @@ impl Sender {
             Ok(a) => a,
             Err(_) => return failed(format!("invalid envelope RCPT TO {:?}", envelope.rcpt_to)),
         };
-        let work = self.send_smtp(relay, &from, &to, raw_message);
-        match tokio::time::timeout(self.inner.timeout, work).await {
-            Ok(outcome) => outcome,
-            Err(_) => failed(format!(
-                "timed out after {:?} talking to {}",
-                self.inner.timeout, self.inner.redacted
-            )),
-        }
+        self.send_smtp(relay, &from, &to, raw_message).await
     }
 
     async fn send_smtp(
@@ -214,8 +214,20 @@ impl Sender {
         to: &Address,
         raw: &[u8],
     ) -> SendOutcome {
-        let Ok(_permit) = self.inner.permits.acquire().await else {
-            return failed("sender is closed".to_string());
+        // Waiting for a connection is our own queueing: bounded on its own, and
+        // reported as not sent (never as the relay failing).
+        let queue = self.inner.timeouts.queue;
+        let _permit = match tokio::time::timeout(queue, self.inner.permits.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return failed("sender is closed".to_string()),
+            Err(_) => {
+                return SendOutcome::NotSent {
+                    detail: format!(
+                        "no free connection to {} within {queue:?}",
+                        self.inner.redacted
+                    ),
+                };
+            }
         };
         let mut retried = false;
         loop {
@@ -223,7 +235,11 @@ impl Sender {
                 Ok(c) => c,
                 Err(outcome) => return outcome,
             };
-            let tx = transaction(&mut pooled.conn, pooled.pipelining, from, to, raw).await;
+            let clock = Clock {
+                limits: &pooled.limits,
+                timeouts: &self.inner.timeouts,
+            };
+            let tx = transaction(&mut pooled.conn, &clock, pooled.pipelining, from, to, raw).await;
             match tx {
                 Tx::Done { outcome, keep } => {
                     if keep && !pooled.conn.has_broken() {
@@ -257,15 +273,20 @@ impl Sender {
             if pooled.conn.has_broken() {
                 continue;
             }
-            if pooled.last_used.elapsed() > FRESH_FOR && !pooled.conn.test_connected().await {
-                continue;
+            if pooled.last_used.elapsed() > FRESH_FOR {
+                let command = self.inner.timeouts.command;
+                pooled.limits.stage(command, command);
+                if !pooled.conn.test_connected().await {
+                    continue;
+                }
             }
             return Ok((pooled, true));
         }
-        let (conn, pipelining) = connect(relay).await?;
+        let (conn, pipelining, limits) = connect(relay, &self.inner.timeouts).await?;
         Ok((
             Pooled {
                 conn,
+                limits,
                 pipelining,
                 last_used: Instant::now(),
                 messages: 0,

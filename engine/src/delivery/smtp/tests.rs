@@ -7,6 +7,7 @@ use super::conversation::DataBody;
 use super::*;
 use crate::delivery::message::{ReceiptEmail, build};
 use crate::delivery::relay_url::RelayUrl;
+use crate::delivery::smtp::Timeouts;
 use crate::testing::smtp_server::{Script, ScriptedSmtpServer};
 use std::collections::HashSet;
 
@@ -18,7 +19,12 @@ fn url_for(server: &ScriptedSmtpServer) -> RelayUrl {
 }
 
 fn sender(server: &ScriptedSmtpServer, max: u32) -> Sender {
-    Sender::new(&url_for(server), Duration::from_secs(5), max).expect("sender")
+    Sender::new(
+        &url_for(server),
+        Timeouts::uniform(Duration::from_secs(5)),
+        max,
+    )
+    .expect("sender")
 }
 
 fn envelope(to: &str) -> Envelope {
@@ -309,13 +315,13 @@ async fn connection_refused_fails_quickly() {
         l.local_addr().expect("addr").port()
     };
     let url = RelayUrl::parse(&format!("smtp://127.0.0.1:{port}")).expect("url");
-    let s = Sender::new(&url, Duration::from_secs(5), 2).expect("sender");
+    let s = Sender::new(&url, Timeouts::uniform(Duration::from_secs(5)), 2).expect("sender");
     let start = Instant::now();
     let o = s
         .send(&envelope("a@x.test"), b"Subject: x\r\n\r\nx\r\n")
         .await;
     assert!(
-        matches!(&o, SendOutcome::Failed { detail } if detail.contains("connect")),
+        matches!(&o, SendOutcome::Failed { detail, relay_fault: true } if detail.contains("connect")),
         "{o:?}"
     );
     assert!(
@@ -329,14 +335,19 @@ async fn connection_refused_fails_quickly() {
 async fn slow_greeting_fails_within_the_timeout() {
     let server = ScriptedSmtpServer::start().await.expect("server");
     server.set_greeting_delay(Duration::from_secs(10));
-    let s = Sender::new(&url_for(&server), Duration::from_millis(300), 1).expect("sender");
+    let s = Sender::new(
+        &url_for(&server),
+        Timeouts::uniform(Duration::from_millis(300)),
+        1,
+    )
+    .expect("sender");
     let start = Instant::now();
     let o = s
         .send(&envelope("a@x.test"), b"Subject: x\r\n\r\nx\r\n")
         .await;
     let took = start.elapsed();
     assert!(
-        matches!(&o, SendOutcome::Failed { detail } if detail.contains("timed out")),
+        matches!(&o, SendOutcome::Failed { detail, relay_fault: true } if detail.contains("within")),
         "{o:?}"
     );
     assert!(
@@ -352,7 +363,12 @@ async fn stall_mid_transaction_fails_and_frees_the_slot() {
         "slow@x.test",
         Script::DelayGreeting(Duration::from_secs(10)),
     );
-    let s = Sender::new(&url_for(&server), Duration::from_millis(300), 1).expect("sender");
+    let s = Sender::new(
+        &url_for(&server),
+        Timeouts::uniform(Duration::from_millis(300)),
+        1,
+    )
+    .expect("sender");
     let raw = message("a@x.test", "m4@bounce.example", "hi");
     let o = s.send(&envelope("slow@x.test"), &raw).await;
     assert!(matches!(o, SendOutcome::Failed { .. }), "{o:?}");
@@ -429,7 +445,12 @@ async fn two_hundred_concurrent_sends_arrive_exactly_once() {
 
 #[tokio::test]
 async fn capture_sends_nothing() {
-    let s = Sender::new(&RelayUrl::Capture, Duration::from_secs(1), 1).expect("sender");
+    let s = Sender::new(
+        &RelayUrl::Capture,
+        Timeouts::uniform(Duration::from_secs(1)),
+        1,
+    )
+    .expect("sender");
     assert!(s.is_capture());
     let o = s.send(&envelope("a@x.test"), b"x").await;
     assert_eq!(o, SendOutcome::Captured);
@@ -452,22 +473,160 @@ async fn required_tls_is_never_skipped() {
     let server = ScriptedSmtpServer::start().await.expect("server");
     // The scripted server offers no STARTTLS: refuse to send in clear.
     let url = RelayUrl::parse(&format!("smtp://{}?tls=starttls", server.addr())).expect("url");
-    let s = Sender::new(&url, Duration::from_secs(2), 1).expect("sender");
+    let s = Sender::new(&url, Timeouts::uniform(Duration::from_secs(2)), 1).expect("sender");
     let o = s
         .send(&envelope("a@x.test"), b"Subject: x\r\n\r\nx\r\n")
         .await;
     assert!(
-        matches!(&o, SendOutcome::Failed { detail } if detail.contains("STARTTLS")),
+        matches!(&o, SendOutcome::Failed { detail, .. } if detail.contains("STARTTLS")),
         "{o:?}"
     );
     // Implicit TLS against a plain server: the handshake fails, nothing is sent.
     let url = RelayUrl::parse(&format!("smtps://{}", server.addr())).expect("url");
-    let s = Sender::new(&url, Duration::from_secs(2), 1).expect("sender");
+    let s = Sender::new(&url, Timeouts::uniform(Duration::from_secs(2)), 1).expect("sender");
     let o = s
         .send(&envelope("a@x.test"), b"Subject: x\r\n\r\nx\r\n")
         .await;
     assert!(matches!(o, SendOutcome::Failed { .. }), "{o:?}");
     assert!(server.received().is_empty());
+}
+
+/// Stage timeouts for the fault tests below: `stage` for every stage, the
+/// final reply and the queue as given.
+fn staged(stage: Duration, final_reply: Duration, queue: Duration) -> Timeouts {
+    Timeouts {
+        final_reply,
+        queue,
+        ..Timeouts::uniform(stage)
+    }
+}
+
+#[tokio::test]
+async fn a_slow_final_reply_within_its_timeout_is_accepted_and_queueing_is_not_counted() {
+    for pipelining in [true, false] {
+        let server = ScriptedSmtpServer::start().await.expect("server");
+        server.set_pipelining(pipelining);
+        server.set_final_reply_delay(Duration::from_millis(150));
+        // One connection, 8 sends at once: the last waits ~1 s for the connection,
+        // far past every stage timeout (400 ms), and still goes through.
+        let url = url_for(&server);
+        let t = staged(
+            Duration::from_millis(400),
+            Duration::from_secs(2),
+            Duration::from_secs(10),
+        );
+        let s = Sender::new(&url, t, 1).expect("sender");
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let s = s.clone();
+            tasks.spawn(async move {
+                let to = format!("slow{i}@x.test");
+                let raw = message(&to, &format!("s{i}@bounce.example"), "hi");
+                s.send(&envelope(&to), &raw).await
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            let o = r.expect("task");
+            assert!(matches!(o, SendOutcome::Accepted { .. }), "{o:?}");
+        }
+        assert_eq!(server.received().len(), 8);
+    }
+}
+
+#[tokio::test]
+async fn no_free_connection_within_the_queue_bound_is_not_sent_not_a_relay_failure() {
+    let server = ScriptedSmtpServer::start().await.expect("server");
+    server.set_final_reply_delay(Duration::from_millis(800));
+    let t = staged(
+        Duration::from_secs(2),
+        Duration::from_secs(2),
+        Duration::from_millis(200),
+    );
+    let s = Sender::new(&url_for(&server), t, 1).expect("sender");
+    let raw = message("a@x.test", "q@bounce.example", "hi");
+    let (e1, e2) = (envelope("q1@x.test"), envelope("q2@x.test"));
+    let (first, second) = tokio::join!(s.send(&e1, &raw), async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        s.send(&e2, &raw).await
+    });
+    assert!(matches!(first, SendOutcome::Accepted { .. }), "{first:?}");
+    assert!(
+        matches!(&second, SendOutcome::NotSent { detail } if detail.contains("no free connection")),
+        "{second:?}"
+    );
+    assert_eq!(server.received().len(), 1);
+}
+
+#[tokio::test]
+async fn a_relay_closing_after_the_final_dot_leaves_the_outcome_unknown() {
+    for pipelining in [true, false] {
+        let server = ScriptedSmtpServer::start().await.expect("server");
+        server.set_pipelining(pipelining);
+        server.script("gone@x.test", Script::CloseAfterData);
+        let s = sender(&server, 1);
+        let raw = message("gone@x.test", "u@bounce.example", "hi");
+        let o = s.send(&envelope("gone@x.test"), &raw).await;
+        assert!(matches!(o, SendOutcome::Unknown { .. }), "{o:?}");
+        // The relay did take it; the connection is replaced for the next send.
+        assert_eq!(server.received().len(), 1);
+        let o = s.send(&envelope("next@x.test"), &raw).await;
+        assert!(matches!(o, SendOutcome::Accepted { .. }), "{o:?}");
+        assert_eq!(server.connections_accepted(), 2);
+    }
+}
+
+#[tokio::test]
+async fn no_reply_to_the_final_dot_within_its_timeout_is_unknown() {
+    let server = ScriptedSmtpServer::start().await.expect("server");
+    server.set_final_reply_delay(Duration::from_secs(5));
+    let t = staged(
+        Duration::from_secs(2),
+        Duration::from_millis(300),
+        Duration::from_secs(2),
+    );
+    let s = Sender::new(&url_for(&server), t, 1).expect("sender");
+    let raw = message("a@x.test", "f@bounce.example", "hi");
+    let start = Instant::now();
+    let o = s.send(&envelope("late@x.test"), &raw).await;
+    let took = start.elapsed();
+    assert!(
+        matches!(&o, SendOutcome::Unknown { detail } if detail.contains("within")),
+        "{o:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(300) && took < Duration::from_millis(1500),
+        "{took:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_drop_mid_transaction_is_not_the_relays_fault() {
+    let server = ScriptedSmtpServer::start().await.expect("server");
+    server.script("drop@x.test", Script::CloseAtRcpt);
+    let s = sender(&server, 1);
+    let raw = message("a@x.test", "d@bounce.example", "hi");
+    let o = s.send(&envelope("drop@x.test"), &raw).await;
+    assert!(
+        matches!(
+            o,
+            SendOutcome::Failed {
+                relay_fault: false,
+                ..
+            }
+        ),
+        "{o:?}"
+    );
+}
+
+#[test]
+fn default_timeouts_are_rfc_5321s() {
+    let t = Timeouts::default();
+    let min = |m: u64| Duration::from_secs(60 * m);
+    assert_eq!((t.greeting, t.mail, t.rcpt), (min(5), min(5), min(5)));
+    assert_eq!(
+        (t.data_init, t.data_block, t.final_reply),
+        (min(2), min(3), min(10))
+    );
 }
 
 /// Throughput over loopback: `cargo test --release -- --ignored --nocapture throughput`.
