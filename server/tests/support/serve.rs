@@ -33,13 +33,14 @@ impl Serve {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_rebound"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .envs(env.iter().copied())
             .env("DATABASE_URL", db_url)
             .env("REBOUND_DEMO__CREATE_ADMIN", "false")
             .env("REBOUND_DELIVERY__LEASE_SECONDS", "4")
             .env("REBOUND_DELIVERY__SMTP_TIMEOUT_SECONDS", "2")
             .env("REBOUND_DELIVERY__BATCH_SIZE", batch.to_string())
             .env("REBOUND_LOG__LEVEL", "warn")
+            // After the defaults above, so a test can override them.
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -56,6 +57,11 @@ impl Serve {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Serve { child, base }
+    }
+
+    /// The process id (a worker's lease owner is `worker-<pid>-…`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn kill(mut self) {
