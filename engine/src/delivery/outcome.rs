@@ -7,8 +7,8 @@ use super::plan::SendPlan;
 use super::policy::{RetryPolicy, retry_hint_ms};
 use super::pools::SenderPool;
 use super::queue::Job;
-use super::smtp::SendOutcome;
-use super::state::Transition;
+use super::smtp::{SendOutcome, SmtpResponse};
+use super::state::{InFlight, Transition};
 use crate::bounce::{BounceClass, Classifier, SmtpReply};
 use crate::clock::Millis;
 use crate::error::Result;
@@ -245,43 +245,9 @@ pub(super) fn of_send(
             response,
             permanent,
             stage,
-        }) => {
-            let reply = SmtpReply::parse(&format!("{} {}", response.code, response.text));
-            let verdict = classifier.classify(&reply, None);
-            // A 4xx is never the end of an address, whatever its words say.
-            let class = if !permanent && verdict.class == BounceClass::RecipientPermanent {
-                BounceClass::Transient
-            } else {
-                verdict.class
-            };
-            let why = format!(
-                "{} {} at {stage} via {} ({}, {})",
-                response.code,
-                response.text,
-                pool.name,
-                verdict.reason.as_str(),
-                class.as_str()
-            );
-            let t = flight.failed(
-                class,
-                policy,
-                now,
-                retry_hint_ms(&response.text),
-                why.clone(),
-            );
-            (
-                t,
-                Recorded {
-                    rule: Some(verdict.rule_id.clone()),
-                    outcome: if permanent { "rejected" } else { "deferred" },
-                    code: Some(i64::from(response.code)),
-                    text: Some(response.text),
-                    reason: Some(verdict.reason.as_str().into()),
-                    class: Some(class.as_str().into()),
-                },
-                why,
-            )
-        }
+        }) => refused(
+            classifier, policy, flight, &pool.name, now, response, permanent, stage,
+        ),
         Ok(SendOutcome::Failed {
             detail,
             relay_fault,
@@ -337,4 +303,53 @@ pub(super) fn of_send(
         email: order.customer_email,
         sent: Some((pool, provider)),
     })
+}
+
+/// A refusal (a 4xx or 5xx reply): classified, and the transition it leads to.
+#[allow(clippy::too_many_arguments)]
+fn refused(
+    classifier: &Classifier,
+    policy: &RetryPolicy,
+    flight: InFlight,
+    pool: &str,
+    now: Millis,
+    response: SmtpResponse,
+    permanent: bool,
+    stage: &str,
+) -> (Transition, Recorded, String) {
+    let reply = SmtpReply::parse(&format!("{} {}", response.code, response.text));
+    let verdict = classifier.classify(&reply, None);
+    // A 4xx is never the end of an address, whatever its words say.
+    let class = if !permanent && verdict.class == BounceClass::RecipientPermanent {
+        BounceClass::Transient
+    } else {
+        verdict.class
+    };
+    let why = format!(
+        "{} {} at {stage} via {} ({}, {})",
+        response.code,
+        response.text,
+        pool,
+        verdict.reason.as_str(),
+        class.as_str()
+    );
+    let t = flight.failed(
+        class,
+        policy,
+        now,
+        retry_hint_ms(&response.text),
+        why.clone(),
+    );
+    (
+        t,
+        Recorded {
+            rule: Some(verdict.rule_id.clone()),
+            outcome: if permanent { "rejected" } else { "deferred" },
+            code: Some(i64::from(response.code)),
+            text: Some(response.text),
+            reason: Some(verdict.reason.as_str().into()),
+            class: Some(class.as_str().into()),
+        },
+        why,
+    )
 }

@@ -44,118 +44,7 @@ impl Worker {
                 Some("the chosen sender pool is gone or disabled".to_string())
             }
             (None, _) => Some("no enabled masked sender pool".to_string()),
-            (Some(pool), None) => {
-                let pool = pool.clone();
-                let masked_job = Job {
-                    attempt_no,
-                    ..job.clone()
-                };
-                let attempt = self.start_attempt(&order, &masked_job, &pool).await?;
-                let outcome = self.send_link(&order, &pool, &attempt).await;
-                let now = self.clock.now_ms();
-                let (outcome_text, code, text, class, failure) = match outcome {
-                    Ok(SendOutcome::Accepted { response }) => (
-                        "accepted",
-                        Some(i64::from(response.code)),
-                        response.text,
-                        "delivered".to_string(),
-                        None,
-                    ),
-                    Ok(SendOutcome::Captured) => (
-                        "accepted",
-                        Some(250),
-                        "captured (development outbox)".to_string(),
-                        "delivered".to_string(),
-                        None,
-                    ),
-                    Ok(SendOutcome::Rejected {
-                        response,
-                        permanent,
-                        ..
-                    }) => {
-                        let reply =
-                            SmtpReply::parse(&format!("{} {}", response.code, response.text));
-                        let verdict = self.classifier.classify(&reply, None);
-                        let why = format!(
-                            "masked re-send refused by {}: {} {} ({})",
-                            pool.name,
-                            response.code,
-                            response.text,
-                            verdict.reason.as_str()
-                        );
-                        if permanent && verdict.class == BounceClass::RecipientPermanent {
-                            crate::suppression::suppress(
-                                db,
-                                now,
-                                &order.customer_email,
-                                verdict.reason.as_str(),
-                                "smtp",
-                                None,
-                            )
-                            .await?;
-                        }
-                        (
-                            if permanent { "rejected" } else { "deferred" },
-                            Some(i64::from(response.code)),
-                            response.text,
-                            verdict.class.as_str().to_string(),
-                            Some(why),
-                        )
-                    }
-                    // The relay may have it: not a failure to escalate, and a re-run of
-                    // this job (after a crash) sends with the same Message-ID.
-                    Ok(SendOutcome::Unknown { detail }) => (
-                        "unknown",
-                        None,
-                        detail,
-                        BounceClass::Transient.as_str().to_string(),
-                        None,
-                    ),
-                    Ok(SendOutcome::NotSent { detail } | SendOutcome::Failed { detail, .. }) => (
-                        "failed",
-                        None,
-                        detail.clone(),
-                        BounceClass::Transient.as_str().to_string(),
-                        Some(format!(
-                            "masked re-send through {} failed: {detail}",
-                            pool.name
-                        )),
-                    ),
-                    Err(e) => (
-                        "failed",
-                        None,
-                        e.to_string(),
-                        BounceClass::Content.as_str().to_string(),
-                        Some(format!("masked re-send could not be built: {e}")),
-                    ),
-                };
-                crate::metrics::send(&pool.name, outcome_text);
-                if matches!(outcome_text, "rejected" | "deferred") {
-                    crate::metrics::bounce(&class);
-                }
-                exec_on_pool!(db, p => sqlx::query(
-                    "UPDATE delivery_attempts SET finished_at = $1, outcome = $2, smtp_code = $3, smtp_text = $4, class = $5
-                     WHERE id = $6"
-                ).bind(now).bind(outcome_text).bind(code).bind(&text).bind(&class).bind(attempt.id).execute(p).await)?;
-                if failure.is_none() {
-                    orders::add_event(
-                        db,
-                        order.id,
-                        now,
-                        "masked_resend",
-                        &if job.pool_id.is_some() {
-                            format!(
-                                "secure link re-sent through the pool {} (chosen by an agent)",
-                                pool.name
-                            )
-                        } else {
-                            format!("secure link re-sent through the masked pool {}", pool.name)
-                        },
-                    )
-                    .await?;
-                }
-                failure
-            }
+            (Some(pool), None) => self.send_masked(&order, &job, attempt_no, pool).await?,
         };
         if let Some(why) = failure {
             let now = self.clock.now_ms();
@@ -174,6 +63,126 @@ impl Worker {
             ).bind("; masked re-send failed, sent to support").bind(order.id).execute(p).await)?;
         }
         self.finish_job(&job).await
+    }
+
+    /// Sends the link through `pool` and records the attempt's outcome;
+    /// returns why it failed, if it did (then the order goes to support).
+    async fn send_masked(
+        &self,
+        order: &Order,
+        job: &Job,
+        attempt_no: i64,
+        pool: &SenderPool,
+    ) -> Result<Option<String>> {
+        let db = &self.db;
+        let masked_job = Job {
+            attempt_no,
+            ..job.clone()
+        };
+        let attempt = self.start_attempt(order, &masked_job, pool).await?;
+        let outcome = self.send_link(order, pool, &attempt).await;
+        let now = self.clock.now_ms();
+        let (outcome_text, code, text, class, failure) = match outcome {
+            Ok(SendOutcome::Accepted { response }) => (
+                "accepted",
+                Some(i64::from(response.code)),
+                response.text,
+                "delivered".to_string(),
+                None,
+            ),
+            Ok(SendOutcome::Captured) => (
+                "accepted",
+                Some(250),
+                "captured (development outbox)".to_string(),
+                "delivered".to_string(),
+                None,
+            ),
+            Ok(SendOutcome::Rejected {
+                response,
+                permanent,
+                ..
+            }) => {
+                let reply = SmtpReply::parse(&format!("{} {}", response.code, response.text));
+                let verdict = self.classifier.classify(&reply, None);
+                let why = format!(
+                    "masked re-send refused by {}: {} {} ({})",
+                    pool.name,
+                    response.code,
+                    response.text,
+                    verdict.reason.as_str()
+                );
+                if permanent && verdict.class == BounceClass::RecipientPermanent {
+                    crate::suppression::suppress(
+                        db,
+                        now,
+                        &order.customer_email,
+                        verdict.reason.as_str(),
+                        "smtp",
+                        None,
+                    )
+                    .await?;
+                }
+                (
+                    if permanent { "rejected" } else { "deferred" },
+                    Some(i64::from(response.code)),
+                    response.text,
+                    verdict.class.as_str().to_string(),
+                    Some(why),
+                )
+            }
+            // The relay may have it: not a failure to escalate, and a re-run of
+            // this job (after a crash) sends with the same Message-ID.
+            Ok(SendOutcome::Unknown { detail }) => (
+                "unknown",
+                None,
+                detail,
+                BounceClass::Transient.as_str().to_string(),
+                None,
+            ),
+            Ok(SendOutcome::NotSent { detail } | SendOutcome::Failed { detail, .. }) => (
+                "failed",
+                None,
+                detail.clone(),
+                BounceClass::Transient.as_str().to_string(),
+                Some(format!(
+                    "masked re-send through {} failed: {detail}",
+                    pool.name
+                )),
+            ),
+            Err(e) => (
+                "failed",
+                None,
+                e.to_string(),
+                BounceClass::Content.as_str().to_string(),
+                Some(format!("masked re-send could not be built: {e}")),
+            ),
+        };
+        crate::metrics::send(&pool.name, outcome_text);
+        if matches!(outcome_text, "rejected" | "deferred") {
+            crate::metrics::bounce(&class);
+        }
+        exec_on_pool!(db, p => sqlx::query(
+            "UPDATE delivery_attempts SET finished_at = $1, outcome = $2, smtp_code = $3, smtp_text = $4, class = $5
+             WHERE id = $6"
+        ).bind(now).bind(outcome_text).bind(code).bind(&text).bind(&class).bind(attempt.id).execute(p).await)?;
+        if failure.is_none() {
+            orders::add_event(
+                db,
+                order.id,
+                now,
+                "masked_resend",
+                &if job.pool_id.is_some() {
+                    format!(
+                        "secure link re-sent through the pool {} (chosen by an agent)",
+                        pool.name
+                    )
+                } else {
+                    format!("secure link re-sent through the masked pool {}", pool.name)
+                },
+            )
+            .await?;
+        }
+        Ok(failure)
     }
 
     /// Builds and sends the secure-link message for a masked re-send.
