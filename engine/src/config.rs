@@ -179,6 +179,27 @@ pub struct EspWebhooksConfig {
     pub postmark_password: Option<String>,
     /// Mailgun HTTP webhook signing key; none: off. Secret.
     pub mailgun_signing_key: Option<String>,
+    /// Postmark basic-auth credentials, `user:password` each, several at once while rotating
+    /// (beside the older `postmark_username` / `postmark_password` pair). Secret.
+    pub postmark_credentials: Vec<String>,
+    /// Postal: the `p=` value of the Postal server's DNS record (RSA public key, base64);
+    /// none: off.
+    pub postal_public_key: Option<String>,
+    /// SparkPost webhook basic auth, `user:password` each; empty: off. Secret.
+    pub sparkpost_credentials: Vec<String>,
+    /// Brevo webhook basic auth (in the webhook URL), `user:password` each; empty: off. Secret.
+    pub brevo_credentials: Vec<String>,
+    /// Mailjet event URL basic auth, `user:password` each; empty: off. Secret.
+    pub mailjet_credentials: Vec<String>,
+    /// Resend (Svix) endpoint signing secret, `whsec_…`; none: off. Secret.
+    pub resend_signing_secret: Option<String>,
+    /// MailerSend webhook signing secret; none: off. Secret.
+    pub mailersend_signing_secret: Option<String>,
+    /// Mandrill webhook key; none: off. Secret.
+    pub mandrill_webhook_key: Option<String>,
+    /// The webhook URL exactly as entered in Mandrill (it is signed); none: `public_url` +
+    /// `/api/v1/webhooks/mandrill`.
+    pub mandrill_webhook_url: Option<String>,
     /// Signed timestamps older than this many seconds are refused (replays).
     pub max_age_seconds: i64,
 }
@@ -373,6 +394,15 @@ impl Default for EspWebhooksConfig {
             postmark_username: None,
             postmark_password: None,
             mailgun_signing_key: None,
+            postmark_credentials: Vec::new(),
+            postal_public_key: None,
+            sparkpost_credentials: Vec::new(),
+            brevo_credentials: Vec::new(),
+            mailjet_credentials: Vec::new(),
+            resend_signing_secret: None,
+            mailersend_signing_secret: None,
+            mandrill_webhook_key: None,
+            mandrill_webhook_url: None,
             max_age_seconds: 600,
         }
     }

@@ -111,8 +111,16 @@ impl Settings {
             postmark_username: c.postmark_username.clone(),
             postmark_password: c.postmark_password.clone(),
             mailgun_signing_key: c.mailgun_signing_key.clone(),
+            postmark_credentials: c.postmark_credentials.clone(),
+            postal_public_key: c.postal_public_key.clone(),
+            sparkpost_credentials: c.sparkpost_credentials.clone(),
+            brevo_credentials: c.brevo_credentials.clone(),
+            mailjet_credentials: c.mailjet_credentials.clone(),
+            resend_signing_secret: c.resend_signing_secret.clone(),
+            mailersend_signing_secret: c.mailersend_signing_secret.clone(),
+            mandrill_webhook_key: c.mandrill_webhook_key.clone(),
+            mandrill_webhook_url: c.mandrill_webhook_url.clone(),
             public_url: config.public_url.clone(),
-            ..Settings::default()
         }
     }
 }
