@@ -1,8 +1,9 @@
 //! ESP webhooks through the real HTTP server, on SQLite and PostgreSQL: the provider's own
 //! permanent verdict suppresses without any diagnostic text, SES rejects and Postmark
 //! subscription changes are applied, a signed SNS notice that is not an event is accepted and
-//! ignored, a retried batch is stored once, unknown event kinds are counted and answered 200,
-//! and Postmark takes two credential pairs at once.
+//! ignored, a retried batch is stored once,
+//! unknown event kinds are counted, answered 200 and shown on the admin webhooks page, and
+//! Postmark takes two credential pairs at once.
 
 mod esp_support;
 mod support;
@@ -227,6 +228,28 @@ async fn a_retried_batch_is_stored_once_and_unknown_kinds_are_counted() {
                 .map(|u| (u.provider.as_str(), u.kind.as_str(), u.seen))
                 .collect::<Vec<_>>(),
             vec![("sendgrid", "teleported", 2)]
+        );
+
+        // Shown to admins on the webhooks page, rendered on the server.
+        srv.add_user("admin@example.com", engine::accounts::Role::Admin)
+            .await;
+        let c = srv.client();
+        assert_eq!(
+            srv.login(&c, "admin@example.com", support::PASSWORD)
+                .await
+                .0,
+            200
+        );
+        let res = c
+            .get(format!("{}/admin/webhooks", srv.base))
+            .send()
+            .await
+            .expect("get");
+        assert_eq!(res.status(), 200);
+        let html = res.text().await.unwrap_or_default();
+        assert!(
+            html.contains("ESP webhooks") && html.contains("teleported"),
+            "{html}"
         );
 
         // A body of only unknown kinds is still a 200, never a 4xx the provider would stop on.
