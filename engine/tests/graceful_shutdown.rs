@@ -154,3 +154,61 @@ async fn sends_in_flight_finish_within_the_grace_period() {
         t.cleanup().await;
     }
 }
+
+/// A live worker renews the leases of the batch in hand (every third of a
+/// lease), so a slow send outlives its first lease without another worker
+/// taking the job; once the batch is done nothing is renewed any more.
+#[tokio::test]
+async fn a_live_worker_renews_its_leases_while_a_slow_send_runs() {
+    for t in all_backends().await {
+        let db = &t.db;
+        let b = db.backend_name();
+        let smtp = ScriptedSmtpServer::start().await.expect("smtp");
+        smtp_pool(db, T0, "primary", "primary", smtp.addr(), 0).await;
+        smtp.script(
+            "slow@example.com",
+            Script::DelayGreeting(Duration::from_secs(3)),
+        );
+        orders::intake(db, T0, order("R-1", "slow@example.com"), None)
+            .await
+            .expect("intake");
+        let mut config = Config::default();
+        config.delivery.lease_seconds = 3;
+        config.delivery.smtp_timeout_seconds = 30;
+        let clock = ManualClock::new(T0);
+        let dyn_clock = Arc::new(clock.clone()) as Arc<dyn Clock>;
+        let worker = Arc::new(Worker::new(db.clone(), dyn_clock.clone(), &config).expect("worker"));
+        let other = Worker::new(db.clone(), dyn_clock, &config).expect("worker");
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let running = tokio::spawn(worker.clone().run(stop_rx));
+        let mut held = (0, 0, 0);
+        for _ in 0..50 {
+            held = jobs_by_state(db, worker.id()).await;
+            if held.0 == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(held.0, 1, "[{b}] the slow job is leased");
+        // Past a third of the lease: the next look renews it to now + 3 s.
+        clock.advance_ms(2_000);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        // Past the first lease (T0 + 3 s), within the renewed one (T0 + 5 s).
+        clock.advance_ms(2_000);
+        let taken = queue::claim(db, clock.now_ms(), other.id(), 3_000, 10)
+            .await
+            .expect("claim");
+        assert!(taken.is_empty(), "[{b}] a renewed lease is not taken over");
+        assert_eq!(smtp.wait_for(1, Duration::from_secs(10)).await.len(), 1);
+        for _ in 0..50 {
+            if state_of(db, "R-1").await == "accepted" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(state_of(db, "R-1").await, "accepted", "[{b}]");
+        stop_tx.send(true).expect("stop");
+        running.await.expect("worker");
+        t.cleanup().await;
+    }
+}
