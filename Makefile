@@ -27,7 +27,7 @@ build:
 ## Release build: target/release/rebound and target/site (WASM with the
 ## wasm-release profile and wasm-opt), then what the browser app weighs.
 release: setup
-	time cargo leptos build --release
+	time cargo leptos build --release --split
 	@bash scripts/site-sizes.sh
 
 ## Debian package from the release build: target/debian/rebound_<version>_<arch>.deb.
