@@ -10,8 +10,8 @@ use crate::bounce::esp::{EspEvent, EventKind};
 use crate::bounce::{BounceClass, Classifier, RecipientVerdict};
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::delivery::policy::RetryPolicy;
 use crate::delivery::attempts::{ATTEMPT_COLUMNS, Attempt};
+use crate::delivery::policy::RetryPolicy;
 use crate::error::Result;
 use crate::{exec_on_pool, on_pool};
 
@@ -399,8 +399,8 @@ mod tests {
     use super::*;
     use crate::bounce::esp::{self, Provider};
     use crate::clock::Clock;
-    use crate::delivery::pools::{self, NewPool};
     use crate::delivery::attempts::attempts;
+    use crate::delivery::pools::{self, NewPool};
     use crate::delivery::worker::Worker;
     use crate::orders::{self, OrderInput};
     use std::sync::Arc;

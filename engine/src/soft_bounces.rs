@@ -87,8 +87,8 @@ mod tests {
     use super::*;
     use crate::clock::{Clock, ManualClock};
     use crate::config::Config;
-    use crate::delivery::pools::{self, NewPool};
     use crate::delivery::attempts::attempts;
+    use crate::delivery::pools::{self, NewPool};
     use crate::delivery::worker::Worker;
     use crate::orders::{self, OrderInput};
     use crate::testing::smtp_server::{Script, ScriptedSmtpServer};

@@ -14,8 +14,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use engine::config::{Config, NetworkListConfig};
-use engine::delivery::pools;
 use engine::delivery::attempts::attempts;
+use engine::delivery::pools;
 use engine::delivery::worker::Worker;
 use engine::delivery::{guard, pace};
 use engine::orders;

@@ -364,8 +364,7 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
         runs_workers.then(|| tokio::spawn(worker.clone().run_graceful(stop_rx.clone(), grace)));
     // The timers beside the sends: fallback decisions, reach, rollups,
     // retention, pool health.
-    let periodic_task =
-        runs_workers.then(|| tokio::spawn(worker.periodic().run(stop_rx.clone())));
+    let periodic_task = runs_workers.then(|| tokio::spawn(worker.periodic().run(stop_rx.clone())));
     let risk = Arc::new(engine::risk::Assessor::new(&config.risk).map_err(|e| e.to_string())?);
     // Risk sources are re-read when their files change, without a restart.
     let risk_reload_task = tokio::spawn(watch_risk_sources(risk.clone(), stop_rx.clone()));

@@ -9,8 +9,8 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use engine::delivery::pools::{self, NewPool};
 use engine::delivery::attempts::attempts;
+use engine::delivery::pools::{self, NewPool};
 use engine::delivery::worker::Worker;
 use serde_json::json;
 use server::inbound_smtp::{InboundSmtp, Settings};

@@ -19,9 +19,12 @@ pub fn compressed(router: Router) -> Router {
         .and(NotForContentType::IMAGES)
         .and(NotForContentType::const_new("application/pdf"))
         .and(NotForContentType::SSE);
-    router
-        .layer(middleware::from_fn(site_asset_caching))
-        .layer(CompressionLayer::new().br(true).gzip(true).compress_when(worth_it))
+    router.layer(middleware::from_fn(site_asset_caching)).layer(
+        CompressionLayer::new()
+            .br(true)
+            .gzip(true)
+            .compress_when(worth_it),
+    )
 }
 
 /// The site's files under `/pkg/` keep their names from build to build, so a
