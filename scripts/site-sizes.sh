@@ -1,15 +1,25 @@
 #!/usr/bin/env bash
-# Prints what the browser app weighs on the wire: each file in target/site/pkg
-# raw, gzip -9 and brotli (quality 11, as a precompressing proxy would; Node's
-# zlib has brotli, so nothing extra to install).
+# Prints what the browser app weighs on the wire: the main module, its JS
+# glue and the stylesheet one by one, and the lazily loaded chunks of a
+# split build (each page's code, fetched when the page is first opened)
+# summed; raw, gzip -9 and brotli at quality 11 (as a precompressing proxy
+# would; Node's zlib has brotli, so nothing extra to install).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-printf '%-28s %10s %10s %10s\n' file raw gzip brotli
-for f in target/site/pkg/*; do
-  raw=$(stat -c %s "$f")
-  gz=$(gzip -9 -c "$f" | wc -c)
-  br=$(node -e 'const z=require("zlib"),fs=require("fs");
-    const b=z.brotliCompressSync(fs.readFileSync(process.argv[1]),{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}});
-    console.log(b.length)' "$f")
-  printf '%-28s %10s %10s %10s\n' "$(basename "$f")" "$raw" "$gz" "$br"
+sizes() { # prints "raw gzip brotli" for the files given
+  node -e 'const z=require("zlib"),fs=require("fs"); let r=0,g=0,b=0;
+    for (const f of process.argv.slice(1)) { const d=fs.readFileSync(f); r+=d.length;
+      g+=z.gzipSync(d,{level:9}).length;
+      b+=z.brotliCompressSync(d,{params:{[z.constants.BROTLI_PARAM_QUALITY]:11}}).length; }
+    console.log(r, g, b)' "$@"
+}
+pkg=target/site/pkg
+printf '%-24s %10s %10s %10s\n' file raw gzip brotli
+for f in "$pkg"/rebound.wasm "$pkg"/rebound.js "$pkg"/rebound.css; do
+  [ -f "$f" ] && printf '%-24s %10s %10s %10s\n' "$(basename "$f")" $(sizes "$f")
 done
+shopt -s nullglob
+chunks=("$pkg"/chunk_*.wasm "$pkg"/__wasm_split*.js)
+if [ ${#chunks[@]} -gt 0 ]; then
+  printf '%-24s %10s %10s %10s\n' "${#chunks[@]} lazy chunks" $(sizes "${chunks[@]}")
+fi
