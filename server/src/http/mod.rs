@@ -5,6 +5,7 @@ mod auth_gate;
 mod bad_args;
 mod charts;
 mod csrf;
+mod customer_pages;
 pub mod health;
 pub mod metrics;
 mod page_csp;
@@ -106,6 +107,7 @@ pub async fn router_with_workers(
             page_csp::record_nonce,
             shell,
         ))
+        .layer(middleware::from_fn(customer_pages::without_scripts))
         .layer(middleware::from_fn(page_csp::with_page_csp))
         .layer(middleware::from_fn(auth_gate::require_sign_in))
         .layer(middleware::from_fn(bad_args::bad_arguments_are_400))
