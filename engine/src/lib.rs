@@ -21,6 +21,7 @@ pub mod orders;
 pub mod periodic;
 pub mod pool_file;
 pub mod privacy;
+pub mod provider;
 pub mod ratelimit;
 pub mod reach;
 pub mod receipt;
