@@ -15,15 +15,17 @@ pub fn ReceiptLinkView() -> impl IntoView {
     let query = use_query_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let fresh_sent = move || query.read().get("fresh").is_some();
-    // Awaited in the render, not a `Resource`: the page never hydrates (no
-    // WASM on customer pages, see `crate::is_customer_page`), so there is no
-    // serialized copy of the receipt for a browser to read.
+    // One fetch per page, whatever re-runs the view below: opening the link
+    // counts against its rate limits. The page never hydrates (see
+    // `crate::is_customer_page`); the serialized copy Leptos writes for a
+    // browser is removed with every other script (server/src/http/customer_pages.rs).
+    let page = crate::resource::resource(token, open_receipt);
     view! {
         <Title text="Your receipt"/>
         <div class="customer-page">
             <Suspense fallback=|| view! { <main id="main" class="customer"><p>"Loading your receipt…"</p></main> }>
-                {move || { let t = token(); Suspend::new(async move {
-                    match open_receipt(t).await {
+                {move || Suspend::new(async move {
+                    match page.await {
                         Ok(ReceiptLinkPage::Receipt(r)) => view! { <ReceiptView r=*r/> }.into_any(),
                         Ok(ReceiptLinkPage::Unavailable { shop_name, support_email }) => view! {
                             <header class="customer-brand"><p class="shop-name">{shop_name}</p></header>
@@ -60,7 +62,7 @@ pub fn ReceiptLinkView() -> impl IntoView {
                             </main>
                         }.into_any(),
                     }
-                })}}
+                })}
             </Suspense>
         </div>
     }
