@@ -3,65 +3,22 @@
 //! suppress the address; a reputation block does not; bad signatures are refused and counted;
 //! malformed bodies are 400; an SNS subscription is confirmed against a local "SNS".
 
+mod esp_support;
 mod support;
-
-use std::sync::{Arc, Mutex};
 
 use engine::bounce::esp::{mailgun, sendgrid, ses};
 use engine::delivery::attempts::attempts;
 use engine::delivery::pools::{self, NewPool};
 use engine::delivery::worker::Worker;
+use esp_support::{
+    FakeSns, MAILGUN_KEY, SENDGRID_SECRET, SNS_KEY, TOPIC, fake_sns, sendgrid_headers, suppressed,
+};
 use serde_json::{Value, json};
 use support::{TestServer, servers, test_config};
 
-const SNS_KEY: &str = include_str!("../../engine/src/bounce/esp/fixtures/sns-test-key.pem");
-const SNS_CERT: &str = include_str!("../../engine/src/bounce/esp/fixtures/sns-test-cert.pem");
 const SNS_OTHER_KEY: &str = include_str!("../../engine/src/bounce/esp/fixtures/sns-other-key.pem");
-const TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:rebound-ses-events";
-const SENDGRID_SECRET: [u8; 32] = [42u8; 32];
-const MAILGUN_KEY: &str = "test-mailgun-signing-key";
 const POSTMARK_USER: &str = "postmark";
 const POSTMARK_PASSWORD: &str = "hook-password-1";
-
-/// A stand-in for SNS on loopback: serves the signing certificate and records every
-/// subscription confirmation it receives.
-struct FakeSns {
-    base: String,
-    confirmations: Arc<Mutex<Vec<String>>>,
-}
-
-async fn fake_sns() -> FakeSns {
-    use axum::extract::RawQuery;
-    use axum::routing::get;
-    let confirmations = Arc::new(Mutex::new(Vec::new()));
-    let seen = confirmations.clone();
-    let app = axum::Router::new()
-        .route(
-            "/SimpleNotificationService-test.pem",
-            get(|| async { SNS_CERT }),
-        )
-        .route(
-            "/confirm",
-            get(move |RawQuery(q): RawQuery| {
-                let seen = seen.clone();
-                async move {
-                    seen.lock().expect("lock").push(q.unwrap_or_default());
-                    "<ConfirmSubscriptionResponse/>"
-                }
-            }),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    FakeSns {
-        base,
-        confirmations,
-    }
-}
 
 fn config() -> engine::Config {
     let mut c = test_config();
@@ -154,13 +111,6 @@ async fn bounce_classes(srv: &TestServer, number: &str) -> Vec<(String, String, 
         .collect()
 }
 
-async fn suppressed(srv: &TestServer, email: &str) -> bool {
-    engine::suppression::active(&srv.state.db, srv.clock_now(), email)
-        .await
-        .expect("q")
-        .is_some()
-}
-
 async fn rejections(srv: &TestServer, provider: &str) -> i64 {
     engine::bounces::webhook_rejection_counts(&srv.state.db)
         .await
@@ -218,16 +168,6 @@ fn ses_bounce(email: &str, message_id: &str, bounce_type: &str, sub: &str, diag:
             "commonHeaders": { "messageId": format!("<{message_id}>") }
         }
     })
-}
-
-fn sendgrid_headers(srv: &TestServer, body: &[u8]) -> Vec<(&'static str, String)> {
-    let ts = (srv.clock_now() / 1000).to_string();
-    let sig = sendgrid::sign(&SENDGRID_SECRET, &ts, body).expect("sign");
-    vec![
-        ("x-twilio-email-event-webhook-signature", sig),
-        ("x-twilio-email-event-webhook-timestamp", ts),
-        ("content-type", "application/json".into()),
-    ]
 }
 
 /// `Authorization: Basic …` for the Postmark user with `password`.
