@@ -96,15 +96,7 @@ fn with_password(url: &str, password: &str) -> Result<String> {
             "relay_url must carry the user only, the password comes from password_env",
         ));
     }
-    let encoded: String = password
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(b).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded = crate::delivery::relay_url::percent_encode(password);
     Ok(format!("{scheme}://{user}:{encoded}@{host}"))
 }
 
@@ -170,9 +162,10 @@ pub async fn apply(
                 pool
             }
             Some(old) => {
-                if differs(old, spec, &relay, position) || !managed.contains(&old.id) {
-                    let relay_same =
-                        RelayUrl::parse(&old.relay_url).ok() == RelayUrl::parse(&relay).ok();
+                // Compared opened: the stored password is sealed, the file's is not.
+                let relay_same =
+                    RelayUrl::parse(&old.relay_url).ok() == RelayUrl::parse(&relay).ok();
+                if !relay_same || differs(old, spec, position) || !managed.contains(&old.id) {
                     let pool = pools::update(db, old.id, new, relay_same).await?;
                     applied.updated.push(pool.name.clone());
                     audit::record(
@@ -225,13 +218,12 @@ pub async fn apply(
     Ok(applied)
 }
 
-fn differs(old: &SenderPool, spec: &PoolSpec, relay: &str, position: usize) -> bool {
+fn differs(old: &SenderPool, spec: &PoolSpec, position: usize) -> bool {
     old.role != spec.role
         || old.from_address != spec.from
         || old.from_name != spec.from_name
         || old.max_per_second != spec.max_per_second
         || old.position != position as i64
-        || RelayUrl::parse(&old.relay_url).ok() != RelayUrl::parse(relay).ok()
 }
 
 async fn mark(db: &Db, id: i64, by: &str) -> Result<()> {
