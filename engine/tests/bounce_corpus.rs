@@ -2,9 +2,9 @@
 //! 403 real bounce/feedback/auto-reply messages with Sisimai's expected reason and hard-bounce
 //! flag per recipient.
 //!
-//! The corpus is located at `$REBOUND_CORPUS_DIR`, else at
-//! `$CARGO_MANIFEST_DIR/../../shared/corpus/sisimai` (the real layout: /work/main/engine →
-//! /work/shared). When absent the test prints a loud SKIPPED line and passes.
+//! The corpus is read in place from `$REBOUND_SISIMAI_CORPUS`, else from
+//! `../shared/corpus/sisimai` beside the repository (from `CARGO_MANIFEST_DIR`). When absent
+//! the test prints a loud SKIPPED line and passes.
 //!
 //! Recipients are matched to labels by their 1-based index in the message.
 //!
@@ -20,19 +20,14 @@ use std::path::{Path, PathBuf};
 
 use engine::bounce::{Classifier, Reason};
 
+/// The Sisimai corpus: `$REBOUND_SISIMAI_CORPUS`, else `../shared/corpus/sisimai` beside the
+/// repository (computed from this crate's manifest directory). `None` when neither holds it.
 fn corpus_dir() -> Option<PathBuf> {
-    let mut candidates = Vec::new();
-    if let Ok(d) = std::env::var("REBOUND_CORPUS_DIR") {
-        candidates.push(PathBuf::from(d));
-    }
-    candidates.push(PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/corpus/sisimai"
-    )));
-    candidates.push(PathBuf::from("/work/shared/corpus/sisimai"));
-    candidates
-        .into_iter()
-        .find(|p| p.join("labels.tsv").is_file() && p.join("emails").is_dir())
+    let dir = match std::env::var_os("REBOUND_SISIMAI_CORPUS") {
+        Some(d) => PathBuf::from(d),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/sisimai"),
+    };
+    (dir.join("labels.tsv").is_file() && dir.join("emails").is_dir()).then_some(dir)
 }
 
 struct Label {
@@ -76,8 +71,8 @@ fn load_labels(dir: &Path) -> BTreeMap<String, Vec<Label>> {
 fn sisimai_corpus_agreement() {
     let Some(dir) = corpus_dir() else {
         println!(
-            "\n**********\nSKIPPED: corpus not found at {} (set REBOUND_CORPUS_DIR)\n**********\n",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/corpus/sisimai")
+            "\n**********\nSKIPPED: Sisimai corpus not found at ../shared/corpus/sisimai \
+             (set REBOUND_SISIMAI_CORPUS)\n**********\n"
         );
         return;
     };

@@ -1,7 +1,7 @@
 //! RFC 5965 Abuse Reporting Format (feedback-loop complaints).
 
 use super::headers::{parse_fields, strip_addr_type};
-use super::parse::RecipientReport;
+use super::report::RecipientReport;
 
 /// Recipients of a `message/feedback-report` body: one per `Original-Rcpt-To` (or, failing
 /// that, per address of the returned message's `To`), carrying `Feedback-Type` and `Source-IP`.

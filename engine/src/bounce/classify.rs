@@ -2,9 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::parse::{ParseError, RecipientReport, ReportKind, parse_message};
+use super::parse::{ParseError, parse_message};
 use super::reason::{BounceClass, Reason};
 use super::reply::SmtpReply;
+use super::report::{RecipientReport, ReportKind};
 use super::rules::{Classifier, Context, Stage, Verdict, parse_status};
 
 /// The verdict for one recipient of a bounce/complaint/auto-reply.

@@ -144,3 +144,29 @@ fn address_scan_never_splits_a_character() {
     let text = format!("x@[{}] y", "é".repeat(40));
     let _ = super::parse_message(text.as_bytes());
 }
+
+// TEMP-SNAPSHOT (not to be committed)
+#[test]
+fn tmp_corpus_snapshot() {
+    let Some(out) = std::env::var_os("BOUNCE_SNAPSHOT_OUT") else {
+        return;
+    };
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus/sisimai/emails");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    let mut s = String::new();
+    let c = Classifier::shared();
+    for p in &files {
+        let raw = std::fs::read(p).unwrap_or_default();
+        s.push_str(&format!(
+            "=== {}\n{:#?}\n{:#?}\n",
+            p.display(),
+            parse_message(&raw),
+            c.classify_message(&raw)
+        ));
+    }
+    std::fs::write(out, s).ok();
+}

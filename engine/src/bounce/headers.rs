@@ -167,6 +167,28 @@ pub(crate) fn verp_token(addr: &str) -> Option<String> {
     Some(token.to_string())
 }
 
+/// Header fields of a header block (stops at the first blank line).
+pub(crate) fn header_pairs(t: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in t.lines() {
+        if line.trim().is_empty() {
+            if out.is_empty() {
+                continue;
+            }
+            break;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some(last) = out.last_mut() {
+                last.1.push(' ');
+                last.1.push_str(line.trim());
+            }
+        } else if let Some((n, v)) = field_name(line) {
+            out.push((n.to_string(), v.trim().to_string()));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

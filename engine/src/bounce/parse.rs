@@ -2,12 +2,13 @@
 //! the non-standard texts real MTAs still send, RFC 5965 feedback reports and RFC 3834
 //! auto-replies.
 
-use mail_parser::{MessageParser, MimeHeaders, PartType};
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::cell::OnceCell;
 
-use super::headers::{field_name, find_addresses, parse_fields, strip_addr_type, verp_token};
-use super::reply::{find_enhanced, find_reply_code};
+use super::headers::{field_name, find_addresses, header_pairs, verp_token};
+use super::report::{RecipientReport, Report, ReportKind, parse_dsn};
 use super::{arf, autoreply, decode, text};
+use mail_parser::{MessageParser, MimeHeaders, PartType};
 
 /// The largest message accepted (bytes). Bounces carrying a returned attachment can be big;
 /// anything larger is refused unparsed.
@@ -32,93 +33,17 @@ pub enum ParseError {
     NotAMessage,
 }
 
-/// What kind of report a message is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportKind {
-    /// RFC 3464 delivery status notification (`multipart/report; report-type=delivery-status`).
-    Dsn,
-    /// A non-standard bounce (plain-text MTA formats: qmail, Exim, old Sendmail, Exchange ...).
-    Bounce,
-    /// RFC 5965 ARF feedback (complaint) report.
-    Feedback,
-    /// RFC 3834 automatic reply (vacation, out of office).
-    AutoReply,
-    /// Anything else.
-    NotABounce,
-}
-
-/// One recipient of a report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecipientReport {
-    /// `Final-Recipient` (or the address the text names).
-    pub final_recipient: Option<String>,
-    /// `Original-Recipient` / ARF `Original-Rcpt-To`.
-    pub original_recipient: Option<String>,
-    /// `Action` (failed, delayed, delivered, relayed, expanded), lowercase.
-    pub action: Option<String>,
-    /// `Status` enhanced code (or the one found in the text).
-    pub status: Option<String>,
-    /// Diagnostic text (`Diagnostic-Code` without its type, or the MTA's explanation).
-    pub diagnostic: Option<String>,
-    /// `Remote-MTA` (without the `dns;` type).
-    pub remote_mta: Option<String>,
-    /// SMTP reply code found in the diagnostic.
-    pub reply_code: Option<u16>,
-    /// The SMTP command the remote host was answering (`RCPT`, `MAIL`, `DATA`, ...), when stated.
-    pub smtp_command: Option<String>,
-    /// ARF `Feedback-Type` (abuse, fraud, opt-out, ...).
-    pub feedback_type: Option<String>,
-    /// ARF `Source-IP`.
-    pub source_ip: Option<String>,
-    /// The MTA family that wrote the report (`postfix`, `exim`, ...; see [`super::Mta`]),
-    /// when its decoder recognised it.
-    #[serde(default)]
-    pub mta: Option<String>,
-}
-
-impl RecipientReport {
-    /// The best address for this recipient: final, else original.
-    pub fn address(&self) -> Option<&str> {
-        self.final_recipient
-            .as_deref()
-            .or(self.original_recipient.as_deref())
-    }
-}
-
-/// A parsed bounce/complaint/auto-reply.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Report {
-    /// The kind.
-    pub kind: ReportKind,
-    /// One entry per recipient (empty for [`ReportKind::NotABounce`]).
-    pub recipients: Vec<RecipientReport>,
-    /// `Reporting-MTA` (without type).
-    pub reporting_mta: Option<String>,
-    /// Message-ID of the original message (from the returned message or its headers), without `<>`.
-    pub original_message_id: Option<String>,
-    /// VERP token from a `bounce+<token>@...` address (To, Delivered-To, X-Original-To,
-    /// Envelope-To, or the returned message's Return-Path).
-    pub verp_token: Option<String>,
-    /// The report's Subject.
-    pub subject: Option<String>,
-    /// The report's From address.
-    pub from: Option<String>,
-    /// The MTA family that wrote the report, when recognised.
-    #[serde(default)]
-    pub mta: Option<super::Mta>,
-}
-
-/// What the MIME walk collected.
+/// What the MIME walk collected, borrowed from the parsed message where it can be.
 #[derive(Default)]
-pub(crate) struct Parts {
-    pub texts: Vec<String>,
+pub(crate) struct Parts<'a> {
+    pub texts: Vec<Cow<'a, str>>,
     pub dsn: Option<String>,
     pub feedback: Option<String>,
-    /// Headers of the returned message (`message/rfc822`, `text/rfc822-headers`).
-    pub returned: Vec<(String, String)>,
+    /// Headers of the returned message (`message/rfc822`, `text/rfc822-headers`); a value
+    /// may still be folded (see [`unfold`], applied when a header is looked up).
+    pub returned: Vec<(Cow<'a, str>, Cow<'a, str>)>,
     /// An attached message that is itself a DSN (a gateway forwarding another MTA's report).
-    pub nested_dsn: Option<Vec<u8>>,
+    pub nested_dsn: Option<&'a [u8]>,
 }
 
 /// Whether a nested message is an RFC 3464 report.
@@ -169,12 +94,12 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
             (PartType::Multipart(_), _, _) => {}
             (PartType::Message(m), _, _) => {
                 if parts.nested_dsn.is_none() && is_dsn(m) {
-                    parts.nested_dsn = Some(m.raw_message().to_vec());
+                    parts.nested_dsn = Some(m.raw_message());
                 }
                 if parts.returned.is_empty() {
                     parts.returned = m
                         .headers_raw()
-                        .map(|(n, v)| (n.to_string(), unfold(v)))
+                        .map(|(n, v)| (Cow::Borrowed(n), Cow::Borrowed(v)))
                         .collect();
                 }
             }
@@ -190,20 +115,20 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
                 // text/rfc822-headers, or a message/rfc822 mail-parser could not nest.
                 if parts.returned.is_empty() {
                     let t = body_text(body);
-                    parts.returned = header_pairs(&t);
+                    parts.returned = owned_pairs(header_pairs(&t));
                 }
             }
             (PartType::Text(t), "text", _) => {
                 if i == 0 || part.headers.is_empty() || parts.texts.len() < 4 {
-                    parts.texts.push(t.to_string());
+                    parts.texts.push(Cow::Borrowed(t));
                 }
             }
             (PartType::Html(h), _, _) => {
                 if parts.texts.is_empty() {
-                    parts.texts.push(html_to_text(h));
+                    parts.texts.push(Cow::Owned(html_to_text(h)));
                 }
             }
-            (PartType::Text(t), _, _) if i == 0 => parts.texts.push(t.to_string()),
+            (PartType::Text(t), _, _) if i == 0 => parts.texts.push(Cow::Borrowed(t)),
             _ => {}
         }
     }
@@ -211,8 +136,18 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
     if parts.texts.is_empty() && parts.dsn.is_none() && parts.feedback.is_none() {
         // No part could be decoded as text (a broken multipart, e.g. a boundary parameter on
         // an unindented line): read the body as the MTA wrote it.
-        parts.texts.push(raw_body_text(raw));
+        parts.texts.push(Cow::Owned(raw_body_text(raw)));
     }
+    // The human-readable text, and where its error explanation ends (computed once: the
+    // returned-headers scan, the DSN completion and the text scan all need it).
+    let body_text: Cow<'_, str> = match parts.texts.as_slice() {
+        [one] => Cow::Borrowed(one.as_ref()),
+        many => Cow::Owned(many.join("\n")),
+    };
+    let body_end = OnceCell::new();
+    let section_end = || *body_end.get_or_init(|| text::error_section_end(&body_text));
+    // The top-level headers, raw, in order (read once).
+    let top_headers: Vec<(&str, &str)> = msg.headers_raw().collect();
     let header = |name: &str| msg.header_raw(name).map(unfold);
     let subject = msg
         .subject()
@@ -223,7 +158,7 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
     // Correlation data.
     let mut verp = None;
     for name in ["To", "Delivered-To", "X-Original-To", "Envelope-To"] {
-        for (n, v) in msg.headers_raw() {
+        for (n, v) in &top_headers {
             if verp.is_none() && n.eq_ignore_ascii_case(name) {
                 verp = find_addresses(v).iter().find_map(|(_, a)| verp_token(a));
             }
@@ -232,14 +167,20 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
     // Returned headers found inline in a text body (non-MIME bounces).
     let mut inline_returned = Vec::new();
     if parts.returned.is_empty() {
+        let single = parts.texts.len() == 1;
         for t in &parts.texts {
-            if let Some(h) = text::inline_returned_headers(t) {
-                inline_returned = h;
+            let end = if single {
+                section_end()
+            } else {
+                text::error_section_end(t)
+            };
+            if let Some(h) = text::inline_returned_headers_at(t, end) {
+                inline_returned = owned_pairs(h);
                 break;
             }
         }
     }
-    let returned: &[(String, String)] = if parts.returned.is_empty() {
+    let returned = if parts.returned.is_empty() {
         &inline_returned
     } else {
         &parts.returned
@@ -248,11 +189,11 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
         returned
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| unfold_cow(v))
     };
     if verp.is_none() {
         verp = find_ret("Return-Path")
-            .and_then(|rp| find_addresses(rp).iter().find_map(|(_, a)| verp_token(a)));
+            .and_then(|rp| find_addresses(&rp).iter().find_map(|(_, a)| verp_token(a)));
     }
     let original_message_id = find_ret("Message-ID")
         .map(|v| {
@@ -264,11 +205,11 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
         })
         .filter(|v| !v.is_empty());
     let original_sender = find_ret("Return-Path")
-        .and_then(super::headers::first_address)
-        .or_else(|| find_ret("From").and_then(super::headers::first_address));
+        .and_then(|v| super::headers::first_address(&v))
+        .or_else(|| find_ret("From").and_then(|v| super::headers::first_address(&v)));
     let original_to: Vec<String> = find_ret("To")
         .map(|t| {
-            find_addresses(t)
+            find_addresses(&t)
                 .iter()
                 .map(|(_, a)| a.to_string())
                 .collect()
@@ -304,10 +245,9 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
         return Ok(report);
     }
 
-    let body_text = parts.texts.join("\n");
     let sender = original_sender.as_deref();
     let detected = decode::detect_message(
-        &msg,
+        &top_headers,
         &body_text,
         parts.dsn.as_deref(),
         from.as_deref(),
@@ -329,7 +269,8 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
         let (reporting, mut recips) = parse_dsn(dsn);
         if !recips.is_empty() {
             report.reporting_mta = reporting;
-            text::fill_from_text(&mut recips, &body_text, sender);
+            let section = body_text.get(..section_end()).unwrap_or(&body_text);
+            text::fill_from_section(&mut recips, section, sender);
             decode::refine(mta, &mut recips);
             report.kind = ReportKind::Dsn;
             report.recipients = recips;
@@ -339,7 +280,7 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
 
     // 2b. A DSN forwarded inside this message: the inner report says who failed and why.
     if depth == 0
-        && let Some(inner) = parts.nested_dsn.as_deref()
+        && let Some(inner) = parts.nested_dsn
         && let Ok(mut nested) = parse_at(inner, depth + 1)
         && nested.kind == ReportKind::Dsn
     {
@@ -364,7 +305,14 @@ fn parse_at(raw: &[u8], depth: u8) -> Result<Report, ParseError> {
     }
 
     // 4. Non-standard bounce text.
-    let mut recips = text::parse_text_bounce(&body_text, &failed, sender, &original_to, bouncy);
+    let mut recips = text::parse_text_bounce(
+        &body_text,
+        section_end(),
+        &failed,
+        sender,
+        &original_to,
+        bouncy,
+    );
     if recips.is_empty()
         && let Some(m) = mta
     {
@@ -390,88 +338,6 @@ fn parser() -> &'static MessageParser {
     })
 }
 
-/// Parses the fields of a `message/delivery-status` body.
-pub(crate) fn parse_dsn(dsn: &str) -> (Option<String>, Vec<RecipientReport>) {
-    let fields = parse_fields(dsn);
-    let mut mta = None;
-    let mut out: Vec<RecipientReport> = Vec::new();
-    let mut cur = RecipientReport::default();
-    let mut cur_used = false;
-    let mut cur_block = usize::MAX;
-    for (name, value, block) in fields {
-        let lname = name.to_ascii_lowercase();
-        let per_recipient = matches!(
-            lname.as_str(),
-            "final-recipient"
-                | "original-recipient"
-                | "action"
-                | "status"
-                | "remote-mta"
-                | "diagnostic-code"
-                | "x-actual-recipient"
-        );
-        if !per_recipient {
-            if lname == "reporting-mta" && mta.is_none() {
-                mta = Some(strip_addr_type(&value).to_string());
-            }
-            continue;
-        }
-        // A new recipient starts with a new blank-line separated block, or (for reports
-        // without blank lines) when a recipient field repeats.
-        let has_addr = cur.final_recipient.is_some() || cur.original_recipient.is_some();
-        let starts = (block != cur_block && has_addr)
-            || (lname == "final-recipient" && cur.final_recipient.is_some())
-            || (lname == "original-recipient" && cur.original_recipient.is_some());
-        if starts && cur_used {
-            out.push(std::mem::take(&mut cur));
-        }
-        cur_used = true;
-        cur_block = block;
-        let v = value.trim();
-        match lname.as_str() {
-            "final-recipient" => cur.final_recipient = non_empty(strip_addr_type(v)),
-            "original-recipient" => cur.original_recipient = non_empty(strip_addr_type(v)),
-            "x-actual-recipient" => {
-                if cur.final_recipient.is_none() {
-                    cur.final_recipient = non_empty(strip_addr_type(v));
-                }
-            }
-            "action" => cur.action = non_empty(&v.to_ascii_lowercase()),
-            "status" => {
-                cur.status = find_enhanced(v)
-                    .map(str::to_string)
-                    .or_else(|| non_empty(v));
-            }
-            "remote-mta" => cur.remote_mta = non_empty(strip_addr_type(v)),
-            "diagnostic-code" => {
-                let d = match v.find(';') {
-                    Some(i) if i <= 16 => v[i + 1..].trim(),
-                    _ => v,
-                };
-                if !d.is_empty() {
-                    cur.diagnostic = Some(d.to_string());
-                    if let Some((c, _)) = find_reply_code(d) {
-                        cur.reply_code = Some(c);
-                    } else if let Some((c, _)) = super::reply::leading_code(d) {
-                        cur.reply_code = Some(c);
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    if cur_used && (cur.final_recipient.is_some() || cur.original_recipient.is_some()) {
-        out.push(cur);
-    }
-    out.retain(|r| r.address().is_some_and(|a| a.contains('@')) || r.diagnostic.is_some());
-    (mta, out)
-}
-
-fn non_empty(s: &str) -> Option<String> {
-    let s = s.trim();
-    (!s.is_empty()).then(|| s.to_string())
-}
-
 fn append(slot: &mut Option<String>, t: &str) {
     match slot {
         Some(s) => {
@@ -491,6 +357,22 @@ fn body_text(body: &PartType<'_>) -> String {
     }
 }
 
+fn owned_pairs<'a>(pairs: Vec<(String, String)>) -> Vec<(Cow<'a, str>, Cow<'a, str>)> {
+    pairs
+        .into_iter()
+        .map(|(n, v)| (Cow::Owned(n), Cow::Owned(v)))
+        .collect()
+}
+
+/// [`unfold`] without a copy when `v` is one line (then unfolding only trims it).
+fn unfold_cow(v: &str) -> Cow<'_, str> {
+    if v.contains('\n') {
+        Cow::Owned(unfold(v))
+    } else {
+        Cow::Borrowed(v.trim())
+    }
+}
+
 fn unfold(v: &str) -> String {
     let mut out = String::with_capacity(v.len());
     for (i, l) in v.lines().enumerate() {
@@ -500,28 +382,6 @@ fn unfold(v: &str) -> String {
         out.push_str(l.trim());
     }
     out.trim().to_string()
-}
-
-/// Header fields of a header block (stops at the first blank line).
-pub(crate) fn header_pairs(t: &str) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for line in t.lines() {
-        if line.trim().is_empty() {
-            if out.is_empty() {
-                continue;
-            }
-            break;
-        }
-        if line.starts_with([' ', '\t']) {
-            if let Some(last) = out.last_mut() {
-                last.1.push(' ');
-                last.1.push_str(line.trim());
-            }
-        } else if let Some((n, v)) = field_name(line) {
-            out.push((n.to_string(), v.trim().to_string()));
-        }
-    }
-    out
 }
 
 /// Rough HTML → text: drops tags, script/style, decodes a few entities, keeps line breaks.
@@ -558,6 +418,9 @@ pub(crate) fn html_to_text(h: &str) -> String {
         } else if !skip {
             out.push(ch);
         }
+    }
+    if !out.contains('&') {
+        return out;
     }
     out.replace("&nbsp;", " ")
         .replace("&lt;", "<")

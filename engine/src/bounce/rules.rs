@@ -23,9 +23,13 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::bytes::RegexBuilder;
+use regex_automata::meta::Regex;
+use regex_automata::nfa::thompson::WhichCaptures;
+use regex_automata::util::syntax;
 use serde::{Deserialize, Serialize};
 
+use super::literals::{Candidates, Prefilter, RuleText};
 use super::reason::{BounceClass, Reason};
 use super::reply::SmtpReply;
 pub(crate) use super::rule_spec::parse_status;
@@ -73,24 +77,25 @@ impl Verdict {
     }
 }
 
-/// The text rules of one stage: their patterns, the rule each belongs to, and the regex set
-/// over them, compiled on first use (a process that classifies one message builds only the
-/// stages it reaches).
-#[derive(Debug, Clone, Default)]
-struct StageSet {
-    patterns: Vec<String>,
-    index: Vec<usize>,
-    set: OnceLock<Option<RegexSet>>,
-}
-
 /// A compiled rule set. Cheap to share (`&Classifier` is `Sync`); build it once.
+///
+/// Building it reads the rules and one literal prefilter over the text rules
+/// ([`Prefilter`]); a rule's regex is compiled the first time the prefilter lets a text reach
+/// it, so a process that classifies one message compiles only the few regexes that message
+/// can match.
 #[derive(Debug, Clone)]
 pub struct Classifier {
     rules: Vec<Rule>,
+    /// Per rule: its text regex, compiled on first use.
+    regex: Vec<OnceLock<Option<Regex>>>,
     /// Per rule: its `unless` regex, compiled on first use.
     unless: Vec<OnceLock<Option<Regex>>>,
-    /// Per stage slot ([`Stage::RULE_STAGES`]): the text rules.
-    texts: Vec<StageSet>,
+    /// Per rule: its bit in the prefilter (text rules only).
+    slot_of: Vec<Option<usize>>,
+    /// Over every text rule's required literals.
+    prefilter: Prefilter,
+    /// Per stage slot ([`Stage::RULE_STAGES`]): the text rules, in file order.
+    texts: Vec<Vec<usize>>,
     /// Per stage slot: the status and reply-code rules.
     coded: Vec<Vec<usize>>,
 }
@@ -119,8 +124,11 @@ impl Classifier {
     pub fn empty() -> Classifier {
         Classifier {
             rules: Vec::new(),
+            regex: Vec::new(),
             unless: Vec::new(),
-            texts: vec![StageSet::default(); Stage::RULE_STAGES.len()],
+            slot_of: Vec::new(),
+            prefilter: Prefilter::new([]),
+            texts: vec![Vec::new(); Stage::RULE_STAGES.len()],
             coded: vec![Vec::new(); Stage::RULE_STAGES.len()],
         }
     }
@@ -149,22 +157,31 @@ impl Classifier {
         Ok(c)
     }
 
-    /// Validates and indexes the rules; regexes are left for first use.
+    /// Validates and indexes the rules and builds the prefilter; regexes are left for first use.
     fn build(specs: Vec<RuleSpec>) -> Result<Classifier, RulesError> {
         let rules = validate(specs)?;
         let mut c = Classifier::empty();
+        let mut patterns: Vec<RuleText<'_>> = Vec::new();
+        c.slot_of = vec![None; rules.len()];
         for (idx, r) in rules.iter().enumerate() {
             let Some(slot) = r.stage.rule_slot() else {
                 continue;
             };
             match &r.pattern {
                 Some(p) => {
-                    c.texts[slot].patterns.push(p.clone());
-                    c.texts[slot].index.push(idx);
+                    c.slot_of[idx] = Some(patterns.len());
+                    patterns.push(if r.spec.text.is_none() {
+                        RuleText::Phrases(&r.spec.phrases)
+                    } else {
+                        RuleText::Regex(p)
+                    });
+                    c.texts[slot].push(idx);
                 }
                 None => c.coded[slot].push(idx),
             }
         }
+        c.prefilter = Prefilter::new(patterns);
+        c.regex = vec![OnceLock::new(); rules.len()];
         c.unless = vec![OnceLock::new(); rules.len()];
         c.rules = rules;
         Ok(c)
@@ -174,41 +191,24 @@ impl Classifier {
     fn compile_all(&self) -> Result<(), RulesError> {
         for r in &self.rules {
             for p in r.pattern.iter().chain(r.spec.unless.iter()) {
-                compile_one(p).map_err(|source| RulesError::Regex {
+                check_one(p).map_err(|source| RulesError::Regex {
                     id: r.spec.id.clone(),
                     source,
                 })?;
             }
         }
-        for slot in 0..self.texts.len() {
-            if !self.texts[slot].patterns.is_empty() && self.stage_set(slot).is_none() {
-                return Err(RulesError::Invalid {
-                    id: "<set>".into(),
-                    msg: format!(
-                        "the {:?} stage's regex set is too large",
-                        Stage::RULE_STAGES[slot]
-                    ),
-                });
-            }
-        }
         Ok(())
     }
 
-    fn stage_set(&self, slot: usize) -> Option<&RegexSet> {
-        let s = self.texts.get(slot)?;
-        s.set
-            .get_or_init(|| {
-                // ASCII-only case folding and classes (\s, \w, \b): bounce texts are matched
-                // on raw bytes, which keeps the lazy DFA small and fast.
-                RegexSetBuilder::new(&s.patterns)
-                    .case_insensitive(true)
-                    .unicode(false)
-                    .size_limit(64 << 20)
-                    .dfa_size_limit(32 << 20)
-                    .build()
-                    .ok()
-            })
+    /// Whether text rule `idx` matches `text` (its regex compiled on first use).
+    fn text_matches(&self, idx: usize, text: &[u8]) -> bool {
+        let Some(p) = self.rules[idx].pattern.as_deref() else {
+            return false;
+        };
+        self.regex[idx]
+            .get_or_init(|| compile_one(p))
             .as_ref()
+            .is_some_and(|re| re.is_match(text))
     }
 
     fn vetoed(&self, idx: usize, text: &[u8]) -> bool {
@@ -216,7 +216,7 @@ impl Classifier {
             return false;
         };
         self.unless[idx]
-            .get_or_init(|| compile_one(u).ok())
+            .get_or_init(|| compile_one(u))
             .as_ref()
             .is_some_and(|re| re.is_match(text))
     }
@@ -261,8 +261,8 @@ impl Classifier {
     }
 
     /// Index of the deciding rule: the first rule (file order) of the strongest stage that has
-    /// a match. Stages are tried in order, so later stages' regexes are never built for a reply
-    /// an earlier stage decides.
+    /// a match. Stages are tried in order, and only the prefilter's candidates run (and so
+    /// compile) their regex.
     fn best_rule(&self, reply: &SmtpReply, ctx: &Context<'_>) -> Option<usize> {
         let cmd = ctx.command.map(str::to_ascii_uppercase);
         let mta = ctx.mta.map(str::to_ascii_lowercase);
@@ -278,6 +278,8 @@ impl Classifier {
         };
         let status: Option<[u16; 3]> = reply.enhanced.as_deref().and_then(parse_status);
         let text = super::reply::truncate(&reply.text, MAX_MATCH_TEXT).as_bytes();
+        // Which text rules can match at all: one automaton pass, run when a stage needs it.
+        let mut candidates: Option<Candidates> = None;
         for slot in 0..Stage::RULE_STAGES.len() {
             let mut best: Option<usize> = None;
             for &idx in &self.coded[slot] {
@@ -292,19 +294,19 @@ impl Classifier {
                     break;
                 }
             }
-            let set = &self.texts[slot];
-            if !text.is_empty()
-                && !set.patterns.is_empty()
-                && let Some(re) = self.stage_set(slot)
-            {
-                for m in re.matches(text).iter() {
-                    let Some(&idx) = set.index.get(m) else {
-                        continue;
-                    };
+            if !text.is_empty() && !self.texts[slot].is_empty() {
+                let cands = candidates.get_or_insert_with(|| self.prefilter.candidates(text));
+                for &idx in &self.texts[slot] {
                     if best.is_some_and(|b| b < idx) {
                         break;
                     }
-                    if applies(&self.rules[idx]) && !self.vetoed(idx, text) {
+                    let Some(bit) = self.slot_of[idx].filter(|&bit| cands.contains(bit)) else {
+                        continue;
+                    };
+                    if applies(&self.rules[idx])
+                        && (self.prefilter.is_exact(bit) || self.text_matches(idx, text))
+                        && !self.vetoed(idx, text)
+                    {
                         best = Some(idx);
                         break;
                     }
@@ -324,11 +326,39 @@ impl Default for Classifier {
     }
 }
 
-fn compile_one(pattern: &str) -> Result<Regex, regex::Error> {
+/// Compiles a rule's regex for matching (on first use). Only `is_match` is ever asked and
+/// the literal prefilter has already picked the rule, so the regex is built lean: no
+/// capture groups, no literal prefilter of its own, only the lazy DFA and the PikeVM. That
+/// makes a compile several times cheaper, and compiling, not matching, is what a process
+/// that classifies a few hundred messages pays for. ASCII-only case folding and classes
+/// (`\s`, `\w`, `\b`): bounce texts are matched on raw bytes.
+fn compile_one(pattern: &str) -> Option<Regex> {
+    Regex::builder()
+        .configure(
+            Regex::config()
+                .which_captures(WhichCaptures::None)
+                .auto_prefilter(false)
+                .onepass(false)
+                .backtrack(false)
+                .dfa(false),
+        )
+        .syntax(
+            syntax::Config::new()
+                .case_insensitive(true)
+                .unicode(false)
+                .utf8(false),
+        )
+        .build(pattern)
+        .ok()
+}
+
+/// Checks a regex the way the rule file's errors report it (a loaded file is checked whole).
+fn check_one(pattern: &str) -> Result<(), regex::Error> {
     RegexBuilder::new(pattern)
         .case_insensitive(true)
         .unicode(false)
         .build()
+        .map(|_| ())
 }
 
 #[cfg(test)]

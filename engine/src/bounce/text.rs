@@ -3,32 +3,56 @@
 
 use std::sync::OnceLock;
 
-use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::bytes::{Regex, RegexBuilder};
 
-use super::headers::{find_addresses, is_system_address};
-use super::parse::{RecipientReport, header_pairs, parse_dsn};
+use super::headers::{find_addresses, header_pairs, is_system_address};
 use super::reply::{find_enhanced, find_reply_code};
+use super::report::{RecipientReport, parse_dsn};
 
 /// Longest diagnostic text kept per recipient (bytes).
 const MAX_SECTION: usize = 2048;
 
-/// Phrases that mark where the returned original message starts in a text body.
-const STRONG_MARKERS: &str = r"this is a copy of the message|below this line is a copy of the message|original message follows|unsent message follows|original message headers|headers? of the original message|message headers follow|content-type: message/rfc822|following is a copy of the message|copy of the original message|original mail as follows|message text follows|included is a copy of the message header";
+/// Phrases that mark where the returned original message starts in a text body, matched
+/// ASCII case-insensitively, the first one listed winning where two start at the same byte
+/// (`header` after `headers`, as the greedy `headers?` of a regex would).
+const STRONG_MARKERS: [&str; 14] = [
+    "this is a copy of the message",
+    "below this line is a copy of the message",
+    "original message follows",
+    "unsent message follows",
+    "original message headers",
+    "headers of the original message",
+    "header of the original message",
+    "message headers follow",
+    "content-type: message/rfc822",
+    "following is a copy of the message",
+    "copy of the original message",
+    "original mail as follows",
+    "message text follows",
+    "included is a copy of the message header",
+];
 /// Weaker phrases: only on a separator line ("----- Returned message -----", "Original message:").
+/// Every match lies within one line (`.` stops at a line end).
 const WEAK_MARKERS: &str = r"returned message|original message|your message reads|the text of your message|^[ \t]*(--|==|\*\*).*(original|returned|unsent|rfc822|headers)";
 
-fn marker_regexes() -> &'static Option<(Regex, Regex)> {
-    static RE: OnceLock<Option<(Regex, Regex)>> = OnceLock::new();
+/// The strong markers (one Aho-Corasick pass, leftmost-first like a regex alternation) and
+/// the weak ones (a regex).
+fn markers() -> &'static Option<(AhoCorasick, Regex)> {
+    static RE: OnceLock<Option<(AhoCorasick, Regex)>> = OnceLock::new();
     RE.get_or_init(|| {
-        let build = |p: &str| {
-            RegexBuilder::new(p)
-                .case_insensitive(true)
-                .multi_line(true)
-                .unicode(false)
-                .build()
-                .ok()
-        };
-        Some((build(STRONG_MARKERS)?, build(WEAK_MARKERS)?))
+        let strong = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(STRONG_MARKERS)
+            .ok()?;
+        let weak = RegexBuilder::new(WEAK_MARKERS)
+            .case_insensitive(true)
+            .multi_line(true)
+            .unicode(false)
+            .build()
+            .ok()?;
+        Some((strong, weak))
     })
 }
 
@@ -45,17 +69,17 @@ fn is_separator_line(t: &str) -> bool {
 
 /// Offset of the first line that marks the returned original message, if any.
 fn first_marker(text: &str) -> Option<usize> {
-    let (strong, weak) = marker_regexes().as_ref()?;
+    let (strong, weak) = markers().as_ref()?;
     let b = text.as_bytes();
     let mut best = strong
         .find_iter(b)
         .map(|m| line_at(text, m.start()))
         .find(|(_, l)| l.trim().len() <= 200)
         .map(|(s, _)| s);
-    for m in weak.find_iter(b) {
-        if best.is_some_and(|x| m.start() >= x) {
-            break;
-        }
+    // Only a weak marker that starts before the strong one's line counts; such a match ends
+    // on an earlier line, so the search need not look past that line's start.
+    let hay = b.get(..best.unwrap_or(b.len())).unwrap_or(b);
+    for m in weak.find_iter(hay) {
         let (s, l) = line_at(text, m.start());
         let t = l.trim();
         if t.len() <= 120
@@ -130,8 +154,13 @@ pub(crate) fn error_section_end(text: &str) -> usize {
 }
 
 /// Headers of a returned message embedded in a text body after a marker.
+#[cfg(test)]
 pub(crate) fn inline_returned_headers(text: &str) -> Option<Vec<(String, String)>> {
-    let end = error_section_end(text);
+    inline_returned_headers_at(text, error_section_end(text))
+}
+
+/// [`inline_returned_headers`] with `end = error_section_end(text)` already known.
+pub(crate) fn inline_returned_headers_at(text: &str, end: usize) -> Option<Vec<(String, String)>> {
     if end >= text.len() {
         return None;
     }
@@ -181,51 +210,96 @@ pub(crate) fn looks_like_bounce(from: Option<&str>, subject: Option<&str>, body:
         || head.contains("delivery has failed")
 }
 
-/// Evidence of the SMTP command a reply answered, in priority order.
-const COMMANDS: [(&str, &str); 25] = [
-    (r"in\s+reply\s+to\s+rcpt\s+to", "RCPT"),
-    (r"after\s+rcpt", "RCPT"),
-    (r"\[rcpt_to\]", "RCPT"),
-    (r"smtp:rcpt", "RCPT"),
-    (r"rcpt\s+command", "RCPT"),
-    (r"\[mail_from\]", "MAIL"),
-    (r"in\s+reply\s+to\s+mail\s+(from|command)", "MAIL"),
-    (r"does\s+not\s+like\s+recipient", "RCPT"),
-    (r">>>\s*rcpt\s+to", "RCPT"),
-    (r"after\s+mail\s+from", "MAIL"),
-    (r">>>\s*mail\s+from", "MAIL"),
-    (r"in\s+reply\s+to\s+end\s+of\s+data", "DATA"),
-    (r"after\s+end\s+of\s+data", "DATA"),
-    (r"in\s+reply\s+to\s+data", "DATA"),
-    (r">>>\s*data", "DATA"),
-    (r"after\s+data", "DATA"),
-    (r"after\s+initial\s+connection", "CONN"),
-    (r"in\s+reply\s+to\s+ehlo", "EHLO"),
-    (r"in\s+reply\s+to\s+helo", "HELO"),
-    (r"did\s+not\s+like\s+our\s+rcpt\s+to", "RCPT"),
-    (r"did\s+not\s+like\s+our\s+mail\s+from", "MAIL"),
-    (r"did\s+not\s+like\s+our\s+data", "DATA"),
-    (r"rcpt\s+to:", "RCPT"),
-    (r"rcpt\s+to\s*<", "RCPT"),
-    (r"mail\s+from:", "MAIL"),
+/// Evidence of the SMTP command a reply answered, in priority order: phrases matched ASCII
+/// case-insensitively, where a space stands for any run of white space (`\s+`) and a phrase
+/// whose white space may be absent (`>>>\s*data`) is listed in both forms.
+const COMMANDS: [(&[&str], &str); 25] = [
+    (&["in reply to rcpt to"], "RCPT"),
+    (&["after rcpt"], "RCPT"),
+    (&["[rcpt_to]"], "RCPT"),
+    (&["smtp:rcpt"], "RCPT"),
+    (&["rcpt command"], "RCPT"),
+    (&["[mail_from]"], "MAIL"),
+    (
+        &["in reply to mail from", "in reply to mail command"],
+        "MAIL",
+    ),
+    (&["does not like recipient"], "RCPT"),
+    (&[">>>rcpt to", ">>> rcpt to"], "RCPT"),
+    (&["after mail from"], "MAIL"),
+    (&[">>>mail from", ">>> mail from"], "MAIL"),
+    (&["in reply to end of data"], "DATA"),
+    (&["after end of data"], "DATA"),
+    (&["in reply to data"], "DATA"),
+    (&[">>>data", ">>> data"], "DATA"),
+    (&["after data"], "DATA"),
+    (&["after initial connection"], "CONN"),
+    (&["in reply to ehlo"], "EHLO"),
+    (&["in reply to helo"], "HELO"),
+    (&["did not like our rcpt to"], "RCPT"),
+    (&["did not like our mail from"], "MAIL"),
+    (&["did not like our data"], "DATA"),
+    (&["rcpt to:"], "RCPT"),
+    (&["rcpt to<", "rcpt to <"], "RCPT"),
+    (&["mail from:"], "MAIL"),
 ];
 
-fn command_set() -> &'static Option<RegexSet> {
-    static RE: OnceLock<Option<RegexSet>> = OnceLock::new();
-    RE.get_or_init(|| {
-        RegexSetBuilder::new(COMMANDS.iter().map(|(p, _)| *p))
-            .case_insensitive(true)
-            .unicode(false)
-            .build()
-            .ok()
+/// One automaton over every [`COMMANDS`] phrase, and per phrase its entry's position.
+fn command_phrases() -> &'static Option<(AhoCorasick, Vec<usize>)> {
+    static AC: OnceLock<Option<(AhoCorasick, Vec<usize>)>> = OnceLock::new();
+    AC.get_or_init(|| {
+        let mut phrases = Vec::new();
+        let mut entry = Vec::new();
+        for (i, (ps, _)) in COMMANDS.iter().enumerate() {
+            for p in *ps {
+                phrases.push(*p);
+                entry.push(i);
+            }
+        }
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(phrases)
+            .ok()?;
+        Some((ac, entry))
     })
+}
+
+/// White space as a byte regex's `\s` knows it (ASCII: tab, LF, VT, FF, CR, space).
+fn is_regex_space(b: u8) -> bool {
+    b == b' ' || (b'\t'..=b'\r').contains(&b)
+}
+
+/// `text` ASCII-lowercased with every run of white space made one space: a [`COMMANDS`]
+/// phrase occurs in it exactly where its pattern (`\s+` for a space) matches `text`.
+fn fold_for_phrases(text: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut space = false;
+    for &b in text.as_bytes() {
+        if is_regex_space(b) {
+            space = true;
+            continue;
+        }
+        if space {
+            out.push(b' ');
+            space = false;
+        }
+        out.push(b.to_ascii_lowercase());
+    }
+    if space {
+        out.push(b' ');
+    }
+    out
 }
 
 /// SMTP command the remote host was answering, as far as the text says.
 pub(crate) fn smtp_command(text: &str) -> Option<String> {
-    let set = command_set().as_ref()?;
-    let t = super::reply::truncate(text, 4096);
-    let first = set.matches(t.as_bytes()).iter().next()?;
+    let (ac, entry) = command_phrases().as_ref()?;
+    let folded = fold_for_phrases(super::reply::truncate(text, 4096));
+    let first = ac
+        .try_find_overlapping_iter(folded.as_slice())
+        .ok()?
+        .filter_map(|m| entry.get(m.pattern().as_usize()).copied())
+        .min()?;
     COMMANDS.get(first).map(|(_, c)| (*c).to_string())
 }
 
@@ -285,15 +359,17 @@ struct Hit<'a> {
     line: usize,
 }
 
-/// Recipients and their explanations from a non-standard bounce text.
+/// Recipients and their explanations from a non-standard bounce text; `end` is
+/// `error_section_end(body)` (the caller computes it once per body).
 pub(crate) fn parse_text_bounce(
     body: &str,
+    end: usize,
     failed: &[String],
     sender: Option<&str>,
     original_to: &[String],
     bouncy: bool,
 ) -> Vec<RecipientReport> {
-    let section = &body[..error_section_end(body)];
+    let section = body.get(..end).unwrap_or(body);
 
     // Some MTAs put RFC 3464 fields into the text itself.
     if section.contains("Final-Recipient:") || section.contains("Final-recipient:") {
@@ -447,7 +523,15 @@ fn make_report(addr: String, text: &str) -> RecipientReport {
 /// Completes DSN recipients from the human-readable part: a missing or code-only diagnostic
 /// gets the text around the recipient's address; the SMTP command is taken from either.
 pub(crate) fn fill_from_text(recips: &mut [RecipientReport], body: &str, sender: Option<&str>) {
-    let section = &body[..error_section_end(body)];
+    fill_from_section(recips, &body[..error_section_end(body)], sender);
+}
+
+/// [`fill_from_text`] over the error section (`body[..error_section_end(body)]`) already cut.
+pub(crate) fn fill_from_section(
+    recips: &mut [RecipientReport],
+    section: &str,
+    sender: Option<&str>,
+) {
     let mut texts: Vec<Option<String>> = vec![None; recips.len()];
     if !section.trim().is_empty() {
         let known: Vec<String> = recips
@@ -498,7 +582,14 @@ mod tests {
     #[test]
     fn qmail_style() {
         let body = "Hi. This is the qmail-send program at mx.example.\nI'm afraid I wasn't able to deliver your message to the following addresses.\n\n<nobody@example.org>:\n192.0.2.1 does not like recipient.\nRemote host said: 550 5.1.1 <nobody@example.org>... User Unknown\n\n<full@example.org>:\nRemote host said: 552 5.2.2 Mailbox full\n\n--- Below this line is a copy of the message.\n\nReturn-Path: <me@example.net>\nMessage-ID: <id@example.net>\n";
-        let r = parse_text_bounce(body, &[], Some("me@example.net"), &[], true);
+        let r = parse_text_bounce(
+            body,
+            error_section_end(body),
+            &[],
+            Some("me@example.net"),
+            &[],
+            true,
+        );
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].final_recipient.as_deref(), Some("nobody@example.org"));
         assert_eq!(r[0].status.as_deref(), Some("5.1.1"));
@@ -508,6 +599,77 @@ mod tests {
             h.iter()
                 .any(|(n, v)| n == "Message-ID" && v == "<id@example.net>")
         );
+    }
+
+    /// The phrases find the very command the regexes they replace found (first pattern in
+    /// list order that matches anywhere), white space of any kind and case included.
+    #[test]
+    fn command_phrases_agree_with_their_regexes() {
+        const REGEXES: [&str; 25] = [
+            r"in\s+reply\s+to\s+rcpt\s+to",
+            r"after\s+rcpt",
+            r"\[rcpt_to\]",
+            r"smtp:rcpt",
+            r"rcpt\s+command",
+            r"\[mail_from\]",
+            r"in\s+reply\s+to\s+mail\s+(from|command)",
+            r"does\s+not\s+like\s+recipient",
+            r">>>\s*rcpt\s+to",
+            r"after\s+mail\s+from",
+            r">>>\s*mail\s+from",
+            r"in\s+reply\s+to\s+end\s+of\s+data",
+            r"after\s+end\s+of\s+data",
+            r"in\s+reply\s+to\s+data",
+            r">>>\s*data",
+            r"after\s+data",
+            r"after\s+initial\s+connection",
+            r"in\s+reply\s+to\s+ehlo",
+            r"in\s+reply\s+to\s+helo",
+            r"did\s+not\s+like\s+our\s+rcpt\s+to",
+            r"did\s+not\s+like\s+our\s+mail\s+from",
+            r"did\s+not\s+like\s+our\s+data",
+            r"rcpt\s+to:",
+            r"rcpt\s+to\s*<",
+            r"mail\s+from:",
+        ];
+        let set = regex::bytes::RegexSetBuilder::new(REGEXES)
+            .case_insensitive(true)
+            .unicode(false)
+            .build();
+        let Ok(set) = set else {
+            panic!("the reference regexes compile");
+        };
+        let by_regex = |t: &str| {
+            let t = super::super::reply::truncate(t, 4096);
+            let first = set.matches(t.as_bytes()).iter().next()?;
+            COMMANDS.get(first).map(|(_, c)| (*c).to_string())
+        };
+        let mut texts = vec![
+            String::new(),
+            " ".into(),
+            "550 5.1.1 <a@b.example>: Recipient address rejected (in reply to RCPT TO command)"
+                .into(),
+            "host said: 550 user unknown (in\treply\r\nto \x0b RCPT\x0cTO command)".into(),
+            "Remote host said: 554 rejected\n>>> DATA\n<<< 554 no".into(),
+            ">>>DATA then >>> MAIL  FROM:<a@b> then rcpt to <x@y>".into(),
+            "did not like our RCPT TO: and after end of data".into(),
+            "192.0.2.1 does not like recipient.\nRemote host said: 550".into(),
+            "SMTP error from remote mail server after RCPT TO:<a@b>:".into(),
+            "after MAIL FROM and in reply to mail command".into(),
+            "rcpt to\n\n<a@b>, then [mail_from] and [RCPT_TO]".into(),
+            "in reply to\u{a0}rcpt to (no-break space is no \\s)".into(),
+            "connection: after initial connection; in reply to EHLO / HELO".into(),
+            "smtp:RCPT, RCPT command, after DATA, did not like our DATA".into(),
+            "mail from : not a match, mail\tfrom: is".into(),
+            "ünïcode in reply to rcpt to ünïcode".into(),
+        ];
+        // Cut inside the 4 KiB window and just past it.
+        texts.push(format!("{}in reply to DATA", "x".repeat(4080)));
+        texts.push(format!("{}in reply to DATA", "x".repeat(4090)));
+        texts.push(format!("{} rcpt to:", "é".repeat(2046)));
+        for t in &texts {
+            assert_eq!(smtp_command(t), by_regex(t), "{t:?}");
+        }
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! public documentation and Sisimai's decoder list; the first signature that matches wins, so
 //! the specific ones come before those a family shares with another.
 
+use std::sync::OnceLock;
+
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use serde::{Deserialize, Serialize};
 
 /// An MTA family whose bounce format is known.
@@ -218,55 +221,101 @@ const SIGNATURES: &[(Mta, Field, &str)] = &[
     (Mta::Sendmail, Subject, "returned mail:"),
 ];
 
-/// The facts a signature is checked against, all lowercased.
+/// The facts a signature is checked against.
 pub(crate) struct Evidence<'a> {
-    /// The human-readable part(s) and the delivery-status part, lowercased.
-    pub body: &'a str,
-    /// The From address.
+    /// The human-readable part(s) and the delivery-status part, as written (their signatures
+    /// are matched ASCII case-insensitively).
+    pub texts: &'a [&'a str],
+    /// The From address, lowercased.
     pub from: &'a str,
-    /// The Subject.
+    /// The Subject, lowercased.
     pub subject: &'a str,
-    /// The message's headers as (lowercase name, lowercase value).
-    pub headers: &'a [(String, String)],
+    /// The message's headers as (name, value), raw; names and values are compared ASCII
+    /// case-insensitively.
+    pub headers: &'a [(&'a str, &'a str)],
 }
 
-/// Whether some signature looks at the header `name`.
-pub(crate) fn reads_header(name: &str) -> bool {
-    SIGNATURES
-        .iter()
-        .any(|(_, f, _)| matches!(f, Header(h) | Software(h) if h.eq_ignore_ascii_case(name)))
+/// The `Body` signatures in one automaton (ASCII case-insensitive, every match reported),
+/// and per automaton pattern the signature's position in [`SIGNATURES`].
+fn body_signatures() -> &'static Option<(AhoCorasick, Vec<usize>)> {
+    static AC: OnceLock<Option<(AhoCorasick, Vec<usize>)>> = OnceLock::new();
+    AC.get_or_init(|| {
+        let (index, needles): (Vec<usize>, Vec<&str>) = SIGNATURES
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, field, _))| matches!(field, Body))
+            .map(|(i, (_, _, needle))| (i, *needle))
+            .unzip();
+        let ac = AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .match_kind(MatchKind::Standard)
+            .build(needles)
+            .ok()?;
+        Some((ac, index))
+    })
+}
+
+/// Per signature: whether it is a `Body` signature found in one of `texts` (one pass over
+/// each text instead of one search per signature).
+fn body_hits(texts: &[&str]) -> Vec<bool> {
+    let mut hits = vec![false; SIGNATURES.len()];
+    let Some((ac, index)) = body_signatures() else {
+        return hits;
+    };
+    for t in texts {
+        let Ok(found) = ac.try_find_overlapping_iter(t.as_bytes()) else {
+            continue;
+        };
+        for m in found {
+            if let Some(hit) = index
+                .get(m.pattern().as_usize())
+                .and_then(|&i| hits.get_mut(i))
+            {
+                *hit = true;
+            }
+        }
+    }
+    hits
 }
 
 /// The MTA family whose signature the message carries, if any, and whether that signature
 /// proves the message is a failure report (a template sentence, a mail system's sender, a
 /// report-only header) rather than naming the software that sent it.
 pub(crate) fn detect(ev: &Evidence<'_>) -> Option<(Mta, bool)> {
-    SIGNATURES.iter().find_map(|(mta, field, needle)| {
-        let header = |name: &str| {
-            ev.headers
-                .iter()
-                .any(|(n, v)| n == name && v.contains(needle))
-        };
-        let hit = match field {
-            Body => ev.body.contains(needle),
-            From | SoftwareFrom => ev.from.contains(needle),
-            SystemFrom => {
-                ev.from.contains(needle) && crate::bounce::headers::is_system_address(ev.from)
-            }
-            Subject => ev.subject.contains(needle),
-            Header(name) | Software(name) => header(name),
-        };
-        hit.then_some((*mta, !matches!(field, Software(_) | SoftwareFrom)))
-    })
+    let body = body_hits(ev.texts);
+    SIGNATURES
+        .iter()
+        .enumerate()
+        .find_map(|(i, (mta, field, needle))| {
+            let header = |name: &str| {
+                ev.headers.iter().any(|(n, v)| {
+                    n.eq_ignore_ascii_case(name) && v.trim().to_ascii_lowercase().contains(needle)
+                })
+            };
+            let hit = match field {
+                Body => body.get(i).copied().unwrap_or(false),
+                From | SoftwareFrom => ev.from.contains(needle),
+                SystemFrom => {
+                    ev.from.contains(needle) && crate::bounce::headers::is_system_address(ev.from)
+                }
+                Subject => ev.subject.contains(needle),
+                Header(name) | Software(name) => header(name),
+            };
+            hit.then_some((*mta, !matches!(field, Software(_) | SoftwareFrom)))
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ev<'a>(body: &'a str, from: &'a str, headers: &'a [(String, String)]) -> Evidence<'a> {
+    fn ev<'a>(
+        texts: &'a [&'a str],
+        from: &'a str,
+        headers: &'a [(&'a str, &'a str)],
+    ) -> Evidence<'a> {
         Evidence {
-            body,
+            texts,
             from,
             subject: "",
             headers,
@@ -275,21 +324,38 @@ mod tests {
 
     #[test]
     fn recognises_families() {
-        let none: Vec<(String, String)> = Vec::new();
-        let qmail = "hi. this is the qmail-send program at mx.example.";
-        assert_eq!(detect(&ev(qmail, "", &none)), Some((Mta::Qmail, true)));
-        let exim = "this message was created automatically by mail delivery software.";
-        assert_eq!(detect(&ev(exim, "", &none)), Some((Mta::Exim, true)));
+        let none: Vec<(&str, &str)> = Vec::new();
+        let qmail = ["Hi. This is the qmail-send program at mx.example."];
+        assert_eq!(detect(&ev(&qmail, "", &none)), Some((Mta::Qmail, true)));
+        let exim = ["This message was created automatically by mail delivery software."];
+        assert_eq!(detect(&ev(&exim, "", &none)), Some((Mta::Exim, true)));
         // Mail.Ru runs Exim but says who it is in its sender.
         assert_eq!(
-            detect(&ev(exim, "mailer-daemon@corp.mail.ru", &none)),
+            detect(&ev(&exim, "mailer-daemon@corp.mail.ru", &none)),
             Some((Mta::MailRu, true))
         );
-        let james = vec![("message-id".to_string(), "<1.javamail.james@x>".to_string())];
+        let james = vec![("Message-ID", " <1.JavaMail.james@x>\r\n")];
         // A header that names the software is no proof of a bounce: a vacation reply sent
         // by the same software carries it too.
-        assert_eq!(detect(&ev("", "", &james)), Some((Mta::ApacheJames, false)));
-        assert_eq!(detect(&ev("hello", "a@example.org", &none)), None);
+        assert_eq!(
+            detect(&ev(&[""], "", &james)),
+            Some((Mta::ApacheJames, false))
+        );
+        assert_eq!(detect(&ev(&["hello"], "a@example.org", &none)), None);
         assert_eq!(Mta::OpenSmtpd.as_str(), "opensmtpd");
+    }
+
+    #[test]
+    fn the_first_signature_in_order_wins_whichever_text_holds_it() {
+        let none: Vec<(&str, &str)> = Vec::new();
+        // Postfix's sentence in the text, qmail's (listed earlier) in the DSN part.
+        let texts = [
+            "This is the mail system at host mx.example.",
+            "Diagnostic-Code: x; qmail-send said no",
+        ];
+        assert_eq!(detect(&ev(&texts, "", &none)), Some((Mta::Qmail, true)));
+        // A signature is never found across two texts.
+        let split = ["this is the qmail-", "send program"];
+        assert_eq!(detect(&ev(&split, "", &none)), None);
     }
 }

@@ -12,35 +12,30 @@ mod command;
 mod detect;
 
 pub use detect::Mta;
-use detect::{Evidence, detect, reads_header};
+use detect::{Evidence, detect};
 
-use super::parse::RecipientReport;
+use super::report::RecipientReport;
 
-/// The MTA family of a message, from its headers, sender, subject, texts and DSN fields, and
-/// whether the evidence proves it is a failure report (see [`detect`]).
+/// The MTA family of a message, from its headers (raw, in order), sender, subject, texts and
+/// DSN fields, and whether the evidence proves it is a failure report (see [`detect`]).
 pub(crate) fn detect_message(
-    msg: &mail_parser::Message<'_>,
+    headers: &[(&str, &str)],
     body: &str,
     dsn: Option<&str>,
     from: Option<&str>,
     subject: Option<&str>,
 ) -> Option<(Mta, bool)> {
-    let mut text = super::reply::truncate(body, 16 * 1024).to_ascii_lowercase();
-    if let Some(d) = dsn {
-        text.push('\n');
-        text.push_str(&super::reply::truncate(d, 4096).to_ascii_lowercase());
-    }
-    // Only the headers a signature looks at (not the Received chain).
-    let headers: Vec<(String, String)> = msg
-        .headers_raw()
-        .filter(|(n, _)| reads_header(n))
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim().to_ascii_lowercase()))
-        .collect();
+    let body = super::reply::truncate(body, 16 * 1024);
+    let dsn = dsn.map(|d| super::reply::truncate(d, 4096));
+    let texts: &[&str] = match dsn {
+        Some(d) => &[body, d],
+        None => &[body],
+    };
     detect(&Evidence {
-        body: &text,
+        texts,
         from: &from.unwrap_or("").to_ascii_lowercase(),
         subject: &subject.unwrap_or("").to_ascii_lowercase(),
-        headers: &headers,
+        headers,
     })
 }
 

@@ -2,8 +2,8 @@
 
 use super::{EspEvent, EventKind};
 use crate::bounce::classify::{RecipientVerdict, reply_for};
-use crate::bounce::parse::{RecipientReport, ReportKind};
 use crate::bounce::reason::{BounceClass, Reason};
+use crate::bounce::report::{RecipientReport, ReportKind};
 use crate::bounce::rules::{Classifier, Context, Stage, Verdict};
 
 /// The verdict for one ESP event, in the same shape a DSN recipient gets, so the rest of the

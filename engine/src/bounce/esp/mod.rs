@@ -1,8 +1,8 @@
 //! ESP event webhooks: Amazon SES (through SNS), SendGrid, Postmark, Mailgun, Postal,
 //! SparkPost, Brevo, Mailjet, Resend, MailerSend and Mandrill post bounce, deferral,
 //! rejection, complaint, unsubscribe and delivery events. Every provider takes one path
-//! ([`pipeline`]): verify → parse → normalise → dedupe → classify → apply. Each provider's
-//! module has
+//! ([`pipeline`]): verify → parse → normalise → dedupe → classify, then `bounces` applies
+//! the events (`bounces::handle_esp_request`). Each provider's module has
 //!
 //! * its verification, exactly as the provider documents it (SNS: RSA signature with a
 //!   certificate from an allowed host; SendGrid: ECDSA P-256; Postal: RSA; Mailgun,
@@ -30,6 +30,7 @@
 pub mod auth;
 pub mod brevo;
 mod classify;
+mod config;
 mod json;
 pub mod mailersend;
 pub mod mailgun;
@@ -52,6 +53,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use classify::classify_event;
+pub use config::EspWebhooksConfig;
 pub(crate) use json::*;
 
 /// The largest webhook body accepted (bytes). Providers batch well below this.

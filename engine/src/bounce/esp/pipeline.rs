@@ -1,16 +1,16 @@
 //! The one path every provider's request takes: verify → parse → normalise → dedupe →
-//! classify → apply.
+//! classify ([`receive`]) → apply (`bounces::handle_esp_request`, a layer above, which
+//! calls [`receive`] and applies what it returns).
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
 use super::registry::{Registry, Verifier, normaliser};
-use super::{EspError, EventKind, Provider, store};
+use super::{EspError, EspEvent, EventKind, Provider, store};
 use crate::bounce::Classifier;
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::delivery::policy::RetryPolicy;
 
 /// One webhook request as the server received it.
 #[derive(Debug, Clone, Copy)]
@@ -161,8 +161,21 @@ pub struct Context<'a> {
     pub now: Millis,
     pub registry: &'a Registry,
     pub classifier: &'a Classifier,
-    pub policy: &'a RetryPolicy,
     pub max_age_seconds: i64,
+}
+
+/// A request verified, normalised, deduped and classified: what is left is to apply its
+/// fresh events.
+#[derive(Debug)]
+pub struct Received {
+    /// What the request did so far (nothing applied yet: `matched`, `unmatched` and
+    /// `bounce_ids` empty).
+    pub outcome: Outcome,
+    /// The events not applied by an earlier request, in the order given.
+    pub fresh: Vec<EspEvent>,
+    /// The dedupe claims taken for them ([`store::claim`]): released when applying fails,
+    /// so the provider's retry applies them.
+    pub claimed: Vec<String>,
 }
 
 /// When this process last forgot old applied events (Unix ms).
@@ -182,14 +195,23 @@ async fn forget_old(cx: &Context<'_>) -> Result<(), Refused> {
     Ok(())
 }
 
-/// Verifies, normalises, dedupes, classifies and applies one provider request.
-pub async fn handle(cx: &Context<'_>, p: Provider, req: &Inbound<'_>) -> Result<Outcome, Refused> {
+/// Verifies, normalises, dedupes and classifies one provider request. An SNS subscription
+/// message is handled here: its `outcome` names it and there is nothing to apply.
+pub async fn receive(
+    cx: &Context<'_>,
+    p: Provider,
+    req: &Inbound<'_>,
+) -> Result<Received, Refused> {
     let v = cx.registry.verifier(p)?;
     let payload = match verify(v, req, cx.now, cx.max_age_seconds).await? {
         Verified::Subscription(s) => {
-            return Ok(Outcome {
-                subscription: Some(s.into()),
-                ..Outcome::default()
+            return Ok(Received {
+                outcome: Outcome {
+                    subscription: Some(s.into()),
+                    ..Outcome::default()
+                },
+                fresh: Vec::new(),
+                claimed: Vec::new(),
             });
         }
         Verified::Body => None,
@@ -231,27 +253,9 @@ pub async fn handle(cx: &Context<'_>, p: Provider, req: &Inbound<'_>) -> Result<
             fresh.push(ev);
         }
     }
-    let applied = crate::bounces::ingest_esp_events(
-        cx.db,
-        cx.now,
-        cx.classifier,
-        cx.policy,
-        &fresh,
-        p.as_str(),
-    )
-    .await;
-    let got = match applied {
-        Ok(got) => got,
-        Err(e) => {
-            // Not applied: forget the claims so the provider's retry applies them.
-            if let Err(e2) = store::release(cx.db, p, &claimed).await {
-                tracing::error!(provider = %p, error = %e2, "releasing webhook event claims failed");
-            }
-            return Err(e.into());
-        }
-    };
-    out.matched = got.matched;
-    out.unmatched = got.unmatched;
-    out.bounce_ids = got.bounce_ids;
-    Ok(out)
+    Ok(Received {
+        outcome: out,
+        fresh,
+        claimed,
+    })
 }

@@ -12,8 +12,7 @@ use super::postal::PostalVerifier;
 use super::resend::SvixVerifier;
 use super::sendgrid::SendGridVerifier;
 use super::ses::{SnsSettings, SnsVerifier};
-use super::{EspError, Normalised, Provider};
-use crate::config::Config;
+use super::{EspError, EspWebhooksConfig, Normalised, Provider};
 
 /// A provider's normaliser: the verified payload → events.
 pub type Normalise = fn(&[u8]) -> Result<Normalised, EspError>;
@@ -74,65 +73,10 @@ fn basic(pairs: &[String]) -> Option<Result<Verifier, String>> {
     })
 }
 
-/// What verification needs, from `esp_webhooks` (and `public_url`) in the configuration.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Settings {
-    pub sns_topic_arns: Vec<String>,
-    pub sns_host_pattern: String,
-    pub sns_allow_http: bool,
-    pub sendgrid_public_key: Option<String>,
-    /// `user:password` pairs (several while rotating).
-    pub postmark_credentials: Vec<String>,
-    /// The older single pair, one more entry of the list.
-    pub postmark_username: Option<String>,
-    pub postmark_password: Option<String>,
-    pub mailgun_signing_key: Option<String>,
-    pub postal_public_key: Option<String>,
-    pub sparkpost_credentials: Vec<String>,
-    pub brevo_credentials: Vec<String>,
-    pub mailjet_credentials: Vec<String>,
-    pub resend_signing_secret: Option<String>,
-    pub mailersend_signing_secret: Option<String>,
-    pub mandrill_webhook_key: Option<String>,
-    /// The URL entered in Mandrill (signed); by default `public_url` + the route.
-    pub mandrill_webhook_url: Option<String>,
-    pub public_url: Option<String>,
-}
-
-impl Settings {
-    /// From the configuration.
-    pub fn from_config(config: &Config) -> Settings {
-        let c = &config.esp_webhooks;
-        Settings {
-            sns_topic_arns: c.sns_topic_arns.clone(),
-            sns_host_pattern: c.sns_host_pattern.clone(),
-            sns_allow_http: c.sns_allow_http,
-            sendgrid_public_key: c.sendgrid_public_key.clone(),
-            postmark_username: c.postmark_username.clone(),
-            postmark_password: c.postmark_password.clone(),
-            mailgun_signing_key: c.mailgun_signing_key.clone(),
-            postmark_credentials: c.postmark_credentials.clone(),
-            postal_public_key: c.postal_public_key.clone(),
-            sparkpost_credentials: c.sparkpost_credentials.clone(),
-            brevo_credentials: c.brevo_credentials.clone(),
-            mailjet_credentials: c.mailjet_credentials.clone(),
-            resend_signing_secret: c.resend_signing_secret.clone(),
-            mailersend_signing_secret: c.mailersend_signing_secret.clone(),
-            mandrill_webhook_key: c.mandrill_webhook_key.clone(),
-            mandrill_webhook_url: c.mandrill_webhook_url.clone(),
-            public_url: config.public_url.clone(),
-        }
-    }
-}
-
 impl Registry {
-    /// The verifiers of the configuration.
-    pub fn from_config(config: &Config) -> Registry {
-        Registry::new(&Settings::from_config(config))
-    }
-
-    /// The verifiers `c` configures.
-    pub fn new(c: &Settings) -> Registry {
+    /// The verifiers the `[esp_webhooks]` section `c` configures; `public_url`
+    /// (the configuration's) gives Mandrill's default webhook URL.
+    pub fn new(c: &EspWebhooksConfig, public_url: Option<&str>) -> Registry {
         let mut slots = HashMap::new();
         let mut put = |p: Provider, slot: Option<Result<Verifier, String>>| {
             if let Some(s) = slot {
@@ -208,9 +152,12 @@ impl Registry {
                 let url = set(&c.mandrill_webhook_url)
                     .map(str::to_string)
                     .or_else(|| {
-                        set(&c.public_url).map(|u| {
-                            format!("{}/api/v1/webhooks/mandrill", u.trim_end_matches('/'))
-                        })
+                        public_url
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(|u| {
+                                format!("{}/api/v1/webhooks/mandrill", u.trim_end_matches('/'))
+                            })
                     });
                 match url {
                     Some(u) => MandrillVerifier::new(k, &u)
@@ -247,16 +194,16 @@ mod tests {
 
     #[test]
     fn only_configured_providers_have_verifiers() {
-        let mut c = Settings {
+        let mut c = EspWebhooksConfig {
             postmark_credentials: vec!["a:1".into(), "b:2".into()],
             postmark_username: Some("c".into()),
             postmark_password: Some("3".into()),
             brevo_credentials: vec!["nocolon".into()],
             mandrill_webhook_key: Some("k".into()),
             resend_signing_secret: Some("whsec_c2VjcmV0".into()),
-            ..Settings::default()
+            ..EspWebhooksConfig::default()
         };
-        let r = Registry::new(&c);
+        let r = Registry::new(&c, None);
         assert!(matches!(
             r.verifier(Provider::Postmark),
             Ok(Verifier::Basic(_))
@@ -289,15 +236,15 @@ mod tests {
                 ("mandrill", true)
             ]
         );
-        c.public_url = Some("https://rebound.example.com/".into());
-        let r = Registry::new(&c);
+        let public_url = Some("https://rebound.example.com/");
+        let r = Registry::new(&c, public_url);
         assert!(matches!(
             r.verifier(Provider::Postmark),
             Ok(Verifier::Basic(_))
         ));
         c.postmark_password = None;
         assert!(matches!(
-            Registry::new(&c).verifier(Provider::Postmark),
+            Registry::new(&c, public_url).verifier(Provider::Postmark),
             Err(EspError::Config(_))
         ));
         assert!(matches!(
