@@ -65,6 +65,8 @@ async fn new_order(db: &Db, number: &str) -> i64 {
             phone: Some(TO.into()),
             account_kind: AccountKind::Guest,
             customer_ref: None,
+            whatsapp_opt_in: false,
+            locale: None,
         },
         client_ip: None,
         billing_address: None,
@@ -160,6 +162,7 @@ async fn twilio_call_says_the_escaped_message() {
             None,
             TO,
             "Order <A-1> & more",
+            &engine::i18n::Lang::default(),
             "agent@example.com",
         )
         .await
@@ -179,7 +182,8 @@ async fn twilio_call_says_the_escaped_message() {
             ("To".to_string(), TO.to_string()),
             (
                 "Twiml".to_string(),
-                "<Response><Say>Order &lt;A-1&gt; &amp; more</Say></Response>".to_string()
+                "<Response><Say language=\"en-US\">Order &lt;A-1&gt; &amp; more</Say></Response>"
+                    .to_string()
             ),
         ]
     );
@@ -295,6 +299,7 @@ async fn capture_stores_messages_and_calls_on_both_backends() {
                 Some(order_id),
                 TO,
                 "Hello from the shop",
+                &engine::i18n::Lang::default(),
                 "agent@example.com",
             )
             .await

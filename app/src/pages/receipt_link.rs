@@ -1,13 +1,15 @@
-//! `/r/{token}`: the customer's receipt behind a secure link. No staff
-//! chrome: the shop's name, the receipt, a PDF download. Works with
-//! JavaScript off, prints cleanly, fits a phone.
+//! `/r/{token}`: the customer's receipt behind a secure link, in the
+//! customer's language (the words come with the data from the engine's
+//! catalogue: `engine/locales/*.ftl`). No staff chrome: the shop's name, the
+//! receipt, a PDF download. No script at all, works with JavaScript off,
+//! prints cleanly, fits a phone.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::server_fns::receipts::open_receipt;
-use crate::types::{PublicReceipt, ReceiptLinkPage};
+use crate::types::{PublicReceipt, ReceiptLinkPage, ReceiptLinkReply, Words};
 
 #[component]
 pub fn ReceiptLinkView() -> impl IntoView {
@@ -21,55 +23,78 @@ pub fn ReceiptLinkView() -> impl IntoView {
     // browser is removed with every other script (server/src/http/customer_pages.rs).
     let page = crate::resource::resource(token, open_receipt);
     view! {
-        <Title text="Your receipt"/>
-        <div class="customer-page">
-            <Suspense fallback=|| view! { <main id="main" class="customer"><p>"Loading your receipt…"</p></main> }>
-                {move || Suspend::new(async move {
-                    match page.await {
-                        Ok(ReceiptLinkPage::Receipt(r)) => view! { <ReceiptView r=*r/> }.into_any(),
-                        Ok(ReceiptLinkPage::Unavailable { shop_name, support_email }) => view! {
-                            <header class="customer-brand"><p class="shop-name">{shop_name}</p></header>
-                            <main id="main" class="customer">
-                                <h1>"This receipt link has expired or is not valid"</h1>
-                                {if fresh_sent() {
-                                    view! {
-                                        <p role="status" class="notice ok">
-                                            "If this link belongs to an order, a fresh link is on its way to the email address on that order."
-                                        </p>
-                                    }.into_any()
-                                } else {
-                                    view! {
-                                        <p>"Links to receipts work for a limited time. We can send a fresh one to the email address on the order."</p>
-                                        <form method="post" action=move || format!("/r/{}/fresh", token())>
-                                            <button type="submit">"Send me a fresh link"</button>
-                                        </form>
-                                    }.into_any()
+        <Suspense fallback=|| view! { <main id="main" class="customer"><p>"…"</p></main> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(ReceiptLinkReply { words, page }) => {
+                        let lang = words.lang.clone();
+                        let w = words.clone();
+                        view! {
+                            <Title text=words.get("page-title")/>
+                            // `lang` is lifted onto <html> on the way out (customer_pages.rs).
+                            <div class="customer-page" lang=lang>
+                                {match page {
+                                    ReceiptLinkPage::Receipt(r) => view! { <ReceiptView r=*r w=w/> }.into_any(),
+                                    ReceiptLinkPage::Unavailable { shop_name, support_email } => {
+                                        view! { <Unavailable shop_name support_email w fresh_sent=fresh_sent() token=token()/> }.into_any()
+                                    }
+                                    ReceiptLinkPage::Limited { shop_name } => view! {
+                                        <header class="customer-brand"><p class="shop-name">{shop_name}</p></header>
+                                        <main id="main" class="customer">
+                                            <h1>{w.get("page-limited-heading")}</h1>
+                                            <p>{w.get("page-limited-body")}</p>
+                                        </main>
+                                    }.into_any(),
                                 }}
-                                <p>"Questions? Write to "<a href=format!("mailto:{support_email}")>{support_email.clone()}</a>"."</p>
-                            </main>
-                        }.into_any(),
-                        Ok(ReceiptLinkPage::Limited { shop_name }) => view! {
-                            <header class="customer-brand"><p class="shop-name">{shop_name}</p></header>
-                            <main id="main" class="customer">
-                                <h1>"Too many requests"</h1>
-                                <p>"Please wait a minute and try again."</p>
-                            </main>
-                        }.into_any(),
-                        Err(e) => view! {
+                            </div>
+                        }.into_any()
+                    }
+                    Err(e) => view! {
+                        <div class="customer-page">
                             <main id="main" class="customer">
                                 <h1>"Your receipt could not be shown"</h1>
                                 <p role="alert">{e.to_string()}</p>
                             </main>
-                        }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </div>
+                        </div>
+                    }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Expired, revoked or unknown link: offer a fresh one by e-mail.
+#[component]
+fn Unavailable(
+    shop_name: String,
+    support_email: String,
+    w: Words,
+    fresh_sent: bool,
+    token: String,
+) -> impl IntoView {
+    let ask = if fresh_sent {
+        view! { <p role="status" class="notice ok">{w.get("page-fresh-sent")}</p> }.into_any()
+    } else {
+        view! {
+            <p>{w.get("page-fresh-explain")}</p>
+            <form method="post" action=format!("/r/{token}/fresh")>
+                <button type="submit">{w.get("page-fresh-button")}</button>
+            </form>
+        }
+        .into_any()
+    };
+    view! {
+        <header class="customer-brand"><p class="shop-name">{shop_name}</p></header>
+        <main id="main" class="customer">
+            <h1>{w.get("page-unavailable-heading")}</h1>
+            {ask}
+            <p>{w.get("page-questions")}" "<a href=format!("mailto:{support_email}")>{support_email.clone()}</a></p>
+        </main>
     }
 }
 
 #[component]
-fn ReceiptView(r: PublicReceipt) -> impl IntoView {
+fn ReceiptView(r: PublicReceipt, w: Words) -> impl IntoView {
     let PublicReceipt {
         shop_name,
         logo_url,
@@ -86,31 +111,33 @@ fn ReceiptView(r: PublicReceipt) -> impl IntoView {
         tax,
         total,
         pdf_url,
-        link_expires,
+        link_expires: _,
     } = r;
     let logo = logo_url.map(|src| view! { <img class="shop-logo" src=src alt=""/> });
+    let t = move |key: &str| w.get(key);
+    let label = t.clone();
     view! {
         <header class="customer-brand">
             {logo}
             <p class="shop-name">{shop_name.clone()}</p>
         </header>
         <main id="main" class="customer">
-            <h1>"Receipt for order "{order_number.clone()}</h1>
+            <h1>{t("receipt-title")}</h1>
             <dl class="facts">
-                <dt>"Order"</dt><dd>{order_number}</dd>
-                <dt>"Date"</dt><dd>{placed_at}</dd>
-                <dt>"Customer"</dt><dd>{customer_name}</dd>
+                <dt>{t("receipt-order")}</dt><dd>{order_number}</dd>
+                <dt>{t("receipt-date")}</dt><dd>{placed_at}</dd>
+                <dt>{t("receipt-customer")}</dt><dd>{customer_name}</dd>
                 {(!billing_address.is_empty()).then(|| view! {
-                    <dt>"Billed to"</dt>
+                    <dt>{label("receipt-billed-to")}</dt>
                     <dd>{billing_address.into_iter().map(|l| view! { <span class="line">{l}</span> }).collect_view()}</dd>
                 })}
             </dl>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label=t("receipt-items")>
                 <table class="receipt-table">
-                    <caption>"Items"</caption>
+                    <caption>{t("receipt-items")}</caption>
                     <thead><tr>
-                        <th scope="col">"Item"</th><th scope="col" class="num">"Qty"</th>
-                        <th scope="col" class="num">"Unit price"</th><th scope="col" class="num">"Amount"</th>
+                        <th scope="col">{t("receipt-item")}</th><th scope="col" class="num">{t("receipt-qty")}</th>
+                        <th scope="col" class="num">{t("receipt-unit-price")}</th><th scope="col" class="num">{t("receipt-amount")}</th>
                     </tr></thead>
                     <tbody>
                         {items.into_iter().map(|i| view! {
@@ -118,22 +145,22 @@ fn ReceiptView(r: PublicReceipt) -> impl IntoView {
                         }).collect_view()}
                     </tbody>
                     <tfoot>
-                        <tr><th scope="row" colspan="3">"Subtotal"</th><td class="num nowrap">{subtotal}</td></tr>
-                        {discount.map(|d| view! { <tr><th scope="row" colspan="3">"Discount"</th><td class="num nowrap">{d}</td></tr> })}
-                        {shipping.map(|s| view! { <tr><th scope="row" colspan="3">"Shipping"</th><td class="num nowrap">{s}</td></tr> })}
-                        <tr><th scope="row" colspan="3">"Tax"</th><td class="num nowrap">{tax}</td></tr>
-                        <tr class="total"><th scope="row" colspan="3">"Total"</th><td class="num nowrap">{total}</td></tr>
+                        <tr><th scope="row" colspan="3">{t("receipt-subtotal")}</th><td class="num nowrap">{subtotal}</td></tr>
+                        {discount.map(|d| view! { <tr><th scope="row" colspan="3">{label("receipt-discount")}</th><td class="num nowrap">{d}</td></tr> })}
+                        {shipping.map(|s| view! { <tr><th scope="row" colspan="3">{label("receipt-shipping")}</th><td class="num nowrap">{s}</td></tr> })}
+                        <tr><th scope="row" colspan="3">{t("receipt-tax")}</th><td class="num nowrap">{tax}</td></tr>
+                        <tr class="total"><th scope="row" colspan="3">{t("receipt-total")}</th><td class="num nowrap">{total}</td></tr>
                     </tfoot>
                 </table>
             </div>
             <p class="actions no-print">
-                <a class="button" href=pdf_url download>"Download PDF"</a>
+                <a class="button" href=pdf_url download>{t("page-download-pdf")}</a>
             </p>
-            <p class="muted no-print">"This personal link works until "{link_expires}". To print, use your browser's print command."</p>
+            <p class="muted no-print">{t("page-link-expires")}</p>
         </main>
         <footer class="customer-footer">
             <p>{footer}</p>
-            <p>"Questions? Write to "<a href=format!("mailto:{support_email}")>{support_email.clone()}</a>"."</p>
+            <p>{t("page-questions")}" "<a href=format!("mailto:{support_email}")>{support_email.clone()}</a></p>
         </footer>
     }
 }

@@ -13,12 +13,16 @@ impl Branding {
             logo_url: config.shop.logo_url.clone(),
             support_email: config.shop.support_email.clone(),
             footer_text: config.shop.footer.clone(),
+            default_locale: config.shop.default_locale.clone(),
+            time_zone: config.shop.time_zone.clone(),
         }
     }
 }
 
 impl Receipt {
-    /// The receipt model for an order.
+    /// The receipt model for an order, in the order's language
+    /// (`customer.locale`), else the shop's default, else English. The link
+    /// page may set [`Receipt::locale`] from the browser when neither is set.
     pub fn for_order(order: &Order, branding: &Branding) -> Self {
         Self {
             order_number: order.order_number.clone(),
@@ -42,6 +46,12 @@ impl Receipt {
             customer_email: order.customer_email.clone(),
             billing_address: order.billing_lines(),
             branding: branding.clone(),
+            locale: crate::i18n::resolve(
+                order.customer_locale.as_deref(),
+                branding.default_locale.as_deref(),
+                None,
+            )
+            .tag(),
         }
     }
 }

@@ -11,7 +11,8 @@
 //! ```
 //!
 //! * [`model`]: the [`Receipt`] data, amounts in minor units.
-//! * [`money`]: ISO 4217 exponents and the one money format used everywhere.
+//! * [`money`]: ISO 4217 exponents and the one money format used everywhere
+//!   (`crate::money`, in the foundation layer; re-exported here).
 //! * [`render`]: the [`Renderer`] holding the compiled MiniJinja templates
 //!   (defaults in `engine/templates/`, embedded at compile time; a shop can
 //!   supply its own directory).
@@ -22,7 +23,6 @@
 
 mod for_order;
 pub mod model;
-pub mod money;
 pub mod pdf;
 pub mod render;
 mod view;
@@ -31,8 +31,8 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 pub use self::model::{Branding, LineItem, Receipt, TotalsError};
-pub use self::money::{format_minor, is_known_currency, minor_unit_exponent};
 pub use self::render::{LinkMessage, Renderer};
+pub use crate::money::{self, format_minor, is_known_currency, minor_unit_exponent};
 
 /// Why a receipt could not be rendered.
 #[derive(Debug, thiserror::Error)]

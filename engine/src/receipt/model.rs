@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::money;
+use crate::money;
 
 /// One order's receipt. All amounts are in the currency's minor units
 /// (cents for `USD`, yen for `JPY`, fils for `KWD`).
@@ -31,6 +31,18 @@ pub struct Receipt {
     #[serde(default)]
     pub billing_address: Option<Vec<String>>,
     pub branding: Branding,
+    /// The language of the receipt (BCP 47, e.g. `id`, `en-US`): its words,
+    /// money and dates; see [`crate::i18n`]. Malformed or unknown: English.
+    #[serde(default = "default_locale")]
+    pub locale: String,
+}
+
+fn default_locale() -> String {
+    crate::i18n::FALLBACK.to_owned()
+}
+
+fn default_time_zone() -> String {
+    "UTC".to_owned()
 }
 
 /// One line of the order.
@@ -58,6 +70,12 @@ pub struct Branding {
     pub support_email: String,
     #[serde(default)]
     pub footer_text: String,
+    /// The language of orders that name none (`shop.default_locale`).
+    #[serde(default)]
+    pub default_locale: Option<String>,
+    /// IANA time zone the receipt's dates are shown in (`shop.time_zone`).
+    #[serde(default = "default_time_zone")]
+    pub time_zone: String,
 }
 
 /// Why a receipt's numbers are not consistent.
@@ -154,7 +172,10 @@ impl Receipt {
                 support_email: "help@northwind.example.com".to_owned(),
                 footer_text: "Thank you for shopping with us! Returns are accepted within 30 days."
                     .to_owned(),
+                default_locale: None,
+                time_zone: default_time_zone(),
             },
+            locale: default_locale(),
         }
     }
 }

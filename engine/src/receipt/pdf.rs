@@ -13,7 +13,6 @@ use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use super::RenderError;
 use super::model::Receipt;
-use super::money;
 use super::view::{self, ReceiptView};
 
 const PAGE_WIDTH: f32 = 595.0; // A4, points
@@ -72,15 +71,14 @@ impl Font {
 
 /// Renders `receipt` as a PDF document.
 pub fn render_pdf(receipt: &Receipt) -> Result<Vec<u8>, RenderError> {
-    let info = money::lookup(&receipt.currency)
-        .ok_or_else(|| RenderError::UnknownCurrency(receipt.currency.clone()))?;
-    let symbol_drawable = info
-        .symbol
-        .is_none_or(|symbol| symbol.chars().all(|c| to_winansi(c).is_some()));
-    let view = if symbol_drawable {
-        ReceiptView::with_formatter(receipt, info, |amount| info.format(amount))
+    let view = ReceiptView::new(receipt)?;
+    let drawable = [&view.subtotal, &view.discount, &view.total]
+        .into_iter()
+        .all(|amount| amount.chars().all(|c| to_winansi(c).is_some()));
+    let view = if drawable {
+        view
     } else {
-        ReceiptView::with_formatter(receipt, info, |amount| info.format_code(amount))
+        ReceiptView::styled(receipt, true)?
     };
     let pages = layout(&view);
     write_pdf(&view, pages)
@@ -203,19 +201,28 @@ impl Layout<'_> {
 
     fn table_header(&mut self, cols: &Columns) {
         let y = self.y;
-        self.text(MARGIN, Font::Bold, SMALL_SIZE, MUTED, "ITEM");
-        self.text_right(cols.qty_right, Font::Bold, SMALL_SIZE, MUTED, "QTY");
-        self.text_right(
-            cols.price_right,
+        let view = self.view;
+        self.text(
+            MARGIN,
             Font::Bold,
             SMALL_SIZE,
             MUTED,
-            "UNIT PRICE",
+            &heading(view, "receipt-item"),
         );
-        self.text_right(RIGHT, Font::Bold, SMALL_SIZE, MUTED, "AMOUNT");
+        let qty = heading(view, "receipt-qty");
+        self.text_right(cols.qty_right, Font::Bold, SMALL_SIZE, MUTED, &qty);
+        let price = heading(view, "receipt-unit-price");
+        self.text_right(cols.price_right, Font::Bold, SMALL_SIZE, MUTED, &price);
+        let amount = heading(view, "receipt-amount");
+        self.text_right(RIGHT, Font::Bold, SMALL_SIZE, MUTED, &amount);
         self.rule(y - 6.0, 1.0, INK);
         self.y -= 6.0 + BODY_LEADING + 2.0;
     }
+}
+
+/// A table heading in the receipt's language, upper case, drawable.
+fn heading(view: &ReceiptView, key: &str) -> String {
+    sanitize(&view.language.t(key, &[]).to_uppercase())
 }
 
 fn layout(view: &ReceiptView) -> Vec<Vec<Op>> {
@@ -226,8 +233,12 @@ fn layout(view: &ReceiptView) -> Vec<Vec<Op>> {
     };
 
     // Header: shop name on the left, order number and date on the right.
+    let t = |key: &str| view.language.t(key, &[]);
+    let order_label = view
+        .language
+        .t("receipt-order-number", &[("order", &view.order_number)]);
     let right_block_width = [
-        Font::Bold.width(&sanitize(&format!("Order {}", view.order_number)), 11.0),
+        Font::Bold.width(&sanitize(&order_label), 11.0),
         Font::Regular.width(&sanitize(&view.placed_at), BODY_SIZE),
     ]
     .into_iter()
@@ -260,7 +271,7 @@ fn layout(view: &ReceiptView) -> Vec<Vec<Op>> {
     let after_shop = l.y;
     l.y = top;
     let order = truncate_to_width(
-        &sanitize(&format!("Order {}", view.order_number)),
+        &sanitize(&order_label),
         Font::Bold,
         11.0,
         CONTENT_WIDTH / 2.0,
@@ -272,12 +283,19 @@ fn layout(view: &ReceiptView) -> Vec<Vec<Op>> {
 
     l.y -= 8.0;
     l.ensure(40.0);
-    l.text(MARGIN, Font::Bold, 14.0, INK, "Receipt");
+    l.text(
+        MARGIN,
+        Font::Bold,
+        14.0,
+        INK,
+        &sanitize(&t("receipt-heading")),
+    );
     l.y -= 26.0;
 
     // Billed to.
     l.ensure(30.0);
-    l.text(MARGIN, Font::Bold, SMALL_SIZE, MUTED, "BILLED TO");
+    let billed_to = sanitize(&t("receipt-billed-to").to_uppercase());
+    l.text(MARGIN, Font::Bold, SMALL_SIZE, MUTED, &billed_to);
     l.y -= BODY_LEADING;
     let customer = [view.customer.name.as_str(), view.customer.email.as_str()];
     for line in customer
@@ -293,12 +311,18 @@ fn layout(view: &ReceiptView) -> Vec<Vec<Op>> {
         .items
         .iter()
         .map(|item| Font::Regular.width(&item.quantity.to_string(), BODY_SIZE))
-        .fold(Font::Bold.width("QTY", SMALL_SIZE), f32::max);
+        .fold(
+            Font::Bold.width(&heading(view, "receipt-qty"), SMALL_SIZE),
+            f32::max,
+        );
     let price_width = view
         .items
         .iter()
         .map(|item| Font::Regular.width(&sanitize(&item.unit_price), BODY_SIZE))
-        .fold(Font::Bold.width("UNIT PRICE", SMALL_SIZE), f32::max);
+        .fold(
+            Font::Bold.width(&heading(view, "receipt-unit-price"), SMALL_SIZE),
+            f32::max,
+        );
     let amount_width = view
         .items
         .iter()
@@ -311,7 +335,10 @@ fn layout(view: &ReceiptView) -> Vec<Vec<Op>> {
         ])
         .map(|text| Font::Regular.width(&sanitize(text), BODY_SIZE))
         .chain([Font::Bold.width(&sanitize(&view.total), 12.0)])
-        .fold(Font::Bold.width("AMOUNT", SMALL_SIZE), f32::max);
+        .fold(
+            Font::Bold.width(&heading(view, "receipt-amount"), SMALL_SIZE),
+            f32::max,
+        );
     let price_right = RIGHT - amount_width - COLUMN_GAP;
     let qty_right = price_right - price_width - COLUMN_GAP;
     let cols = Columns {
@@ -356,20 +383,26 @@ fn layout(view: &ReceiptView) -> Vec<Vec<Op>> {
     }
 
     // Totals: kept together on one page.
-    let mut rows: Vec<(&str, &str)> = vec![("Subtotal", view.subtotal.as_str())];
+    let mut rows: Vec<(String, &str)> = vec![(t("receipt-subtotal"), view.subtotal.as_str())];
     if view.has_discount {
-        rows.push(("Discount", view.discount.as_str()));
+        rows.push((t("receipt-discount"), view.discount.as_str()));
     }
     if view.has_shipping {
-        rows.push(("Shipping", view.shipping.as_str()));
+        rows.push((t("receipt-shipping"), view.shipping.as_str()));
     }
-    rows.push(("Tax", view.tax.as_str()));
+    rows.push((t("receipt-tax"), view.tax.as_str()));
     let row_count = u16::try_from(rows.len()).unwrap_or(u16::MAX);
     l.y -= 6.0;
     l.ensure(f32::from(row_count) * 15.0 + 30.0);
     let label_right = RIGHT - amount_width - COLUMN_GAP;
     for (label, amount) in rows {
-        l.text_right(label_right, Font::Regular, BODY_SIZE, MUTED, label);
+        l.text_right(
+            label_right,
+            Font::Regular,
+            BODY_SIZE,
+            MUTED,
+            &sanitize(&label),
+        );
         l.text_right(RIGHT, Font::Regular, BODY_SIZE, INK, amount);
         l.y -= 15.0;
     }
@@ -384,7 +417,11 @@ fn layout(view: &ReceiptView) -> Vec<Vec<Op>> {
         gray: INK,
     });
     l.y -= 6.0;
-    let total_label = format!("Total ({})", view.currency);
+    let total_label = sanitize(
+        &view
+            .language
+            .t("receipt-total-currency", &[("currency", view.currency)]),
+    );
     l.text_right(label_right, Font::Bold, 12.0, INK, &total_label);
     l.text_right(RIGHT, Font::Bold, 12.0, INK, &view.total);
     l.y -= 36.0;
@@ -394,10 +431,7 @@ fn layout(view: &ReceiptView) -> Vec<Vec<Op>> {
         l.paragraph(&view.shop.footer_text, Font::Regular, 9.0, MUTED);
         l.y -= 6.0;
     }
-    let support = format!(
-        "Questions about your order? Contact {}",
-        view.shop.support_email
-    );
+    let support = format!("{} {}", t("receipt-questions"), view.shop.support_email);
     l.paragraph(&support, Font::Regular, 9.0, MUTED);
 
     l.pages
@@ -428,7 +462,10 @@ fn write_pdf(view: &ReceiptView, pages: Vec<Vec<Op>>) -> Result<Vec<u8>, RenderE
             .base_font(Name(base))
             .encoding_predefined(Name(b"WinAnsiEncoding"));
     }
-    let title = format!("Receipt {} - {}", view.order_number, view.shop.name);
+    let title = view.language.t(
+        "receipt-document-title",
+        &[("order", &view.order_number), ("shop", &view.shop.name)],
+    );
     pdf.document_info(Ref::new(INFO))
         .title(TextStr(&title))
         .producer(TextStr("Rebound"));
@@ -450,11 +487,13 @@ fn write_pdf(view: &ReceiptView, pages: Vec<Vec<Op>>) -> Result<Vec<u8>, RenderE
         for op in &ops {
             draw(&mut content, op);
         }
-        let footer = sanitize(&format!(
-            "Receipt {}  |  Page {} of {}",
-            view.order_number,
-            index + 1,
-            count
+        let footer = sanitize(&view.language.t(
+            "receipt-page-footer",
+            &[
+                ("order", &view.order_number),
+                ("page", &(index + 1).to_string()),
+                ("pages", &count.to_string()),
+            ],
         ));
         let footer = truncate_to_width(&footer, Font::Regular, SMALL_SIZE, CONTENT_WIDTH);
         draw(

@@ -29,6 +29,8 @@ pub const DEFAULT_LINK_TEXT_TEMPLATE: &str = include_str!("../../templates/recei
 /// What the secure-link message says.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct LinkMessage {
+    /// The customer's language (BCP 47), for the words and `<html lang>`.
+    pub lang: String,
     pub shop_name: String,
     pub customer_name: String,
     pub order_number: String,
@@ -192,7 +194,32 @@ fn base_environment() -> Result<Environment<'static>, RenderError> {
     env.add_filter("ljust", ljust);
     env.add_filter("rjust", rjust);
     env.add_filter("wrap", wrap);
+    env.add_function("t", translate);
     Ok(env)
+}
+
+/// `{{ t("receipt-total-currency", currency=currency) }}`: the catalogue
+/// message in the language of the template's `lang` variable (English when
+/// there is none), see [`crate::i18n`].
+fn translate(
+    state: &minijinja::State,
+    key: &str,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<String, minijinja::Error> {
+    let lang = state
+        .lookup("lang")
+        .map(|v| display(&v))
+        .unwrap_or_default();
+    let mut values = Vec::new();
+    for name in kwargs.args() {
+        let value: Value = kwargs.get(name)?;
+        values.push((name.to_owned(), display(&value)));
+    }
+    let args: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    Ok(crate::i18n::text(&lang, key, &args))
 }
 
 fn clamp_width(width: i64) -> usize {
@@ -240,6 +267,7 @@ mod tests {
     #[test]
     fn link_message_escapes_names() {
         let msg = LinkMessage {
+            lang: "en".into(),
             shop_name: "Shop".into(),
             customer_name: "<script>x</script>".into(),
             order_number: "A-1".into(),
@@ -381,7 +409,11 @@ mod tests {
         // The long name was wrapped, not cut.
         assert!(text.contains("receipt"));
         assert!(text.contains("Order:     R-1001"));
-        assert!(text.contains("2024-05-01 14:03 UTC"));
+        assert!(text.contains("Date:      May 1, 2024"), "{text}");
+        assert!(
+            text.replace('\u{202f}', " ").contains("2:03 PM UTC"),
+            "{text}"
+        );
         assert!(text.contains("Ada Lovelace"));
     }
 
@@ -402,8 +434,8 @@ mod tests {
         let text = ok(renderer().render_text(&receipt));
         assert!(text.contains("¥6,798"), "{text}");
         receipt.currency = "KWD".to_owned();
-        let html = ok(renderer().render_html(&receipt));
-        assert!(html.contains("KWD 6.798"));
+        let html = ok(renderer().render_html(&receipt)).replace('\u{a0}', " ");
+        assert!(html.contains("KWD 6.798"), "{html}");
     }
 
     #[test]

@@ -6,28 +6,31 @@
 //! | variable | example |
 //! | --- | --- |
 //! | `shop.name`, `shop.logo_url` (absent unless `http(s)`), `shop.support_email`, `shop.footer_text` | |
+//! | `lang` | the receipt's language tag, `en`, `id-ID` |
 //! | `order_number` | `R-1001` |
-//! | `placed_at` | `2024-05-01 14:03 UTC` |
-//! | `placed_at_date` | `May 1, 2024` |
+//! | `placed_at` | date and time in the shop's zone and the receipt's language: `May 1, 2024, 2:03 PM UTC` |
+//! | `placed_at_date` | `May 1, 2024`, `1 Mei 2024` |
 //! | `placed_at_ms` | `1714572180000` |
 //! | `currency` | `USD` |
 //! | `customer.name`, `customer.email` | |
 //! | `billing_address` | list of lines, empty when there is none |
 //! | `items` | list of `{name, quantity, unit_price, line_total}` |
 //! | `item_count` | sum of quantities |
-//! | `subtotal`, `discount`, `shipping`, `tax`, `total` | formatted, e.g. `$12.34`; `discount` is negative: `-$5.00` |
+//! | `subtotal`, `discount`, `shipping`, `tax`, `total` | formatted per CLDR for the language, e.g. `$12.34`, `Rp 150.000`; `discount` is negative: `-$5.00` |
 //! | `has_discount`, `has_shipping` | whether those amounts are non-zero |
 //! | `cols.name`, `cols.qty`, `cols.price`, `cols.amount`, `cols.label`, `cols.width` | plain-text column widths |
 //! | `cols.rule` | a `-` line `cols.width` long |
 //!
 //! Text templates also get the filters `ljust(width)`, `rjust(width)` and
-//! `wrap(width)` (a list of lines), see [`super::render`].
+//! `wrap(width)` (a list of lines), see [`super::render`]. Every template
+//! gets `t(key, name=value, …)`: the catalogue message `key` in the
+//! receipt's language (`engine/locales/*.ftl`, see [`crate::i18n`]).
 
 use serde::Serialize;
 
 use super::RenderError;
 use super::model::Receipt;
-use super::money::{self, CurrencyInfo};
+use crate::i18n::Lang;
 
 /// Target width of the plain-text receipt, in characters.
 pub(super) const TEXT_WIDTH: usize = 72;
@@ -36,6 +39,10 @@ const MIN_NAME_COLUMN: usize = 16;
 
 #[derive(Debug, Serialize)]
 pub(super) struct ReceiptView {
+    pub lang: String,
+    /// The catalogue language (`en`, `id`); not for templates.
+    #[serde(skip)]
+    pub language: Lang,
     pub shop: ShopView,
     pub order_number: String,
     pub placed_at: String,
@@ -91,18 +98,49 @@ pub(super) struct TextColumns {
 
 impl ReceiptView {
     pub(super) fn new(receipt: &Receipt) -> Result<Self, RenderError> {
-        let info = money::lookup(&receipt.currency)
-            .ok_or_else(|| RenderError::UnknownCurrency(receipt.currency.clone()))?;
-        Ok(Self::with_formatter(receipt, info, |amount| {
-            info.format(amount)
-        }))
+        Self::styled(receipt, false)
     }
 
-    /// Builds the view with a custom money formatter (the PDF uses the code
-    /// style when the font cannot draw the symbol).
-    pub(super) fn with_formatter(
+    /// Builds the view; with `codes`, amounts carry the ISO code instead of
+    /// the symbol (`IDR 150.000`: the PDF, when its font cannot draw a symbol).
+    pub(super) fn styled(receipt: &Receipt, codes: bool) -> Result<Self, RenderError> {
+        let lang = Lang::from_tag(&receipt.locale).unwrap_or_default();
+        let money = lang
+            .money(&receipt.currency)
+            .map_err(|_| RenderError::UnknownCurrency(receipt.currency.clone()))?;
+        let whole = money.whole_amounts(
+            receipt
+                .items
+                .iter()
+                .flat_map(|i| [i128::from(i.unit_price_minor), i.line_total_minor()])
+                .chain(
+                    [
+                        receipt.subtotal_minor,
+                        receipt.discount_minor,
+                        receipt.shipping_minor,
+                        receipt.tax_minor,
+                        receipt.total_minor,
+                    ]
+                    .map(i128::from),
+                ),
+        );
+        let fmt = |amount: i128| {
+            if codes {
+                money.format_code(amount, whole)
+            } else {
+                money.format(amount, whole)
+            }
+        };
+        let code = crate::money::lookup(&receipt.currency)
+            .map(|info| info.code)
+            .ok_or_else(|| RenderError::UnknownCurrency(receipt.currency.clone()))?;
+        Ok(Self::with_formatter(receipt, lang, code, fmt))
+    }
+
+    fn with_formatter(
         receipt: &Receipt,
-        info: &'static CurrencyInfo,
+        lang: Lang,
+        code: &'static str,
         fmt: impl Fn(i128) -> String,
     ) -> Self {
         let items: Vec<ItemView> = receipt
@@ -120,8 +158,27 @@ impl ReceiptView {
         let shipping = fmt(i128::from(receipt.shipping_minor));
         let tax = fmt(i128::from(receipt.tax_minor));
         let total = fmt(i128::from(receipt.total_minor));
-        let cols = TextColumns::fit(&items, [&subtotal, &discount, &shipping, &tax, &total]);
+        let cols = TextColumns::fit(
+            &items,
+            [&subtotal, &discount, &shipping, &tax, &total],
+            &lang,
+        );
+        let zone = crate::i18n::time_zone_named(&receipt.branding.time_zone)
+            .unwrap_or(jiff::tz::TimeZone::UTC);
+        let dates = lang.dates();
+        let (placed_at, placed_at_date) = match &dates {
+            Some(d) => (
+                d.date_time(receipt.placed_at, &zone),
+                d.date(receipt.placed_at, &zone),
+            ),
+            None => (
+                format_timestamp(receipt.placed_at),
+                format_date(receipt.placed_at),
+            ),
+        };
         ReceiptView {
+            lang: lang.tag(),
+            language: lang,
             shop: ShopView {
                 name: clean_line(&receipt.branding.shop_name),
                 logo_url: receipt
@@ -135,10 +192,10 @@ impl ReceiptView {
                 footer_text: clean_text(&receipt.branding.footer_text),
             },
             order_number: clean_line(&receipt.order_number),
-            placed_at: format_timestamp(receipt.placed_at),
-            placed_at_date: format_date(receipt.placed_at),
+            placed_at,
+            placed_at_date,
             placed_at_ms: receipt.placed_at,
-            currency: info.code,
+            currency: code,
             customer: CustomerView {
                 name: clean_line(&receipt.customer_name),
                 email: clean_line(&receipt.customer_email),
@@ -169,24 +226,26 @@ impl ReceiptView {
 }
 
 impl TextColumns {
-    fn fit(items: &[ItemView], totals: [&String; 5]) -> Self {
+    /// Columns wide enough for every value and for the headings in `lang`.
+    fn fit(items: &[ItemView], totals: [&String; 5], lang: &Lang) -> Self {
+        let heading = |key: &str| char_len(&lang.t(key, &[]));
         let qty = items
             .iter()
             .map(|item| item.quantity.to_string().len())
-            .chain(["Qty".len()])
+            .chain([heading("receipt-qty")])
             .max()
             .unwrap_or(3);
         let price = items
             .iter()
             .map(|item| char_len(&item.unit_price))
-            .chain(["Unit price".len()])
+            .chain([heading("receipt-unit-price")])
             .max()
             .unwrap_or(10);
         let amount = items
             .iter()
             .map(|item| char_len(&item.line_total))
             .chain(totals.iter().map(|total| char_len(total)))
-            .chain(["Amount".len()])
+            .chain([heading("receipt-amount")])
             .max()
             .unwrap_or(6);
         let name = TEXT_WIDTH

@@ -1,19 +1,26 @@
-//! Text messages and voice calls to customers: an agent's action from the held
-//! queue, or a fallback. Every message and call is a row in `sms_messages`,
-//! whichever provider handled it:
+//! Text messages, WhatsApp messages and voice calls to customers: an agent's
+//! action from the held queue, or a fallback. Every message and call is a row
+//! in `sms_messages` (`kind`: `sms`, `whatsapp`, `call`), whichever provider
+//! handled it:
 //!
 //! - `capture` (development): the row is stored with status `captured`;
 //!   nothing leaves the machine. The Outbox page shows these.
 //! - `twilio`: Twilio's REST API ([`twilio`]); the row keeps Twilio's `sid`
 //!   and status, and status callbacks (`POST /hooks/twilio/status`, signed by
 //!   Twilio) move it on through [`record_status`]. An SMS that reaches
-//!   `delivered` marks its order as reached (`sms_delivered`).
+//!   `delivered` marks its order as reached (`sms_delivered`); a WhatsApp
+//!   message `delivered` or `read` too (`whatsapp_delivered`).
+//!
+//! WhatsApp ([`whatsapp`]) has its own provider (`[whatsapp]`, off by
+//! default), sends only to customers who opted in, and only approved
+//! templates through Twilio.
 //!
 //! Phone numbers and bodies (which carry receipt links) are never logged in
 //! full: logs show [`crate::privacy::mask_phone`] and the row id.
 
 pub mod capture;
 pub mod twilio;
+pub mod whatsapp;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,17 +32,19 @@ use crate::privacy::mask_phone;
 use crate::{exec_on_pool, on_pool};
 
 pub use twilio::TwilioClient;
+pub use whatsapp::WhatsappProvider;
 
 /// One SMS or call as stored in `sms_messages`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct SmsRecord {
     pub id: i64,
     pub order_id: Option<i64>,
-    /// `sms` or `call`.
+    /// `sms`, `whatsapp` or `call`.
     pub kind: String,
     /// E.164, in full (the row is the record of what was sent; logs mask it).
     pub to_phone: String,
-    /// The SMS text, or what the call says.
+    /// The SMS text, what the call says, or the WhatsApp template's text as
+    /// Rebound rendered it (Twilio fills the approved template itself).
     pub body: String,
     /// `capture` or `twilio`.
     pub provider: String,
@@ -139,7 +148,10 @@ impl SmsProvider {
             .await
     }
 
-    /// Starts (or captures) a voice call that reads `spoken_message` aloud.
+    /// Starts (or captures) a voice call that reads `spoken_message` aloud,
+    /// spoken as `language` (the language the message is written in: Twilio
+    /// gets `<Say language="id-ID">`, see [`twilio::say_language`]).
+    #[allow(clippy::too_many_arguments)]
     pub async fn start_call(
         &self,
         db: &Db,
@@ -147,20 +159,29 @@ impl SmsProvider {
         order_id: Option<i64>,
         to: &str,
         spoken_message: &str,
+        language: &crate::i18n::Lang,
         requested_by: &str,
     ) -> Result<SmsRecord> {
         validate_phone(to)?;
         validate_text(spoken_message, MAX_CALL_CHARS, "the spoken message")?;
-        self.dispatch(
-            db,
-            now,
+        let say_language = twilio::say_language(language);
+        let out = Outgoing {
             order_id,
-            Kind::Call,
+            kind: Kind::Call,
             to,
-            spoken_message,
+            body: spoken_message,
             requested_by,
-        )
-        .await
+            template: None,
+            say_language: Some(&say_language),
+        };
+        dispatch(self.client(), db, now, out).await
+    }
+
+    fn client(&self) -> Option<&TwilioClient> {
+        match self {
+            SmsProvider::Capture => None,
+            SmsProvider::Twilio(client) => Some(client),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -174,66 +195,117 @@ impl SmsProvider {
         body: &str,
         requested_by: &str,
     ) -> Result<SmsRecord> {
-        let client = match self {
-            SmsProvider::Capture => {
-                let row = capture::store(db, now, order_id, kind.as_str(), to, body, requested_by)
-                    .await?;
-                tracing::info!(id = row.id, kind = kind.as_str(), to = %mask_phone(to), "captured (not sent)");
-                return Ok(row);
-            }
-            SmsProvider::Twilio(client) => client,
+        let out = Outgoing {
+            order_id,
+            kind,
+            to,
+            body,
+            requested_by,
+            template: None,
+            say_language: None,
         };
-        let row = insert(
-            db,
-            NewRow {
-                now,
-                order_id,
-                kind: kind.as_str(),
-                to,
-                body,
-                provider: twilio::PROVIDER,
-                status: "sending",
-                requested_by,
-            },
-        )
-        .await?;
-        let result = match kind {
-            Kind::Sms => client.send_message(to, body).await,
-            Kind::Call => client.start_call(to, body).await,
-        };
-        match result {
-            Ok(created) => {
-                tracing::info!(
-                    id = row.id,
-                    kind = kind.as_str(),
-                    to = %mask_phone(to),
-                    sid = %created.sid,
-                    status = %created.status,
-                    "handed to Twilio"
-                );
-                exec_on_pool!(db, p => sqlx::query(
-                    "UPDATE sms_messages SET provider_sid = $1, status = $2, updated_at = $3 WHERE id = $4"
-                ).bind(&created.sid).bind(&created.status).bind(now).bind(row.id).execute(p).await)?;
-            }
-            Err(e) => {
-                // Twilio's messages may quote the number: keep it out of logs and errors.
-                let why = scrub_phone(&e.to_string(), to);
-                tracing::warn!(id = row.id, kind = kind.as_str(), to = %mask_phone(to), error = %why, "Twilio refused");
-                exec_on_pool!(db, p => sqlx::query(
-                    "UPDATE sms_messages SET status = 'failed', error = $1, updated_at = $2 WHERE id = $3"
-                ).bind(&why).bind(now).bind(row.id).execute(p).await)?;
-                return Err(match e.status {
-                    Some(s) if (400..500).contains(&s) => {
-                        Error::Invalid(format!("Twilio refused the {}: {why}", kind.noun()))
-                    }
-                    _ => Error::Internal(format!("Twilio failed: {why}")),
-                });
-            }
-        }
-        get(db, row.id)
-            .await?
-            .ok_or_else(|| Error::Internal("message vanished after insert".into()))
+        dispatch(self.client(), db, now, out).await
     }
+}
+
+/// One message or call to hand to a provider.
+pub(crate) struct Outgoing<'a> {
+    pub order_id: Option<i64>,
+    pub kind: Kind,
+    pub to: &'a str,
+    /// What is stored (and, for SMS and calls, sent).
+    pub body: &'a str,
+    pub requested_by: &'a str,
+    /// WhatsApp: the approved template's Content SID and its variables (JSON).
+    pub template: Option<(&'a str, &'a str)>,
+    /// A call: the `<Say>` language (`id-ID`); English (`en-US`) without one.
+    pub say_language: Option<&'a str>,
+}
+
+/// Stores the row, then asks Twilio (`client`) or, without one, captures it.
+/// The row is stored before the provider is asked, so a crash mid-request
+/// leaves a `sending` trace. A provider refusal is stored as `failed` with
+/// its message and returned as an error.
+pub(crate) async fn dispatch(
+    client: Option<&TwilioClient>,
+    db: &Db,
+    now: Millis,
+    out: Outgoing<'_>,
+) -> Result<SmsRecord> {
+    let Outgoing {
+        order_id,
+        kind,
+        to,
+        body,
+        requested_by,
+        template,
+        say_language,
+    } = out;
+    let Some(client) = client else {
+        let row = capture::store(db, now, order_id, kind.as_str(), to, body, requested_by).await?;
+        tracing::info!(id = row.id, kind = kind.as_str(), to = %mask_phone(to), "captured (not sent)");
+        return Ok(row);
+    };
+    let row = insert(
+        db,
+        NewRow {
+            now,
+            order_id,
+            kind: kind.as_str(),
+            to,
+            body,
+            provider: twilio::PROVIDER,
+            status: "sending",
+            requested_by,
+        },
+    )
+    .await?;
+    let result = match (kind, template) {
+        (Kind::Sms, _) => client.send_message(to, body).await,
+        (Kind::Call, _) => {
+            client
+                .start_call(to, body, say_language.unwrap_or("en-US"))
+                .await
+        }
+        (Kind::Whatsapp, Some((sid, vars))) => client.send_whatsapp_template(to, sid, vars).await,
+        (Kind::Whatsapp, None) => Err(twilio::TwilioError {
+            status: None,
+            code: None,
+            message: "a WhatsApp message needs an approved template".into(),
+        }),
+    };
+    match result {
+        Ok(created) => {
+            tracing::info!(
+                id = row.id,
+                kind = kind.as_str(),
+                to = %mask_phone(to),
+                sid = %created.sid,
+                status = %created.status,
+                "handed to Twilio"
+            );
+            exec_on_pool!(db, p => sqlx::query(
+                "UPDATE sms_messages SET provider_sid = $1, status = $2, updated_at = $3 WHERE id = $4"
+            ).bind(&created.sid).bind(&created.status).bind(now).bind(row.id).execute(p).await)?;
+        }
+        Err(e) => {
+            // Twilio's messages may quote the number: keep it out of logs and errors.
+            let why = scrub_phone(&e.to_string(), to);
+            tracing::warn!(id = row.id, kind = kind.as_str(), to = %mask_phone(to), error = %why, "Twilio refused");
+            exec_on_pool!(db, p => sqlx::query(
+                "UPDATE sms_messages SET status = 'failed', error = $1, updated_at = $2 WHERE id = $3"
+            ).bind(&why).bind(now).bind(row.id).execute(p).await)?;
+            return Err(match e.status {
+                Some(s) if (400..500).contains(&s) => {
+                    Error::Invalid(format!("Twilio refused the {}: {why}", kind.noun()))
+                }
+                _ => Error::Internal(format!("Twilio failed: {why}")),
+            });
+        }
+    }
+    get(db, row.id)
+        .await?
+        .ok_or_else(|| Error::Internal("message vanished after insert".into()))
 }
 
 /// `https://rebound.example.com` → `https://rebound.example.com/hooks/twilio/status`.
@@ -241,17 +313,20 @@ pub fn status_callback_url(public_url: &str) -> String {
     format!("{}/hooks/twilio/status", public_url.trim_end_matches('/'))
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Kind {
+/// What a row of `sms_messages` is (its `kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
     Sms,
     Call,
+    Whatsapp,
 }
 
 impl Kind {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::Sms => "sms",
             Kind::Call => "call",
+            Kind::Whatsapp => whatsapp::KIND,
         }
     }
 
@@ -259,6 +334,7 @@ impl Kind {
         match self {
             Kind::Sms => "message",
             Kind::Call => "call",
+            Kind::Whatsapp => "WhatsApp message",
         }
     }
 }
@@ -313,7 +389,8 @@ pub async fn for_order(db: &Db, order_id: i64) -> Result<Vec<SmsRecord>> {
 
 /// A provider's status report for the message or call with `sid`. A final
 /// status is never replaced by an earlier one arriving late. When an SMS
-/// reaches `delivered`, its order counts as reached (`sms_delivered`).
+/// reaches `delivered`, its order counts as reached (`sms_delivered`); a
+/// WhatsApp message `delivered` or `read` too (`whatsapp_delivered`).
 /// Returns the row after the update, or `None` for an unknown sid.
 pub async fn record_status(
     db: &Db,
@@ -346,11 +423,16 @@ pub async fn record_status(
         ).bind(&status).bind(now).bind(row.id).bind(&row.status).execute(p).await)?;
         tracing::info!(id = row.id, sid, status = %status, "provider status");
     }
-    if row.kind == "sms"
+    let reached_via = match row.kind.as_str() {
+        "sms" => Some("sms_delivered"),
+        whatsapp::KIND => Some("whatsapp_delivered"),
+        _ => None,
+    };
+    if let Some(channel) = reached_via
         && matches!(status.as_str(), "delivered" | "read")
         && let Some(order_id) = row.order_id
     {
-        crate::reach::mark(db, order_id, now, "sms_delivered").await?;
+        crate::reach::mark(db, order_id, now, channel).await?;
     }
     get(db, row.id).await
 }

@@ -138,10 +138,41 @@ impl TwilioClient {
         self.post("Messages.json", &form).await
     }
 
+    /// A WhatsApp template message: `POST …/Messages.json` with `To` and
+    /// `From` as `whatsapp:+…` addresses (`from` is the WhatsApp sender),
+    /// `ContentSid` (the approved template) and `ContentVariables` (a JSON
+    /// object of its placeholders), and no `Body`: WhatsApp accepts only
+    /// approved templates for messages a business starts.
+    pub async fn send_whatsapp_template(
+        &self,
+        to: &str,
+        content_sid: &str,
+        content_variables: &str,
+    ) -> Result<Created, TwilioError> {
+        let to = whatsapp_address(to);
+        let from = whatsapp_address(&self.from);
+        let mut form = vec![
+            ("To", to.as_str()),
+            ("From", from.as_str()),
+            ("ContentSid", content_sid),
+            ("ContentVariables", content_variables),
+        ];
+        if let Some(cb) = &self.status_callback {
+            form.push(("StatusCallback", cb));
+        }
+        self.post("Messages.json", &form).await
+    }
+
     /// `POST /2010-04-01/Accounts/{sid}/Calls.json` with `To`, `From` and
-    /// `Twiml` that says `message` aloud.
-    pub async fn start_call(&self, to: &str, message: &str) -> Result<Created, TwilioError> {
-        let twiml = say_twiml(message);
+    /// `Twiml` that says `message` aloud in `language` (Twilio's
+    /// language-REGION code, see [`say_language`]).
+    pub async fn start_call(
+        &self,
+        to: &str,
+        message: &str,
+        language: &str,
+    ) -> Result<Created, TwilioError> {
+        let twiml = say_twiml(message, language);
         let mut form = vec![
             ("To", to),
             ("From", self.from.as_str()),
@@ -202,9 +233,65 @@ impl TwilioClient {
     }
 }
 
-/// `<Response><Say>…</Say></Response>` with `message` XML-escaped.
-pub fn say_twiml(message: &str) -> String {
-    format!("<Response><Say>{}</Say></Response>", xml_escape(message))
+/// `+6281234567890` → `whatsapp:+6281234567890` (Twilio's WhatsApp address).
+pub fn whatsapp_address(e164: &str) -> String {
+    format!("whatsapp:{}", e164.trim_start_matches("whatsapp:"))
+}
+
+/// `<Response><Say language="…">…</Say></Response>` with `language` and
+/// `message` XML-escaped, and a `voice` that speaks it where Twilio's
+/// default voice does not (see [`say_voice`]).
+pub fn say_twiml(message: &str, language: &str) -> String {
+    let voice = say_voice(language)
+        .map(|v| format!(" voice=\"{}\"", xml_escape(v)))
+        .unwrap_or_default();
+    format!(
+        "<Response><Say{voice} language=\"{}\">{}</Say></Response>",
+        xml_escape(language),
+        xml_escape(message)
+    )
+}
+
+/// The `<Say voice>` for a language Twilio's default voice (`man`) does not
+/// speak. Twilio warns that "an invalid combination of voice and language
+/// may result in error and <Say> instruction failure"; its Google voices
+/// cover Indonesian (`Google.id-ID-Standard-A`, in Twilio's text-to-speech
+/// voice list). English and the default voice's other languages keep it.
+pub fn say_voice(language: &str) -> Option<&'static str> {
+    match language {
+        "id-ID" => Some("Google.id-ID-Standard-A"),
+        "ms-MY" => Some("Google.ms-MY-Standard-A"),
+        _ => None,
+    }
+}
+
+/// The `language` of `<Say>` for what is said in `lang`: Twilio names its
+/// text-to-speech languages language-REGION (`en-US`, `id-ID`), so a tag
+/// with a region keeps it and a bare language gets its usual one.
+pub fn say_language(lang: &crate::i18n::Lang) -> String {
+    let locale = lang.locale();
+    let language = locale.id.language.as_str();
+    if let Some(region) = locale.id.region {
+        return format!("{language}-{}", region.as_str());
+    }
+    let region = match language {
+        "en" => "US",
+        "id" => "ID",
+        "ms" => "MY",
+        "pt" => "BR",
+        "sv" => "SE",
+        "da" => "DK",
+        "nb" => "NO",
+        "ja" => "JP",
+        "ko" => "KR",
+        "zh" => "CN",
+        "de" | "es" | "fi" | "fr" | "it" | "nl" | "pl" | "ru" => {
+            return format!("{language}-{}", language.to_ascii_uppercase());
+        }
+        // A bare language code; Twilio's voice for it picks the region.
+        other => return other.to_owned(),
+    };
+    format!("{language}-{region}")
 }
 
 fn xml_escape(s: &str) -> String {
@@ -321,9 +408,27 @@ mod tests {
     #[test]
     fn twiml_escapes_the_message() {
         assert_eq!(
-            say_twiml("Tom & Jerry's <order> \"A-1\""),
-            "<Response><Say>Tom &amp; Jerry&apos;s &lt;order&gt; &quot;A-1&quot;</Say></Response>"
+            say_twiml("Tom & Jerry's <order> \"A-1\"", "en-US"),
+            "<Response><Say language=\"en-US\">Tom &amp; Jerry&apos;s &lt;order&gt; &quot;A-1&quot;</Say></Response>"
         );
+    }
+
+    #[test]
+    fn the_call_speaks_the_customers_language() {
+        use crate::i18n::Lang;
+        let say = |tag: &str| say_language(&Lang::from_tag(tag).expect("a tag"));
+        assert_eq!(say("id"), "id-ID");
+        assert_eq!(
+            say_twiml("Halo", "id-ID"),
+            "<Response><Say voice=\"Google.id-ID-Standard-A\" language=\"id-ID\">Halo</Say></Response>"
+        );
+        assert_eq!(say_voice("en-US"), None);
+        assert_eq!(say("id-ID"), "id-ID");
+        assert_eq!(say("en"), "en-US");
+        assert_eq!(say("en-GB"), "en-GB");
+        // A language without a catalogue is spoken (and written) in English.
+        assert_eq!(say("sw"), "en-US");
+        assert_eq!(say_language(&Lang::default()), "en-US");
     }
 
     #[test]

@@ -4,6 +4,9 @@
 //! bootstrap (`__RESOLVED_RESOURCES=[]…`) into every rendered page; on a
 //! page that never hydrates it does nothing, so it is taken out here, where
 //! the guarantee holds whatever the render writes.
+//!
+//! The page is in the customer's language; the shell writes `<html lang="en">`
+//! before the page is known, so the page's `lang` is lifted onto `<html>` here.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -31,7 +34,7 @@ pub async fn without_scripts(request: Request, next: Next) -> Response {
     let Ok(bytes) = axum::body::to_bytes(body, MAX_PAGE_BYTES).await else {
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     };
-    let page = strip_scripts(&String::from_utf8_lossy(&bytes));
+    let page = lift_lang(&strip_scripts(&String::from_utf8_lossy(&bytes)));
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(page))
 }
@@ -52,9 +55,45 @@ fn strip_scripts(html: &str) -> String {
     out
 }
 
+/// Copies the language of the page (`<div class="customer-page" lang="id-ID">`)
+/// onto the document's `<html lang="…">`.
+fn lift_lang(html: &str) -> String {
+    let lang = html.find("class=\"customer-page\"").and_then(|at| {
+        let start = html[..at].rfind('<')?;
+        let end = at + html[at..].find('>')?;
+        let tag = &html[start..end];
+        let value = &tag[tag.find("lang=\"")? + "lang=\"".len()..];
+        value.find('"').map(|close| &value[..close])
+    });
+    match lang {
+        Some(lang)
+            if !lang.is_empty()
+                && lang.len() <= 35
+                && lang.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') =>
+        {
+            html.replacen("<html lang=\"en\">", &format!("<html lang=\"{lang}\">"), 1)
+        }
+        _ => html.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::strip_scripts;
+    use super::{lift_lang, strip_scripts};
+
+    #[test]
+    fn the_page_language_goes_onto_html() {
+        let page = "<!DOCTYPE html><html lang=\"en\"><body><div class=\"customer-page\" lang=\"id-ID\">x</div></body></html>";
+        assert!(lift_lang(page).starts_with("<!DOCTYPE html><html lang=\"id-ID\">"));
+        let first = "<html lang=\"en\"><div lang=\"id\" class=\"customer-page\">";
+        assert!(lift_lang(first).starts_with("<html lang=\"id\">"));
+        let bad = "<html lang=\"en\"><div class=\"customer-page\" lang=\"a b\">";
+        assert_eq!(lift_lang(bad), bad);
+        assert_eq!(
+            lift_lang("<html lang=\"en\"><p>staff</p>"),
+            "<html lang=\"en\"><p>staff</p>"
+        );
+    }
 
     #[test]
     fn scripts_go_and_everything_else_stays() {

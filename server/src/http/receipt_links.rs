@@ -31,7 +31,15 @@ fn user_agent(headers: &HeaderMap) -> String {
         .to_string()
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response {
+/// The browser's language for the plain answers (there is no order to ask).
+fn browser_lang(state: &AppState, headers: &HeaderMap) -> engine::i18n::Lang {
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    engine::i18n::resolve(None, state.config.shop.default_locale.as_deref(), accept)
+}
+
+fn plain(status: StatusCode, text: String) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
@@ -44,17 +52,23 @@ fn internal(e: engine::Error) -> Response {
     tracing::error!(error = %e, "receipt link request failed");
     plain(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong. Please try again later.",
+        engine::i18n::text("en", "page-error-body", &[]),
     )
 }
 
 /// The same per-IP and per-token limits as the page: a response when over.
-async fn over_limit(state: &AppState, now: i64, ip: &str, token: &str) -> Option<Response> {
+async fn over_limit(
+    state: &AppState,
+    headers: &HeaderMap,
+    now: i64,
+    ip: &str,
+    token: &str,
+) -> Option<Response> {
     match links::within_limits(&state.db, now, ip, token, &state.config.links).await {
         Ok(true) => None,
         Ok(false) => Some(plain(
             StatusCode::TOO_MANY_REQUESTS,
-            "Too many requests. Please wait a minute.",
+            browser_lang(state, headers).t("page-limited-plain", &[]),
         )),
         Err(e) => Some(internal(e)),
     }
@@ -68,7 +82,7 @@ async fn pdf(
 ) -> Response {
     let now = state.now();
     let ip = client_ip(&state, peer, &headers);
-    if let Some(refused) = over_limit(&state, now, &ip, &token).await {
+    if let Some(refused) = over_limit(&state, &headers, now, &ip, &token).await {
         return refused;
     }
     let (link, order) = match links::lookup(&state.db, now, &token).await {
@@ -76,15 +90,24 @@ async fn pdf(
         Ok(Lookup::Stale { .. } | Lookup::Unknown) => {
             return plain(
                 StatusCode::NOT_FOUND,
-                "This receipt link has expired or is not valid.",
+                browser_lang(&state, &headers).t("page-unavailable-plain", &[]),
             );
         }
         Err(e) => return internal(e),
     };
-    let receipt = engine::receipt::Receipt::for_order(
+    let mut receipt = engine::receipt::Receipt::for_order(
         &order,
         &engine::receipt::Branding::from_config(&state.config),
     );
+    // As on the page: the order's language, the shop's, else the browser's.
+    receipt.locale = engine::i18n::resolve(
+        order.customer_locale.as_deref(),
+        state.config.shop.default_locale.as_deref(),
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+    .tag();
     let bytes = match engine::receipt::render_pdf(&receipt) {
         Ok(b) => b,
         Err(e) => return internal(engine::Error::Internal(e.to_string())),
@@ -140,10 +163,10 @@ async fn fresh(
 ) -> Response {
     let now = state.now();
     let ip = client_ip(&state, peer, &headers);
-    if let Some(refused) = over_limit(&state, now, &ip, &token).await {
+    if let Some(refused) = over_limit(&state, &headers, now, &ip, &token).await {
         return refused;
     }
-    if let Err(e) = links::request_fresh(
+    if let Err(e) = engine::fallback::support::fresh_link(
         &state.db,
         now,
         &token,

@@ -1,8 +1,9 @@
-//! `POST /hooks/twilio/status`: Twilio's status callbacks for SMS and calls.
-//! Only requests carrying a valid `X-Twilio-Signature` (HMAC-SHA1 with the
-//! account's auth token over the full URL and the sorted form parameters) are
-//! read; anything else gets 403. No session, no CSRF origin check: Twilio
-//! signs instead.
+//! `POST /hooks/twilio/status`: Twilio's status callbacks for SMS, WhatsApp
+//! messages and calls. Only requests carrying a valid `X-Twilio-Signature`
+//! (HMAC-SHA1 with the account's auth token over the full URL and the sorted
+//! form parameters) are read; anything else gets 403. SMS and WhatsApp may
+//! use different Twilio accounts: a signature by either configured token is
+//! accepted. No session, no CSRF origin check: Twilio signs instead.
 
 use app::ssr::AppState;
 use axum::Router;
@@ -41,21 +42,18 @@ fn signed_url(public_url: Option<&str>, headers: &HeaderMap, uri: &Uri) -> Optio
 }
 
 async fn status(State(st): State<AppState>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
-    let Some(token) = st
-        .config
-        .sms
-        .twilio_auth_token
-        .as_deref()
-        .filter(|_| st.config.sms.provider == "twilio")
-    else {
+    let tokens = twilio_tokens(&st.config);
+    if tokens.is_empty() {
         return (StatusCode::NOT_FOUND, "Twilio is not configured").into_response();
-    };
+    }
     let signature = headers
         .get("x-twilio-signature")
         .and_then(|v| v.to_str().ok());
     let url = signed_url(st.config.public_url.as_deref(), &headers, &uri);
     let valid = match (signature, url) {
-        (Some(sig), Some(url)) => engine::sms::twilio::verify_request(token, &url, &body, sig),
+        (Some(sig), Some(url)) => tokens
+            .iter()
+            .any(|token| engine::sms::twilio::verify_request(token, &url, &body, sig)),
         _ => false,
     };
     if !valid {
@@ -78,8 +76,18 @@ async fn status(State(st): State<AppState>, headers: HeaderMap, uri: Uri, body: 
             _ => return (StatusCode::BAD_REQUEST, "no sid or status").into_response(),
         },
     };
-    match engine::sms::record_status(&st.db, st.clock.now_ms(), sid, status).await {
-        Ok(Some(_)) => StatusCode::NO_CONTENT.into_response(),
+    let now = st.clock.now_ms();
+    match engine::sms::record_status(&st.db, now, sid, status).await {
+        Ok(Some(row)) => {
+            // A fallback WhatsApp message that failed sends its order to support.
+            if let Err(e) =
+                engine::fallback::whatsapp::after_status(&st.db, now, &st.config, &row).await
+            {
+                tracing::error!(error = %e, id = row.id, "escalating a failed WhatsApp message failed");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
         Ok(None) => {
             // Not ours (or not stored yet): answered 2xx so Twilio does not alarm.
             tracing::info!(sid, status, "Twilio status for an unknown sid");
@@ -91,6 +99,25 @@ async fn status(State(st): State<AppState>, headers: HeaderMap, uri: Uri, body: 
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// The auth tokens whose signatures are accepted: the SMS account's and the
+/// WhatsApp account's, for each channel that uses Twilio.
+fn twilio_tokens(config: &engine::Config) -> Vec<&str> {
+    let mut tokens = Vec::new();
+    if config.sms.provider == "twilio"
+        && let Some(t) = config.sms.twilio_auth_token.as_deref()
+    {
+        tokens.push(t);
+    }
+    if config.whatsapp.provider == "twilio"
+        && let Some(t) = config.whatsapp.auth_token(&config.sms)
+        && !tokens.contains(&t)
+    {
+        tokens.push(t);
+    }
+    tokens.retain(|t| !t.is_empty());
+    tokens
 }
 
 #[cfg(test)]
