@@ -37,6 +37,8 @@ fn order(number: &str, email: &str) -> engine::orders::ValidOrder {
             phone: None,
             account_kind: AccountKind::Guest,
             customer_ref: None,
+            whatsapp_opt_in: false,
+            locale: None,
         },
         client_ip: None,
         billing_address: None,

@@ -449,6 +449,8 @@ async fn scenario(db: &Db) -> Vec<String> {
                 phone: None,
                 account_kind: AccountKind::LoggedIn,
                 customer_ref: Some("cust-1".into()),
+                whatsapp_opt_in: false,
+                locale: None,
             },
             client_ip: Some("2001:db8::1".into()),
             billing_address: None,

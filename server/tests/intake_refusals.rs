@@ -6,6 +6,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use support::shop_api::ShopApi;
 use support::{TestServer, servers, test_config};
 
 fn order(number: &str) -> Value {
@@ -19,46 +20,6 @@ fn order(number: &str) -> Value {
                       "customer_ref": "c-1" },
         "billing_address": { "lines": ["1 Main St", "10115 Berlin"], "country": "DE" }
     })
-}
-
-struct Api {
-    http: reqwest::Client,
-    url: String,
-    key: String,
-}
-
-impl Api {
-    async fn new(srv: &TestServer) -> Self {
-        let key = engine::apikeys::create(&srv.state.db, srv.clock_now(), "intake", "test")
-            .await
-            .expect("key");
-        Self {
-            http: reqwest::Client::new(),
-            url: format!("{}/api/v1/orders", srv.base),
-            key: key.secret,
-        }
-    }
-
-    async fn post_bytes(&self, body: Vec<u8>) -> (u16, Value) {
-        let res = self
-            .http
-            .post(&self.url)
-            .bearer_auth(&self.key)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .expect("post");
-        let status = res.status().as_u16();
-        let text = res.text().await.unwrap_or_default();
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("{status}: body is not JSON ({e}): {text}"));
-        (status, body)
-    }
-
-    async fn post(&self, order: &Value) -> (u16, Value) {
-        self.post_bytes(order.to_string().into_bytes()).await
-    }
 }
 
 /// The message the answer gives for `field`, if it names it.
@@ -80,7 +41,7 @@ async fn stored(srv: &TestServer, number: &str) -> Option<engine::orders::Order>
 async fn an_address_must_be_one_deliverable_mailbox() {
     for srv in servers(test_config()).await {
         let b = srv.backend();
-        let api = Api::new(&srv).await;
+        let api = ShopApi::new(&srv, "intake").await;
         let long_local = format!("{}@example.com", "a".repeat(65));
         let too_long = format!(
             "aaaaaaaaaa@{}.{}.{}.{}.com",
@@ -166,7 +127,7 @@ async fn an_address_must_be_one_deliverable_mailbox() {
 async fn data_after_the_json_object_is_a_400() {
     for srv in servers(test_config()).await {
         let b = srv.backend();
-        let api = Api::new(&srv).await;
+        let api = ShopApi::new(&srv, "intake").await;
         let one = order("TRAIL-1").to_string();
         let two = order("TRAIL-2").to_string();
         for (what, body) in [
@@ -197,7 +158,7 @@ async fn control_characters_in_text_are_refused_alike_on_both_backends() {
     let mut answers = Vec::new();
     for srv in servers(test_config()).await {
         let b = srv.backend();
-        let api = Api::new(&srv).await;
+        let api = ShopApi::new(&srv, "intake").await;
         let mut seen = Vec::new();
         for (i, (pointer, field)) in [
             ("/customer/name", "customer.name"),

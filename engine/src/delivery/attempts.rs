@@ -15,6 +15,46 @@ use crate::db::Db;
 use crate::error::Result;
 use crate::on_pool;
 
+/// What an attempt ended with: stored as TEXT in `delivery_attempts.outcome`
+/// (`accepted`, `deferred`, `rejected`, `failed`, `unknown`), names derived
+/// for sqlx, serde and strum from this one list.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    sqlx::Type,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
+#[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
+pub enum AttemptOutcome {
+    /// A mail server took the message.
+    Accepted,
+    /// Refused for now (4xx): another attempt may follow.
+    Deferred,
+    /// Refused for good (5xx).
+    Rejected,
+    /// No answer to the message: the connection, TLS, the relay, or the message itself.
+    Failed,
+    /// The connection was lost after the message data went out: the relay may have it.
+    Unknown,
+}
+
+impl AttemptOutcome {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct Attempt {
     /// 0 for a receipt send's attempt until it is written with its outcome.

@@ -121,7 +121,7 @@ pub async fn rates(db: &Db, now: Millis, by_provider: bool) -> Result<Vec<PoolRa
     let mut out: Vec<PoolRates> = Vec::new();
     let mut slot = |pool_id: i64, domain: &str| -> usize {
         let provider =
-            by_provider.then(|| crate::stats::provider_of(&format!("x@{domain}")).to_string());
+            by_provider.then(|| crate::provider::provider_of(&format!("x@{domain}")).to_string());
         match out
             .iter()
             .position(|r| r.pool_id == pool_id && r.provider == provider)

@@ -2,7 +2,7 @@
 //! [`Transition`] and the attempt's record, and the words and side effects
 //! (timeline entry, suppression, soft-bounce count) that go with it.
 
-use super::attempts::Attempt;
+use super::attempts::{Attempt, AttemptOutcome};
 use super::plan::SendPlan;
 use super::policy::{RetryPolicy, retry_hint_ms};
 use super::pools::SenderPool;
@@ -21,7 +21,7 @@ pub(crate) const RELAY_FAULT_RULE: &str = "transport:relay";
 
 /// What an attempt ended with, as recorded.
 pub(super) struct Recorded {
-    pub(super) outcome: &'static str,
+    pub(super) outcome: AttemptOutcome,
     pub(super) rule: Option<String>,
     pub(super) code: Option<i64>,
     pub(super) text: Option<String>,
@@ -107,7 +107,7 @@ impl OutcomeRow {
             _ => None,
         };
         let soft = recorded
-            .and_then(|r| crate::soft_bounces::effect_of(r.outcome, r.class.as_deref()))
+            .and_then(|r| crate::soft_bounces::effect_of(r.outcome.as_str(), r.class.as_deref()))
             .zip(normalized)
             .map(|(effect, email)| (email, effect));
         Self {
@@ -181,7 +181,7 @@ pub(super) fn of_send(
         Ok(SendOutcome::Unknown { detail }) => {
             let recorded = Recorded {
                 rule: Some("transport:after-data".into()),
-                outcome: "unknown",
+                outcome: AttemptOutcome::Unknown,
                 code: None,
                 text: Some(detail.clone()),
                 reason: Some("networkerror".into()),
@@ -218,7 +218,7 @@ pub(super) fn of_send(
             flight.accepted(),
             Recorded {
                 rule: None,
-                outcome: "accepted",
+                outcome: AttemptOutcome::Accepted,
                 code: Some(i64::from(response.code)),
                 text: Some(response.text),
                 reason: Some("delivered".into()),
@@ -230,7 +230,7 @@ pub(super) fn of_send(
             flight.accepted(),
             Recorded {
                 rule: None,
-                outcome: "accepted",
+                outcome: AttemptOutcome::Accepted,
                 code: Some(250),
                 text: Some("captured (development outbox)".into()),
                 reason: Some("delivered".into()),
@@ -265,7 +265,7 @@ pub(super) fn of_send(
                         }
                         .into(),
                     ),
-                    outcome: "failed",
+                    outcome: AttemptOutcome::Failed,
                     code: None,
                     text: Some(detail),
                     reason: Some("networkerror".into()),
@@ -285,7 +285,7 @@ pub(super) fn of_send(
                 },
                 Recorded {
                     rule: None,
-                    outcome: "failed",
+                    outcome: AttemptOutcome::Failed,
                     code: None,
                     text: Some(e.to_string()),
                     reason: Some("contenterror".into()),
@@ -344,7 +344,11 @@ fn refused(
         t,
         Recorded {
             rule: Some(verdict.rule_id.clone()),
-            outcome: if permanent { "rejected" } else { "deferred" },
+            outcome: if permanent {
+                AttemptOutcome::Rejected
+            } else {
+                AttemptOutcome::Deferred
+            },
             code: Some(i64::from(response.code)),
             text: Some(response.text),
             reason: Some(verdict.reason.as_str().into()),

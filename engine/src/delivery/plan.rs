@@ -62,7 +62,9 @@ impl Batch {
         cfg: &crate::config::PaceConfig,
     ) -> Self {
         for r in reserved {
-            let provider = crate::stats::PROVIDERS.iter().find(|p| **p == r.provider);
+            let provider = crate::provider::PROVIDERS
+                .iter()
+                .find(|p| **p == r.provider);
             let Some(idxs) = provider.and_then(|&p| wanting.get(&(r.pool_id, p))) else {
                 continue;
             };
@@ -129,6 +131,15 @@ impl Worker {
             // The relay accepted before a crash; record it, never resend.
             return write(job, flight.accepted(), "accepted before a restart");
         }
+        // A non-ASCII local part goes only through pools that offer SMTPUTF8
+        // (RFC 6531); intake accepted it because one of them does.
+        let utf8_chain: Vec<&SenderPool>;
+        let chain = if order.customer_email.is_ascii() {
+            chain
+        } else {
+            utf8_chain = chain.iter().copied().filter(|p| p.smtputf8).collect();
+            &utf8_chain
+        };
         let current = history.iter().find(|a| a.attempt_no == job.attempt_no);
         let previous = history.iter().rev().find(|a| a.attempt_no < job.attempt_no);
         let pool = match current {
@@ -173,7 +184,7 @@ impl Worker {
         // a re-run, or a job that already waited for its slot, does not.
         let needs_slot = current.is_none() && job.slot_at.is_none();
         Plan::Send(Box::new(SendPlan {
-            provider: crate::stats::provider_of(&order.customer_email),
+            provider: crate::provider::provider_of(&order.customer_email),
             started: current.cloned(),
             needs_slot,
             slot: None,

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{self, Actor};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -37,6 +38,12 @@ pub struct SenderPool {
     pub relay_down_since: Option<Millis>,
     /// What the relay did, in words.
     pub relay_reason: Option<String>,
+    /// The relay path carries SMTPUTF8 (RFC 6531): a customer address with a
+    /// non-ASCII local part is accepted at intake only when a pool of the send
+    /// chain says so, and is sent only through such pools.
+    #[sqlx(default)]
+    #[serde(default)]
+    pub smtputf8: bool,
 }
 
 pub struct NewPool<'a> {
@@ -50,19 +57,38 @@ pub struct NewPool<'a> {
 }
 
 const COLUMNS: &str = "id, name, role, from_name, from_address, relay_url, enabled, max_per_second, position, created_at, \
-    health_state, health_reason, health_changed_at, health_since, relay_down_since, relay_reason";
+    health_state, health_reason, health_changed_at, health_since, relay_down_since, relay_reason, smtputf8";
 
 pub async fn create(db: &Db, now: Millis, p: NewPool<'_>) -> Result<SenderPool> {
+    insert(db, now, p, None).await
+}
+
+/// [`create`] by a staff member or the CLI, audited as `pool.add` (the pool's
+/// name and role, never its relay URL) in the same transaction.
+pub async fn create_by(db: &Db, now: Millis, actor: &Actor, p: NewPool<'_>) -> Result<SenderPool> {
+    insert(db, now, p, Some(actor)).await
+}
+
+async fn insert(db: &Db, now: Millis, p: NewPool<'_>, actor: Option<&Actor>) -> Result<SenderPool> {
     validate(&p)?;
     let relay_url = super::relay_url::seal_relay_url(p.relay_url)?;
     let sql = format!(
         "INSERT INTO sender_pools (name, role, from_name, from_address, relay_url, enabled, max_per_second, position, created_at)
          VALUES ($1, $2, $3, $4, $5, TRUE, $6, $7, $8) RETURNING {COLUMNS}"
     );
-    on_pool!(db, q => sqlx::query_as(&sql)
-        .bind(p.name.trim()).bind(p.role).bind(p.from_name).bind(p.from_address).bind(&relay_url)
-        .bind(p.max_per_second).bind(p.position).bind(now)
-        .fetch_one(q).await)
+    on_pool!(db, q => async {
+        let mut tx = q.begin().await?;
+        let pool: SenderPool = sqlx::query_as(&sql)
+            .bind(p.name.trim()).bind(p.role).bind(p.from_name).bind(p.from_address).bind(&relay_url)
+            .bind(p.max_per_second).bind(p.position).bind(now)
+            .fetch_one(&mut *tx).await?;
+        if let Some(actor) = actor {
+            let detail = format!("role {}", pool.role);
+            audit::in_tx!(tx, now, actor, "pool.add", &pool.name, &detail)?;
+        }
+        tx.commit().await?;
+        Ok::<SenderPool, sqlx::Error>(pool)
+    }.await)
     .map_err(unique_name)
 }
 
@@ -77,19 +103,51 @@ fn unique_name(e: sqlx::Error) -> Error {
 
 /// Changes a pool. `relay_url: None` keeps the stored relay (and its secret).
 pub async fn update(db: &Db, id: i64, p: NewPool<'_>, keep_relay: bool) -> Result<SenderPool> {
+    change(db, id, p, keep_relay, None).await
+}
+
+/// [`update`] by a staff member or the CLI, audited as `pool.update` (name
+/// and role) in the same transaction.
+pub async fn update_by(
+    db: &Db,
+    now: Millis,
+    actor: &Actor,
+    id: i64,
+    p: NewPool<'_>,
+    keep_relay: bool,
+) -> Result<SenderPool> {
+    change(db, id, p, keep_relay, Some((now, actor))).await
+}
+
+async fn change(
+    db: &Db,
+    id: i64,
+    p: NewPool<'_>,
+    keep_relay: bool,
+    by: Option<(Millis, &Actor)>,
+) -> Result<SenderPool> {
     validate(&p)?;
     let relay_url = if keep_relay {
         String::new()
     } else {
         super::relay_url::seal_relay_url(p.relay_url)?
     };
-    let n = exec_on_pool!(db, q => sqlx::query(
-        "UPDATE sender_pools SET name = $1, role = $2, from_name = $3, from_address = $4,
-         relay_url = CASE WHEN $5 THEN relay_url ELSE $6 END, max_per_second = $7, position = $8
-         WHERE id = $9"
-    ).bind(p.name.trim()).bind(p.role).bind(p.from_name).bind(p.from_address).bind(keep_relay)
-    .bind(&relay_url).bind(p.max_per_second).bind(p.position).bind(id)
-    .execute(q).await)
+    let detail = format!("role {}", p.role);
+    let n = on_pool!(db, q => async {
+        let mut tx = q.begin().await?;
+        let n = sqlx::query(
+            "UPDATE sender_pools SET name = $1, role = $2, from_name = $3, from_address = $4,
+             relay_url = CASE WHEN $5 THEN relay_url ELSE $6 END, max_per_second = $7, position = $8
+             WHERE id = $9"
+        ).bind(p.name.trim()).bind(p.role).bind(p.from_name).bind(p.from_address).bind(keep_relay)
+        .bind(&relay_url).bind(p.max_per_second).bind(p.position).bind(id)
+        .execute(&mut *tx).await?.rows_affected();
+        if n == 1 && let Some((now, actor)) = by {
+            audit::in_tx!(tx, now, actor, "pool.update", p.name.trim(), &detail)?;
+        }
+        tx.commit().await?;
+        Ok::<u64, sqlx::Error>(n)
+    }.await)
     .map_err(unique_name)?;
     if n == 0 {
         return Err(Error::NotFound(format!("sender pool {id}")));
@@ -97,6 +155,42 @@ pub async fn update(db: &Db, id: i64, p: NewPool<'_>, keep_relay: bool) -> Resul
     get(db, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("sender pool {id}")))
+}
+
+/// Says whether the pool's relay path carries SMTPUTF8 (RFC 6531).
+pub async fn set_smtputf8(db: &Db, id: i64, on: bool) -> Result<()> {
+    flag_smtputf8(db, id, on, None).await
+}
+
+/// [`set_smtputf8`] by a staff member or the CLI, audited as `pool.update`
+/// (the pool's name, `smtputf8 = true|false`) in the same transaction.
+pub async fn set_smtputf8_by(db: &Db, now: Millis, actor: &Actor, id: i64, on: bool) -> Result<()> {
+    flag_smtputf8(db, id, on, Some((now, actor))).await
+}
+
+async fn flag_smtputf8(db: &Db, id: i64, on: bool, by: Option<(Millis, &Actor)>) -> Result<()> {
+    let detail = format!("smtputf8 = {on}");
+    let name = on_pool!(db, q => async {
+        let mut tx = q.begin().await?;
+        let name: Option<String> =
+            sqlx::query_scalar("UPDATE sender_pools SET smtputf8 = $1 WHERE id = $2 RETURNING name")
+                .bind(on).bind(id).fetch_optional(&mut *tx).await?;
+        if let (Some(name), Some((now, actor))) = (&name, by) {
+            audit::in_tx!(tx, now, actor, "pool.update", name, &detail)?;
+        }
+        tx.commit().await?;
+        Ok::<Option<String>, sqlx::Error>(name)
+    }.await)?;
+    if name.is_none() {
+        return Err(Error::NotFound(format!("sender pool {id}")));
+    }
+    Ok(())
+}
+
+/// Whether a pool of the send chain (enabled primary or backup) offers
+/// SMTPUTF8: what intake asks before it accepts a non-ASCII local part.
+pub async fn chain_offers_smtputf8(db: &Db) -> Result<bool> {
+    Ok(send_chain(&list(db).await?).iter().any(|p| p.smtputf8))
 }
 
 /// Seals the clear-text relay passwords stored before a secrets key was set
@@ -150,15 +244,41 @@ pub async fn list(db: &Db) -> Result<Vec<SenderPool>> {
 /// and restarts its rates from `now`, so the pool is not paused again at once
 /// for the traffic that paused it.
 pub async fn set_enabled(db: &Db, now: Millis, id: i64, enabled: bool) -> Result<()> {
-    let n = if enabled {
-        exec_on_pool!(db, p => sqlx::query(
-            "UPDATE sender_pools SET enabled = TRUE, health_state = 'ok', health_reason = NULL,
-             health_changed_at = $1, health_since = $1 WHERE id = $2"
-        ).bind(now).bind(id).execute(p).await)?
-    } else {
-        exec_on_pool!(db, p => sqlx::query("UPDATE sender_pools SET enabled = FALSE WHERE id = $1")
-            .bind(id).execute(p).await)?
-    };
+    switch(db, now, id, enabled, None).await
+}
+
+/// [`set_enabled`] by a staff member or the CLI, audited as `pool.resume` or
+/// `pool.pause` in the same transaction.
+pub async fn set_enabled_by(
+    db: &Db,
+    now: Millis,
+    actor: &Actor,
+    id: i64,
+    enabled: bool,
+) -> Result<()> {
+    switch(db, now, id, enabled, Some(actor)).await
+}
+
+async fn switch(db: &Db, now: Millis, id: i64, enabled: bool, actor: Option<&Actor>) -> Result<()> {
+    let action = if enabled { "pool.resume" } else { "pool.pause" };
+    let target = format!("pool {id}");
+    let n = on_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        let n = if enabled {
+            sqlx::query(
+                "UPDATE sender_pools SET enabled = TRUE, health_state = 'ok', health_reason = NULL,
+                 health_changed_at = $1, health_since = $1 WHERE id = $2"
+            ).bind(now).bind(id).execute(&mut *tx).await?
+        } else {
+            sqlx::query("UPDATE sender_pools SET enabled = FALSE WHERE id = $1")
+                .bind(id).execute(&mut *tx).await?
+        }.rows_affected();
+        if n == 1 && let Some(actor) = actor {
+            audit::in_tx!(tx, now, actor, action, &target, "")?;
+        }
+        tx.commit().await?;
+        n
+    });
     if n == 0 {
         return Err(Error::NotFound(format!("sender pool {id}")));
     }
@@ -276,8 +396,21 @@ pub struct PoolHealth {
     pub bounces: Vec<(String, i64)>,
 }
 
-/// Where a complaint rate stands against the thresholds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a complaint rate stands against the thresholds (`ok`, `warning`,
+/// `critical` as text).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "lowercase")]
 pub enum ComplaintLevel {
     Ok,
     Warning,
@@ -286,11 +419,7 @@ pub enum ComplaintLevel {
 
 impl ComplaintLevel {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ComplaintLevel::Ok => "ok",
-            ComplaintLevel::Warning => "warning",
-            ComplaintLevel::Critical => "critical",
-        }
+        self.into()
     }
 }
 
@@ -391,6 +520,7 @@ mod tests {
             health_since: 0,
             relay_down_since: None,
             relay_reason: None,
+            smtputf8: false,
         }
     }
 
@@ -432,6 +562,58 @@ mod tests {
         assert_eq!(h(1000, 2).complaint_level(), ComplaintLevel::Warning);
         assert_eq!(h(1000, 3).complaint_level(), ComplaintLevel::Critical);
         assert_eq!(h(1000, 3).complaint_rate(), Some(0.003));
+    }
+
+    #[tokio::test]
+    async fn smtputf8_by_an_actor_is_audited_with_the_change() {
+        const T0: Millis = 1_800_000_000_000;
+        for t in crate::testing::all_backends().await {
+            let db = &t.db;
+            let b = db.backend_name();
+            let pool = create(
+                db,
+                T0,
+                NewPool {
+                    name: "intl",
+                    role: "primary",
+                    from_name: "Shop",
+                    from_address: "receipts@shop.example",
+                    relay_url: "capture://",
+                    max_per_second: 10,
+                    position: 0,
+                },
+            )
+            .await
+            .expect("pool");
+            assert!(!pool.smtputf8, "[{b}]");
+            assert!(!chain_offers_smtputf8(db).await.expect("chain"), "[{b}]");
+            set_smtputf8_by(db, T0 + 1, &Actor::cli(), pool.id, true)
+                .await
+                .expect("flag");
+            assert!(get(db, pool.id).await.expect("get").expect("pool").smtputf8);
+            assert!(chain_offers_smtputf8(db).await.expect("chain"), "[{b}]");
+            let entries = audit::list(db, None, 10).await.expect("audit");
+            let e = entries
+                .iter()
+                .find(|e| e.action == "pool.update")
+                .unwrap_or_else(|| panic!("[{b}] no audit entry: {entries:?}"));
+            assert_eq!(
+                (e.at, e.actor.as_str(), e.target.as_str(), e.detail.as_str()),
+                (T0 + 1, "cli", "intl", "smtputf8 = true"),
+                "[{b}]"
+            );
+            // An unknown pool: not found, and nothing audited.
+            let missing = set_smtputf8_by(db, T0 + 2, &Actor::cli(), pool.id + 100, false).await;
+            assert!(
+                matches!(missing, Err(Error::NotFound(_))),
+                "[{b}] {missing:?}"
+            );
+            assert_eq!(
+                audit::list(db, None, 10).await.expect("audit").len(),
+                entries.len()
+            );
+            t.cleanup().await;
+        }
     }
 
     #[tokio::test]

@@ -203,7 +203,7 @@ fn attempt_row((a, r): &(Attempt, Recorded)) -> AttemptRow<'_> {
         &a.verp_token,
         a.started_at,
         &a.purpose,
-        r.outcome,
+        r.outcome.as_str(),
         r.code,
         &r.text,
         &r.reason,

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 
-use super::attempts::{self, Attempt};
+use super::attempts::{self, Attempt, AttemptOutcome};
 use super::message::{ReceiptEmail, build};
 use super::outcome::{self, Finished};
 use super::plan::{Batch, Plan, SendPlan};
@@ -300,8 +300,11 @@ impl Worker {
                 continue;
             };
             tracing::info!(order = o.job.order_id, attempt = o.job.attempt_no, pool = %pool.name, to = %mask_email(&o.email), state = o.transition.new_state().as_str(), "send attempt finished");
-            crate::metrics::send(&pool.name, recorded.outcome);
-            if matches!(recorded.outcome, "rejected" | "deferred") {
+            crate::metrics::send(&pool.name, recorded.outcome.as_str());
+            if matches!(
+                recorded.outcome,
+                AttemptOutcome::Rejected | AttemptOutcome::Deferred
+            ) {
                 if let Some(class) = &recorded.class {
                     crate::metrics::bounce(class);
                 }
@@ -368,9 +371,13 @@ impl Worker {
             .renderer
             .render_email(&receipt)
             .map_err(|e| Error::Internal(e.to_string()))?;
-        let subject = format!(
-            "Your receipt for order {} from {}",
-            order.order_number, self.branding.shop_name
+        let subject = crate::i18n::text(
+            &receipt.locale,
+            "email-subject",
+            &[
+                ("order", &order.order_number),
+                ("shop", &self.branding.shop_name),
+            ],
         );
         self.send_raw(order, pool, attempt, &subject, &html, &text, "receipt")
             .await

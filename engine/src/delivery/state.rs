@@ -12,9 +12,29 @@ use serde::{Deserialize, Serialize};
 use super::policy::RetryPolicy;
 use crate::bounce::BounceClass;
 use crate::clock::Millis;
+use crate::db::Db;
+use crate::error::Result;
+use crate::on_pool;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Stored (TEXT), sent and parsed as `queued`, `sending`, `retry_scheduled`,
+/// `accepted`, `held`: one list of names, derived for serde, sqlx and strum.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReceiptState {
     /// Waiting for its first send.
     Queued,
@@ -32,26 +52,14 @@ pub enum ReceiptState {
 }
 
 impl ReceiptState {
+    /// The stored name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReceiptState::Queued => "queued",
-            ReceiptState::Sending => "sending",
-            ReceiptState::RetryScheduled => "retry_scheduled",
-            ReceiptState::Accepted => "accepted",
-            ReceiptState::Held => "held",
-        }
+        self.into()
     }
 
+    /// The state a stored name stands for.
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Queued,
-            Self::Sending,
-            Self::RetryScheduled,
-            Self::Accepted,
-            Self::Held,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        s.parse().ok()
     }
 
     pub fn is_final(self) -> bool {
@@ -159,6 +167,137 @@ impl Transition {
     }
 }
 
+/// Proof that an order's receipt was accepted: only such an order can be
+/// reopened by a bounce that comes back after the acceptance (an
+/// asynchronous DSN or an ESP event).
+#[derive(Debug)]
+pub struct Delivered {
+    order_id: i64,
+    attempt_no: i64,
+}
+
+impl Delivered {
+    /// Only an accepted order (its attempt `attempt_no`) can bounce late.
+    pub fn begin(order_id: i64, state: ReceiptState, attempt_no: i64) -> Option<Self> {
+        (state == ReceiptState::Accepted).then_some(Self {
+            order_id,
+            attempt_no,
+        })
+    }
+
+    /// What a bounce of class `class` arriving now leads to: a hard address
+    /// failure or refused content hold the order, a passing failure or a
+    /// reputation block send it again after the policy's delay (held when the
+    /// retries are used up); anything else (a complaint, an auto-reply, a
+    /// soft "address" failure) leaves it accepted.
+    pub fn bounced(
+        self,
+        class: BounceClass,
+        hard: bool,
+        policy: &RetryPolicy,
+        now: Millis,
+        reason: &str,
+    ) -> Option<LateBounce> {
+        let held = || LateBounce::Held {
+            order_id: self.order_id,
+            reason: reason.to_string(),
+        };
+        match class {
+            BounceClass::RecipientPermanent if hard => Some(held()),
+            BounceClass::Content => Some(held()),
+            BounceClass::Transient | BounceClass::SenderReputation => {
+                Some(match policy.delay_after(self.attempt_no) {
+                    Some(delay) => LateBounce::Retry {
+                        order_id: self.order_id,
+                        next_attempt: self.attempt_no + 1,
+                        due_at: now + delay,
+                        reason: reason.to_string(),
+                    },
+                    None => held(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// An accepted receipt that came back: the one way an accepted order moves
+/// again. Written by [`LateBounce::write`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum LateBounce {
+    Retry {
+        order_id: i64,
+        next_attempt: i64,
+        due_at: Millis,
+        reason: String,
+    },
+    Held {
+        order_id: i64,
+        reason: String,
+    },
+}
+
+impl LateBounce {
+    pub fn new_state(&self) -> ReceiptState {
+        match self {
+            LateBounce::Retry { .. } => ReceiptState::RetryScheduled,
+            LateBounce::Held { .. } => ReceiptState::Held,
+        }
+    }
+
+    /// Moves the order (only if it is still accepted), with its timeline
+    /// entry and, for a retry, its next send job, in one transaction.
+    /// Returns whether the order moved.
+    pub async fn write(&self, db: &Db, now: Millis) -> Result<bool> {
+        let (order_id, reason, event, job) = match self {
+            LateBounce::Retry {
+                order_id,
+                next_attempt,
+                due_at,
+                reason,
+            } => (
+                *order_id,
+                reason,
+                format!("attempt {next_attempt} after a late bounce"),
+                Some((*next_attempt, *due_at)),
+            ),
+            LateBounce::Held { order_id, reason } => (
+                *order_id,
+                reason,
+                format!("the accepted receipt bounced: {reason}"),
+                None,
+            ),
+        };
+        let state = self.new_state();
+        let detail = format!("bounced after acceptance: {reason}");
+        let _turn = crate::db::write_turn(db).await;
+        Ok(on_pool!(db, p => {
+            let mut tx = p.begin().await?;
+            let moved = sqlx::query(
+                "UPDATE orders SET state = $1, state_detail = $2, updated_at = $3
+                 WHERE id = $4 AND state = 'accepted'",
+            )
+            .bind(state).bind(&detail).bind(now).bind(order_id)
+            .execute(&mut *tx).await?.rows_affected() == 1;
+            if moved {
+                if let Some((attempt_no, due_at)) = job {
+                    sqlx::query(
+                        "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
+                         VALUES ('send', $1, $2, $3, 'queued', $4) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(order_id).bind(attempt_no).bind(due_at).bind(now)
+                    .execute(&mut *tx).await?;
+                }
+                sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, $3, $4)")
+                    .bind(order_id).bind(now).bind(state.as_str()).bind(&event)
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            moved
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -257,5 +396,65 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn state_names_are_the_stored_ones() {
+        for (s, name) in [
+            (ReceiptState::Queued, "queued"),
+            (ReceiptState::Sending, "sending"),
+            (ReceiptState::RetryScheduled, "retry_scheduled"),
+            (ReceiptState::Accepted, "accepted"),
+            (ReceiptState::Held, "held"),
+        ] {
+            assert_eq!((s.as_str(), s.to_string()), (name, name.to_string()));
+            assert_eq!(ReceiptState::parse(name), Some(s));
+            assert_eq!(
+                serde_json::to_string(&s).expect("json"),
+                format!("\"{name}\"")
+            );
+        }
+        assert_eq!(ReceiptState::parse("sent"), None);
+    }
+
+    #[test]
+    fn only_an_accepted_receipt_bounces_late_and_only_a_real_failure_moves_it() {
+        let p = RetryPolicy::default();
+        for s in [
+            ReceiptState::Queued,
+            ReceiptState::Sending,
+            ReceiptState::RetryScheduled,
+            ReceiptState::Held,
+        ] {
+            assert!(Delivered::begin(7, s, 1).is_none(), "{s:?}");
+        }
+        let late = |class, hard, attempt_no| {
+            Delivered::begin(7, ReceiptState::Accepted, attempt_no)
+                .expect("accepted")
+                .bounced(class, hard, &p, 1_000, "why")
+        };
+        assert_eq!(
+            late(BounceClass::RecipientPermanent, true, 1),
+            Some(LateBounce::Held {
+                order_id: 7,
+                reason: "why".into()
+            })
+        );
+        assert_eq!(late(BounceClass::RecipientPermanent, false, 1), None);
+        assert_eq!(late(BounceClass::Complaint, false, 1), None);
+        let retry = late(BounceClass::Transient, false, 1).expect("moves");
+        assert_eq!(retry.new_state(), ReceiptState::RetryScheduled);
+        assert!(matches!(
+            retry,
+            LateBounce::Retry { next_attempt: 2, due_at, .. }
+                if due_at == 1_000 + p.delay_after(1).expect("a retry after the first")
+        ));
+        let last = (1..100)
+            .find(|n| p.delay_after(*n).is_none())
+            .expect("retries end");
+        assert_eq!(
+            late(BounceClass::SenderReputation, false, last).map(|t| t.new_state()),
+            Some(ReceiptState::Held)
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The send worker: its state and its loops. What one batch does is in
 //! `send.rs` (with `plan.rs`, `outcome.rs` and `record.rs`); the timers
 //! (fallback decisions, reach, rollups, retention, pool guard) run beside it
-//! in [`crate::periodic`].
+//! in `periodic` (a layer above, built from the worker: `Periodic::for_worker`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,7 +12,6 @@ use rand::RngCore;
 use tokio::sync::{Notify, watch};
 
 use super::attempts::AttemptSql;
-use super::guard::Change;
 use super::policy::RetryPolicy;
 use super::queue;
 use super::record::RecordSql;
@@ -23,7 +22,6 @@ use crate::clock::{Clock, Millis};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::periodic::Periodic;
 use crate::receipt::{Branding, Renderer};
 
 /// How often the lease renewal looks at the clock.
@@ -60,8 +58,6 @@ pub struct Worker {
     pub(crate) held: std::sync::Mutex<HashSet<i64>>,
     /// `queue::renew_sql` for this worker's backend.
     renew_sql: String,
-    /// The timers `serve` runs beside the send loops (and [`Worker::tick`] runs once).
-    periodic: Arc<Periodic>,
 }
 
 /// When a worker loop last went round (clock milliseconds; 0: never). Shared
@@ -97,13 +93,6 @@ impl Worker {
         let config = Arc::new(config.clone());
         let senders = Senders::new(Timeouts::from_config(&config.delivery));
         let wake = Arc::new(Notify::new());
-        let periodic = Arc::new(Periodic::new(
-            db.clone(),
-            clock.clone(),
-            config.clone(),
-            senders.clone(),
-            wake.clone(),
-        ));
         Ok(Self {
             id: format!("worker-{}-{}", std::process::id(), hex::encode(id_bytes)),
             policy: RetryPolicy::from_config(&config.delivery),
@@ -125,7 +114,6 @@ impl Worker {
             shaper: super::pace::Shaper::builtin()?,
             heartbeat: Heartbeat::default(),
             wake,
-            periodic,
             config,
             db,
             clock,
@@ -134,24 +122,6 @@ impl Worker {
 
     pub fn id(&self) -> &str {
         &self.id
-    }
-
-    /// The timers to run beside the send loops (`serve` spawns its `run`).
-    pub fn periodic(&self) -> Arc<Periodic> {
-        self.periodic.clone()
-    }
-
-    /// One round of everything a worker process does, in order: a batch of
-    /// sends, then one pass of the timers (the fallback decisions for newly
-    /// held orders, reach, rollups, retention, pool guard). Tests drive a
-    /// worker with it; `serve` runs the two side by side instead.
-    pub async fn tick(&self) -> Result<usize> {
-        self.heartbeat.beat(self.clock.now_ms());
-        let n = self.run_once().await?;
-        // A batch of slow SMTP conversations can take a while: beat again after it.
-        self.heartbeat.beat(self.clock.now_ms());
-        let decided = self.periodic.tick().await?;
-        Ok(n + decided)
     }
 
     /// Runs until `shutdown` turns true, then finishes the batch in hand.
@@ -232,12 +202,6 @@ impl Worker {
                 0
             }
         }
-    }
-
-    /// The relay half of the health guard ([`super::guard::relays`]): marks
-    /// pools whose relay stopped answering, and probes those to restore them.
-    pub async fn check_relays(&self, now: Millis) -> Result<Vec<Change>> {
-        self.periodic.check_relays(now).await
     }
 
     /// Renews the leases of the batches in hand every third of a lease, for

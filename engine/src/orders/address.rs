@@ -48,8 +48,25 @@ impl AddressProblem {
 }
 
 /// Parses `raw` (surrounding whitespace ignored) as one mailbox and returns
-/// it normalised for sending: lower-cased, the domain in A-labels.
+/// it normalised for sending: lower-cased, the domain in A-labels. A local
+/// part that is not ASCII is refused ([`AddressProblem::NeedsSmtpUtf8`]).
 pub fn parse_mailbox(raw: &str) -> Result<String, AddressProblem> {
+    parse_mailbox_for(raw, false)
+}
+
+/// Whether `raw` has a local part that is not ASCII: only a sender pool that
+/// offers SMTPUTF8 (RFC 6531) can carry it.
+pub fn needs_smtputf8(raw: &str) -> bool {
+    raw.trim()
+        .rsplit_once('@')
+        .is_some_and(|(local, _)| !local.is_ascii())
+}
+
+/// [`parse_mailbox`], with a non-ASCII local part accepted when `smtputf8`
+/// (a pool in the chain offers SMTPUTF8): RFC 6531's `atext` adds every
+/// non-ASCII character to the ASCII ones; its ASCII letters are lower-cased,
+/// the rest kept as given. The 64-octet limit counts UTF-8 octets.
+pub fn parse_mailbox_for(raw: &str, smtputf8: bool) -> Result<String, AddressProblem> {
     let raw = raw.trim();
     let (local, domain) = match raw.split_once('@') {
         Some((l, d)) if !d.contains('@') => (l, d),
@@ -68,7 +85,7 @@ pub fn parse_mailbox(raw: &str) -> Result<String, AddressProblem> {
     {
         return Err(AddressProblem::NotOneMailbox);
     }
-    let local = check_local(local)?;
+    let local = check_local(local, smtputf8)?;
     let domain = check_domain(domain)?;
     let address = format!("{local}@{domain}");
     if address.len() > MAX_ADDRESS {
@@ -80,8 +97,8 @@ pub fn parse_mailbox(raw: &str) -> Result<String, AddressProblem> {
     Ok(address)
 }
 
-fn check_local(local: &str) -> Result<String, AddressProblem> {
-    if !local.is_ascii() {
+fn check_local(local: &str, smtputf8: bool) -> Result<String, AddressProblem> {
+    if !local.is_ascii() && !smtputf8 {
         return Err(AddressProblem::NeedsSmtpUtf8);
     }
     if local.len() > MAX_LOCAL {
@@ -89,7 +106,8 @@ fn check_local(local: &str) -> Result<String, AddressProblem> {
     }
     // RFC 5321 Dot-string: atoms of atext joined by single dots. The
     // Quoted-string form is refused (RFC 5321 §4.1.2 advises against it).
-    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
+    let atext =
+        |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c) || !c.is_ascii();
     if local
         .split('.')
         .any(|atom| atom.is_empty() || !atom.chars().all(atext))
@@ -239,6 +257,36 @@ mod tests {
         );
         assert_eq!(ok.len(), 254);
         assert_eq!(parse_mailbox(&ok).as_deref(), Ok(ok.as_str()));
+    }
+
+    #[test]
+    fn a_non_ascii_local_part_needs_a_pool_with_smtputf8() {
+        assert!(needs_smtputf8(" jörg@bücher.example"));
+        assert!(!needs_smtputf8("jorg@bücher.example"));
+        assert_eq!(
+            parse_mailbox_for("Jörg@Bücher.Example", true).as_deref(),
+            Ok("jörg@xn--bcher-kva.example")
+        );
+        assert_eq!(
+            parse_mailbox_for("jörg@bücher.example", false),
+            Err(AddressProblem::NeedsSmtpUtf8)
+        );
+        // The other rules still hold: atoms, dots, 64 octets (ö is two).
+        for (bad, why) in [
+            ("jö..rg@example.com", AddressProblem::LocalPart),
+            ("jö rg@example.com", AddressProblem::NotOneMailbox),
+            (
+                &format!("{}@example.com", "ö".repeat(33)),
+                AddressProblem::LocalTooLong,
+            ),
+        ] {
+            assert_eq!(parse_mailbox_for(bad, true), Err(why), "{bad:?}");
+        }
+        let at_limit = format!("{}@example.com", "ö".repeat(32));
+        assert_eq!(
+            parse_mailbox_for(&at_limit, true).as_deref(),
+            Ok(at_limit.as_str())
+        );
     }
 
     #[test]

@@ -93,13 +93,13 @@ pub async fn list_flagged(
         )));
     }
     if let Some(p) = filter.provider.as_deref()
-        && !crate::stats::PROVIDERS.contains(&p)
+        && !crate::provider::PROVIDERS.contains(&p)
     {
         return Err(Error::invalid(
             "provider must be gmail, yahoo, microsoft or other",
         ));
     }
-    let provider = crate::stats::provider_sql(db, "customer_email");
+    let provider = crate::provider::provider_sql(db, "customer_email");
     let (order_by, keyset) = match filter.sort {
         FlaggedSort::Newest => ("id DESC", "($6 IS NULL OR id < $7)"),
         FlaggedSort::Risk => (

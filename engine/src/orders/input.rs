@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-use super::address::parse_mailbox;
-use crate::receipt::money::is_known_currency;
+use super::address::parse_mailbox_for;
+use crate::money::is_known_currency;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -104,6 +104,15 @@ pub struct CustomerInput {
     pub account_kind: AccountKind,
     #[schema(min_length = 1, max_length = 128)]
     pub customer_ref: Option<String>,
+    /// The customer agreed to business messages on WhatsApp (to `phone`).
+    /// Without it Rebound never sends one. Default `false`.
+    #[serde(default)]
+    pub whatsapp_opt_in: bool,
+    /// The customer's language, BCP 47 (`id`, `en-US`): receipts, links and
+    /// messages use it. Default: the shop's `shop.default_locale`.
+    #[serde(default)]
+    #[schema(max_length = 35, example = "id")]
+    pub locale: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -136,6 +145,10 @@ pub struct ValidOrder {
     pub customer_phone: Option<String>,
     pub account_kind: AccountKind,
     pub customer_ref: Option<String>,
+    /// WhatsApp consent (only kept with a phone number).
+    pub whatsapp_opt_in: bool,
+    /// `customer.locale` in canonical form (`id-ID`).
+    pub customer_locale: Option<String>,
     pub client_ip: Option<String>,
     pub billing_address: Option<BillingAddress>,
 }
@@ -144,7 +157,14 @@ const MAX_ITEMS: usize = 500;
 const MAX_AMOUNT: i64 = 1_000_000_000_000; // 10^12 minor units
 
 impl OrderInput {
+    /// Validates for a chain without SMTPUTF8 (a non-ASCII local part is refused).
     pub fn validate(self) -> Result<ValidOrder, Vec<FieldError>> {
+        self.validate_for(false)
+    }
+
+    /// Validates; `smtputf8`: a sender pool in the chain offers SMTPUTF8, so a
+    /// non-ASCII local part can be sent (see `orders::needs_smtputf8`).
+    pub fn validate_for(self, smtputf8: bool) -> Result<ValidOrder, Vec<FieldError>> {
         let mut errs = Vec::new();
         let mut bad = |field: &str, message: &str| {
             errs.push(FieldError {
@@ -232,7 +252,7 @@ impl OrderInput {
             );
         }
 
-        let email = match parse_mailbox(&self.customer.email) {
+        let email = match parse_mailbox_for(&self.customer.email, smtputf8) {
             Ok(e) => e,
             Err(problem) => {
                 bad("customer.email", problem.message());
@@ -264,6 +284,22 @@ impl OrderInput {
                 bad("customer.customer_ref", CONTROL);
             }
         }
+        let locale = match self
+            .customer
+            .locale
+            .as_deref()
+            .map(crate::i18n::canonical_tag)
+        {
+            Some(None) => {
+                bad(
+                    "customer.locale",
+                    "must be a BCP 47 language tag such as id or en-US",
+                );
+                None
+            }
+            Some(tag) => tag,
+            None => None,
+        };
         if let Some(ip) = &self.client_ip
             && ip.trim().parse::<IpAddr>().is_err()
         {
@@ -293,6 +329,8 @@ impl OrderInput {
         if !errs.is_empty() {
             return Err(errs);
         }
+        // Consent without a number to message is no consent to act on.
+        let whatsapp_opt_in = self.customer.whatsapp_opt_in && phone.is_some();
         Ok(ValidOrder {
             order_number: number,
             placed_at,
@@ -311,6 +349,8 @@ impl OrderInput {
             customer_phone: phone,
             account_kind: self.customer.account_kind,
             customer_ref: self.customer.customer_ref,
+            whatsapp_opt_in,
+            customer_locale: locale,
             client_ip: self.client_ip.map(|s| s.trim().to_string()),
             billing_address: self.billing_address,
         })
@@ -367,6 +407,8 @@ mod tests {
                 phone: Some("+49 151 1234567".into()),
                 account_kind: AccountKind::Guest,
                 customer_ref: None,
+                whatsapp_opt_in: false,
+                locale: None,
             },
             client_ip: Some("203.0.113.7".into()),
             billing_address: None,
@@ -380,6 +422,19 @@ mod tests {
         assert_eq!(v.currency, "EUR");
         assert_eq!(v.customer_phone.as_deref(), Some("+491511234567"));
         assert_eq!(v.placed_at, 1_795_813_200_000);
+    }
+
+    #[test]
+    fn whatsapp_consent_defaults_to_no_and_needs_a_phone() {
+        let json =
+            serde_json::json!({"email": "a@example.com", "name": "A", "account_kind": "guest"});
+        let c: CustomerInput = serde_json::from_value(json).expect("customer");
+        assert!(!c.whatsapp_opt_in);
+        let mut o = sample();
+        o.customer.whatsapp_opt_in = true;
+        assert!(o.clone().validate().expect("valid").whatsapp_opt_in);
+        o.customer.phone = None;
+        assert!(!o.validate().expect("valid").whatsapp_opt_in);
     }
 
     #[test]

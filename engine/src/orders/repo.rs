@@ -56,6 +56,10 @@ pub struct Order {
     pub route_pool_id: Option<i64>,
     /// High risk: the shop should show the receipt on its thank-you page.
     pub inline_receipt: bool,
+    /// The customer agreed to messages on WhatsApp (`customer.whatsapp_opt_in`).
+    pub whatsapp_opt_in: bool,
+    /// The customer's language (`customer.locale`, canonical BCP 47).
+    pub customer_locale: Option<String>,
 }
 
 impl Order {
@@ -110,7 +114,8 @@ pub(crate) const COLUMNS: &str = "id, order_number, idempotency_key, placed_at, 
     tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
     customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
     created_at, updated_at, reached_at, reached_via, fallback_at, fallback_path, fallback_why, \
-    network_kind, network_name, network_asn, ip_country, risk_score, risk_json, route_pool_id, inline_receipt";
+    network_kind, network_name, network_asn, ip_country, risk_score, risk_json, route_pool_id, inline_receipt, \
+    whatsapp_opt_in, customer_locale";
 
 /// An order's receipt state as people see it: `sending` while a worker holds
 /// its send job. Not stored: writing it before every send cost an update of
@@ -191,6 +196,8 @@ pub async fn intake(
 /// number (and per `Idempotency-Key`, when the shop sends one). Only
 /// validation and two inserts happen here: sending is the workers' job.
 /// The risk assessment (network, score, routing) is stored with the order.
+/// (Texts written at intake use the order's own language, else English: the
+/// API path, [`prepare_intake`], also knows the shop's default.)
 pub async fn intake_assessed(
     db: &Db,
     now: Millis,
@@ -198,10 +205,7 @@ pub async fn intake_assessed(
     idempotency_key: Option<&str>,
     risk: Option<&crate::risk::Assessment>,
 ) -> Result<Intake> {
-    let prepared = match prepare_intake(db, now, order, idempotency_key, risk).await? {
-        Ok(p) => p,
-        Err(existing) => return Ok(existing),
-    };
+    let prepared = prepare_intake(now, order, idempotency_key, risk, None)?;
     let stored = insert_prepared(db, &[&prepared]).await?.pop().flatten();
     settle_intake(db, &prepared, stored).await
 }
@@ -223,33 +227,26 @@ pub struct PreparedOrder {
     route_pool_id: Option<i64>,
     inline_receipt: bool,
     intake_note: String,
-    /// High risk and logged in: the account gets the receipt now.
+    /// High risk and logged in: the account gets the receipt now, with this
+    /// notice (in the order's language).
     proactive_ref: Option<String>,
+    proactive_message: String,
 }
 
-/// Checks the `Idempotency-Key` and answers a repeat from a read; otherwise
-/// encodes the order for [`insert_prepared`]. `Ok(Err(existing))`: already known.
-pub async fn prepare_intake(
-    db: &Db,
+/// Checks the `Idempotency-Key` and encodes the order for
+/// [`insert_prepared`]. No database read: whether the order (or the key) is
+/// already known is asked once per group commit, not once per order.
+pub fn prepare_intake(
     now: Millis,
     order: ValidOrder,
     idempotency_key: Option<&str>,
     risk: Option<&crate::risk::Assessment>,
-) -> Result<std::result::Result<PreparedOrder, Intake>> {
-    if let Some(key) = idempotency_key {
-        if key.is_empty() || key.len() > 255 {
-            return Err(Error::invalid(
-                "Idempotency-Key must be 1 to 255 characters",
-            ));
-        }
-        if let Some(existing) = find_by_idempotency_key(db, key).await? {
-            return Ok(Err(Intake::Existing(existing)));
-        }
-    }
-    // The common retry case answers from a read: no insert attempt, so no
-    // PostgreSQL sequence number is burnt and ids stay alike on both backends.
-    if let Some(existing) = find_by_number(db, &order.order_number).await? {
-        return Ok(Err(Intake::Existing(existing)));
+    shop_default_locale: Option<&str>,
+) -> Result<PreparedOrder> {
+    if idempotency_key.is_some_and(|key| key.is_empty() || key.len() > 255) {
+        return Err(Error::invalid(
+            "Idempotency-Key must be 1 to 255 characters",
+        ));
     }
     let items_json =
         serde_json::to_string(&order.items).map_err(|e| Error::Internal(e.to_string()))?;
@@ -281,7 +278,15 @@ pub async fn prepare_intake(
         .customer_ref
         .clone()
         .filter(|_| inline_receipt && order.account_kind == AccountKind::LoggedIn);
-    Ok(Ok(PreparedOrder {
+    let proactive_message = if proactive_ref.is_some() {
+        crate::i18n::resolve(order.customer_locale.as_deref(), shop_default_locale, None).t(
+            "notification-receipt-ready",
+            &[("order", order.order_number.as_str())],
+        )
+    } else {
+        String::new()
+    };
+    Ok(PreparedOrder {
         now,
         idempotency_key: idempotency_key.map(str::to_string),
         items_json,
@@ -296,8 +301,9 @@ pub async fn prepare_intake(
         inline_receipt,
         intake_note,
         proactive_ref,
+        proactive_message,
         order,
-    }))
+    })
 }
 
 /// What an insert of `prepared` came to: the stored order, or (`None`, a
@@ -327,6 +333,9 @@ pub async fn settle_intake(
 /// JSON parameter (`db::json_param`): one text for every batch size, and
 /// SQLite binds one value instead of 26 per order.
 struct IntakeSql {
+    /// `$1`: the batch's order numbers, `$2`: its idempotency keys; returns
+    /// the (number, key) of the orders already stored under either.
+    taken: String,
     /// `$1`: rows of the order columns below; returns the stored orders.
     orders: String,
     /// `$1`: rows of (order, at).
@@ -337,7 +346,7 @@ struct IntakeSql {
 
 impl IntakeSql {
     fn new(db: &Db) -> Self {
-        use crate::db::dialect::{JsonType::*, json_rows};
+        use crate::db::dialect::{JsonType::*, in_json_list, json_rows};
         let order_rows = json_rows(
             db,
             1,
@@ -368,21 +377,29 @@ impl IntakeSql {
                 ("risk_json", Text),
                 ("route_pool_id", Int),
                 ("inline_receipt", Bool),
+                ("whatsapp_opt_in", Bool),
+                ("customer_locale", Text),
             ],
         );
         Self {
+            taken: format!(
+                "SELECT order_number, idempotency_key FROM orders WHERE {} OR {}",
+                in_json_list(db, "order_number", 1, Text),
+                in_json_list(db, "idempotency_key", 2, Text),
+            ),
             // `WHERE TRUE`: SQLite needs it to read ON CONFLICT after INSERT … SELECT.
             orders: format!(
                 "INSERT INTO orders (order_number, idempotency_key, placed_at, currency, subtotal_minor, \
                 tax_minor, shipping_minor, discount_minor, total_minor, items_json, customer_email, customer_name, \
                 customer_phone, account_kind, customer_ref, client_ip, billing_json, state, state_detail, attempts, \
                 created_at, updated_at, network_kind, network_name, network_asn, ip_country, risk_score, risk_json, \
-                route_pool_id, inline_receipt) \
+                route_pool_id, inline_receipt, whatsapp_opt_in, customer_locale) \
                 SELECT order_number, idempotency_key, placed_at, currency, subtotal_minor, tax_minor, shipping_minor, \
                 discount_minor, total_minor, items_json, customer_email, customer_name, customer_phone, account_kind, \
                 customer_ref, client_ip, billing_json, 'queued', 'receipt queued', 0, now, now, network_kind, \
-                network_name, network_asn, ip_country, risk_score, risk_json, route_pool_id, inline_receipt \
-                FROM ({order_rows}) AS v WHERE TRUE ON CONFLICT DO NOTHING RETURNING {COLUMNS}"
+                network_name, network_asn, ip_country, risk_score, risk_json, route_pool_id, inline_receipt, \
+                whatsapp_opt_in, customer_locale FROM ({order_rows}) AS v WHERE TRUE ON CONFLICT DO NOTHING \
+                RETURNING {COLUMNS}"
             ),
             jobs: format!(
                 "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
@@ -428,6 +445,8 @@ struct IntakeRow<'a>(
     Option<&'a str>,
     Option<i64>,
     bool,
+    bool,
+    Option<&'a str>,
 );
 
 impl<'a> IntakeRow<'a> {
@@ -460,6 +479,8 @@ impl<'a> IntakeRow<'a> {
             b.risk_json.as_deref(),
             b.route_pool_id,
             b.inline_receipt,
+            order.whatsapp_opt_in,
+            order.customer_locale.as_deref(),
         )
     }
 }
@@ -475,12 +496,40 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
     }
     static SQL: crate::db::PerBackend<IntakeSql> = crate::db::PerBackend::new();
     let sql = SQL.get(db, IntakeSql::new);
-    let rows: Vec<IntakeRow> = batch.iter().map(|b| IntakeRow::of(b)).collect();
-    let rows = crate::db::json_param(&rows)?;
+    let numbers = crate::db::json_param(
+        &batch
+            .iter()
+            .map(|b| &b.order.order_number)
+            .collect::<Vec<_>>(),
+    )?;
+    let keys = crate::db::json_param(
+        &batch
+            .iter()
+            .filter_map(|b| b.idempotency_key.as_deref())
+            .collect::<Vec<_>>(),
+    )?;
     let turn = crate::db::write_turn(db).await;
     let inserted: Vec<Order> = on_pool!(db, p => {
         let mut tx = p.begin().await?;
-        let inserted: Vec<Order> = sqlx::query_as(&sql.orders).bind(&rows).fetch_all(&mut *tx).await?;
+        // Repeats (a shop retrying a checkout) are left out before the insert,
+        // so they take no PostgreSQL sequence number and ids stay alike on
+        // both backends; ON CONFLICT still settles a race inside the batch.
+        let taken: Vec<(String, Option<String>)> =
+            sqlx::query_as(&sql.taken).bind(&numbers).bind(&keys).fetch_all(&mut *tx).await?;
+        let new: Vec<IntakeRow> = batch
+            .iter()
+            .filter(|b| !taken.iter().any(|(number, key)| {
+                *number == b.order.order_number
+                    || (key.is_some() && key.as_deref() == b.idempotency_key.as_deref())
+            }))
+            .map(|b| IntakeRow::of(b))
+            .collect();
+        let inserted: Vec<Order> = if new.is_empty() {
+            Vec::new()
+        } else {
+            let rows = crate::db::json_param(&new)?;
+            sqlx::query_as(&sql.orders).bind(&rows).fetch_all(&mut *tx).await?
+        };
         if !inserted.is_empty() {
             let mut by_number: std::collections::HashMap<&str, &PreparedOrder> =
                 std::collections::HashMap::new();
@@ -500,9 +549,9 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
             // High risk, logged-in customer: the receipt is put in their account
             // now, before email has had the chance to fail (rare: one by one).
             for o in &inserted {
-                let Some(customer_ref) = by_number
+                let Some((customer_ref, message)) = by_number
                     .get(o.order_number.as_str())
-                    .and_then(|b| b.proactive_ref.as_deref())
+                    .and_then(|b| Some((b.proactive_ref.as_deref()?, b.proactive_message.as_str())))
                 else {
                     continue;
                 };
@@ -510,7 +559,7 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
                     "INSERT INTO notifications (order_id, customer_ref, kind, message, created_at)
                      VALUES ($1, $2, 'receipt_ready', $3, $4)",
                 ).bind(o.id).bind(customer_ref)
-                    .bind(format!("Your receipt for order {} is ready to download.", o.order_number))
+                    .bind(message)
                     .bind(o.created_at).execute(&mut *tx).await?;
                 sqlx::query("INSERT INTO order_events (order_id, at, kind, detail) VALUES ($1, $2, 'fallback', $3)")
                     .bind(o.id).bind(o.created_at)

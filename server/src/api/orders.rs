@@ -78,7 +78,11 @@ async fn create_order(
             message: format!("unexpected data after the JSON object ({e})"),
         }])
     })?;
-    let valid = input.validate().map_err(ApiError::invalid)?;
+    // A non-ASCII local part needs a pool that offers SMTPUTF8: asked of the
+    // database only for such an address, so the common path reads nothing.
+    let smtputf8 = engine::orders::needs_smtputf8(&input.customer.email)
+        && engine::delivery::pools::chain_offers_smtputf8(&state.db).await?;
+    let valid = input.validate_for(smtputf8).map_err(ApiError::invalid)?;
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok());
     let now = state.clock.now_ms();
     let risk = state
@@ -88,14 +92,19 @@ async fn create_order(
             now,
             valid.client_ip.as_deref(),
             &valid.customer_email,
+            &engine::stats::RiskHistory,
         )
         .await?;
-    // A repeat is answered from a read; a new order joins the next group commit.
-    let intake =
-        match engine::orders::prepare_intake(&state.db, now, valid, key, Some(&risk)).await? {
-            Ok(prepared) => state.intake.submit(prepared).await?,
-            Err(existing) => existing,
-        };
+    // Every order joins the next group commit, which also tells a repeat
+    // (same number or key) from a new order.
+    let prepared = engine::orders::prepare_intake(
+        now,
+        valid,
+        key,
+        Some(&risk),
+        state.config.shop.default_locale.as_deref(),
+    )?;
+    let intake = state.intake.submit(prepared).await?;
     if matches!(intake, Intake::Created(_)) {
         state.wake.notify_one();
     }
