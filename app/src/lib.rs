@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod components;
+pub mod error;
 pub mod pages;
 pub mod resource;
 pub mod routes;

@@ -3,38 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A staff role as the UI sees it (mirrors `engine::accounts::Role`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Agent,
-    Manager,
-    Admin,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Agent, Role::Manager, Role::Admin];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Agent => "agent",
-            Role::Manager => "manager",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Role::Agent => "Support agent",
-            Role::Manager => "Manager",
-            Role::Admin => "Admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == s)
-    }
-}
+/// A staff role: the engine's own (`engine::accounts::Role`), from the
+/// `shared` crate both halves of the app can use.
+pub use shared::Role;
 
 /// The signed-in staff member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,7 +116,12 @@ pub struct OrdersPage {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttemptRow {
+    /// 1, 2, 3… in the order's own sequence (receipts and secure-link
+    /// re-sends together, by time).
     pub attempt_no: i64,
+    /// What it sent, in words ("Receipt", "Secure link through the masked sender").
+    #[serde(default)]
+    pub what: String,
     pub pool: String,
     pub message_id: String,
     pub started_at: String,
@@ -205,7 +181,7 @@ pub struct OutboxMessage {
 pub struct CapturedSmsRow {
     pub id: i64,
     pub created_at: String,
-    /// `sms` or `call`.
+    /// `sms`, `whatsapp` or `call`.
     pub kind: String,
     pub to: String,
     pub body: String,
@@ -284,6 +260,9 @@ pub struct PoolRow {
     pub health: Vec<HealthWindowView>,
     /// Set in `rebound.toml` (`[[pools]]`): changed there, not on the page.
     pub from_file: bool,
+    /// Its relay path carries SMTPUTF8 (RFC 6531): addresses with a non-ASCII
+    /// part before @ can be sent through it.
+    pub smtputf8: bool,
 }
 
 /// One window of a pool's (or pool × provider pair's) rolling rates.
@@ -413,6 +392,32 @@ pub enum ReceiptLinkPage {
     },
 }
 
+/// `/r/{token}` in the customer's language: the page and its words.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ReceiptLinkReply {
+    pub words: Words,
+    pub page: ReceiptLinkPage,
+}
+
+/// A customer page's words in the customer's language (from the engine's
+/// catalogue, `engine/locales/*.ftl`), by message key.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Words {
+    /// BCP 47 tag for `<html lang>`: `id-ID`, `en`.
+    pub lang: String,
+    pub text: std::collections::BTreeMap<String, String>,
+}
+
+impl Words {
+    /// The message `key`; the key itself when the server sent none.
+    pub fn get(&self, key: &str) -> String {
+        self.text
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| key.to_owned())
+    }
+}
+
 /// A row of the held queue (open support cases).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct HeldRow {
@@ -428,9 +433,17 @@ pub struct HeldRow {
     pub account_kind: String,
     pub customer_email: String,
     pub has_phone: bool,
+    /// "Send link on WhatsApp" is offered: the customer opted in and a
+    /// WhatsApp provider is configured.
+    #[serde(default)]
+    pub whatsapp: bool,
     pub total: String,
     pub fallback: String,
     pub reached: bool,
+    /// The address cannot take e-mail (suppressed, or held as dead): links
+    /// go by phone instead.
+    #[serde(default)]
+    pub email_dead: bool,
 }
 
 /// A sender pool an agent may re-send a fresh link through.
@@ -440,16 +453,6 @@ pub struct PoolChoice {
     pub name: String,
     /// `primary`, `backup` or `masked`.
     pub role: String,
-}
-
-/// What a bulk action on the held queue did, order by order.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct BulkOutcome {
-    /// The action in words ("resolved", …).
-    pub action: String,
-    pub done: Vec<String>,
-    /// Order number and why it was not done.
-    pub failed: Vec<(String, String)>,
 }
 
 /// A rate on the dashboard, with where it stands against its thresholds (as
@@ -498,6 +501,34 @@ pub struct OverviewView {
     pub demo_data: bool,
     /// Pools the health guard demoted or paused, and pairs slowed by shaping, in words.
     pub pool_alerts: Vec<String>,
+    /// The tiles on top: reach, bounce, complaint rate, median time to
+    /// receipt, cases needing an agent.
+    pub kpis: Vec<KpiTile>,
+}
+
+/// One headline number of the Overview with its 30-day sparkline and where it
+/// stands against its thresholds, in words as well as colour.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct KpiTile {
+    /// `reach`, `bounce`, `complaint`, `ttr`, `cases` (a stable test id).
+    pub key: String,
+    pub label: String,
+    /// "97.2 %", "4 min", "2", or "–".
+    pub value: String,
+    /// `ok`, `warning`, `critical`, or `none` (not rated: too few to say).
+    pub level: String,
+    /// "OK", "Warning", "Critical", "Too few to rate".
+    pub level_label: String,
+    /// "3 of 1,204 sent, last 7 days".
+    pub detail: String,
+    /// "Warning from 5 %, critical from 10 % of sent".
+    pub threshold: String,
+    /// The sparkline (an SVG drawn on the server, with its text alternative).
+    pub spark_svg: String,
+    /// What the sparkline shows: "Daily, last 30 days".
+    pub spark_note: String,
+    /// Where to act on it (href, text), if the role may.
+    pub link: Option<(String, String)>,
 }
 
 /// One trend chart as the Trends page links it.
@@ -508,6 +539,10 @@ pub struct TrendChart {
     pub description: String,
     /// The chart's numbers over the range in words.
     pub summary: String,
+    /// The chart drawn inline (a point's sample size on hover), for desktop
+    /// widths and for phones; the page shows one of them.
+    pub svg_wide: String,
+    pub svg_narrow: String,
 }
 
 /// The Trends page (managers).

@@ -49,6 +49,8 @@ async fn main() {
                     phone: None,
                     account_kind: AccountKind::Guest,
                     customer_ref: None,
+                    whatsapp_opt_in: false,
+                    locale: None,
                 },
                 client_ip: None,
                 billing_address: None,

@@ -8,6 +8,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::audit::{self, Actor};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -59,6 +60,31 @@ pub fn hash_key(secret: &str) -> String {
 const COLUMNS: &str = "id, name, prefix, created_at, created_by, last_used_at, revoked_at";
 
 pub async fn create(db: &Db, now: Millis, name: &str, created_by: &str) -> Result<NewApiKey> {
+    let (name, secret, prefix) = new_secret(name)?;
+    let key: ApiKey = on_pool!(db, p => sqlx::query_as(&insert_sql())
+        .bind(name).bind(&prefix).bind(hash_key(&secret)).bind(now).bind(created_by)
+        .fetch_one(p).await)?;
+    Ok(NewApiKey { key, secret })
+}
+
+/// [`create`] by a staff member or the CLI, audited as `apikey.create` in
+/// the same transaction.
+pub async fn create_by(db: &Db, now: Millis, actor: &Actor, name: &str) -> Result<NewApiKey> {
+    let (name, secret, prefix) = new_secret(name)?;
+    let key: ApiKey = on_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        let key: ApiKey = sqlx::query_as(&insert_sql())
+            .bind(name).bind(&prefix).bind(hash_key(&secret)).bind(now).bind(&actor.name)
+            .fetch_one(&mut *tx).await?;
+        audit::in_tx!(tx, now, actor, "apikey.create", &key.prefix, &key.name)?;
+        tx.commit().await?;
+        key
+    });
+    Ok(NewApiKey { key, secret })
+}
+
+/// The trimmed name, a new secret and its shown prefix.
+fn new_secret(name: &str) -> Result<(&str, String, String)> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::invalid("key name must be 1 to 100 characters"));
@@ -67,19 +93,38 @@ pub async fn create(db: &Db, now: Millis, name: &str, created_by: &str) -> Resul
     rand::rng().fill_bytes(&mut bytes);
     let secret = format!("{KEY_PREFIX}{}", hex::encode(bytes));
     let prefix: String = secret.chars().take(KEY_PREFIX.len() + 6).collect();
-    let sql = format!(
+    Ok((name, secret, prefix))
+}
+
+fn insert_sql() -> String {
+    format!(
         "INSERT INTO api_keys (name, prefix, key_hash, created_at, created_by)
          VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
-    );
-    let key: ApiKey = on_pool!(db, p => sqlx::query_as(&sql)
-        .bind(name).bind(&prefix).bind(hash_key(&secret)).bind(now).bind(created_by)
-        .fetch_one(p).await)?;
-    Ok(NewApiKey { key, secret })
+    )
 }
 
 pub async fn list(db: &Db) -> Result<Vec<ApiKey>> {
     let sql = format!("SELECT {COLUMNS} FROM api_keys ORDER BY id");
     Ok(on_pool!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?)
+}
+
+/// [`revoke`] by a staff member or the CLI, audited as `apikey.revoke` in
+/// the same transaction.
+pub async fn revoke_by(db: &Db, now: Millis, actor: &Actor, id: i64) -> Result<ApiKey> {
+    forget(id);
+    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE id = $1");
+    let key: Option<ApiKey> = on_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now).bind(id).execute(&mut *tx).await?;
+        let key: Option<ApiKey> = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?;
+        if let Some(k) = &key {
+            audit::in_tx!(tx, now, actor, "apikey.revoke", &k.prefix, &k.name)?;
+        }
+        tx.commit().await?;
+        key
+    });
+    key.ok_or_else(|| Error::NotFound(format!("API key {id}")))
 }
 
 pub async fn revoke(db: &Db, id: i64, now: Millis) -> Result<ApiKey> {

@@ -46,6 +46,33 @@ pub struct AuditEntry {
     pub ip: Option<String>,
 }
 
+/// One audit entry: `$1` at, `$2` actor's user id, `$3` actor, `$4` action,
+/// `$5` target, `$6` detail, `$7` ip (bound by [`in_tx!`](crate::audit::in_tx)).
+pub(crate) const INSERT_SQL: &str =
+    "INSERT INTO audit_log (at, actor_user_id, actor, action, target, detail, ip)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// Writes an audit entry in the transaction `$tx` of the operation it records
+/// (inside an `on_pool!` arm), so the action and its entry commit together:
+/// `in_tx!(tx, at, actor, action, target, detail)`.
+macro_rules! in_tx {
+    ($tx:expr, $at:expr, $actor:expr, $action:expr, $target:expr, $detail:expr) => {
+        sqlx::query($crate::audit::INSERT_SQL)
+            .bind($at)
+            .bind($actor.user_id)
+            .bind(&$actor.name)
+            .bind($action)
+            .bind($target)
+            .bind($detail)
+            .bind(&$actor.ip)
+            .execute(&mut *$tx)
+            .await
+    };
+}
+pub(crate) use in_tx;
+
+/// Writes an entry on its own, for actions that are not one transaction
+/// with it (the CLI's, the system's).
 pub async fn record(
     db: &Db,
     at: Millis,
@@ -54,13 +81,10 @@ pub async fn record(
     target: &str,
     detail: &str,
 ) -> Result<()> {
-    exec_on_pool!(db, p => sqlx::query(
-        "INSERT INTO audit_log (at, actor_user_id, actor, action, target, detail, ip)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)"
-    )
-    .bind(at).bind(actor.user_id).bind(&actor.name).bind(action).bind(target)
-    .bind(detail).bind(&actor.ip)
-    .execute(p).await)?;
+    exec_on_pool!(db, p => sqlx::query(INSERT_SQL)
+        .bind(at).bind(actor.user_id).bind(&actor.name).bind(action).bind(target)
+        .bind(detail).bind(&actor.ip)
+        .execute(p).await)?;
     Ok(())
 }
 

@@ -6,13 +6,15 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::bounce::esp::{EspEvent, EventKind};
+use crate::bounce::esp::pipeline::{self, Inbound, Outcome, Refused};
+use crate::bounce::esp::{EspEvent, EventKind, Provider, store};
 use crate::bounce::{BounceClass, Classifier, RecipientVerdict};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::delivery::attempts::{ATTEMPT_COLUMNS, Attempt};
 use crate::delivery::policy::RetryPolicy;
-use crate::error::Result;
+use crate::delivery::state::{Delivered, ReceiptState};
+use crate::error::{Error, Result};
 use crate::{exec_on_pool, on_pool};
 
 /// How long after a send a bounce that names only the recipient is still
@@ -117,7 +119,7 @@ pub async fn ingest_message(
 ) -> Result<Ingested> {
     let verdicts = classifier
         .classify_message(raw)
-        .map_err(|e| crate::Error::invalid(format!("not a readable message: {e}")))?;
+        .map_err(|e| Error::invalid(format!("not a readable message: {e}")))?;
     let raw_text = String::from_utf8_lossy(raw).into_owned();
     let mut out = Ingested {
         bounce_ids: Vec::new(),
@@ -215,6 +217,42 @@ pub async fn ingest_esp_events(
     Ok(out)
 }
 
+/// One ESP webhook request, the whole path: [`pipeline::receive`] verifies, parses,
+/// normalises, dedupes and classifies it, then its fresh events are applied
+/// ([`ingest_esp_events`], with the retry `policy` for a receipt that came back). When
+/// applying fails, the events' dedupe claims are released so the provider's retry
+/// applies them.
+pub async fn handle_esp_request(
+    cx: &pipeline::Context<'_>,
+    policy: &RetryPolicy,
+    p: Provider,
+    req: &Inbound<'_>,
+) -> std::result::Result<Outcome, Refused> {
+    let pipeline::Received {
+        outcome: mut out,
+        fresh,
+        claimed,
+    } = pipeline::receive(cx, p, req).await?;
+    if out.subscription.is_some() {
+        return Ok(out);
+    }
+    let applied = ingest_esp_events(cx.db, cx.now, cx.classifier, policy, &fresh, p.as_str()).await;
+    let got = match applied {
+        Ok(got) => got,
+        Err(e) => {
+            // Not applied: forget the claims so the provider's retry applies them.
+            if let Err(e2) = store::release(cx.db, p, &claimed).await {
+                tracing::error!(provider = %p, error = %e2, "releasing webhook event claims failed");
+            }
+            return Err(e.into());
+        }
+    };
+    out.matched = got.matched;
+    out.unmatched = got.unmatched;
+    out.bounce_ids = got.bounce_ids;
+    Ok(out)
+}
+
 /// Webhook requests refused for one provider and reason.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct WebhookRejections {
@@ -294,7 +332,16 @@ async fn apply(
         && let Some(rcpt) = &v.recipient
     {
         // A malformed address in a report cannot be suppressed; the bounce is still kept.
-        let _ = crate::suppression::suppress(db, now, rcpt, reason, source, None).await;
+        match crate::suppression::suppress(db, now, rcpt, reason, source, None).await {
+            Ok(_) => {}
+            Err(Error::Invalid(_)) => {
+                tracing::warn!(
+                    source,
+                    "a bounce names an address that cannot be suppressed"
+                );
+            }
+            Err(e) => return Err(e),
+        }
     }
     if class == BounceClass::Transient
         && let Some(rcpt) = &v.recipient
@@ -314,57 +361,22 @@ async fn apply(
         v.verdict.rule_id
     );
     crate::orders::add_event(db, a.order_id, now, "bounce", &detail).await?;
-    let order = crate::orders::get(db, a.order_id).await?;
-    let accepted = order.as_ref().is_some_and(|o| o.state == "accepted");
-    if !accepted
-        || v.report
-            .action
-            .as_deref()
-            .is_some_and(|x| x.eq_ignore_ascii_case("delayed"))
-    {
+    let Some(order) = crate::orders::get(db, a.order_id).await? else {
         return Ok(());
-    }
-    // The receipt was accepted, and now it has come back.
-    let next = match class {
-        BounceClass::RecipientPermanent if v.hard_bounce => Some(None),
-        BounceClass::Transient | BounceClass::SenderReputation => {
-            Some(policy.delay_after(a.attempt_no))
-        }
-        BounceClass::Content => Some(None),
-        _ => None,
     };
-    let Some(next) = next else { return Ok(()) };
-    match next {
-        Some(delay) => {
-            exec_on_pool!(db, p => sqlx::query(
-                "UPDATE orders SET state = 'retry_scheduled', state_detail = $1, updated_at = $2 WHERE id = $3 AND state = 'accepted'"
-            ).bind(format!("bounced after acceptance: {reason}")).bind(now).bind(a.order_id).execute(p).await)?;
-            exec_on_pool!(db, p => sqlx::query(
-                "INSERT INTO jobs (kind, order_id, attempt_no, due_at, state, created_at)
-                 VALUES ('send', $1, $2, $3, 'queued', $4) ON CONFLICT DO NOTHING"
-            ).bind(a.order_id).bind(a.attempt_no + 1).bind(now + delay).bind(now).execute(p).await)?;
-            crate::orders::add_event(
-                db,
-                a.order_id,
-                now,
-                "retry_scheduled",
-                &format!("attempt {} after a late bounce", a.attempt_no + 1),
-            )
-            .await?;
-        }
-        None => {
-            exec_on_pool!(db, p => sqlx::query(
-                "UPDATE orders SET state = 'held', state_detail = $1, updated_at = $2 WHERE id = $3 AND state = 'accepted'"
-            ).bind(format!("bounced after acceptance: {reason}")).bind(now).bind(a.order_id).execute(p).await)?;
-            crate::orders::add_event(
-                db,
-                a.order_id,
-                now,
-                "held",
-                &format!("the accepted receipt bounced: {reason}"),
-            )
-            .await?;
-        }
+    let delayed = v
+        .report
+        .action
+        .as_deref()
+        .is_some_and(|x| x.eq_ignore_ascii_case("delayed"));
+    let state = ReceiptState::parse(&order.state);
+    // The receipt was accepted, and now it has come back (a "delayed" report is not a bounce).
+    let late = state
+        .and_then(|s| Delivered::begin(a.order_id, s, a.attempt_no))
+        .filter(|_| !delayed)
+        .and_then(|d| d.bounced(class, v.hard_bounce, policy, now, reason));
+    if let Some(t) = late {
+        t.write(db, now).await?;
     }
     Ok(())
 }

@@ -15,8 +15,10 @@ pub mod demo;
 pub mod erasure;
 pub mod error;
 pub mod fallback;
+pub mod i18n;
 pub mod links;
 pub mod metrics;
+pub mod money;
 pub mod orders;
 pub mod periodic;
 pub mod pool_file;
@@ -33,6 +35,9 @@ pub mod sms;
 pub mod soft_bounces;
 pub mod stats;
 pub mod suppression;
+/// Test databases and loopback servers, for the engine's and the server's
+/// tests only (`cfg(test)`, or the `testing` feature their dev-dependencies enable).
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use clock::{Clock, ManualClock, SystemClock};

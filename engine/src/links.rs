@@ -237,21 +237,26 @@ pub async fn within_limits(
 pub enum FreshLink {
     /// A masked re-send with a new link is queued to the order's own email.
     Queued,
-    /// The order's address is dead: support was asked to reach the customer.
-    ToSupport,
+    /// The order's address is dead: support must be asked to reach the customer
+    /// (the caller opens the case: `fallback::support::fresh_link`).
+    ToSupport {
+        /// The order whose customer asked.
+        order_id: i64,
+    },
     /// Too many requests for this link, or the token is not ours: nothing done.
     Ignored,
 }
 
 /// "Send me a fresh link": only ever to the email (or, through support, the
-/// phone) on the order, never to an address the requester typed.
+/// phone) on the order, never to an address the requester typed. A dead
+/// address is answered [`FreshLink::ToSupport`]: the support case is the
+/// caller's to open.
 pub async fn request_fresh(
     db: &Db,
     now: Millis,
     token: &str,
     ip: &str,
     user_agent: &str,
-    fallback: &crate::config::FallbackConfig,
 ) -> Result<FreshLink> {
     let link = match lookup(db, now, token).await? {
         Lookup::Valid { link, .. } | Lookup::Stale { link } => link,
@@ -269,16 +274,7 @@ pub async fn request_fresh(
         .await?
         .is_some()
     {
-        crate::fallback::support::open(
-            db,
-            now,
-            order.id,
-            crate::fallback::decide::PRIORITY_CRITICAL,
-            "the customer asked for a fresh link but the email address is dead",
-            fallback,
-        )
-        .await?;
-        return Ok(FreshLink::ToSupport);
+        return Ok(FreshLink::ToSupport { order_id: order.id });
     }
     queue_masked_resend(db, now, order.id).await?;
     crate::orders::add_event(

@@ -1,5 +1,6 @@
 //! The timers of a worker process, run beside the send loops (`serve` starts
-//! [`Periodic::run`] as it starts `shop_webhooks::run`): the fallback
+//! [`Periodic::run`] of [`Periodic::for_worker`] as it starts
+//! `shop_webhooks::run`; tests run a batch and then [`Periodic::tick`]): the fallback
 //! decisions for newly held orders and the masked re-send escalations, the
 //! email-reach credit, the dashboard rollups, the privacy retention pass and
 //! the pool health guard with its relay probe. The slow ones keep their own
@@ -16,6 +17,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::delivery::guard::Change;
 use crate::delivery::senders::Senders;
+use crate::delivery::worker::Worker;
 use crate::error::Result;
 
 /// How often a round runs (a newly held order waits at most this long for
@@ -65,6 +67,19 @@ impl Periodic {
             retention_due: AtomicI64::new(0),
             guard_due: AtomicI64::new(0),
         }
+    }
+
+    /// The timers of `worker`'s process: its database, clock and configuration,
+    /// its relay senders (for the relay probe) and its wake-up (a fallback
+    /// decision may have queued a job).
+    pub fn for_worker(worker: &Worker) -> Self {
+        Self::new(
+            worker.db.clone(),
+            worker.clock.clone(),
+            worker.config.clone(),
+            worker.senders.clone(),
+            worker.wake.clone(),
+        )
     }
 
     /// Every [`ROUND`] until `shutdown` turns true. A failed round is logged

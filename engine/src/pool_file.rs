@@ -5,8 +5,6 @@
 //! out of the file, it is disabled (never deleted: attempts refer to it) and
 //! handed back to the page. Every change is audited.
 
-use serde::{Deserialize, Serialize};
-
 use crate::audit::{self, Actor};
 use crate::clock::Millis;
 use crate::db::Db;
@@ -15,38 +13,7 @@ use crate::delivery::relay_url::RelayUrl;
 use crate::error::{Error, Result};
 use crate::{exec_on_pool, on_pool};
 
-/// One `[[pools]]` table.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PoolSpec {
-    /// Unique; how the page, the CLI and the logs name it.
-    pub name: String,
-    /// `primary`, `backup` or `masked`.
-    pub role: String,
-    /// The From address receipts are sent as.
-    pub from: String,
-    /// The From display name.
-    #[serde(default)]
-    pub from_name: String,
-    /// `smtp://user@host:587?tls=starttls`, `smtps://…` or `capture://`.
-    /// Put no password here: name the variable that holds it instead.
-    pub relay_url: String,
-    /// Environment variable with the relay password (inserted into the URL,
-    /// then sealed in the database with `secrets_key`).
-    #[serde(default)]
-    pub password_env: Option<String>,
-    #[serde(default = "default_rate")]
-    pub max_per_second: i64,
-    #[serde(default = "default_enabled")]
-    pub enabled: bool,
-}
-
-fn default_rate() -> i64 {
-    50
-}
-fn default_enabled() -> bool {
-    true
-}
+pub use crate::config::PoolSpec;
 
 /// What [`apply`] changed, by pool name.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -184,6 +151,11 @@ pub async fn apply(
             }
         };
         mark(db, pool.id, "file").await?;
+        if pool.smtputf8 != spec.smtputf8 {
+            pools::set_smtputf8(db, pool.id, spec.smtputf8).await?;
+            let detail = format!("smtputf8 = {} from rebound.toml", spec.smtputf8);
+            audit::record(db, now, &actor, "pool.update", &pool.name, &detail).await?;
+        }
         // The file may switch a pool off; switching on never overrides the
         // health guard's pause (an admin resumes a paused pool on purpose).
         if pool.enabled != spec.enabled && (!spec.enabled || pool.health_state != "paused") {
@@ -246,6 +218,7 @@ mod tests {
             password_env: env.map(str::to_string),
             max_per_second: 50,
             enabled: true,
+            smtputf8: false,
         }
     }
 

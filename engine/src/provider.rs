@@ -50,6 +50,16 @@ pub fn provider_of(email: &str) -> &'static str {
         .unwrap_or("other")
 }
 
+/// A provider's name for people (`gmail` → `Gmail`).
+pub fn label(provider: &str) -> &'static str {
+    match provider {
+        "gmail" => "Gmail",
+        "yahoo" => "Yahoo",
+        "microsoft" => "Microsoft",
+        _ => "other",
+    }
+}
+
 /// The same decision as [`provider_of`] as an SQL expression over `col`.
 /// Built only from the constant lists above (no input reaches it).
 pub(crate) fn provider_sql(db: &Db, col: &str) -> String {

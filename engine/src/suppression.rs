@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::normalize_email;
+use crate::audit::{self, Actor};
 use crate::clock::Millis;
 use crate::db::{Db, dialect};
 use crate::error::{Error, Result};
@@ -49,6 +50,44 @@ pub async fn suppress(
     Ok(on_pool!(db, p => sqlx::query_as(&sql)
         .bind(&email).bind(reason).bind(source).bind(now).bind(expires_at)
         .fetch_one(p).await)?)
+}
+
+/// A staff member suppresses an address by hand (the customer asked):
+/// audited as `suppression.add` in the same transaction.
+pub async fn add_by(db: &Db, now: Millis, actor: &Actor, email: &str) -> Result<Suppression> {
+    let email = normalize_email(email)?;
+    let sql = format!("{SUPPRESS_SQL} RETURNING {COLUMNS}");
+    Ok(on_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        let s: Suppression = sqlx::query_as(&sql)
+            .bind(&email).bind("manual").bind("admin").bind(now).bind(None::<i64>)
+            .fetch_one(&mut *tx).await?;
+        audit::in_tx!(tx, now, actor, "suppression.add", &s.email, "manual")?;
+        tx.commit().await?;
+        s
+    }))
+}
+
+/// A staff member lets a suppressed address be mailed again: audited as
+/// `suppression.release` in the same transaction. Unknown or already
+/// released: not found, nothing written.
+pub async fn release_by(db: &Db, now: Millis, actor: &Actor, email: &str) -> Result<()> {
+    let email = normalize_email(email)?;
+    let released = on_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        let n = sqlx::query(RELEASE_SQL)
+            .bind(now).bind(&actor.name).bind(&email).bind(crate::erasure::suppression_key(&email))
+            .execute(&mut *tx).await?.rows_affected();
+        if n > 0 {
+            audit::in_tx!(tx, now, actor, "suppression.release", &email, "")?;
+            tx.commit().await?;
+        }
+        n > 0
+    });
+    if !released {
+        return Err(not_suppressed(&email));
+    }
+    Ok(())
 }
 
 /// The active suppression for `email`, if any.
@@ -136,14 +175,21 @@ pub async fn all_active(db: &Db, now: Millis) -> Result<Vec<Suppression>> {
 /// Lets an address be mailed again.
 pub async fn release(db: &Db, now: Millis, email: &str, by: &str) -> Result<()> {
     let email = normalize_email(email)?;
-    let n = exec_on_pool!(db, p => sqlx::query(
-        "UPDATE suppressions SET released_at = $1, released_by = $2 WHERE email IN ($3, $4) AND released_at IS NULL"
-    ).bind(now).bind(by).bind(&email).bind(crate::erasure::suppression_key(&email)).execute(p).await)?;
+    let n = exec_on_pool!(db, p => sqlx::query(RELEASE_SQL)
+        .bind(now).bind(by).bind(&email).bind(crate::erasure::suppression_key(&email)).execute(p).await)?;
     if n == 0 {
-        return Err(Error::NotFound(format!(
-            "no active suppression for {}",
-            crate::privacy::mask_email(&email)
-        )));
+        return Err(not_suppressed(&email));
     }
     Ok(())
+}
+
+/// `$1` now, `$2` by whom, `$3` the address, `$4` its erased form.
+const RELEASE_SQL: &str = "UPDATE suppressions SET released_at = $1, released_by = $2 \
+     WHERE email IN ($3, $4) AND released_at IS NULL";
+
+fn not_suppressed(email: &str) -> Error {
+    Error::NotFound(format!(
+        "no active suppression for {}",
+        crate::privacy::mask_email(email)
+    ))
 }

@@ -8,6 +8,7 @@ use engine::delivery::worker::Worker;
 use engine::fallback::{notifications, support};
 use engine::links::{self, Lookup};
 use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
+use engine::periodic::Periodic;
 use engine::testing::all_backends;
 use engine::testing::smtp_server::{Script, ScriptedSmtpServer};
 use engine::{Clock, Db, ManualClock};
@@ -46,6 +47,8 @@ fn order(
             phone: Some("+15551234567".into()),
             account_kind: kind,
             customer_ref: customer_ref.map(Into::into),
+            whatsapp_opt_in: false,
+            locale: None,
         },
         client_ip: None,
         billing_address: None,
@@ -58,6 +61,8 @@ struct Rig {
     db: Db,
     clock: ManualClock,
     worker: Worker,
+    /// The worker process's timers (fallback decisions, reach, rollups, ...).
+    periodic: Periodic,
     primary: ScriptedSmtpServer,
     backup: ScriptedSmtpServer,
     masked: ScriptedSmtpServer,
@@ -99,13 +104,24 @@ async fn rig(db: Db) -> Rig {
         &config,
     )
     .expect("worker");
+    let periodic = Periodic::for_worker(&worker);
     Rig {
         db,
         clock,
         worker,
+        periodic,
         primary,
         backup,
         masked,
+    }
+}
+
+impl Rig {
+    /// One round of what a worker process does: a batch of sends, then one
+    /// pass of the timers (the fallback decisions for newly held orders, ...).
+    async fn tick(&self) {
+        self.worker.run_once().await.expect("send");
+        self.periodic.tick().await.expect("periodic round");
     }
 }
 
@@ -120,7 +136,7 @@ async fn get(db: &Db, number: &str) -> orders::Order {
 /// order is held (or gives up).
 async fn until_held(r: &Rig, number: &str, step: i64) {
     for _ in 0..12 {
-        r.worker.tick().await.expect("tick");
+        r.tick().await;
         if get(&r.db, number).await.state == "held" {
             return;
         }
@@ -155,8 +171,8 @@ async fn guest_after_soft_failures_gets_a_secure_link_through_the_masked_pool() 
         .expect("intake");
         until_held(&r, "G-1", 3 * HOUR).await;
         // The next tick decides; the one after sends the masked re-send.
-        r.worker.tick().await.expect("tick");
-        r.worker.tick().await.expect("tick");
+        r.tick().await;
+        r.tick().await;
         let got = r.masked.wait_for(1, Duration::from_secs(5)).await;
         assert_eq!(got.len(), 1, "{}", t.url);
         assert_eq!(got[0].rcpt_to, vec!["guest@example.com".to_string()]);
@@ -200,7 +216,7 @@ async fn guest_after_soft_failures_gets_a_secure_link_through_the_masked_pool() 
             );
         }
         // A second tick sends nothing more.
-        r.worker.tick().await.expect("tick");
+        r.tick().await;
         assert_eq!(r.masked.received().len(), 1);
         // The masked message bounces later (DSN tied by its VERP token): critical.
         let verp = got[0].mail_from.clone();
@@ -224,7 +240,7 @@ async fn guest_after_soft_failures_gets_a_secure_link_through_the_masked_pool() 
         .await
         .expect("dsn");
         assert_eq!(got_dsn.matched, 1);
-        r.worker.tick().await.expect("tick");
+        r.tick().await;
         let case = support::for_order(&r.db, o.id)
             .await
             .expect("q")
@@ -234,7 +250,7 @@ async fn guest_after_soft_failures_gets_a_secure_link_through_the_masked_pool() 
             "{}",
             case.reason
         );
-        r.worker.tick().await.expect("tick");
+        r.tick().await;
         assert_eq!(
             support::queue(&r.db, 10).await.expect("q").len(),
             1,
@@ -261,8 +277,8 @@ async fn dead_guest_address_goes_straight_to_critical_support() {
         .await
         .expect("intake");
         until_held(&r, "D-1", MIN).await;
-        r.worker.tick().await.expect("tick");
-        r.worker.tick().await.expect("tick");
+        r.tick().await;
+        r.tick().await;
         assert!(
             r.masked.received().is_empty(),
             "a dead address is never re-sent to"
@@ -328,7 +344,7 @@ async fn logged_in_customer_gets_an_account_notification_and_seeing_it_is_reach(
         .await
         .expect("intake");
         until_held(&r, "L-1", MIN).await;
-        r.worker.tick().await.expect("tick");
+        r.tick().await;
         let list = notifications::for_customer(&r.db, "cust-42", 10)
             .await
             .expect("list");
@@ -355,7 +371,7 @@ async fn logged_in_customer_gets_an_account_notification_and_seeing_it_is_reach(
         .expect("count");
         assert_eq!(held_events, 1);
         // Running again posts nothing twice.
-        r.worker.tick().await.expect("tick");
+        r.tick().await;
         assert_eq!(
             notifications::for_customer(&r.db, "cust-42", 10)
                 .await
@@ -409,7 +425,7 @@ async fn a_failed_masked_resend_becomes_critical() {
         .expect("intake");
         until_held(&r, "M-1", 3 * HOUR).await;
         for _ in 0..3 {
-            r.worker.tick().await.expect("tick");
+            r.tick().await;
         }
         let o = get(&r.db, "M-1").await;
         let case = support::for_order(&r.db, o.id)
@@ -561,17 +577,108 @@ async fn an_accepted_receipt_without_bounce_counts_as_reached_by_email() {
         )
         .await
         .expect("intake");
-        r.worker.tick().await.expect("tick");
+        r.tick().await;
         assert_eq!(get(&r.db, "E-1").await.state, "accepted");
         assert!(
             get(&r.db, "E-1").await.reached_at.is_none(),
             "not before the window"
         );
         r.clock.advance_ms(2 * HOUR);
-        r.worker.tick().await.expect("tick");
+        r.tick().await;
         let o = get(&r.db, "E-1").await;
         assert_eq!(o.reached_via.as_deref(), Some("email"));
         assert_eq!(o.reached_at, Some(T0));
+        t.cleanup().await;
+    }
+}
+
+fn message_id_of(data: &[u8]) -> String {
+    let text = String::from_utf8_lossy(data);
+    text.lines()
+        .find_map(|l| {
+            l.get(..11)
+                .filter(|h| h.eq_ignore_ascii_case("message-id:"))
+                .map(|_| l[11..].trim().to_string())
+        })
+        .expect("a Message-ID header")
+}
+
+/// Issue 31: a masked re-send whose connection broke after the final dot is
+/// not counted as sent, and goes again later with the same Message-ID.
+#[tokio::test]
+async fn an_unknown_masked_resend_goes_again_with_the_same_message_id() {
+    for t in all_backends().await {
+        let r = rig(t.db.clone()).await;
+        for s in [&r.primary, &r.backup] {
+            s.script(
+                "unsure@example.com",
+                Script::RejectRcpt(451, "4.3.0 Temporary local problem"),
+            );
+        }
+        r.masked.script_sequence(
+            "unsure@example.com",
+            vec![Script::CloseAfterData, Script::Accept],
+        );
+        orders::intake(
+            &r.db,
+            T0,
+            order("U-1", "unsure@example.com", AccountKind::Guest, None),
+            None,
+        )
+        .await
+        .expect("intake");
+        until_held(&r, "U-1", 3 * HOUR).await;
+        r.tick().await;
+        r.tick().await;
+        let first = r.masked.wait_for(1, Duration::from_secs(5)).await;
+        assert_eq!(first.len(), 1, "{}", t.url);
+        let o = get(&r.db, "U-1").await;
+        let kinds = |events: Vec<orders::OrderEvent>| -> Vec<String> {
+            events.into_iter().map(|e| e.kind).collect()
+        };
+        let events = kinds(orders::events(&r.db, o.id).await.expect("events"));
+        assert!(
+            !events.iter().any(|k| k == "masked_resend"),
+            "an unknown outcome counted as sent: {events:?}"
+        );
+        assert!(
+            events.iter().any(|k| k == "masked_resend_unknown"),
+            "{events:?}"
+        );
+        assert!(
+            support::for_order(&r.db, o.id)
+                .await
+                .expect("case")
+                .is_none(),
+            "an unknown outcome is no failure"
+        );
+        // Not before its time; then once more, with the same Message-ID.
+        r.tick().await;
+        assert_eq!(r.masked.received().len(), 1);
+        r.clock.advance_ms(6 * MIN);
+        r.tick().await;
+        let both = r.masked.wait_for(2, Duration::from_secs(5)).await;
+        assert_eq!(both.len(), 2, "{}", t.url);
+        assert_eq!(message_id_of(&both[0].data), message_id_of(&both[1].data));
+        let events = kinds(orders::events(&r.db, o.id).await.expect("events"));
+        assert_eq!(
+            events.iter().filter(|k| *k == "masked_resend").count(),
+            1,
+            "{events:?}"
+        );
+        let masked: Vec<_> = engine::delivery::attempts::attempts(&r.db, o.id)
+            .await
+            .expect("attempts")
+            .into_iter()
+            .filter(|a| a.attempt_no > engine::delivery::attempts::MASKED_ATTEMPT_BASE)
+            .collect();
+        assert_eq!(masked.len(), 1, "one attempt, sent twice: {masked:?}");
+        assert_eq!(masked[0].outcome.as_deref(), Some("accepted"));
+        assert_eq!(masked[0].unknowns, 1);
+        // Done: nothing more goes out.
+        r.clock.advance_ms(HOUR);
+        r.tick().await;
+        assert_eq!(r.masked.received().len(), 2);
         t.cleanup().await;
     }
 }

@@ -476,7 +476,11 @@ async fn the_send_worker_runs_the_retention_pass() {
             &engine::Config::default(),
         )
         .expect("worker");
-        worker.tick().await.expect("tick");
+        worker.run_once().await.expect("send");
+        engine::periodic::Periodic::for_worker(&worker)
+            .tick()
+            .await
+            .expect("periodic round");
         // The pass runs beside the sends, in its own task; it records its
         // run time last, after every deletion, so that is what we wait for.
         let mut last_run = 0;

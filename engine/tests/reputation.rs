@@ -19,6 +19,7 @@ use engine::delivery::pools;
 use engine::delivery::worker::Worker;
 use engine::delivery::{guard, pace};
 use engine::orders;
+use engine::periodic::Periodic;
 use engine::testing::smtp_server::{Script, ScriptedSmtpServer};
 use engine::testing::{all_backends, fixtures};
 use engine::{Clock, Db, ManualClock};
@@ -134,7 +135,13 @@ async fn a_vpn_burst_to_gmail_is_routed_to_the_better_pool_and_spread() {
                 Some("203.0.113.9"),
             );
             let risk = assessor
-                .assess(db, T0, o.client_ip.as_deref(), &o.customer_email)
+                .assess(
+                    db,
+                    T0,
+                    o.client_ip.as_deref(),
+                    &o.customer_email,
+                    &engine::stats::RiskHistory,
+                )
                 .await
                 .expect("assess");
             assert!(
@@ -246,7 +253,11 @@ async fn a_pool_over_ten_percent_bounces_is_paused_and_no_retry_uses_it() {
         );
 
         // The guard runs in the worker's tick: the primary is paused, audited and alerted.
-        w.tick().await.expect("tick");
+        w.run_once().await.expect("send");
+        Periodic::for_worker(&w)
+            .tick()
+            .await
+            .expect("periodic round");
         let pools_now = pools::list(db).await.expect("pools");
         let pr = pools_now.iter().find(|p| p.id == primary).expect("primary");
         assert!(!pr.enabled, "paused");
@@ -443,6 +454,7 @@ async fn a_relay_down_slow_or_dropping_is_routed_around_and_restored() {
         let clock = ManualClock::new(T0);
         let (primary_smtp, backup_smtp, primary, backup) = two_pools(db).await;
         let w = worker(db, &clock, &config);
+        let periodic = Periodic::for_worker(&w);
 
         // Down: the primary's relay stops listening (connection refused).
         let primary_addr = primary_smtp.addr();
@@ -460,7 +472,7 @@ async fn a_relay_down_slow_or_dropping_is_routed_around_and_restored() {
         w.run_once().await.expect("run");
         assert_eq!(leased_jobs(db).await, 0, "[{b}] nothing stuck");
         assert_eq!(states(db).await.get("retry_scheduled"), Some(&3), "[{b}]");
-        let changes = w.check_relays(clock.now_ms()).await.expect("relays");
+        let changes = periodic.check_relays(clock.now_ms()).await.expect("relays");
         assert_eq!(changes.len(), 1, "[{b}] {changes:?}");
         let (down, reason) = relay_state(db, primary).await;
         assert_eq!(down, Some(clock.now_ms()), "[{b}] unreachable");
@@ -487,7 +499,8 @@ async fn a_relay_down_slow_or_dropping_is_routed_around_and_restored() {
         );
         // Still down: the probe fails, nothing changes.
         assert!(
-            w.check_relays(clock.now_ms())
+            periodic
+                .check_relays(clock.now_ms())
                 .await
                 .expect("relays")
                 .is_empty(),
@@ -528,7 +541,7 @@ async fn a_relay_down_slow_or_dropping_is_routed_around_and_restored() {
         let primary_smtp = ScriptedSmtpServer::start_on(primary_addr)
             .await
             .expect("smtp again");
-        let changes = w.check_relays(clock.now_ms()).await.expect("relays");
+        let changes = periodic.check_relays(clock.now_ms()).await.expect("relays");
         assert_eq!(
             changes.iter().map(|c| c.state).collect::<Vec<_>>(),
             vec!["answering"],

@@ -6,9 +6,12 @@ use engine::audit::{self, Actor};
 use engine::{Config, Db};
 
 /// Connects to the configured database and applies migrations; installs the
-/// secrets key and seals any relay password still stored in clear.
+/// secrets key and the shop's catalogue files (`shop.locales_dir`), and
+/// seals any relay password still stored in clear.
 pub async fn open_database(config: &Config) -> engine::Result<Db> {
     engine::secrets::install(config.secrets_key.as_deref())?;
+    engine::i18n::install(config.shop.locales_dir.as_deref())
+        .map_err(|e| engine::Error::Config(format!("`shop.locales_dir`: {e}")))?;
     let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     let sealed = engine::delivery::pools::seal_stored_passwords(&db).await?;

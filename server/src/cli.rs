@@ -1,9 +1,10 @@
 //! `rebound` subcommands. Passwords never come from arguments (they would sit
 //! in shell history and `ps`): from `REBOUND_USER_PASSWORD` or standard input.
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use engine::accounts::{self, NewUser, Role};
-use engine::audit::{self, Actor};
+use engine::audit::Actor;
 use engine::{Clock, Config, SystemClock};
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
@@ -198,7 +199,7 @@ pub enum UserCommand {
         #[arg(long)]
         email: String,
         /// agent, manager or admin
-        #[arg(long)]
+        #[arg(long, value_parser = parse_role)]
         role: Role,
         /// Display name (defaults to the part of the email before @).
         #[arg(long)]
@@ -231,13 +232,13 @@ pub fn main() -> ExitCode {
     match runtime.block_on(run(cli, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("rebound: {e}");
+            eprintln!("rebound: {e:#}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
+async fn run(cli: Cli, mut config: Config) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             bind,
@@ -250,9 +251,7 @@ async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
             serve(config, time_scale, role).await
         }
         Command::Migrate => {
-            bootstrap::open_database(&config)
-                .await
-                .map_err(|e| e.to_string())?;
+            bootstrap::open_database(&config).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -268,16 +267,14 @@ async fn run(cli: Cli, mut config: Config) -> Result<(), String> {
     }
 }
 
-async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), String> {
+async fn serve(config: Config, time_scale: f64, role: ServeRole) -> anyhow::Result<()> {
     // --- ops: metrics recorder, role, shutdown grace ---
     crate::http::metrics::install();
     let runs_workers = role.runs_workers();
     let grace =
         std::time::Duration::from_secs(config.delivery.shutdown_grace_seconds.unsigned_abs());
     // --- end ops ---
-    let db = bootstrap::open_database(&config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let db = bootstrap::open_database(&config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock::scaled(time_scale));
     if time_scale != 1.0 {
         tracing::warn!(
@@ -285,9 +282,8 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
             "the clock runs faster than real time (dev only)"
         );
     }
-    if let Some((email, password)) = bootstrap::ensure_first_admin(&db, &config, clock.now_ms())
-        .await
-        .map_err(|e| e.to_string())?
+    if let Some((email, password)) =
+        bootstrap::ensure_first_admin(&db, &config, clock.now_ms()).await?
     {
         // Printed once to the terminal on purpose; never logged.
         println!(
@@ -295,7 +291,7 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
         );
     }
     let mut leptos_options = leptos::config::get_configuration(None)
-        .map_err(|e| format!("leptos configuration: {e}"))?
+        .context("leptos configuration")?
         .leptos_options;
     leptos_options.site_addr = config.bind;
     let bind = config.bind;
@@ -305,7 +301,7 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
             std::env::var(v).ok()
         })
         .await
-        .map_err(|e| format!("[[pools]] in the configuration: {e}"))?;
+        .context("[[pools]] in the configuration")?;
         tracing::info!(
             created = ?applied.created,
             updated = ?applied.updated,
@@ -313,18 +309,16 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
             "sender pools from the configuration file applied"
         );
     }
-    if engine::delivery::pools::ensure_dev_pools(&db, clock.now_ms())
-        .await
-        .map_err(|e| e.to_string())?
-    {
+    if engine::delivery::pools::ensure_dev_pools(&db, clock.now_ms()).await? {
         tracing::warn!(
             "no sender pools were configured: created capture pools (messages go to the Outbox, nothing is sent)"
         );
     }
-    let worker = Arc::new(
-        engine::delivery::worker::Worker::new(db.clone(), clock.clone(), &config)
-            .map_err(|e| e.to_string())?,
-    );
+    let worker = Arc::new(engine::delivery::worker::Worker::new(
+        db.clone(),
+        clock.clone(),
+        &config,
+    )?);
     let wake = worker.wake.clone();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     // Signed events for the shop, every second, on the injected clock.
@@ -339,13 +333,15 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
     // Bounces straight from the MTAs returning them, when `inbound_smtp.bind` is set
     // (a worker's job: a web-only process leaves the port to the workers).
     let inbound_listener = if runs_workers {
-        crate::inbound_smtp::bind(&config).await?
+        crate::inbound_smtp::bind(&config)
+            .await
+            .map_err(anyhow::Error::msg)?
     } else {
         None
     };
     let inbound_smtp_task = match inbound_listener {
         Some(listener) => {
-            let at = listener.local_addr().map_err(|e| e.to_string())?;
+            let at = listener.local_addr()?;
             tracing::info!(%at, domain = %config.delivery.bounce_domain, "inbound SMTP listener for bounces");
             let smtp = crate::inbound_smtp::InboundSmtp::new(
                 db.clone(),
@@ -364,8 +360,11 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
         runs_workers.then(|| tokio::spawn(worker.clone().run_graceful(stop_rx.clone(), grace)));
     // The timers beside the sends: fallback decisions, reach, rollups,
     // retention, pool health.
-    let periodic_task = runs_workers.then(|| tokio::spawn(worker.periodic().run(stop_rx.clone())));
-    let risk = Arc::new(engine::risk::Assessor::new(&config.risk).map_err(|e| e.to_string())?);
+    let periodic_task = runs_workers.then(|| {
+        let periodic = Arc::new(engine::periodic::Periodic::for_worker(&worker));
+        tokio::spawn(periodic.run(stop_rx.clone()))
+    });
+    let risk = Arc::new(engine::risk::Assessor::new(&config.risk)?);
     // Risk sources are re-read when their files change, without a restart.
     let risk_reload_task = tokio::spawn(watch_risk_sources(risk.clone(), stop_rx.clone()));
     let state = app::ssr::AppState {
@@ -375,15 +374,13 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
         risk,
     };
     let router = if role.serves_web() {
-        crate::http::router_with_workers(state, leptos_options, wake, heartbeat)
-            .await
-            .map_err(|e| e.to_string())?
+        crate::http::router_with_workers(state, leptos_options, wake, heartbeat).await?
     } else {
         crate::http::worker_router(state, heartbeat)
     };
     let listener = tokio::net::TcpListener::bind(bind)
         .await
-        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+        .with_context(|| format!("cannot listen on {bind}"))?;
     tracing::info!(%bind, backend = db.backend_name(), ?role, "Rebound is serving on http://{bind}");
     // On SIGTERM the workers stop claiming at once, while HTTP drains.
     let mut http_stop = stop_rx.clone();
@@ -394,8 +391,7 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> Result<(), S
     crate::http::serve(listener, router, async move {
         let _ = http_stop.wait_for(|stop| *stop).await;
     })
-    .await
-    .map_err(|e| e.to_string())?;
+    .await?;
     // The sends in flight get `delivery.shutdown_grace_seconds`; the worker then
     // puts back the jobs it still holds, so another process takes them at once.
     if let Some(task) = worker_task {
@@ -464,24 +460,24 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn read_password() -> Result<String, String> {
+fn read_password() -> anyhow::Result<String> {
     if let Ok(p) = std::env::var("REBOUND_USER_PASSWORD") {
         return Ok(p);
     }
     if std::io::stdin().is_terminal() {
-        return rpassword::prompt_password("Password: ").map_err(|e| e.to_string());
+        return Ok(rpassword::prompt_password("Password: ")?);
     }
     let mut line = String::new();
     std::io::stdin()
         .lock()
         .read_line(&mut line)
-        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        .context("cannot read the password from stdin")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
 /// `rebound bounce classify`: prints one JSON line per recipient; a file that
 /// cannot be read or parsed prints an `error` line and the exit code is 1.
-fn classify_files(files: &[String]) -> Result<(), String> {
+fn classify_files(files: &[String]) -> anyhow::Result<()> {
     use std::io::Read;
     let classifier = engine::bounce::Classifier::shared();
     let mut failures = 0;
@@ -532,24 +528,20 @@ fn classify_files(files: &[String]) -> Result<(), String> {
         }
     }
     if failures > 0 {
-        return Err(format!("{failures} file(s) could not be classified"));
+        anyhow::bail!("{failures} file(s) could not be classified");
     }
     Ok(())
 }
 
-async fn risk_command(cmd: RiskCommand, config: &Config) -> Result<(), String> {
-    let db = bootstrap::open_database(config)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn risk_command(cmd: RiskCommand, config: &Config) -> anyhow::Result<()> {
+    let db = bootstrap::open_database(config).await?;
     let now = SystemClock::new().now_ms();
     match cmd {
         RiskCommand::Calibration { days } => {
             if !(1..=3650).contains(&days) {
-                return Err("--days must be 1 to 3650".into());
+                anyhow::bail!("--days must be 1 to 3650");
             }
-            let deciles = engine::risk::calibration::deciles(&db, now - days * 86_400_000)
-                .await
-                .map_err(|e| e.to_string())?;
+            let deciles = engine::risk::calibration::deciles(&db, now - days * 86_400_000).await?;
             if deciles.is_empty() {
                 println!("no scored orders in the last {days} days");
             } else {
@@ -560,20 +552,14 @@ async fn risk_command(cmd: RiskCommand, config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-async fn privacy_command(cmd: PrivacyCommand, config: &Config) -> Result<(), String> {
-    let db = bootstrap::open_database(config)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn privacy_command(cmd: PrivacyCommand, config: &Config) -> anyhow::Result<()> {
+    let db = bootstrap::open_database(config).await?;
     let now = SystemClock::new().now_ms();
     match cmd {
         PrivacyCommand::Retention => {
-            let Some(r) = engine::retention::run_now(&db, now, &config.privacy)
-                .await
-                .map_err(|e| e.to_string())?
-            else {
-                return Err(
+            let Some(r) = engine::retention::run_now(&db, now, &config.privacy).await? else {
+                anyhow::bail!(
                     "another process is running the retention pass; try again in a few minutes"
-                        .into(),
                 );
             };
             println!(
@@ -591,9 +577,7 @@ async fn privacy_command(cmd: PrivacyCommand, config: &Config) -> Result<(), Str
             );
         }
         PrivacyCommand::Erase { email } => {
-            let r = engine::erasure::erase(&db, now, &email, &Actor::cli())
-                .await
-                .map_err(|e| e.to_string())?;
+            let r = engine::erasure::erase(&db, now, &email, &Actor::cli()).await?;
             // Masked here too: terminal output ends up in logs and tickets.
             println!(
                 "erased {}: {} orders anonymised, {} bounces, {} captured mails, {} links, {} SMS/calls, {} audit entries masked; the address stays suppressed as {}",
@@ -612,7 +596,7 @@ async fn privacy_command(cmd: PrivacyCommand, config: &Config) -> Result<(), Str
     Ok(())
 }
 
-async fn demo_command(cmd: DemoCommand, config: &Config) -> Result<(), String> {
+async fn demo_command(cmd: DemoCommand, config: &Config) -> anyhow::Result<()> {
     // A client of the API: it needs no database of its own.
     if let DemoCommand::Live {
         url,
@@ -631,9 +615,7 @@ async fn demo_command(cmd: DemoCommand, config: &Config) -> Result<(), String> {
         })
         .await;
     }
-    let db = bootstrap::open_database(config)
-        .await
-        .map_err(|e| e.to_string())?;
+    let db = bootstrap::open_database(config).await?;
     let now = SystemClock::new().now_ms();
     match cmd {
         DemoCommand::Seed {
@@ -643,28 +625,21 @@ async fn demo_command(cmd: DemoCommand, config: &Config) -> Result<(), String> {
             force,
             if_empty,
         } => {
-            if if_empty
-                && engine::demo::has_orders(&db)
-                    .await
-                    .map_err(|e| e.to_string())?
-            {
+            if if_empty && engine::demo::has_orders(&db).await? {
                 println!("the database already has orders: no demo history seeded");
                 db.close().await;
                 return Ok(());
             }
-            if let Some(pool) = engine::demo::real_relay(&db)
-                .await
-                .map_err(|e| e.to_string())?
+            if let Some(pool) = engine::demo::real_relay(&db).await?
                 && !force
             {
-                return Err(format!(
+                anyhow::bail!(
                     "sender pool {pool} relays real mail; demo data belongs on a database whose pools only capture (--force to seed anyway)"
-                ));
+                );
             }
             let started = std::time::Instant::now();
             let s = engine::demo::seed(&db, now, &engine::demo::SeedOptions { orders, days, seed })
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
             println!(
                 "seeded {} demo orders over {days} days ({} from VPN addresses, {} held, {} reached, {} open support cases) in {:.1} s",
                 s.orders,
@@ -676,9 +651,7 @@ async fn demo_command(cmd: DemoCommand, config: &Config) -> Result<(), String> {
             );
         }
         DemoCommand::Clear => {
-            let n = engine::demo::clear(&db, now)
-                .await
-                .map_err(|e| e.to_string())?;
+            let n = engine::demo::clear(&db, now).await?;
             println!("removed {n} demo orders");
         }
         DemoCommand::Live { .. } => {}
@@ -687,26 +660,12 @@ async fn demo_command(cmd: DemoCommand, config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-async fn apikey_command(cmd: ApiKeyCommand, config: &Config) -> Result<(), String> {
-    let db = bootstrap::open_database(config)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn apikey_command(cmd: ApiKeyCommand, config: &Config) -> anyhow::Result<()> {
+    let db = bootstrap::open_database(config).await?;
     let now = SystemClock::new().now_ms();
     match cmd {
         ApiKeyCommand::Create { name } => {
-            let created = engine::apikeys::create(&db, now, &name, "cli")
-                .await
-                .map_err(|e| e.to_string())?;
-            audit::record(
-                &db,
-                now,
-                &Actor::cli(),
-                "apikey.create",
-                &created.key.prefix,
-                &created.key.name,
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let created = engine::apikeys::create_by(&db, now, &Actor::cli(), &name).await?;
             // The only time the secret exists outside the caller's hands.
             println!("{}", created.secret);
             eprintln!(
@@ -719,10 +678,7 @@ async fn apikey_command(cmd: ApiKeyCommand, config: &Config) -> Result<(), Strin
                 "{:<5} {:<24} {:<12} {:<22} status",
                 "id", "name", "prefix", "last used"
             );
-            for k in engine::apikeys::list(&db)
-                .await
-                .map_err(|e| e.to_string())?
-            {
+            for k in engine::apikeys::list(&db).await? {
                 println!(
                     "{:<5} {:<24} {:<12} {:<22} {}",
                     k.id,
@@ -740,12 +696,7 @@ async fn apikey_command(cmd: ApiKeyCommand, config: &Config) -> Result<(), Strin
             }
         }
         ApiKeyCommand::Revoke { id } => {
-            let k = engine::apikeys::revoke(&db, id, now)
-                .await
-                .map_err(|e| e.to_string())?;
-            audit::record(&db, now, &Actor::cli(), "apikey.revoke", &k.prefix, &k.name)
-                .await
-                .map_err(|e| e.to_string())?;
+            let k = engine::apikeys::revoke_by(&db, now, &Actor::cli(), id).await?;
             println!("revoked API key {} ({})", k.id, k.name);
         }
     }
@@ -753,19 +704,18 @@ async fn apikey_command(cmd: ApiKeyCommand, config: &Config) -> Result<(), Strin
     Ok(())
 }
 
-async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), String> {
-    let db = bootstrap::open_database(config)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn user_command(cmd: UserCommand, config: &Config) -> anyhow::Result<()> {
+    let db = bootstrap::open_database(config).await?;
     let clock = SystemClock::new();
     match cmd {
         UserCommand::Add { email, role, name } => {
             let password = read_password()?;
             let display_name =
                 name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
-            let user = accounts::create_user(
+            let user = accounts::create_user_by(
                 &db,
                 clock.now_ms(),
+                &Actor::cli(),
                 NewUser {
                     email,
                     display_name,
@@ -773,22 +723,11 @@ async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), String> {
                     password,
                 },
             )
-            .await
-            .map_err(|e| e.to_string())?;
-            audit::record(
-                &db,
-                clock.now_ms(),
-                &Actor::cli(),
-                "user.add",
-                &user.email,
-                &format!("role {role}"),
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             println!("added {} ({})", user.email, user.role);
         }
         UserCommand::List => {
-            let users = accounts::list_users(&db).await.map_err(|e| e.to_string())?;
+            let users = accounts::list_users(&db).await?;
             println!(
                 "{:<6} {:<36} {:<8} {:<9} last sign-in",
                 "id", "email", "role", "status"
@@ -809,4 +748,10 @@ async fn user_command(cmd: UserCommand, config: &Config) -> Result<(), String> {
     }
     db.close().await;
     Ok(())
+}
+
+/// `--role`: a refusal that names the roles there are.
+fn parse_role(text: &str) -> Result<Role, String> {
+    text.parse()
+        .map_err(|_| format!("unknown role '{text}' (agent, manager or admin)"))
 }

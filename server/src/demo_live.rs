@@ -11,6 +11,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context;
+
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
@@ -121,14 +123,14 @@ pub fn order(rng: &mut StdRng, run: &str, i: u64, placed_at: &str) -> Value {
 /// Posts orders until `count` is reached or the process is stopped, printing
 /// one line per order. Stops at the first refusal that is not the server
 /// being briefly unavailable (a wrong key or URL will not fix itself).
-pub async fn run(opts: LiveOptions) -> Result<(), String> {
+pub async fn run(opts: LiveOptions) -> anyhow::Result<()> {
     if !(opts.per_minute > 0.0 && opts.per_minute <= 6_000.0) {
-        return Err("--per-minute must be above 0 and at most 6000".into());
+        anyhow::bail!("--per-minute must be above 0 and at most 6000");
     }
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
-        .map_err(|e| format!("HTTP client: {e}"))?;
+        .context("HTTP client")?;
     let endpoint = format!("{}/api/v1/orders", opts.url.trim_end_matches('/'));
     let mut rng = StdRng::seed_from_u64(opts.seed);
     let now_ms = || {
@@ -148,7 +150,7 @@ pub async fn run(opts: LiveOptions) -> Result<(), String> {
         i += 1;
         let placed_at = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
-            .map_err(|e| format!("clock: {e}"))?;
+            .context("clock")?;
         let body = order(&mut rng, &run, i, &placed_at);
         let number = body["order_number"]
             .as_str()
@@ -176,7 +178,7 @@ pub async fn run(opts: LiveOptions) -> Result<(), String> {
             Ok(r) => {
                 let status = r.status();
                 let text = r.text().await.unwrap_or_default();
-                return Err(format!("{number}: refused with {status}: {text}"));
+                anyhow::bail!("{number}: refused with {status}: {text}");
             }
             Err(e) => println!("{number}: no answer ({e}); going on"),
         }

@@ -1,10 +1,12 @@
 //! `rebound pool …`: sender pools from the command line, for operators who
 //! deploy with scripts rather than the browser. Pools set in `rebound.toml`
 //! (`[[pools]]`) are listed but changed only there. Every change is audited
-//! with the actor `cli`.
+//! with the actor `cli`, in the transaction of the change (the engine's
+//! `pools::*_by` operations: `pool.add`, `pool.update`, `pool.pause`,
+//! `pool.resume`, the same entries the Pools page writes).
 
 use clap::Subcommand;
-use engine::audit::{self, Actor};
+use engine::audit::Actor;
 use engine::clock::{Clock, SystemClock};
 use engine::delivery::pools::{self, NewPool, SenderPool};
 use engine::delivery::relay_url::RelayUrl;
@@ -14,7 +16,8 @@ use crate::bootstrap;
 
 #[derive(Subcommand, Debug)]
 pub enum PoolCommand {
-    /// Every pool in sending order: name, role, From, relay (password hidden), state.
+    /// Every pool in sending order: name, role, From, relay (password hidden), state,
+    /// whether it offers SMTPUTF8.
     List,
     /// Make the database match `[[pools]]` in rebound.toml now (`serve` does it at start).
     Apply,
@@ -40,6 +43,10 @@ pub enum PoolCommand {
         /// Add it switched off.
         #[arg(long)]
         disabled: bool,
+        /// Its relay path carries SMTPUTF8 (RFC 6531): addresses with a
+        /// non-ASCII part before @ are accepted and sent through it.
+        #[arg(long)]
+        smtputf8: bool,
     },
     /// Change a pool; what is not given stays as it is.
     Set {
@@ -59,23 +66,23 @@ pub enum PoolCommand {
         /// Switch it on again (clears a health-guard pause).
         #[arg(long)]
         enable: bool,
+        /// Whether its relay path carries SMTPUTF8 (RFC 6531).
+        #[arg(long, value_name = "true|false")]
+        smtputf8: Option<bool>,
     },
     /// Stop sending through a pool (kept, with its history).
     Disable { name: String },
 }
 
-pub async fn run(command: PoolCommand, config: &Config) -> Result<(), String> {
-    let db = bootstrap::open_database(config)
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn run(command: PoolCommand, config: &Config) -> anyhow::Result<()> {
+    let db = bootstrap::open_database(config).await?;
     let now = SystemClock::scaled(1.0).now_ms();
+    let cli = Actor::cli();
     let env = |v: &str| std::env::var(v).ok();
     match command {
         PoolCommand::List => list(&db).await,
         PoolCommand::Apply => {
-            let applied = pool_file::apply(&db, now, &config.pools, env)
-                .await
-                .map_err(|e| e.to_string())?;
+            let applied = pool_file::apply(&db, now, &config.pools, env).await?;
             println!(
                 "rebound.toml: {} pools; created {:?}, updated {:?}, released {:?}",
                 config.pools.len(),
@@ -94,6 +101,7 @@ pub async fn run(command: PoolCommand, config: &Config) -> Result<(), String> {
             password_env,
             max_per_second,
             disabled,
+            smtputf8,
         } => {
             let spec = pool_file::PoolSpec {
                 name,
@@ -104,12 +112,14 @@ pub async fn run(command: PoolCommand, config: &Config) -> Result<(), String> {
                 password_env,
                 max_per_second,
                 enabled: !disabled,
+                smtputf8,
             };
-            let relay = pool_file::relay_url_of(&spec, env).map_err(|e| e.to_string())?;
-            let position = pools::list(&db).await.map_err(|e| e.to_string())?.len() as i64;
-            let pool = pools::create(
+            let relay = pool_file::relay_url_of(&spec, env)?;
+            let position = pools::list(&db).await?.len() as i64;
+            let pool = pools::create_by(
                 &db,
                 now,
+                &cli,
                 NewPool {
                     name: &spec.name,
                     role: &spec.role,
@@ -120,15 +130,15 @@ pub async fn run(command: PoolCommand, config: &Config) -> Result<(), String> {
                     position,
                 },
             )
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
             if disabled {
-                pools::set_enabled(&db, now, pool.id, false)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                pools::set_enabled_by(&db, now, &cli, pool.id, false).await?;
             }
-            audited(&db, now, "pool.create", &pool.name).await?;
-            println!("added pool {} ({})", pool.name, pool.role);
+            if smtputf8 {
+                pools::set_smtputf8_by(&db, now, &cli, pool.id, true).await?;
+            }
+            let utf8 = if smtputf8 { ", SMTPUTF8" } else { "" };
+            println!("added pool {} ({}{utf8})", pool.name, pool.role);
             Ok(())
         }
         PoolCommand::Set {
@@ -140,6 +150,7 @@ pub async fn run(command: PoolCommand, config: &Config) -> Result<(), String> {
             password_env,
             max_per_second,
             enable,
+            smtputf8,
         } => {
             let pool = editable(&db, &name).await?;
             let relay = match relay_url {
@@ -153,13 +164,16 @@ pub async fn run(command: PoolCommand, config: &Config) -> Result<(), String> {
                         password_env,
                         max_per_second: pool.max_per_second,
                         enabled: pool.enabled,
+                        smtputf8: pool.smtputf8,
                     };
-                    Some(pool_file::relay_url_of(&spec, env).map_err(|e| e.to_string())?)
+                    Some(pool_file::relay_url_of(&spec, env)?)
                 }
                 None => None,
             };
-            pools::update(
+            pools::update_by(
                 &db,
+                now,
+                &cli,
                 pool.id,
                 NewPool {
                     name: &pool.name,
@@ -172,38 +186,33 @@ pub async fn run(command: PoolCommand, config: &Config) -> Result<(), String> {
                 },
                 relay.is_none(),
             )
-            .await
-            .map_err(|e| e.to_string())?;
-            audited(&db, now, "pool.update", &pool.name).await?;
+            .await?;
             if enable {
-                pools::set_enabled(&db, now, pool.id, true)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                audited(&db, now, "pool.enable", &pool.name).await?;
+                pools::set_enabled_by(&db, now, &cli, pool.id, true).await?;
+            }
+            if let Some(on) = smtputf8
+                && on != pool.smtputf8
+            {
+                pools::set_smtputf8_by(&db, now, &cli, pool.id, on).await?;
             }
             println!("updated pool {}", pool.name);
             Ok(())
         }
         PoolCommand::Disable { name } => {
             let pool = editable(&db, &name).await?;
-            pools::set_enabled(&db, now, pool.id, false)
-                .await
-                .map_err(|e| e.to_string())?;
-            audited(&db, now, "pool.disable", &pool.name).await?;
+            pools::set_enabled_by(&db, now, &cli, pool.id, false).await?;
             println!("disabled pool {}", pool.name);
             Ok(())
         }
     }
 }
 
-async fn list(db: &Db) -> Result<(), String> {
-    let all = pools::list(db).await.map_err(|e| e.to_string())?;
-    let from_file = pool_file::file_managed(db)
-        .await
-        .map_err(|e| e.to_string())?;
+async fn list(db: &Db) -> anyhow::Result<()> {
+    let all = pools::list(db).await?;
+    let from_file = pool_file::file_managed(db).await?;
     println!(
-        "{:<16} {:<8} {:<32} {:<40} {:<9} source",
-        "name", "role", "from", "relay", "state"
+        "{:<16} {:<8} {:<32} {:<40} {:<9} {:<8} source",
+        "name", "role", "from", "relay", "state", "smtputf8"
     );
     for p in &all {
         let relay = RelayUrl::parse(&p.relay_url)
@@ -219,8 +228,9 @@ async fn list(db: &Db) -> Result<(), String> {
         } else {
             "page/cli"
         };
+        let smtputf8 = if p.smtputf8 { "yes" } else { "no" };
         println!(
-            "{:<16} {:<8} {:<32} {:<40} {:<9} {source}",
+            "{:<16} {:<8} {:<32} {:<40} {:<9} {smtputf8:<8} {source}",
             p.name, p.role, p.from_address, relay, state
         );
     }
@@ -228,21 +238,14 @@ async fn list(db: &Db) -> Result<(), String> {
 }
 
 /// The pool by name, if the command line may change it.
-async fn editable(db: &Db, name: &str) -> Result<SenderPool, String> {
+async fn editable(db: &Db, name: &str) -> anyhow::Result<SenderPool> {
     let pool = pools::list(db)
-        .await
-        .map_err(|e| e.to_string())?
+        .await?
         .into_iter()
         .find(|p| p.name == name)
-        .ok_or_else(|| format!("no sender pool named {name:?} (see `rebound pool list`)"))?;
-    pool_file::ensure_editable(db, pool.id)
-        .await
-        .map_err(|e| e.to_string())?;
+        .ok_or_else(|| {
+            anyhow::anyhow!("no sender pool named {name:?} (see `rebound pool list`)")
+        })?;
+    pool_file::ensure_editable(db, pool.id).await?;
     Ok(pool)
-}
-
-async fn audited(db: &Db, now: i64, action: &str, name: &str) -> Result<(), String> {
-    audit::record(db, now, &Actor::cli(), action, name, "rebound pool")
-        .await
-        .map_err(|e| e.to_string())
 }

@@ -33,10 +33,13 @@ const POLICY: &[(&str, Access)] = &[
     ("/fn/support/log_call", AGENTS),
     ("/fn/support/regenerate_link", AGENTS),
     ("/fn/support/send_sms", AGENTS),
+    ("/fn/support/send_whatsapp", AGENTS),
     ("/fn/support/start_call", AGENTS),
     ("/fn/support/bulk", AGENTS),
     ("/fn/support/resend_pools", AGENTS),
     ("/fn/support/resend_via_pool", AGENTS),
+    ("/fn/support/email_link", AGENTS),
+    ("/fn/support/case", AGENTS_AND_MANAGERS),
     ("/fn/users/list", Access::Admin),
     ("/fn/users/add", Access::Admin),
     ("/fn/users/set_role", Access::Admin),
@@ -96,7 +99,10 @@ fn args_for(path: &str, n: usize, target_id: i64) -> Vec<(String, String)> {
         "/fn/support/take"
         | "/fn/support/regenerate_link"
         | "/fn/support/send_sms"
-        | "/fn/support/start_call" => v(&[("order_number", "NO-SUCH-ORDER".into())]),
+        | "/fn/support/send_whatsapp"
+        | "/fn/support/start_call"
+        | "/fn/support/email_link"
+        | "/fn/support/case" => v(&[("order_number", "NO-SUCH-ORDER".into())]),
         "/fn/support/resolve" => v(&[
             ("order_number", "NO-SUCH-ORDER".into()),
             ("note", "done".into()),

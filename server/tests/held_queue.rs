@@ -204,7 +204,11 @@ async fn an_agent_re_sends_a_fresh_link_through_the_pool_they_choose() {
             &srv.state.config,
         )
         .expect("worker");
-        worker.tick().await.expect("tick");
+        worker.run_once().await.expect("send");
+        engine::periodic::Periodic::for_worker(&worker)
+            .tick()
+            .await
+            .expect("periodic round");
         // The link went out through the backup pool, not the masked one.
         let resends: Vec<(i64, String)> = on_pool!(&db, p => sqlx::query_as(
             "SELECT pool_id, outcome FROM delivery_attempts WHERE order_id = $1 AND purpose = 'masked_link'"

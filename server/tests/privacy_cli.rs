@@ -44,6 +44,8 @@ fn order(number: &str, email: &str) -> engine::orders::ValidOrder {
             phone: Some("+4915112345678".into()),
             account_kind: engine::orders::AccountKind::Guest,
             customer_ref: None,
+            whatsapp_opt_in: false,
+            locale: None,
         },
         client_ip: Some("203.0.113.7".into()),
         billing_address: None,

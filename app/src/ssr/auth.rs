@@ -6,12 +6,12 @@ use engine::accounts::{Role, User, get_user};
 use engine::audit::Actor;
 use http::StatusCode;
 use http::request::Parts;
-use leptos::prelude::{ServerFnError, use_context};
+use leptos::prelude::use_context;
 use std::net::SocketAddr;
 use tower_sessions::Session;
 
-use super::errors::{engine_error, fail};
 use super::state::state;
+use crate::error::AppError;
 
 /// Session key holding the signed-in staff user's id.
 pub const USER_ID_KEY: &str = "staff_user_id";
@@ -31,12 +31,21 @@ impl Staff {
             ip: Some(self.ip.clone()),
         }
     }
+
+    /// The staff member acting on an order: audited as [`Staff::actor`],
+    /// named on the order's timeline by their display name.
+    pub fn agent(&self) -> engine::orders::agent_log::Agent {
+        engine::orders::agent_log::Agent {
+            actor: self.actor(),
+            name: self.user.display_name.clone(),
+        }
+    }
 }
 
-pub async fn session() -> Result<Session, ServerFnError> {
+pub async fn session() -> Result<Session, AppError> {
     leptos_axum::extract::<Session>()
         .await
-        .map_err(|_| fail(StatusCode::INTERNAL_SERVER_ERROR, "session layer missing"))
+        .map_err(|_| AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "session layer missing"))
 }
 
 /// The caller's IP: the socket peer, or the first `X-Forwarded-For` entry when
@@ -74,12 +83,12 @@ pub async fn client_ip() -> String {
     client_ip_from(trust_xff, &headers, peer)
 }
 
-pub async fn current_staff() -> Result<Option<Staff>, ServerFnError> {
+pub async fn current_staff() -> Result<Option<Staff>, AppError> {
     let st = state()?;
     let session = session().await?;
     let id: Option<i64> = session.get(USER_ID_KEY).await.unwrap_or(None);
     let Some(id) = id else { return Ok(None) };
-    let user = get_user(&st.db, id).await.map_err(engine_error)?;
+    let user = get_user(&st.db, id).await?;
     match user {
         Some(user) if !user.disabled => Ok(Some(Staff {
             user,
@@ -95,29 +104,18 @@ pub async fn current_staff() -> Result<Option<Staff>, ServerFnError> {
 
 /// The caller if their role is in `allowed` (admins may do everything);
 /// otherwise 401 (not signed in) or 403 (wrong role).
-pub async fn require_role(allowed: &[Role]) -> Result<Staff, ServerFnError> {
+pub async fn require_role(allowed: &[Role]) -> Result<Staff, AppError> {
     match current_staff().await? {
-        None => Err(fail(StatusCode::UNAUTHORIZED, "Please sign in.")),
+        None => Err(AppError::new(StatusCode::UNAUTHORIZED, "Please sign in.")),
         Some(s) if s.user.role == Role::Admin || allowed.contains(&s.user.role) => Ok(s),
-        Some(_) => Err(fail(
+        Some(_) => Err(AppError::new(
             StatusCode::FORBIDDEN,
             "Your role does not allow this action.",
         )),
     }
 }
 
-pub fn to_view_role(r: Role) -> crate::types::Role {
-    match r {
-        Role::Agent => crate::types::Role::Agent,
-        Role::Manager => crate::types::Role::Manager,
-        Role::Admin => crate::types::Role::Admin,
-    }
-}
-
-pub fn from_view_role(r: crate::types::Role) -> Role {
-    match r {
-        crate::types::Role::Agent => Role::Agent,
-        crate::types::Role::Manager => Role::Manager,
-        crate::types::Role::Admin => Role::Admin,
-    }
+/// The caller if they are an admin; otherwise 401 or 403.
+pub async fn require_admin() -> Result<Staff, AppError> {
+    require_role(&[]).await
 }

@@ -1,6 +1,8 @@
 use engine::{Clock, Config, Db};
-use leptos::prelude::{ServerFnError, use_context};
+use leptos::prelude::use_context;
 use std::sync::Arc;
+
+use crate::error::AppError;
 
 /// What every server function may reach; provided as Leptos context by the
 /// server for each request.
@@ -19,6 +21,11 @@ impl AppState {
     }
 }
 
-pub fn state() -> Result<AppState, ServerFnError> {
-    use_context::<AppState>().ok_or_else(|| ServerFnError::new("server state is missing"))
+pub fn state() -> Result<AppState, AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        AppError::new(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            "server state is missing",
+        )
+    })
 }

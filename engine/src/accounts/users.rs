@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Role;
 use super::password::hash_password;
+use crate::audit::{self, Actor};
 use crate::clock::Millis;
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -26,7 +27,7 @@ struct UserRow {
     id: i64,
     email: String,
     display_name: String,
-    role: String,
+    role: Role,
     password_hash: String,
     disabled: bool,
     created_at: i64,
@@ -34,23 +35,19 @@ struct UserRow {
 }
 
 impl UserRow {
-    fn into_user(self) -> Result<(User, String)> {
-        let role = self
-            .role
-            .parse::<Role>()
-            .map_err(|e| Error::Internal(format!("user {}: {e}", self.id)))?;
-        Ok((
+    fn into_user(self) -> (User, String) {
+        (
             User {
                 id: self.id,
                 email: self.email,
                 display_name: self.display_name,
-                role,
+                role: self.role,
                 disabled: self.disabled,
                 created_at: self.created_at,
                 last_login_at: self.last_login_at,
             },
             self.password_hash,
-        ))
+        )
     }
 }
 
@@ -83,6 +80,16 @@ pub fn normalize_email(email: &str) -> Result<String> {
 }
 
 pub async fn create_user(db: &Db, now: Millis, new: NewUser) -> Result<User> {
+    create(db, now, new, None).await
+}
+
+/// [`create_user`] by a staff member or the CLI, audited as `user.add`
+/// (target the address, detail its role) in the same transaction.
+pub async fn create_user_by(db: &Db, now: Millis, actor: &Actor, new: NewUser) -> Result<User> {
+    create(db, now, new, Some(actor)).await
+}
+
+async fn create(db: &Db, now: Millis, new: NewUser, actor: Option<&Actor>) -> Result<User> {
     let email = normalize_email(&new.email)?;
     let display_name = new.display_name.trim().to_string();
     if display_name.is_empty() || display_name.chars().count() > 100 {
@@ -93,18 +100,25 @@ pub async fn create_user(db: &Db, now: Millis, new: NewUser) -> Result<User> {
         "INSERT INTO users (email, display_name, role, password_hash, disabled, created_at)
          VALUES ($1, $2, $3, $4, FALSE, $5) RETURNING {COLUMNS}"
     );
-    let row: std::result::Result<UserRow, sqlx::Error> = on_pool!(db, p => {
-        sqlx::query_as(&sql)
+    let detail = format!("role {}", new.role);
+    let row: std::result::Result<UserRow, sqlx::Error> = on_pool!(db, p => async {
+        let mut tx = p.begin().await?;
+        let row: UserRow = sqlx::query_as(&sql)
             .bind(&email)
             .bind(&display_name)
-            .bind(new.role.as_str())
+            .bind(new.role)
             .bind(&hash)
             .bind(now)
-            .fetch_one(p)
-            .await
-    });
+            .fetch_one(&mut *tx)
+            .await?;
+        if let Some(actor) = actor {
+            audit::in_tx!(tx, now, actor, "user.add", &row.email, &detail)?;
+        }
+        tx.commit().await?;
+        Ok::<UserRow, sqlx::Error>(row)
+    }.await);
     match row {
-        Ok(row) => Ok(row.into_user()?.0),
+        Ok(row) => Ok(row.into_user().0),
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(Error::Conflict(
             "a user with that email already exists".into(),
         )),
@@ -117,14 +131,14 @@ pub(super) async fn find_for_login(db: &Db, email: &str) -> Result<Option<(User,
     let sql = format!("SELECT {COLUMNS} FROM users WHERE email = $1");
     let row: Option<UserRow> =
         on_pool!(db, p => sqlx::query_as(&sql).bind(email).fetch_optional(p).await)?;
-    row.map(UserRow::into_user).transpose()
+    Ok(row.map(UserRow::into_user))
 }
 
 pub async fn get_user(db: &Db, id: i64) -> Result<Option<User>> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
     let row: Option<UserRow> =
         on_pool!(db, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
-    Ok(row.map(UserRow::into_user).transpose()?.map(|(u, _)| u))
+    Ok(row.map(|r| r.into_user().0))
 }
 
 pub async fn list_users(db: &Db) -> Result<Vec<User>> {
@@ -133,9 +147,7 @@ pub async fn list_users(db: &Db) -> Result<Vec<User>> {
         crate::db::dialect::bytewise(db)
     );
     let rows: Vec<UserRow> = on_pool!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
-    rows.into_iter()
-        .map(|r| r.into_user().map(|(u, _)| u))
-        .collect()
+    Ok(rows.into_iter().map(|r| r.into_user().0).collect())
 }
 
 pub async fn count_users(db: &Db) -> Result<i64> {
@@ -160,12 +172,29 @@ async fn ensure_admin_remains(db: &Db, user: &User, becomes_admin: bool) -> Resu
 }
 
 pub async fn set_role(db: &Db, id: i64, role: Role) -> Result<User> {
+    change_role(db, id, role, None).await
+}
+
+/// [`set_role`] by a staff member, audited as `user.role` in the same transaction.
+pub async fn set_role_by(db: &Db, now: Millis, actor: &Actor, id: i64, role: Role) -> Result<User> {
+    change_role(db, id, role, Some((now, actor))).await
+}
+
+async fn change_role(db: &Db, id: i64, role: Role, by: Option<(Millis, &Actor)>) -> Result<User> {
     let user = get_user(db, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("user {id}")))?;
     ensure_admin_remains(db, &user, role == Role::Admin).await?;
-    exec_on_pool!(db, p => sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
-        .bind(role.as_str()).bind(id).execute(p).await)?;
+    let detail = format!("role → {role}");
+    on_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role).bind(id).execute(&mut *tx).await?;
+        if let Some((now, actor)) = by {
+            audit::in_tx!(tx, now, actor, "user.role", &user.email, &detail)?;
+        }
+        tx.commit().await?;
+    });
     get_user(db, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("user {id}")))
@@ -175,6 +204,28 @@ pub async fn set_role(db: &Db, id: i64, role: Role) -> Result<User> {
 /// retention pass anonymises accounts disabled for `privacy.disabled_user_days`,
 /// and an anonymised account cannot come back.
 pub async fn set_disabled(db: &Db, now: Millis, id: i64, disabled: bool) -> Result<User> {
+    change_disabled(db, now, id, disabled, None).await
+}
+
+/// [`set_disabled`] by a staff member, audited as `user.disable` or
+/// `user.enable` in the same transaction.
+pub async fn set_disabled_by(
+    db: &Db,
+    now: Millis,
+    actor: &Actor,
+    id: i64,
+    disabled: bool,
+) -> Result<User> {
+    change_disabled(db, now, id, disabled, Some(actor)).await
+}
+
+async fn change_disabled(
+    db: &Db,
+    now: Millis,
+    id: i64,
+    disabled: bool,
+    actor: Option<&Actor>,
+) -> Result<User> {
     let user = get_user(db, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("user {id}")))?;
@@ -190,12 +241,25 @@ pub async fn set_disabled(db: &Db, now: Millis, id: i64, disabled: bool) -> Resu
             ));
         }
     }
-    // Disabling again keeps the first date; enabling clears it.
-    exec_on_pool!(db, p => sqlx::query(
-        "UPDATE users SET disabled = $1,
-             disabled_at = CASE WHEN $1 THEN COALESCE(disabled_at, $2) ELSE NULL END
-         WHERE id = $3"
-    ).bind(disabled).bind(now).bind(id).execute(p).await)?;
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    on_pool!(db, p => {
+        let mut tx = p.begin().await?;
+        // Disabling again keeps the first date; enabling clears it.
+        sqlx::query(
+            "UPDATE users SET disabled = $1,
+                 disabled_at = CASE WHEN $1 THEN COALESCE(disabled_at, $2) ELSE NULL END
+             WHERE id = $3",
+        )
+        .bind(disabled).bind(now).bind(id).execute(&mut *tx).await?;
+        if let Some(actor) = actor {
+            audit::in_tx!(tx, now, actor, action, &user.email, "")?;
+        }
+        tx.commit().await?;
+    });
     get_user(db, id)
         .await?
         .ok_or_else(|| Error::NotFound(format!("user {id}")))

@@ -13,9 +13,15 @@ use crate::error::{Error, Result};
 
 mod delivery;
 mod env;
+mod pools;
+mod whatsapp;
 
+pub use crate::bounce::esp::EspWebhooksConfig;
+pub use crate::risk::{NetworkListConfig, RiskConfig};
 pub use delivery::{DeliveryConfig, SmtpTimeoutsConfig};
 use env::{describe, env_setting, parse_env_value, top_level_keys};
+pub use pools::PoolSpec;
+pub use whatsapp::{TEMPLATE_VALUES, WhatsappConfig, WhatsappTemplate};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -40,6 +46,8 @@ pub struct Config {
     pub fallback: FallbackConfig,
     pub links: LinksConfig,
     pub sms: SmsConfig,
+    /// WhatsApp beside SMS (`[whatsapp]`, off by default).
+    pub whatsapp: WhatsappConfig,
     pub shop_webhook: ShopWebhookConfig,
     pub esp_webhooks: EspWebhooksConfig,
     pub inbound_smtp: InboundSmtpConfig,
@@ -49,7 +57,7 @@ pub struct Config {
     pub pool_health: PoolHealthConfig,
     pub pace: PaceConfig,
     /// Sender pools as code (`[[pools]]`), applied at start (`pool_file`).
-    pub pools: Vec<crate::pool_file::PoolSpec>,
+    pub pools: Vec<PoolSpec>,
 }
 
 /// Who may read `/metrics`.
@@ -154,48 +162,6 @@ pub struct ShopWebhookConfig {
     pub timeout_seconds: i64,
 }
 
-/// Incoming ESP event webhooks (bounce / complaint / delivery events).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct EspWebhooksConfig {
-    /// Amazon SES via SNS: topic ARNs accepted (empty: the SES endpoint is off).
-    pub sns_topic_arns: Vec<String>,
-    /// Hosts the SNS signing certificate and subscribe URL may be fetched from (a regex).
-    pub sns_host_pattern: String,
-    /// Allow `http://` certificate URLs (tests only; SNS always uses https).
-    pub sns_allow_http: bool,
-    /// SendGrid Event Webhook verification key (base64 of the P-256 public key); none: off.
-    pub sendgrid_public_key: Option<String>,
-    /// Postmark webhook basic-auth user and password; none: off. Secret.
-    pub postmark_username: Option<String>,
-    pub postmark_password: Option<String>,
-    /// Mailgun HTTP webhook signing key; none: off. Secret.
-    pub mailgun_signing_key: Option<String>,
-    /// Postmark basic-auth credentials, `user:password` each, several at once while rotating
-    /// (beside the older `postmark_username` / `postmark_password` pair). Secret.
-    pub postmark_credentials: Vec<String>,
-    /// Postal: the `p=` value of the Postal server's DNS record (RSA public key, base64);
-    /// none: off.
-    pub postal_public_key: Option<String>,
-    /// SparkPost webhook basic auth, `user:password` each; empty: off. Secret.
-    pub sparkpost_credentials: Vec<String>,
-    /// Brevo webhook basic auth (in the webhook URL), `user:password` each; empty: off. Secret.
-    pub brevo_credentials: Vec<String>,
-    /// Mailjet event URL basic auth, `user:password` each; empty: off. Secret.
-    pub mailjet_credentials: Vec<String>,
-    /// Resend (Svix) endpoint signing secret, `whsec_…`; none: off. Secret.
-    pub resend_signing_secret: Option<String>,
-    /// MailerSend webhook signing secret; none: off. Secret.
-    pub mailersend_signing_secret: Option<String>,
-    /// Mandrill webhook key; none: off. Secret.
-    pub mandrill_webhook_key: Option<String>,
-    /// The webhook URL exactly as entered in Mandrill (it is signed); none: `public_url` +
-    /// `/api/v1/webhooks/mandrill`.
-    pub mandrill_webhook_url: Option<String>,
-    /// Signed timestamps older than this many seconds are refused (replays).
-    pub max_age_seconds: i64,
-}
-
 /// The optional built-in SMTP listener that takes bounces for `delivery.bounce_domain`
 /// straight from the MTAs returning them (point the domain's MX record at it).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -205,37 +171,6 @@ pub struct InboundSmtpConfig {
     pub bind: Option<SocketAddr>,
     /// Largest message accepted (advertised with `SIZE`; larger ones get `552`).
     pub max_message_bytes: usize,
-}
-
-/// Email-health risk at intake (`engine::risk`): where network data comes from
-/// and what a high score does. Every source is optional; files are re-read
-/// when they change (checked every 30 s), without a restart.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields, default)]
-pub struct RiskConfig {
-    /// CIDR list files, one network per line with an optional label (`#` comments).
-    pub network_lists: Vec<NetworkListConfig>,
-    /// MaxMind GeoLite2-ASN / GeoIP2-ISP `.mmdb`: ASN and organisation.
-    pub asn_mmdb: Option<PathBuf>,
-    /// MaxMind GeoIP2-Anonymous-IP `.mmdb`: VPN, hosting, Tor, proxies.
-    pub anonymous_ip_mmdb: Option<PathBuf>,
-    /// MaxMind GeoLite2-Country / City `.mmdb`: the country of the IP.
-    pub country_mmdb: Option<PathBuf>,
-    /// Disposable-address domains, one per line.
-    pub disposable_domains: Option<PathBuf>,
-    /// Orders scoring at least this are high risk: routed to the best pool for their
-    /// recipient provider and marked for the shop's inline receipt.
-    pub high_risk_score: i64,
-    /// Days of rollups the learned bounce propensity reads.
-    pub learn_days: i64,
-    /// Weight (in pseudo-sends) of the prior that keeps thin history from swinging the score.
-    pub prior_strength: f64,
-    /// Ask DNS at intake whether the recipient's domain takes mail (MX, else A/AAAA).
-    pub dns_checks: bool,
-    /// Resolvers to ask (`"10.0.0.2:53"`); empty: the system's `/etc/resolv.conf`.
-    pub dns_servers: Vec<std::net::SocketAddr>,
-    /// Longest a DNS check may hold up intake; a slower answer counts for nothing.
-    pub dns_timeout_ms: u64,
 }
 
 /// When the health guard (`engine::delivery::guard`) demotes or pauses a sender
@@ -296,33 +231,6 @@ impl Default for PaceConfig {
     }
 }
 
-/// One CIDR list and what its networks are.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct NetworkListConfig {
-    pub path: PathBuf,
-    /// `vpn`, `datacenter` or `tor`.
-    pub kind: String,
-}
-
-impl Default for RiskConfig {
-    fn default() -> Self {
-        Self {
-            network_lists: Vec::new(),
-            asn_mmdb: None,
-            anonymous_ip_mmdb: None,
-            country_mmdb: None,
-            disposable_domains: None,
-            high_risk_score: 50,
-            learn_days: 30,
-            prior_strength: 20.0,
-            dns_checks: false,
-            dns_servers: Vec::new(),
-            dns_timeout_ms: 300,
-        }
-    }
-}
-
 impl Default for InboundSmtpConfig {
     fn default() -> Self {
         Self {
@@ -376,30 +284,6 @@ impl Default for ShopWebhookConfig {
     }
 }
 
-impl Default for EspWebhooksConfig {
-    fn default() -> Self {
-        Self {
-            sns_topic_arns: Vec::new(),
-            sns_host_pattern: r"^sns\.[a-z0-9-]+\.amazonaws\.com$".into(),
-            sns_allow_http: false,
-            sendgrid_public_key: None,
-            postmark_username: None,
-            postmark_password: None,
-            mailgun_signing_key: None,
-            postmark_credentials: Vec::new(),
-            postal_public_key: None,
-            sparkpost_credentials: Vec::new(),
-            brevo_credentials: Vec::new(),
-            mailjet_credentials: Vec::new(),
-            resend_signing_secret: None,
-            mailersend_signing_secret: None,
-            mandrill_webhook_key: None,
-            mandrill_webhook_url: None,
-            max_age_seconds: 600,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ShopConfig {
@@ -413,6 +297,13 @@ pub struct ShopConfig {
     pub footer: String,
     /// A folder with `receipt.html.j2` / `receipt.txt.j2` overriding the built-in templates.
     pub template_dir: Option<String>,
+    /// The customers' language when an order names none (BCP 47, e.g. `id`);
+    /// unset: the browser's on the link page, else English.
+    pub default_locale: Option<String>,
+    /// IANA time zone for dates customers see (`Asia/Jakarta`).
+    pub time_zone: String,
+    /// A folder of `<language>.ftl` files overriding or adding catalogue messages.
+    pub locales_dir: Option<String>,
 }
 
 impl Default for ShopConfig {
@@ -423,6 +314,9 @@ impl Default for ShopConfig {
             support_email: "support@shop.example".into(),
             footer: "Thank you for your order.".into(),
             template_dir: None,
+            default_locale: None,
+            time_zone: "UTC".into(),
+            locales_dir: None,
         }
     }
 }
@@ -484,6 +378,7 @@ impl Default for Config {
             fallback: FallbackConfig::default(),
             links: LinksConfig::default(),
             sms: SmsConfig::default(),
+            whatsapp: WhatsappConfig::default(),
             shop_webhook: ShopWebhookConfig::default(),
             esp_webhooks: EspWebhooksConfig::default(),
             inbound_smtp: InboundSmtpConfig::default(),
@@ -609,30 +504,9 @@ impl Config {
                 "must be at least login.base_lockout_seconds (>= 1)",
             );
         }
-        for list in &self.risk.network_lists {
-            if crate::risk::NetworkKind::parse(&list.kind)
-                .is_none_or(|k| k == crate::risk::NetworkKind::Residential)
-            {
-                return bad(
-                    "risk.network_lists.kind",
-                    "must be `vpn`, `datacenter` or `tor`",
-                );
-            }
-        }
+        self.risk.validate()?;
         if let Some(k) = &self.secrets_key {
             crate::secrets::parse_key(k)?;
-        }
-        if !(0..=100).contains(&self.risk.high_risk_score) {
-            return bad("risk.high_risk_score", "must be 0 to 100");
-        }
-        if self.risk.learn_days < 1 || self.risk.prior_strength <= 0.0 {
-            return bad(
-                "risk.learn_days",
-                "learn_days must be at least 1 and prior_strength above 0",
-            );
-        }
-        if !(1..=10_000).contains(&self.risk.dns_timeout_ms) {
-            return bad("risk.dns_timeout_ms", "must be 1 to 10000");
         }
         let h = &self.pool_health;
         let rate = |r: f64| (0.0..=1.0).contains(&r);
@@ -705,6 +579,8 @@ impl Config {
         if !self.shop.support_email.contains('@') {
             return bad("shop.support_email", "must be an email address");
         }
+        crate::i18n::validate_shop(self.shop.default_locale.as_deref(), &self.shop.time_zone)
+            .map_err(Error::Config)?;
         if self.links.ttl_hours < 1 {
             return bad("links.ttl_hours", "must be at least 1");
         }
@@ -730,6 +606,7 @@ impl Config {
                 "`twilio` needs sms.twilio_account_sid, sms.twilio_auth_token and sms.from_number",
             );
         }
+        self.whatsapp.validate(&self.sms)?;
         if let Some(url) = &self.shop_webhook.url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return bad("shop_webhook.url", "must start with http:// or https://");

@@ -3,11 +3,16 @@
 //! | customer                                  | address   | action                                  |
 //! |-------------------------------------------|-----------|-----------------------------------------|
 //! | logged in (with a customer reference)     | any       | account notification + `receipt.held`   |
+//! | guest, social login, or no reference, opted in to WhatsApp (and it is on) | any | secure link on WhatsApp |
 //! | guest, social login, or no reference      | alive     | secure link re-sent via the masked pool |
 //! | guest, social login, or no reference      | dead      | support queue, critical                 |
 //! | any, total ≥ `critical_total_minor`       | any       | also the support queue, high priority   |
 //! | any, customer reported it missing         | any       | also the support queue, critical        |
 //! | masked re-send failed (later, by the job) | any       | support queue, critical                 |
+//! | WhatsApp failed (refused, or `failed`/`undelivered` reported) | any | support queue, critical |
+//!
+//! WhatsApp comes before every other channel for a customer who agreed to it:
+//! it is where the customers of this product's shops read their messages.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +31,9 @@ pub struct Facts {
     pub total_minor: i64,
     pub currency: String,
     pub customer_reported: bool,
+    /// The customer agreed to WhatsApp, the order has a phone number and a
+    /// WhatsApp provider is configured.
+    pub whatsapp: bool,
 }
 
 /// Support priorities: 1 is the most urgent.
@@ -38,9 +46,11 @@ pub struct Decision {
     pub notify_account: bool,
     /// Send a secure link through the masked sender pool.
     pub masked_link: bool,
+    /// Send a secure link on WhatsApp.
+    pub whatsapp_link: bool,
     /// Open a support case with this priority.
     pub support_priority: Option<i64>,
-    /// `notification`, `masked_link` or `critical` (stored on the order).
+    /// `notification`, `whatsapp_link`, `masked_link` or `critical` (stored on the order).
     pub path: String,
     /// The decision in words, for the timeline and the support queue.
     pub why: String,
@@ -65,9 +75,10 @@ pub fn decide(f: &Facts, cfg: &FallbackConfig) -> Decision {
         ));
     }
     let notify_account = logged_in;
-    let masked_link = !logged_in && !f.dead_address;
+    let whatsapp_link = !logged_in && f.whatsapp;
+    let masked_link = !logged_in && !f.dead_address && !whatsapp_link;
     let mut priority = None;
-    if !logged_in && f.dead_address {
+    if !logged_in && f.dead_address && !whatsapp_link {
         priority = Some(PRIORITY_CRITICAL);
     }
     if f.customer_reported {
@@ -77,13 +88,16 @@ pub fn decide(f: &Facts, cfg: &FallbackConfig) -> Decision {
     if f.total_minor >= cfg.critical_total_minor {
         why.push(format!(
             "order total {} at or above the support threshold",
-            crate::receipt::money::format_minor_code(f.total_minor, &f.currency)
+            crate::money::format_minor_code(f.total_minor, &f.currency)
                 .unwrap_or_else(|_| f.total_minor.to_string())
         ));
         priority = Some(priority.map_or(PRIORITY_HIGH_VALUE, |p: i64| p.min(PRIORITY_HIGH_VALUE)));
     }
     if notify_account {
         why.push("account notification posted".into());
+    }
+    if whatsapp_link {
+        why.push("secure link sent on WhatsApp (the customer opted in)".into());
     }
     if masked_link {
         why.push("masked re-send queued".into());
@@ -93,6 +107,8 @@ pub fn decide(f: &Facts, cfg: &FallbackConfig) -> Decision {
     }
     let path = if notify_account {
         "notification"
+    } else if whatsapp_link {
+        "whatsapp_link"
     } else if masked_link {
         "masked_link"
     } else {
@@ -101,6 +117,7 @@ pub fn decide(f: &Facts, cfg: &FallbackConfig) -> Decision {
     Decision {
         notify_account,
         masked_link,
+        whatsapp_link,
         support_priority: priority,
         path: path.into(),
         why: why.join(", "),
@@ -120,6 +137,7 @@ mod tests {
             total_minor: 4_200,
             currency: "EUR".into(),
             customer_reported: false,
+            whatsapp: false,
         }
     }
 
@@ -149,6 +167,40 @@ mod tests {
                 d.why
             );
         }
+    }
+
+    #[test]
+    fn whatsapp_comes_first_for_guests_who_opted_in() {
+        let cfg = FallbackConfig::default();
+        for (kind, dead) in [("guest", false), ("guest", true), ("social", true)] {
+            let mut f = facts(kind, dead);
+            f.whatsapp = true;
+            let d = decide(&f, &cfg);
+            assert_eq!(
+                (
+                    d.whatsapp_link,
+                    d.masked_link,
+                    d.support_priority,
+                    d.path.as_str()
+                ),
+                (true, false, None, "whatsapp_link"),
+                "{kind} dead={dead}: {}",
+                d.why
+            );
+            assert!(d.why.contains("WhatsApp"), "{}", d.why);
+        }
+        // A logged-in customer has the account notification; no WhatsApp.
+        let mut f = facts("logged_in", false);
+        f.whatsapp = true;
+        let d = decide(&f, &cfg);
+        assert!(d.notify_account && !d.whatsapp_link, "{}", d.why);
+        // High value still goes to support beside the WhatsApp link.
+        let mut f = facts("guest", false);
+        f.whatsapp = true;
+        f.total_minor = cfg.critical_total_minor;
+        let d = decide(&f, &cfg);
+        assert!(d.whatsapp_link);
+        assert_eq!(d.support_priority, Some(PRIORITY_HIGH_VALUE));
     }
 
     #[test]

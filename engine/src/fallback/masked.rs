@@ -4,14 +4,27 @@
 //! the order goes to support as critical.
 
 use crate::bounce::{BounceClass, SmtpReply};
+use crate::clock::Millis;
 use crate::delivery::attempts::{self, Attempt, MASKED_ATTEMPT_BASE};
 use crate::delivery::pools::SenderPool;
-use crate::delivery::queue::Job;
+use crate::delivery::queue::{DEFER_SQL, Job};
 use crate::delivery::smtp::SendOutcome;
 use crate::delivery::worker::Worker;
 use crate::error::{Error, Result};
 use crate::orders::{self, Order};
 use crate::{exec_on_pool, on_pool};
+
+/// What became of one masked re-send.
+enum Resent {
+    /// The relay took it (or the development outbox captured it).
+    Sent,
+    /// It failed: the order goes to support.
+    Failed(String),
+    /// The connection broke after the final dot: the relay may have it. Not
+    /// sent, not failed: the same attempt goes again at `due_at`, with the
+    /// same Message-ID, as an unknown receipt send does.
+    Again { due_at: Millis },
+}
 
 impl Worker {
     /// The fallback re-send: a fresh secure link through the masked pool. If
@@ -22,10 +35,13 @@ impl Worker {
             return self.finish_job(&job).await;
         };
         let attempt_no = MASKED_ATTEMPT_BASE + job.attempt_no;
+        // An unknown outcome is not done: that attempt goes again.
         let done_before = attempts::attempts(db, order.id)
             .await?
             .into_iter()
-            .any(|a| a.attempt_no == attempt_no && a.outcome.is_some());
+            .any(|a| {
+                a.attempt_no == attempt_no && a.outcome.as_deref().is_some_and(|o| o != "unknown")
+            });
         // The automatic re-send is skipped once the customer has the receipt;
         // a fresh link they asked for (attempt 2 on) is always sent.
         if (order.reached_at.is_some() && job.attempt_no == 1) || done_before {
@@ -44,7 +60,15 @@ impl Worker {
                 Some("the chosen sender pool is gone or disabled".to_string())
             }
             (None, _) => Some("no enabled masked sender pool".to_string()),
-            (Some(pool), None) => self.send_masked(&order, &job, attempt_no, pool).await?,
+            (Some(pool), None) => match self.send_masked(&order, &job, attempt_no, pool).await? {
+                Resent::Sent => None,
+                Resent::Failed(why) => Some(why),
+                Resent::Again { due_at } => {
+                    exec_on_pool!(db, p => sqlx::query(DEFER_SQL).bind(job.id).bind(&self.id)
+                        .bind(due_at).execute(p).await)?;
+                    return Ok(());
+                }
+            },
         };
         if let Some(why) = failure {
             let now = self.clock.now_ms();
@@ -65,15 +89,15 @@ impl Worker {
         self.finish_job(&job).await
     }
 
-    /// Sends the link through `pool` and records the attempt's outcome;
-    /// returns why it failed, if it did (then the order goes to support).
+    /// Sends the link through `pool` and records the attempt's outcome: sent,
+    /// failed (why; then the order goes to support), or unknown (again later).
     async fn send_masked(
         &self,
         order: &Order,
         job: &Job,
         attempt_no: i64,
         pool: &SenderPool,
-    ) -> Result<Option<String>> {
+    ) -> Result<Resent> {
         let db = &self.db;
         let masked_job = Job {
             attempt_no,
@@ -82,6 +106,7 @@ impl Worker {
         let attempt = self.start_attempt(order, &masked_job, pool).await?;
         let outcome = self.send_link(order, pool, &attempt).await;
         let now = self.clock.now_ms();
+        let mut again = None;
         let (outcome_text, code, text, class, failure) = match outcome {
             Ok(SendOutcome::Accepted { response }) => (
                 "accepted",
@@ -130,15 +155,29 @@ impl Worker {
                     Some(why),
                 )
             }
-            // The relay may have it: not a failure to escalate, and a re-run of
-            // this job (after a crash) sends with the same Message-ID.
-            Ok(SendOutcome::Unknown { detail }) => (
-                "unknown",
-                None,
-                detail,
-                BounceClass::Transient.as_str().to_string(),
-                None,
-            ),
+            // The relay may have it: neither sent nor failed. The same attempt
+            // goes again later with the same Message-ID, on the receipts'
+            // schedule; when that is used up, support takes over.
+            Ok(SendOutcome::Unknown { detail }) => {
+                let unknowns = attempt.unknowns + 1;
+                again = self
+                    .policy
+                    .delay_after(unknowns)
+                    .map(|d| (now + d, detail.clone()));
+                let failure = again.is_none().then(|| {
+                    format!(
+                        "masked re-send through {}: outcome unknown {unknowns} times, never confirmed ({detail})",
+                        pool.name
+                    )
+                });
+                (
+                    "unknown",
+                    None,
+                    detail,
+                    BounceClass::Transient.as_str().to_string(),
+                    failure,
+                )
+            }
             Ok(SendOutcome::NotSent { detail } | SendOutcome::Failed { detail, .. }) => (
                 "failed",
                 None,
@@ -162,27 +201,39 @@ impl Worker {
             crate::metrics::bounce(&class);
         }
         exec_on_pool!(db, p => sqlx::query(
-            "UPDATE delivery_attempts SET finished_at = $1, outcome = $2, smtp_code = $3, smtp_text = $4, class = $5
+            "UPDATE delivery_attempts SET finished_at = $1, outcome = $2, smtp_code = $3, smtp_text = $4, class = $5,
+                 unknowns = unknowns + CASE WHEN $2 = 'unknown' THEN 1 ELSE 0 END
              WHERE id = $6"
         ).bind(now).bind(outcome_text).bind(code).bind(&text).bind(&class).bind(attempt.id).execute(p).await)?;
-        if failure.is_none() {
-            orders::add_event(
-                db,
-                order.id,
-                now,
-                "masked_resend",
-                &if job.pool_id.is_some() {
-                    format!(
-                        "secure link re-sent through the pool {} (chosen by an agent)",
-                        pool.name
-                    )
-                } else {
-                    format!("secure link re-sent through the masked pool {}", pool.name)
-                },
-            )
-            .await?;
+        if let Some((due_at, detail)) = again {
+            let note = format!(
+                "masked re-send: outcome unknown at {}: {detail} (the relay may have the message); \
+                 re-sending with the same Message-ID {}",
+                pool.name,
+                crate::clock::format_utc(due_at)
+            );
+            orders::add_event(db, order.id, now, "masked_resend_unknown", &note).await?;
+            return Ok(Resent::Again { due_at });
         }
-        Ok(failure)
+        if let Some(why) = failure {
+            return Ok(Resent::Failed(why));
+        }
+        orders::add_event(
+            db,
+            order.id,
+            now,
+            "masked_resend",
+            &if job.pool_id.is_some() {
+                format!(
+                    "secure link re-sent through the pool {} (chosen by an agent)",
+                    pool.name
+                )
+            } else {
+                format!("secure link re-sent through the masked pool {}", pool.name)
+            },
+        )
+        .await?;
+        Ok(Resent::Sent)
     }
 
     /// Builds and sends the secure-link message for a masked re-send.
@@ -202,12 +253,17 @@ impl Worker {
             self.config.links.ttl_ms(),
         )
         .await?;
+        let lang = crate::i18n::Lang::for_customer(
+            order.customer_locale.as_deref(),
+            self.config.shop.default_locale.as_deref(),
+        );
         let msg = crate::receipt::LinkMessage {
+            lang: lang.tag(),
             shop_name: self.branding.shop_name.clone(),
             customer_name: order.customer_name.clone(),
             order_number: order.order_number.clone(),
             url: issued.url(&self.config.public_base_url()),
-            expires: crate::clock::format_utc(issued.link.expires_at),
+            expires: lang.date_time(issued.link.expires_at, &self.config.shop.time_zone),
             support_email: self.branding.support_email.clone(),
             footer: self.branding.footer_text.clone(),
         };
@@ -215,7 +271,7 @@ impl Worker {
             .renderer
             .render_link(&msg)
             .map_err(|e| Error::Internal(e.to_string()))?;
-        let subject = format!("Your receipt for order {} is ready", order.order_number);
+        let subject = lang.t("link-subject", &[("order", &order.order_number)]);
         self.send_raw(order, pool, attempt, &subject, &html, &text, "link")
             .await
     }

@@ -61,7 +61,13 @@ pub async fn customer_reported(
     act(db, now, config, order, true).await
 }
 
-async fn facts(db: &Db, now: Millis, order: &Order, reported: bool) -> Result<Facts> {
+async fn facts(
+    db: &Db,
+    now: Millis,
+    config: &Config,
+    order: &Order,
+    reported: bool,
+) -> Result<Facts> {
     let dead = crate::suppression::active(db, now, &order.customer_email)
         .await?
         .is_some()
@@ -77,19 +83,17 @@ async fn facts(db: &Db, now: Millis, order: &Order, reported: bool) -> Result<Fa
         total_minor: order.total_minor,
         currency: order.currency.clone(),
         customer_reported: reported,
+        whatsapp: config.whatsapp.enabled() && crate::sms::whatsapp::refusal(order).is_none(),
     })
 }
 
 async fn act(db: &Db, now: Millis, config: &Config, order: &Order, reported: bool) -> Result<()> {
-    let f = facts(db, now, order, reported).await?;
+    let f = facts(db, now, config, order, reported).await?;
     let d = decide(&f, &config.fallback);
     if d.notify_account
         && let Some(customer_ref) = order.customer_ref.as_deref()
     {
-        let message = format!(
-            "We could not email your receipt for order {}. You can view and download it here in your account.",
-            order.order_number
-        );
+        let message = account_message(config, order);
         let (n, new) =
             super::notifications::post_receipt_held(db, now, order, customer_ref, &message).await?;
         if new {
@@ -119,6 +123,9 @@ async fn act(db: &Db, now: Millis, config: &Config, order: &Order, reported: boo
              VALUES ('masked_link', $1, 1, $2, 'queued', $2) ON CONFLICT DO NOTHING"
         ).bind(order.id).bind(now).execute(p).await)?;
     }
+    if d.whatsapp_link {
+        super::whatsapp::send_fallback_link(db, now, config, order).await?;
+    }
     if let Some(priority) = d.support_priority {
         super::support::open(db, now, order.id, priority, &d.why, &config.fallback).await?;
     }
@@ -134,6 +141,23 @@ async fn act(db: &Db, now: Millis, config: &Config, order: &Order, reported: boo
     crate::orders::add_event(db, order.id, now, "fallback", &d.why).await?;
     crate::metrics::fallback(&d.path);
     Ok(())
+}
+
+/// The account notification's text in the order's language (its
+/// `customer.locale`, else `shop.default_locale`, else English): the
+/// catalogue's `notification-receipt-held`.
+pub fn account_message(config: &Config, order: &Order) -> String {
+    crate::i18n::Lang::for_customer(
+        order.customer_locale.as_deref(),
+        config.shop.default_locale.as_deref(),
+    )
+    .t(
+        "notification-receipt-held",
+        &[
+            ("order", order.order_number.as_str()),
+            ("shop", config.shop.name.as_str()),
+        ],
+    )
 }
 
 /// A masked re-send that was accepted and then bounced (a DSN or ESP event

@@ -57,8 +57,12 @@ pub fn typo_fix(domain: &str) -> Option<&'static str> {
     if domain.len() < 5 || is_big_domain(&domain) {
         return None;
     }
+    // One edit changes the length by at most one character: most names are
+    // ruled out before the (allocating, quadratic) distance is computed.
+    let chars = domain.chars().count();
     let mut near = BIG_DOMAINS
         .iter()
+        .filter(|big| big.len().abs_diff(chars) <= 1)
         .filter(|big| strsim::damerau_levenshtein(&domain, big) == 1);
     let first = near.next()?;
     // Two candidates: no confident suggestion.

@@ -2,19 +2,24 @@
 //! (`network.rs`), what the recipient's domain says (`domain.rs`), and the
 //! email-health score with its factors and the routing it leads to
 //! (`score.rs`). [`Assessor`] holds the loaded sources and a cached view of
-//! the rollups so scoring an order costs microseconds, not queries.
+//! the rollups so scoring an order costs microseconds, not queries. The
+//! rollups and the send chain live in layers above this one: the caller
+//! passes their reader in ([`HistorySource`], `stats::RiskHistory`).
 
 pub mod calibration;
+mod config;
 pub mod domain;
 pub mod mx;
 pub mod network;
 pub mod score;
 
+pub use config::{NetworkListConfig, RiskConfig};
 pub use domain::{DisposableDomains, typo_fix};
 pub use mx::{MailDomain, MxChecker};
 pub use network::{NetworkIntel, NetworkKind, NetworkVerdict};
 pub use score::{Assessment, ChainPool, Factor, History, Tally};
 
+use std::future::Future;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -22,11 +27,8 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::SystemTime;
 
 use crate::clock::Millis;
-use crate::config::RiskConfig;
 use crate::db::Db;
-use crate::delivery::pools;
 use crate::error::Result;
-use crate::stats;
 
 /// How long the cached rollups are used before they are read again.
 const HISTORY_TTL_MS: i64 = 60_000;
@@ -55,6 +57,18 @@ fn source_files(cfg: &RiskConfig) -> Vec<PathBuf> {
         .cloned(),
     );
     files
+}
+
+/// Reads what the score learns from: the send chain and the rollups
+/// ([`History`]). Implemented above this layer (`stats::RiskHistory`).
+pub trait HistorySource: Sync {
+    /// The history as of `now`, learning from the last `learn_days` days.
+    fn load(
+        &self,
+        db: &Db,
+        now: Millis,
+        learn_days: i64,
+    ) -> impl Future<Output = Result<History>> + Send;
 }
 
 /// Scores orders at intake. One per process, shared by the API handlers.
@@ -141,18 +155,19 @@ impl Assessor {
             .unwrap_or_else(NetworkVerdict::unknown)
     }
 
-    /// Scores an order: network, history (cached rollups, read again after a
-    /// minute), domain signals (with DNS when checks are on: at most
-    /// `risk.dns_timeout_ms`, cached per TTL).
+    /// Scores an order: network, history (cached rollups read by `source`,
+    /// read again after a minute), domain signals (with DNS when checks are
+    /// on: at most `risk.dns_timeout_ms`, cached per TTL).
     pub async fn assess(
         &self,
         db: &Db,
         now: Millis,
         client_ip: Option<&str>,
         email: &str,
+        source: &impl HistorySource,
     ) -> Result<Assessment> {
         let network = self.lookup_text(client_ip);
-        let history = self.history(db, now).await?;
+        let history = self.history(db, now, source).await?;
         let disposable = self
             .disposable
             .read()
@@ -172,9 +187,14 @@ impl Assessor {
         ))
     }
 
-    /// The cached rollup view; one caller refreshes it when it is due while
-    /// the others keep using the previous one.
-    pub async fn history(&self, db: &Db, now: Millis) -> Result<Arc<History>> {
+    /// The cached rollup view; one caller refreshes it (through `source`)
+    /// when it is due while the others keep using the previous one.
+    pub async fn history(
+        &self,
+        db: &Db,
+        now: Millis,
+        source: &impl HistorySource,
+    ) -> Result<Arc<History>> {
         let due = self.history_due.load(Ordering::Acquire);
         if now >= due
             && self
@@ -187,7 +207,7 @@ impl Assessor {
                 )
                 .is_ok()
         {
-            match load_history(db, now, self.cfg.learn_days).await {
+            match source.load(db, now, self.cfg.learn_days).await {
                 Ok(h) => {
                     *self.history.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(h);
                 }
@@ -211,68 +231,9 @@ impl Assessor {
     }
 }
 
-/// Reads the send chain and the rollups the score needs.
-pub async fn load_history(db: &Db, now: Millis, learn_days: i64) -> Result<History> {
-    let all = pools::list(db).await?;
-    let chain = pools::send_chain(&all)
-        .into_iter()
-        .map(|p| ChainPool {
-            id: p.id,
-            name: p.name.clone(),
-        })
-        .collect();
-    let today = stats::day_of(now);
-    let tally = |c: &stats::Counts| Tally {
-        sent: c.sent,
-        bounced: c.bounces(),
-        accepted: c.accepted,
-    };
-    let mut h = History {
-        chain,
-        ..History::default()
-    };
-    for (pool, provider, _network, c) in
-        stats::by_pool_provider_network(db, today - 6, today).await?
-    {
-        h.recent.entry((pool, provider)).or_default().add(tally(&c));
-    }
-    for (pool, provider, network, c) in
-        stats::by_pool_provider_network(db, today - learn_days + 1, today).await?
-    {
-        let t = tally(&c);
-        h.base.entry((pool, provider.clone())).or_default().add(t);
-        let kind = NetworkKind::parse(&network).unwrap_or(NetworkKind::Residential);
-        h.learned.entry((pool, provider, kind)).or_default().add(t);
-    }
-    // Region: raw receipt attempts of the last 7 days whose order's country is
-    // known (once a minute, grouped in the database; the rollups have no country).
-    let domain = crate::db::dialect::email_domain(db, "o.customer_email");
-    let sql = format!(
-        "SELECT a.pool_id, {domain}, o.ip_country, a.outcome, COUNT(*)
-         FROM delivery_attempts a JOIN orders o ON o.id = a.order_id
-         WHERE a.finished_at >= $1 AND o.ip_country IS NOT NULL AND a.purpose = 'receipt'
-           AND a.outcome IS NOT NULL
-         GROUP BY a.pool_id, {domain}, o.ip_country, a.outcome"
-    );
-    let rows: Vec<(i64, String, String, String, i64)> = crate::on_pool!(db, p => sqlx::query_as(&sql)
-        .bind(now - 7 * stats::DAY_MS).fetch_all(p).await)?;
-    for (pool, domain, country, outcome, n) in rows {
-        let provider = stats::provider_of(&format!("x@{domain}")).to_string();
-        let t = h.regional.entry((pool, provider, country)).or_default();
-        t.sent += n;
-        if outcome == "accepted" {
-            t.accepted += n;
-        } else {
-            t.bounced += n;
-        }
-    }
-    Ok(h)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::NetworkListConfig;
 
     #[test]
     fn list_files_are_reloaded_when_they_change_and_a_broken_one_keeps_the_old_data() {

@@ -15,7 +15,7 @@ use hickory_resolver::net::NetError;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::proto::rr::RData;
 
-use crate::config::RiskConfig;
+use super::RiskConfig;
 use crate::error::{Error, Result};
 
 /// What DNS says about a recipient domain.

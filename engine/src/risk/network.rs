@@ -14,12 +14,31 @@ use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 use std::path::Path;
 
-use crate::config::RiskConfig;
+use super::RiskConfig;
 use crate::error::{Error, Result};
 
-/// The kind of network an order came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+/// The kind of network an order came from; stored as TEXT (`vpn`,
+/// `datacenter`, `tor`, `residential`), names derived from this one list.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    sqlx::Type,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum NetworkKind {
     /// A commercial VPN or anonymising proxy.
     Vpn,
@@ -39,17 +58,13 @@ impl NetworkKind {
         NetworkKind::Residential,
     ];
 
+    /// The stored name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            NetworkKind::Vpn => "vpn",
-            NetworkKind::Datacenter => "datacenter",
-            NetworkKind::Tor => "tor",
-            NetworkKind::Residential => "residential",
-        }
+        self.into()
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+        s.parse().ok()
     }
 
     /// Words for people.

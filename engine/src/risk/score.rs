@@ -16,10 +16,10 @@
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
+use super::RiskConfig;
 use super::domain::{DisposableDomains, typo_fix};
 use super::mx::MailDomain;
 use super::network::{NetworkKind, NetworkVerdict};
-use crate::config::RiskConfig;
 
 /// Below this many sends a rate is not trusted on its own.
 pub const MIN_SENDS: i64 = 20;
@@ -122,7 +122,7 @@ fn pct(x: f64) -> String {
 }
 
 fn provider_name(provider: &str) -> &'static str {
-    crate::stats::charts::provider_label(provider)
+    crate::provider::label(provider)
 }
 
 /// Scores one order. Pure: everything it reads is passed in.
@@ -135,7 +135,7 @@ pub fn assess(
     mail_domain: &MailDomain,
 ) -> Assessment {
     let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
-    let provider = crate::stats::provider_of(email);
+    let provider = crate::provider::provider_of(email);
     let mut factors = Vec::new();
 
     let network_points = match network.kind {

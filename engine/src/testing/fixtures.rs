@@ -45,6 +45,8 @@ pub fn order_input(number: &str, email: &str) -> OrderInput {
             phone: None,
             account_kind: AccountKind::Guest,
             customer_ref: None,
+            whatsapp_opt_in: false,
+            locale: None,
         },
         client_ip: None,
         billing_address: None,

@@ -64,6 +64,8 @@ pub enum Script {
 pub struct ReceivedMessage {
     /// The MAIL FROM address, without angle brackets (empty for the null sender `<>`).
     pub mail_from: String,
+    /// The MAIL parameters after the path, as sent (e.g. `SMTPUTF8 BODY=8BITMIME`).
+    pub mail_params: String,
     /// The accepted RCPT TO addresses, as given, without angle brackets.
     pub rcpt_to: Vec<String>,
     /// The message after dot-unstuffing, CRLF line endings, the final CRLF before the
@@ -82,6 +84,8 @@ struct State {
     final_reply_delay: Duration,
     /// PIPELINING left out of the EHLO reply (see `set_pipelining`).
     no_pipelining: bool,
+    /// SMTPUTF8 offered in the EHLO reply (see `set_smtputf8`).
+    smtputf8: bool,
     /// Senders refused at MAIL (see `reject_sender`), lowercase.
     refused_senders: HashMap<String, (u16, &'static str)>,
     received: Vec<ReceivedMessage>,
@@ -191,6 +195,14 @@ impl ScriptedSmtpServer {
         self.shared.lock().no_pipelining = !on;
     }
 
+    /// Whether EHLO offers SMTPUTF8 (RFC 6531) to connections accepted from now on (it
+    /// does not unless turned on). Without it, a non-ASCII address in MAIL or RCPT is
+    /// refused with `553 5.6.7`, as RFC 6531 §3.5 has a server do; with it, only when the
+    /// MAIL command lacks the `SMTPUTF8` parameter.
+    pub fn set_smtputf8(&self, on: bool) {
+        self.shared.lock().smtputf8 = on;
+    }
+
     /// MAIL commands so far that arrived with the next command already behind them,
     /// i.e. sent pipelined.
     pub fn pipelined_mails(&self) -> usize {
@@ -281,6 +293,10 @@ async fn accept_loop(
 #[derive(Default)]
 struct Transaction {
     mail_from: Option<String>,
+    /// The MAIL parameters after the path.
+    mail_params: String,
+    /// MAIL came with `SMTPUTF8` and the server offered it.
+    utf8: bool,
     rcpt_to: Vec<String>,
     /// The first DATA-stage rejection scripted for an accepted recipient.
     data_reply: Option<(u16, String)>,
@@ -374,14 +390,17 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) -> std::io::R
         let answer = match verb.as_str() {
             "EHLO" => {
                 tx = Transaction::default();
-                let pipelining = if shared.lock().no_pipelining {
-                    ""
-                } else {
-                    "\nPIPELINING"
+                let (no_pipelining, smtputf8) = {
+                    let state = shared.lock();
+                    (state.no_pipelining, state.smtputf8)
                 };
+                let pipelining = if no_pipelining { "" } else { "\nPIPELINING" };
+                let utf8 = if smtputf8 { "\nSMTPUTF8" } else { "" };
                 reply(
                     250,
-                    &format!("{HOSTNAME} greets {args}\nSIZE {MAX_MESSAGE}{pipelining}\n8BITMIME"),
+                    &format!(
+                        "{HOSTNAME} greets {args}\nSIZE {MAX_MESSAGE}{pipelining}\n8BITMIME{utf8}"
+                    ),
                 )
             }
             "HELO" => {
@@ -398,6 +417,14 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) -> std::io::R
                 } else if !upper.starts_with("FROM:") {
                     reply(501, "5.5.4 Syntax: MAIL FROM:<address>")
                 } else if let Some(from) = path_arg(args) {
+                    let params = args
+                        .split_once('>')
+                        .map_or("", |(_, p)| p.trim())
+                        .to_string();
+                    tx.utf8 = shared.lock().smtputf8
+                        && params
+                            .split_ascii_whitespace()
+                            .any(|p| p.eq_ignore_ascii_case("SMTPUTF8"));
                     let refused = shared
                         .lock()
                         .refused_senders
@@ -405,8 +432,12 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) -> std::io::R
                         .copied();
                     match refused {
                         Some((code, text)) => reply(code, text),
+                        None if !from.is_ascii() && !tx.utf8 => {
+                            reply(553, "5.6.7 Non-ASCII address needs SMTPUTF8")
+                        }
                         None => {
                             tx.mail_from = Some(from);
+                            tx.mail_params = params;
                             reply(250, "2.1.0 Ok")
                         }
                     }
@@ -422,6 +453,11 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) -> std::io::R
                     reply(452, "4.5.3 Error: too many recipients")
                 } else if !upper.starts_with("TO:") {
                     reply(501, "5.5.4 Syntax: RCPT TO:<address>")
+                } else if let Some(to) = path_arg(args)
+                    && !to.is_ascii()
+                    && !tx.utf8
+                {
+                    reply(553, "5.6.7 Non-ASCII address needs SMTPUTF8")
                 } else if let Some(to) = path_arg(args) {
                     match shared.next_script(&to) {
                         Script::Accept => {
@@ -469,6 +505,7 @@ async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) -> std::io::R
                                 let mut state = shared.lock();
                                 state.received.push(ReceivedMessage {
                                     mail_from: tx.mail_from.unwrap_or_default(),
+                                    mail_params: tx.mail_params,
                                     rcpt_to: tx.rcpt_to,
                                     data,
                                     received_at: Instant::now(),

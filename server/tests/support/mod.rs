@@ -2,7 +2,10 @@
 //! loopback port, on a fresh database of each backend.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod serve;
+pub mod shop_api;
+pub mod whatsapp;
 
 use app::ssr::AppState;
 use engine::accounts::{NewUser, Role, create_user};
@@ -179,6 +182,8 @@ pub fn order(
             phone: None,
             account_kind: kind,
             customer_ref: customer_ref.map(Into::into),
+            whatsapp_opt_in: false,
+            locale: None,
         },
         client_ip: None,
         billing_address: None,
