@@ -23,6 +23,9 @@ network_lists = [
 # between them (its own behaviour is tested in engine/tests/reputation.rs).
 [pool_health]
 min_sends = 1000000
+# WhatsApp links to customers who opted in are kept on the Outbox page.
+[whatsapp]
+provider = "capture"
 EOF
 export REBOUND_CONFIG="$data/rebound.toml"
 bin="$root/target/debug/rebound"

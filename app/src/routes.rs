@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 
-use crate::components::layout::StaffLayout;
+use crate::components::layout::{AGENTS_AND_MANAGERS, Access, MANAGERS, StaffLayout};
 use crate::pages;
 
 /// `lazy_page!(Route => view)`: a unit struct `Route` whose lazily loaded view
@@ -35,18 +35,22 @@ macro_rules! lazy_page {
 
 lazy_page!(Login => view! { <pages::login::LoginPage/> });
 lazy_page!(ReceiptLink => view! { <pages::receipt_link::ReceiptLinkView/> });
+// The role checks: each staff page names who may open it (`Access`); any other
+// role gets the refusal page with HTTP 403. The server functions behind each
+// page check the role again on every call.
 lazy_page!(Home => view! { <StaffLayout><pages::home::HomePage/></StaffLayout> });
-lazy_page!(Users => view! { <StaffLayout><pages::users::UsersPage/></StaffLayout> });
-lazy_page!(Audit => view! { <StaffLayout><pages::audit::AuditPage/></StaffLayout> });
-lazy_page!(Outbox => view! { <StaffLayout><pages::outbox::OutboxPage/></StaffLayout> });
-lazy_page!(AdminWebhooks => view! { <StaffLayout><pages::admin_webhooks::AdminWebhooksPage/></StaffLayout> });
-lazy_page!(ApiKeys => view! { <StaffLayout><pages::api_keys::ApiKeysPage/></StaffLayout> });
-lazy_page!(Rules => view! { <StaffLayout><pages::rules::RulesPage/></StaffLayout> });
-lazy_page!(Suppressions => view! { <StaffLayout><pages::suppressions::SuppressionsPage/></StaffLayout> });
-lazy_page!(Pools => view! { <StaffLayout><pages::pools::PoolsPage/></StaffLayout> });
-lazy_page!(Trends => view! { <StaffLayout><pages::trends::TrendsPage/></StaffLayout> });
-lazy_page!(Held => view! { <StaffLayout><pages::held::HeldPage/></StaffLayout> });
-lazy_page!(Flagged => view! { <StaffLayout><pages::flagged::FlaggedPage/></StaffLayout> });
-lazy_page!(Search => view! { <StaffLayout><pages::search::SearchPage/></StaffLayout> });
-lazy_page!(Orders => view! { <StaffLayout><pages::orders::OrdersPage/></StaffLayout> });
-lazy_page!(Order => view! { <StaffLayout><pages::order::OrderPage/></StaffLayout> });
+lazy_page!(Users => view! { <StaffLayout access=Access::Admins><pages::users::UsersPage/></StaffLayout> });
+lazy_page!(Audit => view! { <StaffLayout access=Access::Admins><pages::audit::AuditPage/></StaffLayout> });
+lazy_page!(Outbox => view! { <StaffLayout access=Access::Admins><pages::outbox::OutboxPage/></StaffLayout> });
+lazy_page!(AdminWebhooks => view! { <StaffLayout access=Access::Admins><pages::admin_webhooks::AdminWebhooksPage/></StaffLayout> });
+lazy_page!(ApiKeys => view! { <StaffLayout access=Access::Admins><pages::api_keys::ApiKeysPage/></StaffLayout> });
+lazy_page!(Rules => view! { <StaffLayout access=Access::Admins><pages::rules::RulesPage/></StaffLayout> });
+lazy_page!(Suppressions => view! { <StaffLayout access=AGENTS_AND_MANAGERS><pages::suppressions::SuppressionsPage/></StaffLayout> });
+lazy_page!(Pools => view! { <StaffLayout access=MANAGERS><pages::pools::PoolsPage/></StaffLayout> });
+lazy_page!(Trends => view! { <StaffLayout access=MANAGERS><pages::trends::TrendsPage/></StaffLayout> });
+// Managers read the held queue (no action buttons); agents work it.
+lazy_page!(Held => view! { <StaffLayout access=AGENTS_AND_MANAGERS><pages::held::HeldPage/></StaffLayout> });
+lazy_page!(Flagged => view! { <StaffLayout access=AGENTS_AND_MANAGERS><pages::flagged::FlaggedPage/></StaffLayout> });
+lazy_page!(Search => view! { <StaffLayout access=AGENTS_AND_MANAGERS><pages::search::SearchPage/></StaffLayout> });
+lazy_page!(Orders => view! { <StaffLayout access=AGENTS_AND_MANAGERS><pages::orders::OrdersPage/></StaffLayout> });
+lazy_page!(Order => view! { <StaffLayout access=AGENTS_AND_MANAGERS><pages::order::OrderPage/></StaffLayout> });

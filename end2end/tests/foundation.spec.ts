@@ -17,7 +17,8 @@ test('a wrong password shows a clear error and no account hint', async ({ page }
 
 test('the admin signs in, sees users and the audit log', async ({ page }, info) => {
   await login(page, info, 'admin@e2e.test');
-  await expect(page.getByRole('heading', { name: /Welcome, E2E admin/ })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Overview', level: 1 })).toBeVisible();
+  await expect(page.getByText(/Welcome, E2E admin\./)).toBeVisible();
   await page.getByRole('link', { name: 'Users' }).click();
   await expect(page).toHaveURL(/\/admin\/users$/);
   await ready(page, info);
@@ -80,15 +81,17 @@ test('no-js: the role form still saves with a plain post', async ({ page }, info
 
 test('an agent cannot reach user management', async ({ page }, info) => {
   await login(page, info, 'agent@e2e.test');
-  await expect(page.getByRole('heading', { name: /Welcome/ })).toBeVisible();
+  await expect(page.getByText(/^Welcome, /)).toBeVisible();
   await expect(page.getByRole('link', { name: 'Users' })).toHaveCount(0);
-  await page.goto('/admin/users');
-  await expect(page.getByRole('alert')).toHaveText('Your role does not allow this action.');
+  const res = await page.goto('/admin/users');
+  expect(res?.status()).toBe(403);
+  await expect(page.getByRole('heading', { name: 'This page is not for your role' })).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Main' })).toBeAttached();
 });
 
 test('signing out ends the session', async ({ page }, info) => {
   await login(page, info, 'manager@e2e.test', PASSWORD);
-  await expect(page.getByRole('heading', { name: /Welcome/ })).toBeVisible();
+  await expect(page.getByText(/^Welcome, /)).toBeVisible();
   await ready(page, info);
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login/);

@@ -1,43 +1,23 @@
-import { test, expect, request as playwrightRequest } from '@playwright/test';
-import { createApiKey, login, ready, screenshot, seriousA11yViolations, isHydrated } from './helpers';
+import { test, expect } from '@playwright/test';
+import { login, postAccepted, postDsn, ready, screenshot, seriousA11yViolations, isHydrated, shopApi } from './helpers';
 
 // A guest's address is dead: the order goes straight to the support queue as
 // critical. An agent takes it, texts a fresh link (captured in the dev
 // outbox), logs the call as reached, and the case leaves the queue.
 test('an agent works a critical held order from the queue', async ({ page, browser }, info) => {
   await login(page, info, 'admin@e2e.test');
-  const secret = await createApiKey(page, info, `held ${info.project.name}`);
-  const api = await playwrightRequest.newContext({
-    baseURL: info.project.use.baseURL,
-    extraHTTPHeaders: { Authorization: `Bearer ${secret}` },
-  });
+  const api = await shopApi(page, info, `held ${info.project.name}`);
   const number = `HQ-${info.project.name}-${Date.now()}`;
   const email = `gone-${Date.now()}@example.net`;
-  expect((await api.post('/api/v1/orders', {
-    data: {
-      order_number: number,
-      placed_at: '2026-11-27T21:00:00Z',
-      currency: 'USD',
-      items: [{ name: 'Desk', quantity: 1, unit_price: 25000 }],
-      totals: { subtotal: 25000, total: 25000 },
-      customer: { email, name: 'Hal Held', phone: '+15551230000', account_kind: 'social' },
-    },
-  })).status()).toBe(202);
-  let messageId = '';
-  await expect.poll(async () => {
-    const body = await (await api.get(`/api/v1/orders/${number}`)).json();
-    messageId = body.attempts?.[0]?.message_id ?? '';
-    return body.status;
-  }).toBe('accepted');
-  const dsn = [
-    'From: MAILER-DAEMON@mx.example.net', 'To: bounce@bounce.rebound.local', 'Subject: Undeliverable',
-    'MIME-Version: 1.0', 'Content-Type: multipart/report; report-type=delivery-status; boundary="B"', '',
-    '--B', 'Content-Type: message/delivery-status', '', 'Reporting-MTA: dns; mx.example.net', '',
-    `Final-Recipient: rfc822; ${email}`, 'Action: failed', 'Status: 5.1.1',
-    'Diagnostic-Code: smtp; 550 5.1.1 The email account that you tried to reach does not exist', '',
-    '--B', 'Content-Type: text/rfc822-headers', '', `Message-ID: <${messageId}>`, '', '--B--', '',
-  ].join('\r\n');
-  expect((await api.post('/api/v1/inbound/bounce', { headers: { 'Content-Type': 'message/rfc822' }, data: dsn })).status()).toBe(202);
+  const messageId = await postAccepted(api, {
+    order_number: number,
+    placed_at: '2026-11-27T21:00:00Z',
+    currency: 'USD',
+    items: [{ name: 'Desk', quantity: 1, unit_price: 25000 }],
+    totals: { subtotal: 25000, total: 25000 },
+    customer: { email, name: 'Hal Held', phone: '+15551230000', account_kind: 'social' },
+  });
+  await postDsn(api, email, messageId, '5.1.1', '550 5.1.1 The email account that you tried to reach does not exist');
   await expect.poll(async () => (await (await api.get(`/api/v1/orders/${number}`)).json()).fallback).toBe('critical');
 
   const agentContext = await browser.newContext({ javaScriptEnabled: isHydrated(info) });

@@ -130,10 +130,15 @@ async fn overview_trends_and_charts_by_role() {
         let (status, _, _, html) = get(&agent, url("/")).await;
         assert_eq!(status, 200);
         assert!(html.contains("Delivery overview"), "[{b}] {html}");
-        assert!(html.contains("Held now: 1"), "[{b}] {html}");
-        let (_, _, _, html) = get(&agent, url("/trends")).await;
         assert!(
-            html.contains("Your role does not allow this action."),
+            html.contains("Orders held, not yet reached: 1"),
+            "[{b}] {html}"
+        );
+        assert!(html.contains("Cases needing an agent"), "[{b}] {html}");
+        let (status, _, _, html) = get(&agent, url("/trends")).await;
+        assert_eq!(status, 403, "[{b}] agents are refused the Trends page");
+        assert!(
+            html.contains("This page is not for your role"),
             "[{b}] {html}"
         );
 
@@ -142,11 +147,19 @@ async fn overview_trends_and_charts_by_role() {
             srv.login(&manager, "manager@example.com", PASSWORD).await.0,
             200
         );
-        // Overview: 2 bounces of 5 sent (critical), 1 complaint of 3 accepted, 2 of 4 reached.
+        // Overview: 2 bounces of 5 sent, 1 complaint of 3 accepted, 2 of 4
+        // reached: rates shown, but too few sends to call any of them critical.
         let (_, _, _, html) = get(&manager, url("/")).await;
-        assert!(html.contains("40.0 % · Critical"), "[{b}] {html}");
+        assert!(html.contains("40.0 % · Too few to rate"), "[{b}] {html}");
         assert!(html.contains("2 of 5 sent"), "[{b}] {html}");
-        assert!(html.contains("33.33 % · Critical"), "[{b}] {html}");
+        assert!(html.contains("33.33 % · Too few to rate"), "[{b}] {html}");
+        assert!(!html.contains("· Critical"), "[{b}] {html}");
+        for key in ["reach", "bounce", "complaint", "ttr", "cases"] {
+            assert!(
+                html.contains(&format!("data-testid=\"kpi-{key}\"")),
+                "[{b}] tile {key}: {html}"
+            );
+        }
         assert!(
             html.contains("Warning at 5 %, critical at 10 % of sent"),
             "[{b}] {html}"
@@ -160,14 +173,34 @@ async fn overview_trends_and_charts_by_role() {
         assert_eq!(status, 200);
         for kind in engine::stats::charts::ChartKind::ALL {
             assert!(
-                html.contains(&format!("src=\"/charts/{}.svg?days=7\"", kind.name())),
+                html.contains(&format!("data-chart=\"{}\"", kind.name())),
                 "[{b}] {html}"
             );
             assert!(html.contains(&format!("/charts/{}.csv?days=7", kind.name())));
+            // Drawn inline twice (desktop, phone), named by its description.
+            assert_eq!(
+                html.matches(&format!(
+                    "role=\"img\" aria-label=\"{}\"",
+                    kind.description()
+                ))
+                .count(),
+                2,
+                "[{b}] {}: {html}",
+                kind.name()
+            );
         }
+        // The hydration data carries no drawing: every svg_wide is empty.
+        let (all, empty) = (
+            html.matches(r#"\"svg_wide\":\""#).count(),
+            html.matches(r#"\"svg_wide\":\"\""#).count(),
+        );
+        assert!(all > 0 && all == empty, "[{b}] {all} vs {empty}");
         assert!(html.contains("all classes 40.0 % (2 of 5)"), "[{b}] {html}");
-        // The SVG is only in the <img>, not inlined in the page or its hydration data.
-        assert!(!html.contains("<svg"), "[{b}] chart inlined in the page");
+        // Each point's sample on hover; 5 sends is too few to rate.
+        assert!(
+            html.contains("all classes: 40.0 % (2 of 5 sent), fewer than 20: not rated</title>"),
+            "[{b}] {html}"
+        );
 
         for kind in engine::stats::charts::ChartKind::ALL {
             let (status, ct, _, body) = get(
@@ -203,13 +236,16 @@ async fn overview_trends_and_charts_by_role() {
         );
         let csv = res.text().await.unwrap_or_default();
         let lines: Vec<&str> = csv.lines().collect();
-        assert_eq!(lines[0], "date,series,percent,count,of", "[{b}] {csv}");
+        assert_eq!(
+            lines[0], "date,series,percent,count,of,rated",
+            "[{b}] {csv}"
+        );
         assert_eq!(lines.len(), 1 + 7 * 5, "[{b}] 7 days x 5 series: {csv}");
         for expected in [
-            format!("{day},all classes,40.00,2,5"),
-            format!("{day},recipient permanent,20.00,1,5"),
-            format!("{day},sender reputation,20.00,1,5"),
-            format!("{day},transient,0.00,0,5"),
+            format!("{day},all classes,40.00,2,5,no"),
+            format!("{day},recipient permanent,20.00,1,5,no"),
+            format!("{day},sender reputation,20.00,1,5,no"),
+            format!("{day},transient,0.00,0,5,no"),
         ] {
             assert!(
                 lines.contains(&expected.as_str()),
@@ -220,15 +256,15 @@ async fn overview_trends_and_charts_by_role() {
         assert_eq!(
             retry.lines().collect::<Vec<_>>(),
             vec![
-                "attempt,series,percent,count,of",
-                "1,accepted,50.00,2,4",
-                "2,accepted,100.00,1,1"
+                "attempt,series,percent,count,of,rated",
+                "1,accepted,50.00,2,4,no",
+                "2,accepted,100.00,1,1,no"
             ],
             "[{b}]"
         );
         let (_, _, _, reach) = get(&manager, url("/charts/reach.csv?days=7")).await;
         assert!(
-            reach.contains(&format!("{day},reached,50.00,2,4")),
+            reach.contains(&format!("{day},reached,50.00,2,4,no")),
             "[{b}] {reach}"
         );
         // A custom range: the page links its charts with it, and the CSV has
@@ -268,7 +304,7 @@ async fn overview_trends_and_charts_by_role() {
             "[{b}] one day x 5 series: {csv}"
         );
         assert!(
-            csv.contains(&format!("{day},all classes,40.00,2,5")),
+            csv.contains(&format!("{day},all classes,40.00,2,5,no")),
             "[{b}] {csv}"
         );
         for (query, says) in [

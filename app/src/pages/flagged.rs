@@ -146,7 +146,7 @@ pub fn FlaggedPage() -> impl IntoView {
                                         <tr>
                                             <td><a href=format!("/orders/{}", o.order_number)>{o.order_number.clone()}</a></td>
                                             <td class="nowrap">{o.placed_at}</td>
-                                            <td>{o.customer_email}</td>
+                                            <td class="email">{o.customer_email}</td>
                                             <td>{o.network_label}</td>
                                             <td class="num">{o.risk_score.map(|s| s.to_string()).unwrap_or_else(|| "–".into())}</td>
                                             <td>{o.provider}</td>

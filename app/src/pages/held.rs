@@ -1,19 +1,25 @@
-//! The held queue: orders email could not reach, most urgent first, with the
-//! SLA clock and what the automatic fallback already did. Agents act per row
-//! or on several selected rows at once. The list refreshes after every action
-//! and, while the page is open, every few seconds (so an agent sees what
-//! colleagues took or resolved), without a page reload; it holds still while
-//! the agent is typing in one of its fields.
+//! The held queue: the cases needing an agent, most urgent first, with the SLA
+//! clock and what the automatic fallback already did. (An order is *held*
+//! when email could not deliver its receipt; the fallback settles most held
+//! orders by itself, and only the ones it cannot become cases here.) Agents
+//! act per row or on several selected rows at once; managers read the queue
+//! without action buttons. Each action answers with one notice naming the
+//! order(s), also after a plain form post (the redirect carries it). The list
+//! refreshes after every action and, while the page is open, every few
+//! seconds, holding still while the agent is typing in one of its fields.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
-use crate::components::status::{ActionStatus, ErrorNotice};
+use crate::components::status::ErrorNotice;
+use crate::error::AppError;
+use crate::server_fns::auth::current_user;
 use crate::server_fns::support::{
-    BulkHeld, LogCall, MAX_BULK, QUEUE_LIMIT, RegenerateLink, ResendViaPool, ResolveCase,
-    SendSmsLink, StartCall, TakeCase, list_held, list_resend_pools,
+    BulkHeld, Done, EmailLink, Level, LogCall, MAX_BULK, QUEUE_LIMIT, ResendViaPool, ResolveCase,
+    SendSmsLink, SendWhatsappLink, StartCall, TakeCase, list_held, list_resend_pools,
 };
-use crate::types::{BulkOutcome, HeldRow, PoolChoice};
+use crate::types::{HeldRow, PoolChoice, Role};
 
 /// How often an open held queue asks for the latest rows.
 pub const LIVE_REFRESH_SECS: u64 = 10;
@@ -23,25 +29,112 @@ pub const LIVE_REFRESH_SECS: u64 = 10;
 struct Actions {
     take: ServerAction<TakeCase>,
     sms: ServerAction<SendSmsLink>,
+    whatsapp: ServerAction<SendWhatsappLink>,
     call: ServerAction<StartCall>,
     log: ServerAction<LogCall>,
-    regen: ServerAction<RegenerateLink>,
+    email: ServerAction<EmailLink>,
     resend: ServerAction<ResendViaPool>,
     resolve: ServerAction<ResolveCase>,
+    bulk: ServerAction<BulkHeld>,
+}
+
+impl Actions {
+    fn new() -> Self {
+        Actions {
+            take: ServerAction::new(),
+            sms: ServerAction::new(),
+            whatsapp: ServerAction::new(),
+            call: ServerAction::new(),
+            log: ServerAction::new(),
+            email: ServerAction::new(),
+            resend: ServerAction::new(),
+            resolve: ServerAction::new(),
+            bulk: ServerAction::new(),
+        }
+    }
+
+    /// Changes whenever any action finishes (the list refetches).
+    fn version(&self) -> [usize; 9] {
+        [
+            self.take.version().get(),
+            self.sms.version().get(),
+            self.whatsapp.version().get(),
+            self.call.version().get(),
+            self.log.version().get(),
+            self.email.version().get(),
+            self.resend.version().get(),
+            self.resolve.version().get(),
+            self.bulk.version().get(),
+        ]
+    }
+
+    /// Every action's latest answer (the server's render shows a refused
+    /// plain form post's error from here).
+    fn values(&self) -> Vec<Option<Result<Done, AppError>>> {
+        vec![
+            self.take.value().get(),
+            self.sms.value().get(),
+            self.whatsapp.value().get(),
+            self.call.value().get(),
+            self.log.value().get(),
+            self.email.value().get(),
+            self.resend.value().get(),
+            self.resolve.value().get(),
+            self.bulk.value().get(),
+        ]
+    }
 }
 
 #[component]
 pub fn HeldPage() -> impl IntoView {
-    let a = Actions {
-        take: ServerAction::<TakeCase>::new(),
-        sms: ServerAction::<SendSmsLink>::new(),
-        call: ServerAction::<StartCall>::new(),
-        log: ServerAction::<LogCall>::new(),
-        regen: ServerAction::<RegenerateLink>::new(),
-        resend: ServerAction::<ResendViaPool>::new(),
-        resolve: ServerAction::<ResolveCase>::new(),
+    let user = crate::resource::resource(|| (), |_| current_user());
+    view! {
+        <Title text="Held queue · Rebound"/>
+        <h1>"Held queue: cases needing an agent"</h1>
+        <p class="muted lede">
+            "An order is held when email could not deliver its receipt. The automatic fallback (a secure link through the masked sender, a text, an account notification) settles most held orders by itself; the ones it cannot settle are the cases below. Most urgent first. "
+            {format!("The list updates itself every {LIVE_REFRESH_SECS} seconds while it is open")}
+            <noscript>" (with JavaScript off, "<a href="/held">"reload it"</a>")"</noscript>"."
+        </p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            // A `Suspend`, not a closure: the server walks a closure once per
+            // pass, which would build the queue (and its resources) each time.
+            {Suspend::new(async move {
+                let can_act = matches!(user.await, Ok(Some(u)) if u.role != Role::Manager);
+                view! { <HeldQueue can_act/> }
+            })}
+        </Suspense>
+    }
+}
+
+/// The notice, the bulk bar (agents) and the cases.
+#[component]
+fn HeldQueue(can_act: bool) -> impl IntoView {
+    let a = Actions::new();
+    // One notice: the latest action's answer replaces the one before.
+    let notice = RwSignal::new(None::<Result<Done, AppError>>);
+    macro_rules! follow {
+        ($($action:ident),*) => {$(
+            let action = a.$action;
+            Effect::new(move |_| {
+                if let Some(v) = action.value().get() {
+                    notice.set(Some(v));
+                }
+            });
+        )*};
+    }
+    follow!(take, sms, whatsapp, call, log, email, resend, resolve, bulk);
+    let query = use_query_map();
+    let shown = move || {
+        notice
+            .get()
+            .or_else(|| a.values().into_iter().flatten().next())
+            .or_else(|| {
+                query.with(|q| {
+                    Done::from_query(q.get("done"), q.get("orders"), q.get("failed")).map(Ok)
+                })
+            })
     };
-    let bulk = ServerAction::<BulkHeld>::new();
     // Live updates: a tick every few seconds refetches the rows, skipped while
     // the agent is typing in a field or has a list open (a redraw would throw
     // the half-typed note or the open choice away).
@@ -72,50 +165,88 @@ pub fn HeldPage() -> impl IntoView {
             on_cleanup(move || handle.clear());
         }
     }
-    let rows = crate::resource::resource(
-        move || {
-            (
-                tick.get(),
-                a.take.version().get(),
-                a.sms.version().get(),
-                a.call.version().get(),
-                a.log.version().get(),
-                a.regen.version().get(),
-                a.resend.version().get(),
-                a.resolve.version().get(),
-                bulk.version().get(),
-            )
+    let rows = crate::resource::resource(move || (tick.get(), a.version()), |_| list_held());
+    // Managers may not re-send: their page does not ask for the pools.
+    let pools = crate::resource::resource(
+        move || can_act,
+        |act| async move {
+            if act {
+                list_resend_pools().await.unwrap_or_default()
+            } else {
+                Vec::new()
+            }
         },
-        |_| list_held(),
     );
-    let pools = crate::resource::resource(|| (), |_| list_resend_pools());
     // The selection survives the live refreshes (rows are redrawn, this is not).
     let selected = RwSignal::new(Vec::<String>::new());
     Effect::new(move |_| {
-        if let Some(Ok(_)) = bulk.value().get() {
+        if let Some(Ok(_)) = a.bulk.value().get() {
             selected.set(Vec::new());
         }
     });
     view! {
-        <Title text="Held queue · Rebound"/>
-        <h1>"Held queue"</h1>
-        <p class="muted">
-            "Receipts email could not deliver and the automatic fallback could not settle. Most urgent first. "
-            {format!("This list updates itself every {LIVE_REFRESH_SECS} seconds while it is open")}
-            <noscript>" (with JavaScript off, "<a href="/held">"reload it"</a>")"</noscript>"."
-        </p>
-        <ActionStatus value=Signal::derive(move || a.take.value().get()) success=Signal::derive(|| "You are on it.".to_string())/>
-        <ActionStatus value=Signal::derive(move || a.sms.value().get()) success=Signal::derive(|| "A fresh link was texted to the customer.".to_string())/>
-        <ActionStatus value=Signal::derive(move || a.call.value().get()) success=Signal::derive(|| "The call was started.".to_string())/>
-        <ActionStatus value=Signal::derive(move || a.log.value().get()) success=Signal::derive(|| "Call outcome logged.".to_string())/>
-        <ActionStatus value=Signal::derive(move || a.regen.value().get()) success=Signal::derive(|| "Earlier links revoked; a fresh link is on its way to the order's email.".to_string())/>
-        <ActionStatus value=Signal::derive(move || a.resend.value().get()) success=Signal::derive(|| "A fresh link is on its way through the pool you chose.".to_string())/>
-        <ActionStatus value=Signal::derive(move || a.resolve.value().get()) success=Signal::derive(|| "Resolved.".to_string())/>
-        {move || match bulk.value().get() {
-            Some(Ok(out)) => view! { <BulkReport out/> }.into_any(),
-            Some(Err(e)) => view! { <ErrorNotice error=e/> }.into_any(),
-            None => ().into_any(),
+        <div class="held-notice">{move || shown().map(|r| match r {
+            Ok(done) => view! { <DoneNotice done/> }.into_any(),
+            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+        })}</div>
+        {if can_act {
+            view! { <BulkBar bulk=a.bulk selected/> }.into_any()
+        } else {
+            view! {
+                <p class="notice info" role="note">"You can read the queue; support agents work the cases (take them, reach the customer, resolve them)."</p>
+            }.into_any()
         }}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let pools = pools.await;
+                match rows.await {
+                    Ok(list) if list.is_empty() => view! { <p class="notice ok" role="status">"No case needs an agent. Every held customer has a way to the receipt."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <p class="queue-count" data-testid="cases-count">{match list.len() {
+                            1 => "1 case needs an agent.".to_string(),
+                            n if n >= QUEUE_LIMIT => format!("The {QUEUE_LIMIT} most urgent cases; resolved cases make room for the next."),
+                            n => format!("{n} cases need an agent."),
+                        }}</p>
+                        <ul class="held-list">
+                            {list.into_iter().enumerate().map(|(i, r)| view! { <HeldItem i r a pools=pools.clone() selected can_act/> }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// One action's answer: green when something was done, amber when nothing
+/// was; the orders it could not do, with why, as an alert.
+#[component]
+pub fn DoneNotice(done: Done) -> impl IntoView {
+    let class = match done.level() {
+        Level::Ok => "notice ok",
+        Level::Nothing => "notice warn",
+    };
+    let text = done.text();
+    let failed = (!done.failed.is_empty()).then(|| {
+        view! {
+            <div class="notice error" role="alert">
+                <p>{match done.failed.len() {
+                    1 => "1 order could not be done:".to_string(),
+                    n => format!("{n} orders could not be done:"),
+                }}</p>
+                <ul>{done.failed.into_iter().map(|(n, why)| view! { <li>{format!("{n}: {why}")}</li> }).collect_view()}</ul>
+            </div>
+        }
+    });
+    view! {
+        <p class=class role="status" data-testid="action-notice">{text}</p>
+        {failed}
+    }
+}
+
+#[component]
+fn BulkBar(bulk: ServerAction<BulkHeld>, selected: RwSignal<Vec<String>>) -> impl IntoView {
+    view! {
         <ActionForm action=bulk attr:id="bulk-form" attr:class="card bulk-bar">
             <fieldset>
                 <legend>"Selected orders"</legend>
@@ -127,7 +258,7 @@ pub fn HeldPage() -> impl IntoView {
                 <label for="bulk-action">"Action"</label>
                 <select id="bulk-action" name="action">
                     <option value="take">"I'm on them"</option>
-                    <option value="regenerate">"Regenerate links (email)"</option>
+                    <option value="email">"E-mail each a fresh link (earlier links keep working)"</option>
                     <option value="resolve">"Resolve with note"</option>
                 </select>
                 <label for="bulk-note">"Note (for resolve)"</label>
@@ -135,46 +266,6 @@ pub fn HeldPage() -> impl IntoView {
                 <button type="submit" class="small">"Apply to selected"</button>
             </fieldset>
         </ActionForm>
-        <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                let pools = pools.await.unwrap_or_default();
-                match rows.await {
-                    Ok(list) if list.is_empty() => view! { <p class="notice ok" role="status">"Nothing is held. Every customer has a way to their receipt."</p> }.into_any(),
-                    Ok(list) => view! {
-                        {(list.len() >= QUEUE_LIMIT).then(|| view! {
-                            <p class="notice" role="note">{format!(
-                                "Showing the {QUEUE_LIMIT} most urgent open cases; the Overview counts them all. Resolved cases make room for the next."
-                            )}</p>
-                        })}
-                        <ul class="held-list">
-                            {list.into_iter().enumerate().map(|(i, r)| view! { <HeldItem i r a pools=pools.clone() selected/> }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
-                }
-            })}
-        </Transition>
-    }
-}
-
-/// What a bulk action did: a count, and each order it could not do with why.
-#[component]
-fn BulkReport(out: BulkOutcome) -> impl IntoView {
-    let done = match out.done.len() {
-        1 => format!("1 order {}.", out.action),
-        n => format!("{n} orders {}.", out.action),
-    };
-    let failed = (!out.failed.is_empty()).then(|| {
-        view! {
-            <div class="notice error" role="alert">
-                <p>{format!("{} could not be done:", out.failed.len())}</p>
-                <ul>{out.failed.into_iter().map(|(n, why)| view! { <li>{format!("{n}: {why}")}</li> }).collect_view()}</ul>
-            </div>
-        }
-    });
-    view! {
-        <p class="notice ok" role="status">{done}</p>
-        {failed}
     }
 }
 
@@ -185,90 +276,54 @@ fn HeldItem(
     a: Actions,
     pools: Vec<PoolChoice>,
     selected: RwSignal<Vec<String>>,
+    can_act: bool,
 ) -> impl IntoView {
     let n = r.order_number.clone();
-    let heading_id = format!("held-{}", n);
+    let heading_id = format!("held-{n}");
     let labelled_by = heading_id.clone();
-    let href = format!("/orders/{n}");
-    let title = format!("Order {n}");
-    let Actions {
-        take,
-        sms,
-        call,
-        log,
-        regen,
-        resend,
-        resolve,
-    } = a;
-    let [
-        n_take,
-        n_sms,
-        n_call,
-        n_regen,
-        n_log,
-        n_resolve,
-        n_resend,
-        n_check,
-    ] = std::array::from_fn(|_| n.clone());
-    let check_id = format!("select-{n}");
-    let pool_id = format!("pool-{n}");
-    let is_selected = {
-        let n = n.clone();
-        move || selected.with(|s| s.contains(&n))
-    };
-    let toggle = move |ev: leptos::ev::Event| {
-        let on = event_target_checked(&ev);
-        selected.update(|s| {
-            s.retain(|x| *x != n_check);
-            if on {
-                s.push(n_check.clone());
-            }
-        });
-    };
-    let phone_actions = r.has_phone.then(move || {
-        view! {
-            <ActionForm action=sms attr:class="inline">
-                <input type="hidden" name="order_number" value=n_sms/>
-                <button type="submit" class="small">"Text a fresh link"</button>
-            </ActionForm>
-            <ActionForm action=call attr:class="inline">
-                <input type="hidden" name="order_number" value=n_call/>
-                <button type="submit" class="small">"Call"</button>
-            </ActionForm>
-        }
-    });
-    // Re-send a fresh link through a pool the agent picks (when any is enabled).
-    let resend_form = (!pools.is_empty()).then(move || {
-        view! {
-                    <ActionForm action=resend attr:class="inline">
-                        <input type="hidden" name="order_number" value=n_resend/>
-                        <label for=pool_id.clone()>"Re-send via"</label>
-                        <select id=pool_id name="pool_id">
-                            {pools.into_iter().map(|p| view! { <option value=p.id.to_string()>{format!("{} ({})", p.name, p.role)}</option> }).collect_view()}
-                        </select>
-                        <button type="submit" class="small">"Re-send link"</button>
-                    </ActionForm>
-        }
-    });
-    let note_id = format!("note-{}", n);
-    let outcome_id = format!("outcome-{}", n);
     let priority = if r.priority <= 1 {
         "critical"
     } else {
         "high value"
     };
-    view! {
-        <li class="card held-item" aria-labelledby=labelled_by>
-            <div class="held-head">
+    let check = can_act.then(|| {
+        let check_id = format!("select-{n}");
+        let is_selected = {
+            let n = n.clone();
+            move || selected.with(|s| s.contains(&n))
+        };
+        let n_check = n.clone();
+        let toggle = move |ev: leptos::ev::Event| {
+            let on = event_target_checked(&ev);
+            selected.update(|s| {
+                s.retain(|x| *x != n_check);
+                if on {
+                    s.push(n_check.clone());
+                }
+            });
+        };
+        view! {
             // In the bulk form (by its id), though drawn here in the row.
             <input type="checkbox" id=check_id.clone() form="bulk-form" name=format!("order_numbers[{i}]")
                 value=n.clone() prop:checked=is_selected on:change=toggle/>
             <label for=check_id class="sr-only">{format!("Select order {n}")}</label>
-            <h2 id=heading_id class="held-title">
-                <a href=href>{title}</a>
-                " "<span class=format!("badge priority-{}", r.priority)>{priority}</span>
-                {r.reached.then(|| view! { <span class="badge state-accepted">"reached"</span> })}
-            </h2>
+        }
+    });
+    let actions = if can_act {
+        view! { <RowActions r=r.clone() a pools/> }.into_any()
+    } else {
+        ().into_any()
+    };
+    view! {
+        <li class="card held-item" aria-labelledby=labelled_by>
+            <div class="held-head">
+                {check}
+                <h2 id=heading_id class="held-title">
+                    <a href=format!("/orders/{n}")>{format!("Order {n}")}</a>
+                    " "<span class=format!("badge priority-{}", r.priority)>{priority}</span>
+                    {r.reached.then(|| view! { <span class="badge state-accepted">"reached"</span> })}
+                    {r.email_dead.then(|| view! { <span class="badge state-held">"e-mail dead"</span> })}
+                </h2>
             </div>
             <dl class="facts">
                 <dt>"Why"</dt><dd>{r.reason.clone()}</dd>
@@ -277,21 +332,96 @@ fn HeldItem(
                 <dt>"Total"</dt><dd>{r.total.clone()}</dd>
                 <dt>"Age"</dt><dd>{r.age.clone()}</dd>
                 <dt>"SLA"</dt><dd class:overdue=r.overdue>{r.sla.clone()}</dd>
-                <dt>"Working"</dt><dd>{r.working_by.clone().unwrap_or_else(|| "nobody yet".into())}</dd>
+                <dt>"Taken by"</dt><dd>{r.working_by.clone().unwrap_or_else(|| "nobody yet".into())}</dd>
             </dl>
-            <div class="held-actions">
-                <ActionForm action=take attr:class="inline">
-                    <input type="hidden" name="order_number" value=n_take/>
+            {actions}
+        </li>
+    }
+}
+
+/// An agent's buttons for one case, in the order they are used: take it,
+/// reach the customer (phone first when e-mail is dead), then log and resolve.
+#[component]
+fn RowActions(r: HeldRow, a: Actions, pools: Vec<PoolChoice>) -> impl IntoView {
+    // The order number every form of the row posts (a copyable handle, so
+    // each form's children can have their own).
+    let number = StoredValue::new(r.order_number.clone());
+    let h = move || view! { <input type="hidden" name="order_number" value=number.get_value()/> };
+    // WhatsApp first: where a customer who opted in reads their messages.
+    let whatsapp_action = r.whatsapp.then({
+        move || {
+            view! {
+                <ActionForm action=a.whatsapp attr:class="inline">
+                    {h()}
+                    <button type="submit" class="small">"Send link on WhatsApp"</button>
+                </ActionForm>
+            }
+        }
+    });
+    let phone_actions = r.has_phone.then({
+        move || {
+            view! {
+                <ActionForm action=a.sms attr:class="inline">
+                    {h()}
+                    <button type="submit" class="small">"Text a fresh link"</button>
+                </ActionForm>
+                <ActionForm action=a.call attr:class="inline">
+                    {h()}
+                    <button type="submit" class="small">"Call (then text the link)"</button>
+                </ActionForm>
+            }
+        }
+    });
+    let email_actions = (!r.email_dead).then({
+        let n = r.order_number.clone();
+        move || {
+            view! {
+                <ActionForm action=a.email attr:class="inline">
+                    {h()}
+                    <button type="submit" class="small">"E-mail a fresh link"</button>
+                </ActionForm>
+                <a class="button small" href=format!("/orders/{n}?confirm=regenerate#regenerate")>"Regenerate link…"</a>
+            }
+        }
+    });
+    let dead_hint = (r.email_dead && !r.has_phone).then(|| {
+        view! { <p class="hint-line">"The e-mail address is dead and there is no phone: resolve with a note on how the customer was reached."</p> }
+    });
+    // Re-send a fresh link through a pool the agent picks (when any is enabled).
+    let pool_id = format!("pool-{}", r.order_number);
+    let resend_form = (!pools.is_empty() && !r.email_dead).then({
+        move || {
+            view! {
+                <ActionForm action=a.resend attr:class="inline">
+                    {h()}
+                    <label for=pool_id.clone()>"Re-send via"</label>
+                    <select id=pool_id name="pool_id">
+                        {pools.into_iter().map(|p| view! { <option value=p.id.to_string()>{format!("{} ({})", p.name, p.role)}</option> }).collect_view()}
+                    </select>
+                    <button type="submit" class="small">"Re-send link"</button>
+                </ActionForm>
+            }
+        }
+    });
+    let note_id = format!("note-{}", r.order_number);
+    let outcome_id = format!("outcome-{}", r.order_number);
+    view! {
+        <div class="held-actions">
+            <div class="action-row">
+                <ActionForm action=a.take attr:class="inline">
+                    {h()}
                     <button type="submit" class="small">"I'm on it"</button>
                 </ActionForm>
+                // Channels by phone, then by e-mail (further channels go beside these).
+                {whatsapp_action}
                 {phone_actions}
-                <ActionForm action=regen attr:class="inline">
-                    <input type="hidden" name="order_number" value=n_regen/>
-                    <button type="submit" class="small">"Regenerate link"</button>
-                </ActionForm>
-                {resend_form}
-                <ActionForm action=log attr:class="inline">
-                    <input type="hidden" name="order_number" value=n_log/>
+                {email_actions}
+            </div>
+            {dead_hint}
+            {resend_form}
+            <div class="action-row">
+                <ActionForm action=a.log attr:class="inline">
+                    {h()}
                     <label for=outcome_id.clone()>"Call outcome"</label>
                     <select id=outcome_id name="outcome">
                         <option value="reached">"Reached"</option>
@@ -300,13 +430,13 @@ fn HeldItem(
                     </select>
                     <button type="submit" class="small">"Log call"</button>
                 </ActionForm>
-                <ActionForm action=resolve attr:class="inline">
-                    <input type="hidden" name="order_number" value=n_resolve/>
+                <ActionForm action=a.resolve attr:class="inline">
+                    {h()}
                     <label for=note_id.clone()>"Note"</label>
                     <input id=note_id name="note" type="text" required maxlength="2000"/>
                     <button type="submit" class="small primary">"Resolve"</button>
                 </ActionForm>
             </div>
-        </li>
+        </div>
     }
 }

@@ -5,10 +5,11 @@ use crate::components::status::ErrorNotice;
 
 use crate::server_fns::auth::current_user;
 use crate::server_fns::stats::stats_overview;
-use crate::types::{OverviewView, OverviewWindow, RateView, Role};
+use crate::types::{KpiTile, OverviewView, OverviewWindow, RateView, Role};
 
-/// Where staff land after signing in: the delivery overview (today, 7 and 30
-/// days) and what their role can reach.
+/// Where staff land after signing in: five tiles a manager reads in seconds
+/// (each with its 30-day sparkline and its state in words), the detailed
+/// numbers (today, 7 and 30 days) below, and what their role can reach.
 #[component]
 pub fn HomePage() -> impl IntoView {
     let user = crate::resource::resource(|| (), |_| current_user());
@@ -19,11 +20,11 @@ pub fn HomePage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match user.await {
                     Ok(Some(u)) => view! {
-                        <h1>"Welcome, "{u.display_name.clone()}</h1>
-                        <p>"You are signed in as "<strong>{u.email.clone()}</strong>" with the role "
+                        <h1>"Overview"</h1>
+                        <p class="muted">"Welcome, "{u.display_name.clone()}". You are signed in as "<strong class="email">{u.email.clone()}</strong>" with the role "
                             <strong>{u.role.label()}</strong>"."</p>
                         {match overview.await {
-                            Ok(o) => view! { <Overview o=o show_held_link=u.role != Role::Manager/> }.into_any(),
+                            Ok(o) => view! { <Overview o=o role=u.role/> }.into_any(),
                             Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                         }}
                         <h2>"What you can do"</h2>
@@ -58,6 +59,19 @@ pub fn HomePage() -> impl IntoView {
     }
 }
 
+/// 12345 → "12,345".
+fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
 /// A rate with its level in words and colour; the threshold on hover too.
 #[component]
 fn Rate(rate: RateView) -> impl IntoView {
@@ -70,8 +84,27 @@ fn Rate(rate: RateView) -> impl IntoView {
     }
 }
 
+/// One headline number: its value, its state in words and colour, what it
+/// was measured on, its sparkline and its thresholds.
 #[component]
-fn Overview(o: OverviewView, show_held_link: bool) -> impl IntoView {
+fn Kpi(t: KpiTile) -> impl IntoView {
+    view! {
+        <li class=format!("kpi kpi-{}", t.level) data-testid=format!("kpi-{}", t.key)>
+            <h3 class="kpi-label">{t.label}</h3>
+            <p class="kpi-value">{t.value}" "
+                <span class=format!("badge level-{}", t.level)>{t.level_label}</span>
+            </p>
+            <p class="kpi-detail">{t.detail}</p>
+            <div class="kpi-spark" inner_html=t.spark_svg></div>
+            <p class="kpi-note">{t.spark_note}". "{t.threshold}"."</p>
+            {t.link.map(|(href, text)| view! { <a href=href>{text}</a> })}
+        </li>
+    }
+}
+
+#[component]
+fn Overview(o: OverviewView, role: Role) -> impl IntoView {
+    let show_held_link = role != Role::Manager;
     let w = o.windows.clone();
     let row = move |label: &'static str,
                     hint: &'static str,
@@ -105,10 +138,17 @@ fn Overview(o: OverviewView, show_held_link: bool) -> impl IntoView {
         })
         .collect_view();
     view! {
+        <section aria-labelledby="kpis-h">
+            <h2 id="kpis-h">"The last 7 days at a glance"</h2>
+            <ul class="kpis">
+                {o.kpis.iter().cloned().map(|t| view! { <Kpi t/> }).collect_view()}
+            </ul>
+        </section>
         <section aria-labelledby="overview-h">
-            <h2 id="overview-h">"Overview"</h2>
+            <h2 id="overview-h">"Details"</h2>
             <p class="muted">"Days are UTC. The numbers come from rollups refreshed once a minute"
-                {o.refreshed.clone().map(|r| format!(" (last: {r})"))}"."</p>
+                {o.refreshed.clone().map(|r| format!(" (last: {r})"))}
+                ". A rate measured on fewer than 20 is shown but not rated."</p>
             {o.demo_data.then(|| view! {
                 <p class="notice warn">"Includes demo orders (generated history); "
                     <code>"rebound demo clear"</code>" removes them."</p>
@@ -117,15 +157,16 @@ fn Overview(o: OverviewView, show_held_link: bool) -> impl IntoView {
                 <div class="notice warn" role="alert" data-testid="pool-alerts">
                     <strong>"Sender pool alerts"</strong>
                     <ul>{o.pool_alerts.iter().map(|a| view! { <li>{a.clone()}</li> }).collect_view()}</ul>
-                    <a href="/pools">"Open the sender pools"</a>
+                    {(role != Role::Agent).then(|| view! { <a href="/pools">"Open the sender pools"</a> })}
                 </div>
             })}
             <p class="held-now" data-testid="held-now">
-                <strong>{format!("Held now: {}", o.held_now)}</strong>
+                <strong>{format!("Orders held, not yet reached: {}", o.held_now)}</strong>
                 {o.oldest_held.clone().map(|h| format!(" · oldest {h}"))}
-                {(show_held_link && o.held_now > 0).then(|| view! { " · " <a href="/held">"Open the held queue"</a> })}
+                <span class="detail block">"Email failed for these orders; most wait for a fallback (a link by SMS, a masked re-send). Only the cases needing an agent are in the held queue."</span>
+                {(show_held_link && o.held_now > 0).then(|| view! { <a href="/held">"Open the held queue"</a> })}
             </p>
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0" role="region" aria-label="Delivery overview (scrolls sideways)">
                 <table class="overview">
                     <caption>"Delivery overview"</caption>
                     <thead><tr>
@@ -133,9 +174,9 @@ fn Overview(o: OverviewView, show_held_link: bool) -> impl IntoView {
                         {o.windows.iter().map(|x| view! { <th scope="col">{x.label.clone()}</th> }).collect_view()}
                     </tr></thead>
                     <tbody>
-                        {row("Orders", "", |x| x.orders.to_string().into_any())}
-                        {row("Sent", "send attempts", |x| x.sent.to_string().into_any())}
-                        {row("Accepted", "", |x| x.accepted.to_string().into_any())}
+                        {row("Orders", "", |x| grouped(x.orders).into_any())}
+                        {row("Sent", "send attempts", |x| grouped(x.sent).into_any())}
+                        {row("Accepted", "", |x| grouped(x.accepted).into_any())}
                         {row("Bounce rate", "warning at 5 %, critical at 10 % of sent", |x| view! { <Rate rate=x.bounce.clone()/> }.into_any())}
                         {class_rows}
                         {row("Complaint rate", "warning at 0.1 %, critical at 0.3 % of accepted", |x| view! { <Rate rate=x.complaints.clone()/> }.into_any())}

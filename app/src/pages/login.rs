@@ -3,7 +3,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::server_fns::auth::Login;
-use crate::types::error_text;
 
 /// Staff sign-in. Works without JavaScript (a plain form post).
 #[component]
@@ -11,13 +10,7 @@ pub fn LoginPage() -> impl IntoView {
     let login = ServerAction::<Login>::new();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_default();
-    let error = move || {
-        login
-            .value()
-            .get()
-            .and_then(|r| r.err())
-            .map(|e| error_text(&e))
-    };
+    let error = move || login.value().get().and_then(|r| r.err()).map(|e| e.message);
     view! {
         <Title text="Sign in · Rebound"/>
         <main id="main" class="login-page">

@@ -1,27 +1,83 @@
+//! One order: what happens next, the agent's actions for it (with the
+//! regenerate confirmation that lists the links it would revoke), the
+//! customer, risk, items, every send attempt numbered 1, 2, 3 with its exact
+//! SMTP reply, bounces and the timeline, all in words. An unknown order
+//! answers 404.
+
 use leptos::prelude::*;
 use leptos_meta::Title;
-
-use crate::components::status::ErrorNotice;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::badge::StateBadge;
+use crate::components::status::ErrorNotice;
+use crate::pages::held::DoneNotice;
+use crate::pages::not_found::NotFoundBody;
+use crate::pages::order_actions::{OrderActions, ReachCard, RegenerateConfirm};
 use crate::server_fns::orders::get_order;
+use crate::server_fns::support::{Done, case_view};
 
-/// One order: items, every send attempt with its exact SMTP reply, the timeline.
 #[component]
 pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let number = move || params.read().get("number").unwrap_or_default();
-    let order = crate::resource::resource(number, get_order);
+    let acts = OrderActions::new();
+    let order =
+        crate::resource::resource(move || (number(), acts.version()), |(n, _)| get_order(n));
+    let case = crate::resource::resource(move || (number(), acts.version()), |(n, _)| case_view(n));
+    // One notice: the latest action's answer (or, after a plain form post, the
+    // one the redirect carried).
+    let notice = acts.notice();
+    let shown = move || {
+        notice
+            .get()
+            .or_else(|| acts.values().into_iter().flatten().next())
+            .or_else(|| {
+                query.with(|q| {
+                    Done::from_query(q.get("done"), q.get("orders"), q.get("failed")).map(Ok)
+                })
+            })
+    };
+    let confirm = move || {
+        query.with(|q| q.get("confirm").as_deref() == Some("regenerate"))
+            && !matches!(acts.regen.value().get(), Some(Ok(_)))
+    };
     view! {
-        <Title text="Order · Rebound"/>
+        <Title text=move || format!("Order {} · Rebound", number())/>
         <p><a href="/orders">"← Orders"</a></p>
+        <div class="order-notice">{move || shown().map(|r| match r {
+            Ok(done) => view! { <DoneNotice done/> }.into_any(),
+            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+        })}</div>
+        // "Regenerate link…" opens this (a plain link, so it works without JavaScript).
+        {move || confirm().then(|| view! {
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    case.await.ok().map(|c| view! { <RegenerateConfirm c acts/> })
+                })}
+            </Transition>
+        })}
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                let c = case.await;
                 match order.await {
+                    Err(e) => {
+                        if e.status == 404 || e.message.starts_with("There is no order") {
+                            view! { <NotFoundBody what=e.message/> }.into_any()
+                        } else {
+                            view! { <ErrorNotice error=e/> }.into_any()
+                        }
+                    }
                     Ok(d) => view! {
                         <h1>"Order "{d.order.order_number.clone()}</h1>
                         <p><StateBadge state=d.order.state.clone()/>" "{d.order.state_detail.clone()}</p>
+                        {match c {
+                            Ok(c) => view! {
+                                <p class="next-step" data-testid="next-step"><strong>"What happens next: "</strong>{c.next.clone()}</p>
+                                <ReachCard c acts/>
+                            }.into_any(),
+                            Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
+                        }}
                         <section class="card" aria-labelledby="customer-h">
                             <h2 id="customer-h">"Customer"</h2>
                             <dl class="facts">
@@ -41,7 +97,7 @@ pub fn OrderPage() -> impl IntoView {
                         </section>
                         <RiskCard risk=d.risk.clone()/>
                         <h2>"Items"</h2>
-                        <div class="table-wrap">
+                        <div class="table-wrap" tabindex="0" role="region" aria-label="Items">
                             <table>
                                 <caption class="sr-only">"Items"</caption>
                                 <thead><tr><th scope="col">"Item"</th><th scope="col">"Qty"</th><th scope="col">"Unit"</th><th scope="col">"Line"</th></tr></thead>
@@ -60,19 +116,19 @@ pub fn OrderPage() -> impl IntoView {
                             view! { <p class="muted">"No attempt yet."</p> }.into_any()
                         } else {
                             view! {
-                                <div class="table-wrap">
+                                <div class="table-wrap" tabindex="0" role="region" aria-label="Send attempts">
                                     <table>
                                         <caption class="sr-only">"Send attempts"</caption>
                                         <thead><tr>
-                                            <th scope="col">"#"</th><th scope="col">"Pool"</th><th scope="col">"Started"</th>
+                                            <th scope="col">"#"</th><th scope="col">"Sent"</th><th scope="col">"Pool"</th><th scope="col">"Started"</th>
                                             <th scope="col">"Outcome"</th><th scope="col">"SMTP reply"</th><th scope="col">"Reason / class"</th>
                                         </tr></thead>
                                         <tbody>
                                             {d.attempts.into_iter().map(|a| view! {
                                                 <tr>
-                                                    <td>{a.attempt_no}</td><td>{a.pool}</td><td class="nowrap">{a.started_at}</td>
+                                                    <td>{a.attempt_no}</td><td>{a.what}</td><td>{a.pool}</td><td class="nowrap">{a.started_at}</td>
                                                     <td>{a.outcome}</td><td><code>{a.smtp}</code></td>
-                                                    <td>{a.reason}" / "{a.class}</td>
+                                                    <td>{if a.reason.is_empty() && a.class.is_empty() { "—".to_string() } else { format!("{} / {}", a.reason, a.class) }}</td>
                                                 </tr>
                                             }).collect_view()}
                                         </tbody>
@@ -110,7 +166,6 @@ pub fn OrderPage() -> impl IntoView {
                             }).collect_view()}
                         </ol>
                     }.into_any(),
-                    Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
         </Transition>

@@ -75,23 +75,24 @@ pub fn OutboxPage() -> impl IntoView {
                     Err(e) => view! { <ErrorNotice error=e/> }.into_any(),
                 }
             })}
-            <h2 id="sms-h">"SMS and calls"</h2>
-            <p class="muted">"With "<code>"sms.provider = \"capture\""</code>" text messages and calls are kept here instead of going to Twilio."</p>
+            <h2 id="sms-h">"SMS, WhatsApp and calls"</h2>
+            <p class="muted">"With "<code>"sms.provider = \"capture\""</code>" text messages and calls, and with "
+                <code>"whatsapp.provider = \"capture\""</code>" WhatsApp messages, are kept here instead of going to Twilio."</p>
             {move || Suspend::new(async move {
                 match texts.await {
-                    Ok(rows) if rows.is_empty() => view! { <p class="muted">"No SMS or calls captured yet."</p> }.into_any(),
+                    Ok(rows) if rows.is_empty() => view! { <p class="muted">"No SMS, WhatsApp messages or calls captured yet."</p> }.into_any(),
                     Ok(rows) => view! {
                         <div class="table-wrap">
                             <table aria-labelledby="sms-h">
                                 <thead><tr>
-                                    <th scope="col">"When"</th><th scope="col">"Kind"</th><th scope="col">"To"</th>
+                                    <th scope="col">"When"</th><th scope="col">"Channel"</th><th scope="col">"To"</th>
                                     <th scope="col">"Message"</th><th scope="col">"Order"</th><th scope="col">"Requested by"</th>
                                 </tr></thead>
                                 <tbody>
                                     {rows.into_iter().map(|r| view! {
                                         <tr>
                                             <td class="nowrap">{r.created_at}</td>
-                                            <td>{if r.kind == "call" { "Call" } else { "SMS" }}</td>
+                                            <td class=format!("channel channel-{}", channel_class(&r.kind))>{channel_label(&r.kind)}</td>
                                             <td class="nowrap">{r.to}</td>
                                             <td><pre class="mail-text">{r.body}</pre></td>
                                             <td>{r.order_number.map(|n| view! { <a href=format!("/orders/{n}")>{n.clone()}</a> })}</td>
@@ -106,5 +107,23 @@ pub fn OutboxPage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The channel of a captured message as people name it.
+fn channel_label(kind: &str) -> &'static str {
+    match kind {
+        "call" => "Call",
+        "whatsapp" => "WhatsApp",
+        _ => "SMS",
+    }
+}
+
+/// The CSS class suffix of a channel (a fixed set, never the raw value).
+fn channel_class(kind: &str) -> &'static str {
+    match kind {
+        "call" => "call",
+        "whatsapp" => "whatsapp",
+        _ => "sms",
     }
 }

@@ -25,23 +25,29 @@ pub fn PoolsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match pools.await {
+                    // Six columns, so the table is whole at 1440 px: what each
+                    // pool is, how it sends, its state, its health and its week.
                     Ok(rows) => { let rows_for_edit = rows.clone(); view! {
-                        <div class="table-wrap">
-                            <table>
+                        <div class="table-wrap" tabindex="0" role="region" aria-label="Sender pools (scrolls sideways)">
+                            <table class="pools">
                                 <caption class="sr-only">"Sender pools"</caption>
                                 <thead><tr>
-                                    <th scope="col">"Name"</th><th scope="col">"Role"</th><th scope="col">"From"</th>
-                                    <th scope="col">"Relay"</th><th scope="col">"Max/s"</th><th scope="col">"State"</th>
+                                    <th scope="col">"Pool"</th><th scope="col">"Sends as"</th>
+                                    <th scope="col">"State"</th>
                                     <th scope="col">"Health (bounces · deferrals · complaints)"</th>
-                                    <th scope="col">"Accepted (7 days)"</th><th scope="col">"Complaints (7 days)"</th>
-                                    <th scope="col">"Complaint rate"</th><th scope="col">"Bounces (7 days)"</th>
+                                    <th scope="col">"Last 7 days"</th>
                                     <th scope="col">"Action"</th>
                                 </tr></thead>
                                 <tbody>
                                     {rows.into_iter().map(|p| view! {
                                         <tr>
-                                            <td>{p.name.clone()}</td><td>{p.role}</td><td>{p.from}</td>
-                                            <td><code>{p.relay}</code></td><td>{p.max_per_second}</td>
+                                            <td>
+                                                <strong>{p.name.clone()}</strong>
+                                                <span class="detail block">{format!("{} · at most {}/s", p.role, p.max_per_second)}</span>
+                                                <span class="detail block"><abbr title="International">"Int'l"</abbr>" addresses: "
+                                                    {if p.smtputf8 { "yes (SMTPUTF8)" } else { "no" }}</span>
+                                            </td>
+                                            <td>{p.from}<span class="detail block"><code>{p.relay}</code></span></td>
                                             <td>
                                                 {match (p.enabled, p.health_state.as_str()) {
                                                     (false, "paused") => "Paused by the health guard",
@@ -53,9 +59,14 @@ pub fn PoolsPage() -> impl IntoView {
                                                 {p.relay_down.clone().map(|r| view! { <strong class="detail block">{r}. Tried after every other pool until it answers.</strong> })}
                                             </td>
                                             <td><HealthWindows windows=p.health.clone()/></td>
-                                            <td>{p.accepted_7d}</td><td>{p.complaints_7d}</td>
-                                            <td class="nowrap"><ComplaintRate rate=p.complaint_rate.clone() level=p.complaint_level.clone()/></td>
-                                            <td>{bounce_summary(&p.bounces_7d)}</td>
+                                            <td>
+                                                <dl class="week">
+                                                    <dt>"Accepted (7 days)"</dt><dd>{p.accepted_7d}</dd>
+                                                    <dt>"Complaints (7 days)"</dt><dd>{p.complaints_7d}</dd>
+                                                    <dt>"Complaint rate"</dt><dd><ComplaintRate rate=p.complaint_rate.clone() level=p.complaint_level.clone()/></dd>
+                                                    <dt>"Bounces (7 days)"</dt><dd>{bounce_summary(&p.bounces_7d)}</dd>
+                                                </dl>
+                                            </td>
                                             <td>
                                                 <ActionForm action=toggle attr:class="inline">
                                                     <input type="hidden" name="pool_id" value=p.id/>
@@ -126,7 +137,7 @@ fn HealthSection(h: PoolHealthView) -> impl IntoView {
                 view! { <p class="muted">"No pool is slowed for any provider now."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap"><table>
+                    <div class="table-wrap" tabindex="0" role="region" aria-label="Pairs slowed by traffic shaping (scrolls sideways)"><table>
                         <caption class="sr-only">"Pool and provider pairs slowed by traffic shaping"</caption>
                         <thead><tr><th scope="col">"Pool"</th><th scope="col">"Provider"</th><th scope="col">"How"</th><th scope="col">"Rule"</th><th scope="col">"Reply that set it off"</th></tr></thead>
                         <tbody>
@@ -142,7 +153,7 @@ fn HealthSection(h: PoolHealthView) -> impl IntoView {
                 view! { <p class="muted">"No sends in the last 7 days."</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-wrap"><table>
+                    <div class="table-wrap" tabindex="0" role="region" aria-label="Rates per pool and provider (scrolls sideways)"><table>
                         <caption class="sr-only">"Rolling rates per pool and recipient provider"</caption>
                         <thead><tr><th scope="col">"Pool"</th><th scope="col">"Provider"</th><th scope="col">"Bounces · deferrals · complaints"</th></tr></thead>
                         <tbody>
@@ -203,6 +214,7 @@ fn PoolForm(save: ServerAction<SavePool>, pool: Option<PoolRow>) -> impl IntoVie
         health_reason: None,
         relay_down: None,
         from_file: false,
+        smtputf8: false,
         health: Vec::new(),
     });
     let (from_name, from_address) = match p.from.rsplit_once(" <") {

@@ -51,7 +51,7 @@ pub fn SuppressionsPage() -> impl IntoView {
                                 <tbody>
                                     {list.into_iter().map(|s| view! {
                                         <tr>
-                                            <td>{s.email.clone()}</td><td>{s.reason}</td><td>{s.source}</td><td class="nowrap">{s.created_at}</td>
+                                            <td class="email">{s.email.clone()}</td><td>{s.reason}</td><td>{s.source}</td><td class="nowrap">{s.created_at}</td>
                                             <td>
                                                 <ActionForm action=release attr:class="inline">
                                                     <input type="hidden" name="email" value=s.email.clone()/>

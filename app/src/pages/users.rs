@@ -100,7 +100,7 @@ fn UsersTable(
                         };
                         view! {
                             <tr data-user=u.email.clone()>
-                                <td>{u.email.clone()}</td>
+                                <td class="email">{u.email.clone()}</td>
                                 <td>{u.display_name.clone()}</td>
                                 <td>
                                     <ActionForm action=set_role attr:class="inline">

@@ -3,7 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{BOUNCE_CLASSES, Counts, Group, PROVIDERS, by_day, day_text, retries};
+use super::svg::{self, Layout, Threshold};
+use super::{BOUNCE_CLASSES, Counts, Group, Level, PROVIDERS, by_day, day_text, retries};
 use crate::db::Db;
 use crate::error::Result;
 
@@ -14,6 +15,7 @@ pub enum ChartKind {
     BounceProvider,
     BouncePool,
     BounceNetwork,
+    Complaint,
     Reach,
     TimeToReceipt,
     Retry,
@@ -21,11 +23,12 @@ pub enum ChartKind {
 }
 
 impl ChartKind {
-    pub const ALL: [ChartKind; 8] = [
+    pub const ALL: [ChartKind; 9] = [
         ChartKind::BounceClass,
         ChartKind::BounceProvider,
         ChartKind::BouncePool,
         ChartKind::BounceNetwork,
+        ChartKind::Complaint,
         ChartKind::Reach,
         ChartKind::TimeToReceipt,
         ChartKind::Retry,
@@ -38,6 +41,7 @@ impl ChartKind {
             ChartKind::BounceProvider => "bounce-provider",
             ChartKind::BouncePool => "bounce-pool",
             ChartKind::BounceNetwork => "bounce-network",
+            ChartKind::Complaint => "complaint",
             ChartKind::Reach => "reach",
             ChartKind::TimeToReceipt => "time-to-receipt",
             ChartKind::Retry => "retry",
@@ -57,6 +61,7 @@ impl ChartKind {
             ChartKind::BounceNetwork => {
                 "Daily bounce rate: VPN and other flagged networks vs the rest"
             }
+            ChartKind::Complaint => "Daily complaint rate",
             ChartKind::Reach => "Daily reach rate and held orders",
             ChartKind::TimeToReceipt => "Daily time to receipt (median and 90th percentile)",
             ChartKind::Retry => "Acceptance by attempt number",
@@ -79,6 +84,9 @@ impl ChartKind {
             ChartKind::BounceNetwork => {
                 "Line chart: for each day, bounces as a percentage of sent attempts for orders placed from a VPN, a datacenter or Tor, and for all other (residential or unknown) orders."
             }
+            ChartKind::Complaint => {
+                "Line chart: for each day, spam complaints as a percentage of accepted messages, against the 0.1 % warning and 0.3 % critical thresholds."
+            }
             ChartKind::Reach => {
                 "Line chart: for the orders that arrived each day, the percentage the receipt reached by any channel and the percentage held after email failed."
             }
@@ -92,6 +100,71 @@ impl ChartKind {
                 "Line chart: orders that arrived in the range grouped by the risk score given at intake (0–9, 10–19, … 90–100); for each group, the percentage whose receipt bounced or was deferred at least once, and the percentage held. A useful score rises from left to right."
             }
         }
+    }
+}
+
+const BOUNCE_THRESHOLDS: [Threshold; 2] = [
+    Threshold {
+        at: super::BOUNCE_RATE_WARNING * 100.0,
+        level: Level::Warning,
+        above: true,
+    },
+    Threshold {
+        at: super::BOUNCE_RATE_CRITICAL * 100.0,
+        level: Level::Critical,
+        above: true,
+    },
+];
+const COMPLAINT_THRESHOLDS: [Threshold; 2] = [
+    Threshold {
+        at: super::COMPLAINT_RATE_WARNING * 100.0,
+        level: Level::Warning,
+        above: true,
+    },
+    Threshold {
+        at: super::COMPLAINT_RATE_CRITICAL * 100.0,
+        level: Level::Critical,
+        above: true,
+    },
+];
+
+impl ChartKind {
+    /// The threshold bands drawn on the chart (in its unit): 5 % / 10 % of
+    /// sent on the bounce charts, 0.1 % / 0.3 % of accepted on complaints.
+    pub fn thresholds(self) -> &'static [Threshold] {
+        match self {
+            ChartKind::BounceClass
+            | ChartKind::BounceProvider
+            | ChartKind::BouncePool
+            | ChartKind::BounceNetwork => &BOUNCE_THRESHOLDS,
+            ChartKind::Complaint => &COMPLAINT_THRESHOLDS,
+            _ => &[],
+        }
+    }
+
+    /// What a point's sample (`of`) counts, for its hover text and the legend.
+    pub fn noun(self) -> &'static str {
+        match self {
+            ChartKind::Complaint => "accepted",
+            ChartKind::Reach | ChartKind::RiskDecile => "orders",
+            ChartKind::TimeToReceipt => "reached orders",
+            ChartKind::Retry => "attempts",
+            _ => "sent",
+        }
+    }
+}
+
+impl ChartData {
+    /// The chart as SVG at `layout`, with its bands, hollow small samples
+    /// and the description as its text alternative.
+    pub fn svg(&self, layout: &Layout) -> String {
+        svg::line_chart(
+            self,
+            layout,
+            self.kind.thresholds(),
+            self.kind.noun(),
+            self.kind.description(),
+        )
     }
 }
 
@@ -166,7 +239,8 @@ fn pct(count: i64, of: i64) -> Option<f64> {
     (of > 0).then(|| 100.0 * count as f64 / of as f64)
 }
 
-fn rate_point(count: i64, of: i64) -> Point {
+/// A percentage point: `count` of `of`.
+pub fn rate_point(count: i64, of: i64) -> Point {
     Point {
         value: pct(count, of),
         count,
@@ -185,14 +259,7 @@ pub fn class_label(class: &str) -> &'static str {
     }
 }
 
-pub fn provider_label(provider: &str) -> &'static str {
-    match provider {
-        "gmail" => "Gmail",
-        "yahoo" => "Yahoo",
-        "microsoft" => "Microsoft",
-        _ => "other",
-    }
-}
+pub use crate::provider::label as provider_label;
 
 /// Reads the data of chart `kind` for the days `from_day..=to_day`.
 pub async fn build(db: &Db, kind: ChartKind, from_day: i64, to_day: i64) -> Result<ChartData> {
@@ -284,6 +351,20 @@ pub async fn build(db: &Db, kind: ChartKind, from_day: i64, to_day: i64) -> Resu
                     })
                     .collect(),
             )
+        }
+        ChartKind::Complaint => {
+            let per_day = daily(&by_day(db, from_day, to_day, Group::Day).await?, "");
+            ChartData {
+                y_label: "Complaints (% of accepted)".into(),
+                series: vec![Series {
+                    name: "complaints".into(),
+                    points: per_day
+                        .iter()
+                        .map(|c| rate_point(c.complaints, c.accepted))
+                        .collect(),
+                }],
+                ..rate_chart(vec![])
+            }
         }
         ChartKind::Reach => {
             let per_day = daily(&by_day(db, from_day, to_day, Group::Day).await?, "");

@@ -36,6 +36,12 @@
 //! Days are UTC days, numbered from 1970-01-01.
 
 pub mod charts;
+mod levels;
+pub mod risk_history;
+pub mod svg;
+
+pub use levels::*;
+pub use risk_history::RiskHistory;
 
 pub(crate) use crate::provider::provider_sql;
 pub use crate::provider::{PROVIDERS, provider_of};
@@ -56,11 +62,6 @@ pub const DAY_MS: i64 = 86_400_000;
 pub const TTR_EDGES_MIN: [i64; 12] = [1, 2, 5, 10, 15, 30, 60, 120, 240, 720, 1440, 4320];
 /// Number of time-to-receipt buckets (`ttr_0` … `ttr_12`).
 pub const TTR_BUCKETS: usize = TTR_EDGES_MIN.len() + 1;
-/// Bounce rates at or above 5 % of sent are a warning (mailbox providers' guidance).
-pub const BOUNCE_RATE_WARNING: f64 = 0.05;
-/// Bounce rates at or above 10 % of sent are critical.
-pub const BOUNCE_RATE_CRITICAL: f64 = 0.10;
-pub use crate::delivery::pools::{COMPLAINT_RATE_CRITICAL, COMPLAINT_RATE_WARNING};
 /// How often the worker refreshes the rollups.
 pub const REFRESH_INTERVAL_MS: i64 = 60_000;
 /// A refresh that crashed gives up its lease after this long.
@@ -239,50 +240,6 @@ pub fn ttr_quantile(ttr: &[i64; TTR_BUCKETS], q: f64) -> Option<Ttr> {
         below += n;
     }
     None
-}
-
-/// Where a rate stands against its thresholds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Level {
-    Ok,
-    Warning,
-    Critical,
-}
-
-impl Level {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Ok => "ok",
-            Level::Warning => "warning",
-            Level::Critical => "critical",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Level::Ok => "OK",
-            Level::Warning => "Warning",
-            Level::Critical => "Critical",
-        }
-    }
-
-    fn of(rate: Option<f64>, warning: f64, critical: f64) -> Level {
-        match rate {
-            Some(r) if r >= critical => Level::Critical,
-            Some(r) if r >= warning => Level::Warning,
-            _ => Level::Ok,
-        }
-    }
-}
-
-/// A bounce rate against 5 % (warning) and 10 % (critical).
-pub fn bounce_level(rate: Option<f64>) -> Level {
-    Level::of(rate, BOUNCE_RATE_WARNING, BOUNCE_RATE_CRITICAL)
-}
-
-/// A complaint rate against 0.1 % (warning) and 0.3 % (critical).
-pub fn complaint_level(rate: Option<f64>) -> Level {
-    Level::of(rate, COMPLAINT_RATE_WARNING, COMPLAINT_RATE_CRITICAL)
 }
 
 /// The UTC day number of a time.
@@ -835,6 +792,16 @@ pub async fn retries(db: &Db, from_day: i64, to_day: i64) -> Result<Vec<(i64, i6
          FROM stats_attempts_daily WHERE day >= $1 AND day <= $2
          GROUP BY attempt_no ORDER BY attempt_no"
     ).bind(from_day).bind(to_day).fetch_all(p).await)?)
+}
+
+/// Support cases waiting for an agent right now: open cases, and how many of
+/// them are past their SLA. Live, an index range (`support_cases_open`).
+pub async fn cases_needing_agent(db: &Db, now: Millis) -> Result<(i64, i64)> {
+    let (open, overdue): (i64, Option<i64>) = on_pool!(db, p => sqlx::query_as(
+        "SELECT COUNT(*), CAST(SUM(CASE WHEN due_at < $1 THEN 1 ELSE 0 END) AS BIGINT)
+         FROM support_cases WHERE status = 'open'"
+    ).bind(now).fetch_one(p).await)?;
+    Ok((open, overdue.unwrap_or(0)))
 }
 
 /// Orders held right now that have not reached the customer yet, and since

@@ -363,3 +363,41 @@ fn dates_are_read_as_utc_days() {
         assert_eq!(day_from_text(bad), None, "{bad}");
     }
 }
+
+#[test]
+fn a_level_needs_evidence_beyond_the_point_estimate() {
+    use super::{Worse, evidenced_level, reach_level, wilson_interval};
+    let (lo, hi) = wilson_interval(3, 25);
+    assert!(
+        (lo - 0.0417).abs() < 0.001 && (hi - 0.3003).abs() < 0.001,
+        "{lo} {hi}"
+    );
+    // 12 % of 25: the point is critical, the evidence does not reach 5 %.
+    assert_eq!(evidenced_level(3, 25, bounce_level, Worse::Higher), None);
+    // 10 % of 200: at least 6.6 %, so the level stands.
+    assert_eq!(
+        evidenced_level(20, 200, bounce_level, Worse::Higher),
+        Some(Level::Critical)
+    );
+    assert_eq!(
+        evidenced_level(1, 200, bounce_level, Worse::Higher),
+        Some(Level::Ok)
+    );
+    // Too few at all.
+    assert_eq!(evidenced_level(3, 15, bounce_level, Worse::Higher), None);
+    // Reach: low is bad; 18 of 20 (90 %) could be up to 97 %: not enough.
+    assert_eq!(evidenced_level(18, 20, reach_level, Worse::Lower), None);
+    assert_eq!(
+        evidenced_level(850, 1000, reach_level, Worse::Lower),
+        Some(Level::Critical)
+    );
+    // Complaints need volume: 1 of 500 (0.2 %) proves nothing, 30 of 5000 does.
+    assert_eq!(
+        evidenced_level(1, 500, complaint_level, Worse::Higher),
+        None
+    );
+    assert_eq!(
+        evidenced_level(30, 5000, complaint_level, Worse::Higher),
+        Some(Level::Critical)
+    );
+}

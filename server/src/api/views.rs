@@ -79,9 +79,9 @@ pub struct OrderStatus {
     pub status_detail: String,
     /// When the customer first had the receipt (Unix ms), by any channel.
     pub reached_at: Option<i64>,
-    /// `email`, `link_opened`, `pdf_downloaded`, `notification_seen`, `sms_delivered` or `support_call`.
+    /// `email`, `link_opened`, `pdf_downloaded`, `notification_seen`, `sms_delivered`, `whatsapp_delivered` or `support_call`.
     pub reached_via: Option<String>,
-    /// The fallback taken when email failed: `notification`, `masked_link` or `critical`.
+    /// The fallback taken when email failed: `notification`, `whatsapp_link`, `masked_link` or `critical`.
     pub fallback: Option<String>,
     /// The fallback decision in words.
     pub fallback_why: Option<String>,

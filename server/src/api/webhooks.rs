@@ -4,7 +4,8 @@
 //!
 //! Providers authenticate with their own signatures or credentials, not with API keys, so the
 //! route sits outside the API-key middleware. Every request takes the engine's one path
-//! (`engine::bounce::esp::pipeline`): verify → parse → normalise → dedupe → classify → apply.
+//! (`engine::bounces::handle_esp_request`): verify → parse → normalise → dedupe → classify
+//! (`engine::bounce::esp::pipeline`) → apply.
 //!
 //! Answers: 404 for an unknown or unconfigured provider, 401 for bad or missing authentication
 //! (counted in `webhook_rejections`), 400 for a body that is not what the provider sends, 503
@@ -16,7 +17,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
-use engine::bounce::esp::pipeline::{self, Context, EventOutcome, Inbound, Refused};
+use engine::bounce::esp::pipeline::{Context, EventOutcome, Inbound, Refused};
 use engine::bounce::esp::registry::Registry;
 use engine::bounce::esp::{self, EspError, Provider};
 use serde::Serialize;
@@ -72,7 +73,7 @@ pub struct Hooks {
 
 impl Hooks {
     fn new(api: ApiState) -> Hooks {
-        let registry = Registry::from_config(&api.config);
+        let registry = Registry::new(&api.config.esp_webhooks, api.config.public_url.as_deref());
         for (p, err) in registry.configured() {
             match err {
                 Some(e) => {
@@ -188,10 +189,9 @@ pub async fn receive(
         now: h.api.clock.now_ms(),
         registry: &h.registry,
         classifier: engine::bounce::Classifier::shared(),
-        policy: &policy,
         max_age_seconds: h.api.config.esp_webhooks.max_age_seconds,
     };
-    let out = match pipeline::handle(&cx, p, &req).await {
+    let out = match engine::bounces::handle_esp_request(&cx, &policy, p, &req).await {
         Ok(out) => out,
         Err(Refused::Esp(e)) => return Err(h.refuse(p, e).await),
         Err(Refused::Store(e)) => return Err(e.into()),

@@ -1,5 +1,6 @@
 //! Leptos answers a server-function call whose arguments do not parse with a
-//! 500. That is the caller's mistake, not ours: make it a 400 with the same
+//! 500 (`Args|…` from leptos' own error type, `{"status": 400, …}` from
+//! `app::error::AppError`). That is the caller's mistake, not ours: make it a 400 with the same
 //! body, so monitoring never mistakes bad input for a server fault.
 
 use axum::body::{Body, to_bytes};
@@ -24,6 +25,11 @@ pub async fn bad_arguments_are_400(req: Request, next: Next) -> Response {
     };
     if bytes.starts_with(b"Args|") || bytes.starts_with(b"Deserialization|") {
         parts.status = StatusCode::BAD_REQUEST;
+    } else if let Ok(e) = serde_json::from_slice::<app::error::AppError>(&bytes)
+        && (400..500).contains(&e.status)
+    {
+        // A server function returning the app's error type: its own status.
+        parts.status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
     }
     Response::from_parts(parts, Body::from(bytes))
 }

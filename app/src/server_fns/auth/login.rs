@@ -1,13 +1,11 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 /// Signs a staff member in. Open to everyone; throttled per account and IP.
 #[server(prefix = "/fn", endpoint = "auth/login")]
-pub async fn login(
-    email: String,
-    password: String,
-    next: Option<String>,
-) -> Result<(), ServerFnError> {
-    use crate::ssr::{auth, client_ip, fail, state};
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    use crate::ssr::{auth, client_ip, state};
     use engine::accounts::{LoginError, authenticate};
     use http::StatusCode;
 
@@ -18,7 +16,7 @@ pub async fn login(
             let session = auth::session().await?;
             // A fresh session id at every login defeats session fixation.
             session.cycle_id().await.map_err(|_| {
-                fail(
+                AppError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "session store unavailable",
                 )
@@ -27,7 +25,7 @@ pub async fn login(
                 .insert(auth::USER_ID_KEY, user.id)
                 .await
                 .map_err(|_| {
-                    fail(
+                    AppError::new(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         "session store unavailable",
                     )
@@ -44,12 +42,13 @@ pub async fn login(
             Ok(())
         }
         Err(e @ LoginError::Locked { .. }) => {
-            Err(fail(StatusCode::TOO_MANY_REQUESTS, e.to_string()))
+            Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string()))
         }
-        Err(e @ LoginError::Invalid) => Err(fail(StatusCode::UNAUTHORIZED, e.to_string())),
-        Err(e @ LoginError::Unavailable) => {
-            Err(fail(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))
-        }
+        Err(e @ LoginError::Invalid) => Err(AppError::new(StatusCode::UNAUTHORIZED, e.to_string())),
+        Err(e @ LoginError::Unavailable) => Err(AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            e.to_string(),
+        )),
     }
 }
 

@@ -1,8 +1,10 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 /// Ends the caller's session (destroys it in the store).
 #[server(prefix = "/fn", endpoint = "auth/logout")]
-pub async fn logout() -> Result<(), ServerFnError> {
+pub async fn logout() -> Result<(), AppError> {
     use crate::ssr::{auth, current_staff, state};
     let st = state()?;
     if let Some(staff) = current_staff().await? {

@@ -1,12 +1,13 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::types::OrderDetail;
 
 /// One order's whole story: items, attempts with exact SMTP replies, timeline.
 /// Agents and managers (managers see masked contact details).
 #[server(prefix = "/fn", endpoint = "orders/get")]
-pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnError> {
-    use crate::ssr::{engine_error, fail, require_role, state};
+pub async fn get_order(order_number: String) -> Result<OrderDetail, AppError> {
+    use crate::ssr::{require_role, state};
     use crate::types::{AttemptRow, EventRow};
     use engine::accounts::Role;
     use engine::clock::format_utc;
@@ -16,29 +17,21 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
     let staff = require_role(&[Role::Agent, Role::Manager]).await?;
     let mask = staff.user.role == Role::Manager;
     let order = engine::orders::find_by_number(&st.db, &order_number)
-        .await
-        .map_err(engine_error)?
+        .await?
         .ok_or_else(|| {
-            fail(
+            AppError::new(
                 http::StatusCode::NOT_FOUND,
                 format!("There is no order {order_number}."),
             )
         })?;
-    let pools = engine::delivery::pools::list(&st.db)
-        .await
-        .map_err(engine_error)?;
-    let attempts = engine::delivery::attempts::attempts(&st.db, order.id)
-        .await
-        .map_err(engine_error)?;
-    let events = engine::orders::events(&st.db, order.id)
-        .await
-        .map_err(engine_error)?;
-    let bounces = engine::bounces::for_order(&st.db, order.id)
-        .await
-        .map_err(engine_error)?;
-    let soft_bounces = engine::soft_bounces::count(&st.db, &order.customer_email)
-        .await
-        .map_err(engine_error)?;
+    let pools = engine::delivery::pools::list(&st.db).await?;
+    let mut attempts = engine::delivery::attempts::attempts(&st.db, order.id).await?;
+    // Numbered 1, 2, 3 by when they started (masked re-sends are stored
+    // from 101 up so they never collide with receipt attempts).
+    attempts.sort_by_key(|a| (a.started_at, a.attempt_no));
+    let events = engine::orders::events(&st.db, order.id).await?;
+    let bounces = engine::bounces::for_order(&st.db, order.id).await?;
+    let soft_bounces = engine::soft_bounces::count(&st.db, &order.customer_email).await?;
     let risk = {
         let mut factors: Vec<(String, i64)> = order
             .risk_factors()
@@ -103,12 +96,14 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
         totals,
         attempts: attempts
             .into_iter()
-            .map(|a| AttemptRow {
-                attempt_no: a.attempt_no,
+            .enumerate()
+            .map(|(i, a)| AttemptRow {
+                attempt_no: i as i64 + 1,
+                what: super::words::purpose(&a.purpose).to_string(),
                 pool: engine::delivery::pools::name_of(&pools, a.pool_id),
                 message_id: a.message_id,
                 started_at: format_utc(a.started_at),
-                outcome: a.outcome.unwrap_or_else(|| "in progress".into()),
+                outcome: super::words::outcome(a.outcome.as_deref()),
                 smtp: match (a.smtp_code, a.smtp_text) {
                     (Some(c), Some(t)) => format!("{c} {t}"),
                     (None, Some(t)) => t,
@@ -145,10 +140,13 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, ServerFnErro
             .collect(),
         timeline: events
             .into_iter()
-            .map(|e| EventRow {
-                at: format_utc(e.at),
-                kind: e.kind,
-                detail: e.detail,
+            .map(|e| {
+                let (kind, detail) = super::words::event(&e.kind, &e.detail);
+                EventRow {
+                    at: format_utc(e.at),
+                    kind,
+                    detail,
+                }
             })
             .collect(),
         soft_bounces,

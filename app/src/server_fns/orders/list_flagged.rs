@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::types::FlaggedPage;
 
 pub const FLAGGED_PAGE_SIZE: i64 = 50;
@@ -16,8 +17,8 @@ pub async fn list_flagged(
     min_score: Option<String>,
     sort: Option<String>,
     after: Option<String>,
-) -> Result<FlaggedPage, ServerFnError> {
-    use crate::ssr::{engine_error, fail, require_role};
+) -> Result<FlaggedPage, AppError> {
+    use crate::ssr::require_role;
     use engine::accounts::Role;
     use engine::orders::{FlaggedCursor, FlaggedFilter, FlaggedSort};
     use http::StatusCode;
@@ -26,7 +27,7 @@ pub async fn list_flagged(
     let staff = require_role(&[Role::Agent, Role::Manager]).await?;
     let mask = staff.user.role == Role::Manager;
     let given = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    let bad = |what: &str| fail(StatusCode::BAD_REQUEST, what.to_string());
+    let bad = |what: &str| AppError::new(StatusCode::BAD_REQUEST, what.to_string());
     let filter = FlaggedFilter {
         network: given(network),
         state: given(state),
@@ -55,9 +56,8 @@ pub async fn list_flagged(
             Some(FlaggedCursor::parse(&c).ok_or_else(|| bad("That page link is not valid."))?)
         }
     };
-    let (orders, next) = engine::orders::list_flagged(&st.db, &filter, after, FLAGGED_PAGE_SIZE)
-        .await
-        .map_err(engine_error)?;
+    let (orders, next) =
+        engine::orders::list_flagged(&st.db, &filter, after, FLAGGED_PAGE_SIZE).await?;
     Ok(FlaggedPage {
         rows: orders.iter().map(|o| super::to_row(o, mask)).collect(),
         next: next.map(|c| c.text()),

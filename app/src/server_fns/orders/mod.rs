@@ -2,6 +2,8 @@ mod get_order;
 mod list_flagged;
 mod list_orders;
 mod search_orders;
+#[cfg(feature = "ssr")]
+mod words;
 
 pub use get_order::*;
 pub use list_flagged::*;

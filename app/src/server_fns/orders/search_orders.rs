@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::types::OrderRow;
 
 /// Most orders a search shows.
@@ -9,8 +10,8 @@ pub const SEARCH_LIMIT: i64 = 100;
 /// dashes ignored), order number or customer reference, newest first.
 /// Agents and managers (managers see masked emails).
 #[server(prefix = "/fn", endpoint = "orders/search")]
-pub async fn search_orders(q: String) -> Result<Vec<OrderRow>, ServerFnError> {
-    use crate::ssr::{engine_error, fail, require_role, state};
+pub async fn search_orders(q: String) -> Result<Vec<OrderRow>, AppError> {
+    use crate::ssr::{require_role, state};
     use engine::accounts::Role;
     use http::StatusCode;
 
@@ -18,13 +19,11 @@ pub async fn search_orders(q: String) -> Result<Vec<OrderRow>, ServerFnError> {
     let staff = require_role(&[Role::Agent, Role::Manager]).await?;
     let mask = staff.user.role == Role::Manager;
     let key = engine::orders::SearchKey::parse(&q).ok_or_else(|| {
-        fail(
+        AppError::new(
             StatusCode::BAD_REQUEST,
             "Enter an order number, an email address, a phone number or a customer reference (at most 254 characters).",
         )
     })?;
-    let orders = engine::orders::search(&st.db, &key, SEARCH_LIMIT)
-        .await
-        .map_err(engine_error)?;
+    let orders = engine::orders::search(&st.db, &key, SEARCH_LIMIT).await?;
     Ok(orders.iter().map(|o| super::to_row(o, mask)).collect())
 }

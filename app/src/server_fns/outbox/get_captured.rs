@@ -1,26 +1,24 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::types::OutboxMessage;
 
 /// One captured message: headers, HTML, text and raw source. Admins only.
 #[server(prefix = "/fn", endpoint = "outbox/get")]
-pub async fn get_captured(id: i64) -> Result<OutboxMessage, ServerFnError> {
-    use crate::ssr::{engine_error, fail, require_role, state};
+pub async fn get_captured(id: i64) -> Result<OutboxMessage, AppError> {
+    use crate::ssr::{require_admin, state};
     use crate::types::OutboxRow;
     let st = state()?;
-    require_role(&[]).await?;
+    require_admin().await?;
     let m = engine::delivery::outbox::get(&st.db, id)
-        .await
-        .map_err(engine_error)?
+        .await?
         .ok_or_else(|| {
-            fail(
+            AppError::new(
                 http::StatusCode::NOT_FOUND,
                 "That message is not in the outbox.",
             )
         })?;
-    let pools = engine::delivery::pools::list(&st.db)
-        .await
-        .map_err(engine_error)?;
+    let pools = engine::delivery::pools::list(&st.db).await?;
     let parts = engine::delivery::outbox::parts(&m.raw);
     Ok(OutboxMessage {
         row: OutboxRow {

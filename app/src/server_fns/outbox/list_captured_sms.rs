@@ -1,19 +1,18 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::types::CapturedSmsRow;
 
 /// SMS and calls the development capture provider kept (nothing was sent),
 /// newest first, with full numbers. Admins only.
 #[server(prefix = "/fn", endpoint = "outbox/sms")]
-pub async fn list_captured_sms() -> Result<Vec<CapturedSmsRow>, ServerFnError> {
-    use crate::ssr::{engine_error, require_role, state};
+pub async fn list_captured_sms() -> Result<Vec<CapturedSmsRow>, AppError> {
+    use crate::ssr::{require_admin, state};
     use std::collections::HashMap;
 
     let st = state()?;
-    require_role(&[]).await?;
-    let rows = engine::sms::list_captured(&st.db, 100)
-        .await
-        .map_err(engine_error)?;
+    require_admin().await?;
+    let rows = engine::sms::list_captured(&st.db, 100).await?;
     let mut numbers: HashMap<i64, Option<String>> = HashMap::new();
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
@@ -22,8 +21,7 @@ pub async fn list_captured_sms() -> Result<Vec<CapturedSmsRow>, ServerFnError> {
                 Some(known) => known.clone(),
                 None => {
                     let number = engine::orders::get(&st.db, id)
-                        .await
-                        .map_err(engine_error)?
+                        .await?
                         .map(|o| o.order_number);
                     numbers.insert(id, number.clone());
                     number

@@ -1,19 +1,16 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::types::OutboxRow;
 
 /// Messages the development capture transport kept, newest first. Admins only.
 #[server(prefix = "/fn", endpoint = "outbox/list")]
-pub async fn list_outbox() -> Result<Vec<OutboxRow>, ServerFnError> {
-    use crate::ssr::{engine_error, require_role, state};
+pub async fn list_outbox() -> Result<Vec<OutboxRow>, AppError> {
+    use crate::ssr::{require_admin, state};
     let st = state()?;
-    require_role(&[]).await?;
-    let pools = engine::delivery::pools::list(&st.db)
-        .await
-        .map_err(engine_error)?;
-    let rows = engine::delivery::outbox::list(&st.db, None, 100)
-        .await
-        .map_err(engine_error)?;
+    require_admin().await?;
+    let pools = engine::delivery::pools::list(&st.db).await?;
+    let rows = engine::delivery::outbox::list(&st.db, None, 100).await?;
     Ok(rows
         .into_iter()
         .map(|m| OutboxRow {

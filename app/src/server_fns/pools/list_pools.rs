@@ -1,31 +1,25 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::types::PoolRow;
 
 /// Sender pools (relay credentials never leave the server) with their last 7 days:
 /// accepted, complaints, complaint rate, bounces by class. Managers and admins.
 #[server(prefix = "/fn", endpoint = "pools/list")]
-pub async fn list_pools() -> Result<Vec<PoolRow>, ServerFnError> {
-    use crate::ssr::{engine_error, require_role, state};
+pub async fn list_pools() -> Result<Vec<PoolRow>, AppError> {
+    use crate::ssr::{require_role, state};
     use engine::accounts::Role;
     use engine::delivery::relay_url::RelayUrl;
     let st = state()?;
     require_role(&[Role::Manager]).await?;
-    let pools = engine::delivery::pools::list(&st.db)
-        .await
-        .map_err(engine_error)?;
+    let pools = engine::delivery::pools::list(&st.db).await?;
     let health = engine::delivery::pools::health(
         &st.db,
         st.now() - engine::delivery::pools::HEALTH_WINDOW_MS,
     )
-    .await
-    .map_err(engine_error)?;
-    let rates = engine::delivery::guard::rates(&st.db, st.now(), false)
-        .await
-        .map_err(engine_error)?;
-    let from_file = engine::pool_file::file_managed(&st.db)
-        .await
-        .map_err(engine_error)?;
+    .await?;
+    let rates = engine::delivery::guard::rates(&st.db, st.now(), false).await?;
+    let from_file = engine::pool_file::file_managed(&st.db).await?;
     let cfg = &st.config.pool_health;
     Ok(pools
         .into_iter()
@@ -71,6 +65,7 @@ pub async fn list_pools() -> Result<Vec<PoolRow>, ServerFnError> {
             from: format!("{} <{}>", p.from_name, p.from_address),
             enabled: p.enabled,
             from_file: from_file.contains(&p.id),
+            smtputf8: p.smtputf8,
             max_per_second: p.max_per_second,
             position: p.position,
         })

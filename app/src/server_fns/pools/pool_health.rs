@@ -1,13 +1,14 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::types::PoolHealthView;
 
 /// The health guard's thresholds, rolling rates per pool × recipient provider,
 /// and the pairs traffic shaping has slowed. Managers and admins.
 #[server(prefix = "/fn", endpoint = "pools/health")]
-pub async fn pool_health() -> Result<PoolHealthView, ServerFnError> {
+pub async fn pool_health() -> Result<PoolHealthView, AppError> {
     use super::list_pools::health_windows;
-    use crate::ssr::{engine_error, require_role, state};
+    use crate::ssr::{require_role, state};
     use crate::types::{PoolPairRow, SlowedPairRow};
     use engine::accounts::Role;
     use engine::delivery::{guard, pace, pools};
@@ -15,10 +16,9 @@ pub async fn pool_health() -> Result<PoolHealthView, ServerFnError> {
     require_role(&[Role::Manager]).await?;
     let now = st.now();
     let cfg = &st.config.pool_health;
-    let all = pools::list(&st.db).await.map_err(engine_error)?;
+    let all = pools::list(&st.db).await?;
     let pairs = guard::rates(&st.db, now, true)
-        .await
-        .map_err(engine_error)?
+        .await?
         .into_iter()
         .map(|r| PoolPairRow {
             pool: pools::name_of(&all, r.pool_id),
@@ -27,8 +27,7 @@ pub async fn pool_health() -> Result<PoolHealthView, ServerFnError> {
         })
         .collect();
     let slowed = pace::slowed(&st.db, now)
-        .await
-        .map_err(engine_error)?
+        .await?
         .into_iter()
         .map(|s| SlowedPairRow {
             pool: pools::name_of(&all, s.pool_id),

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 /// Adds a sender pool, or changes one (`pool_id` set). An empty relay URL on
 /// a change keeps the stored relay and its credentials. Admins only.
 #[server(prefix = "/fn", endpoint = "pools/save")]
@@ -15,19 +17,17 @@ pub async fn save_pool(
     relay_url: String,
     max_per_second: i64,
     position: i64,
-) -> Result<(), ServerFnError> {
-    use crate::ssr::{engine_error, fail, require_role, state};
+) -> Result<(), AppError> {
+    use crate::ssr::{require_admin, state};
     use engine::delivery::pools::{self, NewPool};
     let st = state()?;
-    let admin = require_role(&[]).await?;
+    let admin = require_admin().await?;
     if let Some(id) = pool_id {
-        engine::pool_file::ensure_editable(&st.db, id)
-            .await
-            .map_err(engine_error)?;
+        engine::pool_file::ensure_editable(&st.db, id).await?;
     }
     let keep_relay = relay_url.trim().is_empty();
     if keep_relay && pool_id.is_none() {
-        return Err(fail(
+        return Err(AppError::new(
             http::StatusCode::UNPROCESSABLE_ENTITY,
             "A new pool needs a relay URL (smtp://…, smtps://… or capture://).",
         ));
@@ -45,26 +45,13 @@ pub async fn save_pool(
         max_per_second,
         position,
     };
-    let saved = match pool_id {
-        Some(id) => pools::update(&st.db, id, fields, keep_relay).await,
-        None => pools::create(&st.db, st.now(), fields).await,
-    }
-    .map_err(engine_error)?;
-    let action = if pool_id.is_some() {
-        "pool.update"
-    } else {
-        "pool.add"
-    };
-    // The relay URL may hold a password: the audit entry names the pool only.
-    engine::audit::record(
-        &st.db,
-        st.now(),
-        &admin.actor(),
-        action,
-        &saved.name,
-        &format!("role {}", saved.role),
-    )
-    .await
-    .map_err(engine_error)?;
+    // Audited with the change; the entry names the pool, never its relay URL
+    // (it may hold a password).
+    match pool_id {
+        Some(id) => {
+            pools::update_by(&st.db, st.now(), &admin.actor(), id, fields, keep_relay).await
+        }
+        None => pools::create_by(&st.db, st.now(), &admin.actor(), fields).await,
+    }?;
     Ok(())
 }

@@ -1,12 +1,16 @@
 use leptos::prelude::*;
 
-use crate::types::BulkOutcome;
+use crate::error::AppError;
+
+use super::Done;
 
 /// The most orders one bulk action takes.
 pub const MAX_BULK: usize = 100;
 
 /// One action on several held orders at once: `take` ("I'm on it"),
-/// `regenerate` (fresh links by email) or `resolve` (with one note for all).
+/// `email` (a fresh link by e-mail each; earlier links keep working) or
+/// `resolve` (with one note for all). Revoking links is never done in bulk:
+/// it needs the confirmation on each order's page.
 /// Each order goes through the same checks and audit entry as its row action;
 /// one that fails is reported and the rest still go. Agents.
 #[server(prefix = "/fn", endpoint = "support/bulk")]
@@ -14,9 +18,8 @@ pub async fn bulk_held(
     action: String,
     #[server(default)] order_numbers: Vec<String>,
     #[server(default)] note: String,
-) -> Result<BulkOutcome, ServerFnError> {
-    use crate::ssr::{fail, require_role};
-    use crate::types::error_text;
+) -> Result<Done, AppError> {
+    use crate::ssr::require_role;
     require_role(&[engine::accounts::Role::Agent]).await?;
     // Each order once, in the order ticked (`dedup` alone drops only
     // neighbouring repeats).
@@ -27,36 +30,36 @@ pub async fn bulk_held(
         .filter(|n| !n.is_empty() && seen.insert(n.clone()))
         .collect();
     if numbers.is_empty() {
-        return Err(fail(
+        return Err(AppError::new(
             http::StatusCode::UNPROCESSABLE_ENTITY,
             "Select at least one order first.",
         ));
     }
     if numbers.len() > MAX_BULK {
-        return Err(fail(
+        return Err(AppError::new(
             http::StatusCode::UNPROCESSABLE_ENTITY,
             format!("Select at most {MAX_BULK} orders at a time."),
         ));
     }
-    let words = match action.as_str() {
-        "take" => "taken",
-        "regenerate" => "sent a fresh link",
+    let what = match action.as_str() {
+        "take" => "bulk_take",
+        "email" => "bulk_email",
         "resolve" if note.trim().is_empty() => {
-            return Err(fail(
+            return Err(AppError::new(
                 http::StatusCode::UNPROCESSABLE_ENTITY,
                 "Write a note to resolve the selected orders with.",
             ));
         }
-        "resolve" => "resolved",
+        "resolve" => "bulk_resolve",
         _ => {
-            return Err(fail(
+            return Err(AppError::new(
                 http::StatusCode::UNPROCESSABLE_ENTITY,
                 "Choose what to do with the selected orders.",
             ));
         }
     };
-    let mut out = BulkOutcome {
-        action: words.to_string(),
+    let mut out = Done {
+        what: what.to_string(),
         ..Default::default()
     };
     let real_response = use_context::<leptos_axum::ResponseOptions>();
@@ -64,12 +67,12 @@ pub async fn bulk_held(
     for n in numbers {
         let result = match action.as_str() {
             "take" => super::take_case(n.clone()).await,
-            "regenerate" => super::regenerate_link(n.clone()).await,
+            "email" => super::email_link(n.clone()).await,
             _ => super::resolve_case(n.clone(), note.clone()).await,
         };
         match result {
-            Ok(()) => out.done.push(n),
-            Err(e) => out.failed.push((n, error_text(&e))),
+            Ok(_) => out.done.push(n),
+            Err(e) => out.failed.push((n, e.message)),
         }
     }
     // The per-order actions answer on a response of their own: one order's
@@ -78,5 +81,5 @@ pub async fn bulk_held(
     if let Some(real) = real_response {
         provide_context(real);
     }
-    Ok(out)
+    super::answer(out)
 }

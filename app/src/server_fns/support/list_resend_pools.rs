@@ -1,16 +1,16 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::types::PoolChoice;
 
 /// The enabled sender pools, for "re-send via a chosen pool". Agents.
 #[server(prefix = "/fn", endpoint = "support/resend_pools")]
-pub async fn list_resend_pools() -> Result<Vec<PoolChoice>, ServerFnError> {
-    use crate::ssr::{engine_error, require_role, state};
+pub async fn list_resend_pools() -> Result<Vec<PoolChoice>, AppError> {
+    use crate::ssr::{require_role, state};
     let st = state()?;
     require_role(&[engine::accounts::Role::Agent]).await?;
     Ok(engine::delivery::pools::list(&st.db)
-        .await
-        .map_err(engine_error)?
+        .await?
         .into_iter()
         .filter(|p| p.enabled)
         .map(|p| PoolChoice {

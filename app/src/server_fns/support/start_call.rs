@@ -1,42 +1,41 @@
 use leptos::prelude::*;
 
-/// Calls the customer with a short spoken message (the link follows by SMS).
-/// Agents.
+use crate::error::AppError;
+
+use super::Done;
+
+/// Calls the customer with a short spoken message and, as the message
+/// promises, texts the secure link right after the call starts. Agents.
 #[server(prefix = "/fn", endpoint = "support/start_call")]
-pub async fn start_call(order_number: String) -> Result<(), ServerFnError> {
-    use crate::ssr::{engine_error, fail};
+pub async fn start_call(order_number: String) -> Result<Done, AppError> {
     let (st, staff, order) = super::order_for_agent(&order_number).await?;
-    let Some(phone) = order.customer_phone.clone() else {
-        return Err(fail(
-            http::StatusCode::CONFLICT,
-            "There is no phone number on this order.",
-        ));
-    };
-    let message = format!(
-        "Hello, this is {} about your order {}. We could not email your receipt. We will send you a text message with a secure link to it.",
-        st.config.shop.name, order.order_number
-    );
-    let provider = engine::sms::SmsProvider::from_app_config(&st.config).map_err(engine_error)?;
-    provider
-        .start_call(
-            &st.db,
-            st.now(),
-            Some(order.id),
-            &phone,
-            &message,
-            &staff.user.email,
-        )
-        .await
-        .map_err(engine_error)?;
-    engine::fallback::support::start_working(&st.db, st.now(), order.id, &staff.user.email)
-        .await
-        .map_err(engine_error)?;
+    let provider = engine::sms::SmsProvider::from_app_config(&st.config)?;
+    let base = st.config.public_base_url();
+    let reach = super::phone_reach(&st, &provider, &base);
+    let (call, _text) = engine::fallback::support::call_and_text(
+        &st.db,
+        st.now(),
+        &order,
+        &reach,
+        &staff.user.email,
+    )
+    .await?;
+    let phone = engine::privacy::mask_phone(&call.to_phone);
     super::audit(
         &st,
         &staff,
         "support.call",
         &order,
-        &format!("call started to {}", engine::privacy::mask_phone(&phone)),
+        &format!("call started to {phone}"),
     )
-    .await
+    .await?;
+    super::audit(
+        &st,
+        &staff,
+        "support.sms_link",
+        &order,
+        &format!("to {phone}, after the call"),
+    )
+    .await?;
+    super::answer(Done::one("called", &order.order_number))
 }

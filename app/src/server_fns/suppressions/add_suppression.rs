@@ -1,23 +1,13 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
+
 /// Suppresses an address by hand (e.g. the customer asked). Admins only.
 #[server(prefix = "/fn", endpoint = "suppressions/add")]
-pub async fn add_suppression(email: String) -> Result<(), ServerFnError> {
-    use crate::ssr::{engine_error, require_role, state};
+pub async fn add_suppression(email: String) -> Result<(), AppError> {
+    use crate::ssr::{require_admin, state};
     let st = state()?;
-    let admin = require_role(&[]).await?;
-    let s = engine::suppression::suppress(&st.db, st.now(), &email, "manual", "admin", None)
-        .await
-        .map_err(engine_error)?;
-    engine::audit::record(
-        &st.db,
-        st.now(),
-        &admin.actor(),
-        "suppression.add",
-        &s.email,
-        "manual",
-    )
-    .await
-    .map_err(engine_error)?;
+    let admin = require_admin().await?;
+    engine::suppression::add_by(&st.db, st.now(), &admin.actor(), &email).await?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::types::UserRow;
 
 /// Creates a staff account with an initial password. Admins only.
@@ -9,19 +10,23 @@ pub async fn add_user(
     display_name: String,
     role: String,
     password: String,
-) -> Result<UserRow, ServerFnError> {
-    use crate::ssr::{engine_error, fail, require_role, state};
-    use engine::accounts::{NewUser, Role, create_user};
+) -> Result<UserRow, AppError> {
+    use crate::ssr::{require_admin, state};
+    use engine::accounts::{NewUser, Role, create_user_by};
     use http::StatusCode;
 
     let st = state()?;
-    let admin = require_role(&[]).await?;
-    let role: Role = role
-        .parse()
-        .map_err(|e: String| fail(StatusCode::UNPROCESSABLE_ENTITY, e))?;
-    let user = create_user(
+    let admin = require_admin().await?;
+    let role = Role::parse(&role).ok_or_else(|| {
+        AppError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("unknown role `{}` (agent, manager or admin)", role.trim()),
+        )
+    })?;
+    let user = create_user_by(
         &st.db,
         st.now(),
+        &admin.actor(),
         NewUser {
             email,
             display_name,
@@ -29,17 +34,6 @@ pub async fn add_user(
             password,
         },
     )
-    .await
-    .map_err(engine_error)?;
-    engine::audit::record(
-        &st.db,
-        st.now(),
-        &admin.actor(),
-        "user.add",
-        &user.email,
-        &format!("role {role}"),
-    )
-    .await
-    .map_err(engine_error)?;
+    .await?;
     Ok(super::to_row(user))
 }

@@ -14,7 +14,7 @@ pub(crate) fn to_row(u: engine::accounts::User) -> crate::types::UserRow {
         id: u.id,
         email: u.email,
         display_name: u.display_name,
-        role: crate::ssr::auth::to_view_role(u.role),
+        role: u.role,
         disabled: u.disabled,
         created_at: engine::clock::format_utc(u.created_at),
         last_login_at: u.last_login_at.map(engine::clock::format_utc),

@@ -1,4 +1,6 @@
 use leptos::prelude::*;
+
+use crate::error::AppError;
 use serde::{Deserialize, Serialize};
 
 /// Event kinds a provider posted that Rebound does not know (answered 200, counted).
@@ -29,18 +31,14 @@ pub struct EspWebhookHealth {
 
 /// Unknown ESP event kinds and refused ESP webhook requests, by provider. Admins only.
 #[server(prefix = "/fn", endpoint = "webhooks/esp_events")]
-pub async fn list_esp_events() -> Result<EspWebhookHealth, ServerFnError> {
-    use crate::ssr::{engine_error, require_role, state};
+pub async fn list_esp_events() -> Result<EspWebhookHealth, AppError> {
+    use crate::ssr::{require_admin, state};
     use engine::clock::format_utc;
 
     let st = state()?;
-    require_role(&[]).await?;
-    let unknown = engine::bounce::esp::store::unknown_kinds(&st.db)
-        .await
-        .map_err(engine_error)?;
-    let rejections = engine::bounces::webhook_rejections(&st.db)
-        .await
-        .map_err(engine_error)?;
+    require_admin().await?;
+    let unknown = engine::bounce::esp::store::unknown_kinds(&st.db).await?;
+    let rejections = engine::bounces::webhook_rejections(&st.db).await?;
     Ok(EspWebhookHealth {
         unknown: unknown
             .into_iter()

@@ -1,5 +1,6 @@
 use leptos::prelude::*;
 
+use crate::error::AppError;
 use crate::types::WebhookEventsPage;
 
 pub const WEBHOOK_PAGE_SIZE: i64 = 50;
@@ -10,23 +11,22 @@ pub const WEBHOOK_PAGE_SIZE: i64 = 50;
 pub async fn list_webhook_events(
     state_filter: Option<String>,
     before: Option<i64>,
-) -> Result<WebhookEventsPage, ServerFnError> {
-    use crate::ssr::{engine_error, fail, require_role, state};
+) -> Result<WebhookEventsPage, AppError> {
+    use crate::ssr::{require_admin, state};
 
     let st = state()?;
-    require_role(&[]).await?;
+    require_admin().await?;
     let filter = state_filter.filter(|s| !s.is_empty());
     if let Some(f) = &filter
         && !matches!(f.as_str(), "pending" | "delivered" | "failed")
     {
-        return Err(fail(
+        return Err(AppError::new(
             http::StatusCode::UNPROCESSABLE_ENTITY,
             "The state must be pending, delivered or failed.",
         ));
     }
-    let events = engine::shop_webhooks::list(&st.db, filter.as_deref(), before, WEBHOOK_PAGE_SIZE)
-        .await
-        .map_err(engine_error)?;
+    let events =
+        engine::shop_webhooks::list(&st.db, filter.as_deref(), before, WEBHOOK_PAGE_SIZE).await?;
     let next_before = (events.len() as i64 == WEBHOOK_PAGE_SIZE)
         .then(|| events.last().map(|e| e.id))
         .flatten();
