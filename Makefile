@@ -3,12 +3,12 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 
-.PHONY: run test setup setup-test build release deb package-check lint fmt unit api-fuzz e2e bench fuzz clean-data
+.PHONY: run test setup setup-test build release deb package-check lint fmt unit api-fuzz e2e bench bench-micro bench-dashboard fuzz clean-data
 
 ## Build everything and serve on http://127.0.0.1:3000 (SQLite in ./data).
-run: setup build
-	./target/debug/rebound demo seed --orders 6000 --days 30 --if-empty
-	./target/debug/rebound serve
+## A first run serves before the browser app is built (scripts/run.sh).
+run:
+	@bash scripts/run.sh
 
 ## Every test: unit, integration on SQLite and PostgreSQL, Playwright in Chromium.
 ## (Each step is timed: a slow CI run says where its time went.)
@@ -64,12 +64,19 @@ lint:
 fmt:
 	cargo fmt --all
 
-## Benchmarks (tables, not timed tests). The dashboard bench seeds 1 M SQLite and
-## 10 M PostgreSQL orders on its first run (kept for later runs) and reads the
-## WASM size from `make build`'s output.
+## Benchmarks (tables, not timed tests). `bench`: intake and dispatch end to end,
+## real `rebound serve` processes against bare ceilings in their own processes
+## (scripts/bench.sh, about 6 minutes). `bench-micro`: the in-process benches.
+## `bench-dashboard` seeds 1 M SQLite and 10 M PostgreSQL orders on its first run
+## (kept for later runs) and reads the WASM size from `make build`'s output.
 bench:
+	bash scripts/bench.sh
+
+bench-micro:
 	cargo bench -p engine
 	cargo bench -p server --bench delivery
+
+bench-dashboard:
 	cargo bench -p server --bench dashboard
 
 ## Fuzz the parsers (nightly + cargo-fuzz); FUZZ_SECONDS per target.

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything Rebound needs to build, run and test, on a fresh machine.
 # Idempotent: each step checks first and skips what is already there.
-# Usage: scripts/setup.sh [build|test]   (test also installs browser + SMTP sink)
+# Usage: scripts/setup.sh [toolchain|build|test|check]
+#   toolchain: only the pinned Rust toolchain and the wasm32 target
+#   build:     and the build tools (cargo-leptos, wasm-bindgen, wasm-opt)
+#   test:      and the browser, Postfix's smtp-sink and psql
+#   check:     install nothing; exit 1 if a build tool is missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +28,13 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+if [ "$want" = check ]; then
+  cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION" &&
+    wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION" &&
+    [ -x end2end/node_modules/.bin/wasm-opt ]
+  exit
+fi
+
 # 1. Rust toolchain pinned in rust-toolchain.toml (rustup reads it here).
 if ! command -v rustup >/dev/null; then
   say "installing rustup"
@@ -31,6 +42,7 @@ if ! command -v rustup >/dev/null; then
 fi
 rustup show active-toolchain >/dev/null 2>&1 || rustup toolchain install "$(sed -n 's/^channel = "\(.*\)"/\1/p' rust-toolchain.toml)"
 rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+[ "$want" = toolchain ] && exit 0
 
 # 2. cargo-leptos without its own downloads, plus the tools it would download.
 # Both are built with a cheap release profile (cargo's CARGO_PROFILE_RELEASE_*
