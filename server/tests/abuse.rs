@@ -226,14 +226,24 @@ fn the_shop_api_answers_hostile_input_with_clear_4xx() {
         let key = rt.block_on(api_key(&srv));
         let http = reqwest::Client::new();
         let post = |body: Vec<u8>, content_type: &str| {
-            let res = rt.block_on(
-                http.post(format!("{}/api/v1/orders", srv.base))
-                    .bearer_auth(&key)
-                    .header("content-type", content_type)
-                    .body(body)
-                    .send(),
-            );
-            let res = res.map_err(|e| TestCaseError::fail(format!("request failed: {e}")))?;
+            let send = || {
+                rt.block_on(
+                    http.post(format!("{}/api/v1/orders", srv.base))
+                        .bearer_auth(&key)
+                        .header("content-type", content_type)
+                        .body(body.clone())
+                        .send(),
+                )
+            };
+            // A kept-alive connection the server closed just as the next
+            // request went out fails without an answer (seen once in CI, not
+            // reproducible in 25 runs): that request is sent once more. A
+            // handler that panics or hangs fails both times.
+            let res = match send() {
+                Err(e) if e.is_request() => send(),
+                other => other,
+            };
+            let res = res.map_err(|e| TestCaseError::fail(format!("request failed: {e:?}")))?;
             let status = res.status().as_u16();
             let text = rt.block_on(res.text()).unwrap_or_default();
             Ok::<_, TestCaseError>((status, text))
