@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What a sender pool is for (`engine::delivery::pools::PoolRole`).
+pub use shared::PoolRole;
 /// A staff role: the engine's own (`engine::accounts::Role`), from the
 /// `shared` crate both halves of the app can use.
 pub use shared::Role;
@@ -233,7 +235,7 @@ pub struct WebhookEventDetail {
 pub struct PoolRow {
     pub id: i64,
     pub name: String,
-    pub role: String,
+    pub role: PoolRole,
     pub from: String,
     /// Credentials removed.
     pub relay: String,
@@ -451,8 +453,7 @@ pub struct HeldRow {
 pub struct PoolChoice {
     pub id: i64,
     pub name: String,
-    /// `primary`, `backup` or `masked`.
-    pub role: String,
+    pub role: PoolRole,
 }
 
 /// A rate on the dashboard, with where it stands against its thresholds (as

@@ -428,7 +428,7 @@ mod tests {
                 T0,
                 NewPool {
                     name: "primary",
-                    role: "primary",
+                    role: crate::delivery::pools::PoolRole::Primary,
                     from_name: "Shop",
                     from_address: "receipts@shop.example",
                     relay_url: "capture://",

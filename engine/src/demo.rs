@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 
 use crate::clock::Millis;
 use crate::db::Db;
-use crate::delivery::pools::{self, SenderPool};
+use crate::delivery::pools::{self, PoolRole, SenderPool};
 use crate::error::{Error, Result};
 use crate::fallback::decide::{PRIORITY_CRITICAL, PRIORITY_HIGH_VALUE};
 use crate::on_pool;
@@ -156,12 +156,12 @@ pub async fn seed(db: &Db, now: Millis, opts: &SeedOptions) -> Result<Seeded> {
     }
     pools::ensure_dev_pools(db, now).await?;
     let all = pools::list(db).await?;
-    let by_role = |role: &str| all.iter().find(|p| p.enabled && p.role == role).cloned();
-    let primary = by_role("primary")
+    let by_role = |role: PoolRole| all.iter().find(|p| p.enabled && p.role == role).cloned();
+    let primary = by_role(PoolRole::Primary)
         .ok_or_else(|| Error::invalid("demo data needs an enabled primary sender pool"))?;
     let pools = Pools {
-        backup: by_role("backup").unwrap_or_else(|| primary.clone()),
-        masked: by_role("masked"),
+        backup: by_role(PoolRole::Backup).unwrap_or_else(|| primary.clone()),
+        masked: by_role(PoolRole::Masked),
         primary,
     };
     let mut rng = StdRng::seed_from_u64(opts.seed);

@@ -106,7 +106,7 @@ pub async fn apply(
         let relay = relay_url_of(spec, &env)?;
         let new = NewPool {
             name: spec.name.trim(),
-            role: &spec.role,
+            role: spec.role,
             from_name: &spec.from_name,
             from_address: &spec.from,
             relay_url: &relay,
@@ -211,7 +211,7 @@ mod tests {
     fn spec(name: &str, url: &str, env: Option<&str>) -> PoolSpec {
         PoolSpec {
             name: name.into(),
-            role: "primary".into(),
+            role: pools::PoolRole::Primary,
             from: "receipts@shop.example".into(),
             from_name: "Shop".into(),
             relay_url: url.into(),

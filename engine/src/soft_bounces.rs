@@ -115,7 +115,7 @@ mod tests {
                 T0,
                 NewPool {
                     name: "primary",
-                    role: "primary",
+                    role: crate::delivery::pools::PoolRole::Primary,
                     from_name: "Shop",
                     from_address: "receipts@shop.example",
                     relay_url: &format!("smtp://{}", smtp.addr()),
@@ -156,7 +156,7 @@ mod tests {
             let a = attempts(db, id).await.expect("attempts");
             assert_eq!(
                 a.iter()
-                    .map(|a| (a.outcome.as_deref(), a.class.as_deref()))
+                    .map(|a| (a.outcome.map(|o| o.as_str()), a.class.as_deref()))
                     .collect::<Vec<_>>(),
                 vec![
                     (Some("deferred"), Some("transient")),

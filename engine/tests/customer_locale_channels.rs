@@ -329,7 +329,7 @@ async fn refusing_worker(
         T0,
         NewPool {
             name: "primary",
-            role: "primary",
+            role: engine::delivery::pools::PoolRole::Primary,
             from_name: "Toko",
             from_address: "primary@toko.example",
             relay_url: &format!("smtp://{}", relay.addr()),

@@ -2,7 +2,7 @@
 //! databases, with the injected clock driving 5 min / 30 min / 2 h retries.
 
 use engine::config::Config;
-use engine::delivery::attempts::attempts;
+use engine::delivery::attempts::{AttemptOutcome, attempts};
 use engine::delivery::pools::{self, NewPool};
 use engine::delivery::worker::Worker;
 use engine::orders::{self, AccountKind, CustomerInput, ItemInput, OrderInput, TotalsInput};
@@ -70,7 +70,7 @@ async fn rig(db: Db) -> Rig {
                 T0,
                 NewPool {
                     name,
-                    role,
+                    role: role.parse().expect("primary, backup or masked"),
                     from_name: "Shop",
                     from_address: &format!("{name}@shop.example"),
                     relay_url: &url,
@@ -211,7 +211,7 @@ async fn soft_failures_retry_at_5m_30m_2h_alternating_pools_then_hold() {
         );
         assert!(
             a.iter()
-                .all(|x| x.smtp_code == Some(421) && x.outcome.as_deref() == Some("deferred"))
+                .all(|x| x.smtp_code == Some(421) && x.outcome == Some(AttemptOutcome::Deferred))
         );
         assert!(
             a[0].smtp_text
@@ -549,7 +549,7 @@ async fn a_rerun_after_a_crash_sends_with_the_first_claims_message_id() {
         let a = attempts(&r.db, o.order().id).await.expect("attempts");
         assert_eq!(a.len(), 1, "one attempt row, written with its outcome");
         assert_eq!(a[0].verp_token, token);
-        assert_eq!(a[0].outcome.as_deref(), Some("accepted"));
+        assert_eq!(a[0].outcome, Some(AttemptOutcome::Accepted));
         assert!(a[0].message_id.contains(&token[..8]), "{}", a[0].message_id);
         let data = String::from_utf8_lossy(&got[0].data);
         assert!(data.contains(&a[0].message_id), "{data}");
@@ -577,7 +577,7 @@ async fn an_unknown_outcome_is_re_sent_with_the_same_message_id() {
         assert_eq!(r.worker.run_once().await.expect("run"), 1);
         let a = attempts(&r.db, id).await.expect("attempts");
         assert_eq!(a.len(), 1, "[{b}]");
-        assert_eq!(a[0].outcome.as_deref(), Some("unknown"), "[{b}]");
+        assert_eq!(a[0].outcome, Some(AttemptOutcome::Unknown), "[{b}]");
         assert_eq!((a[0].attempt_no, a[0].unknowns), (1, 1), "[{b}]");
         let first_id = a[0].message_id.clone();
         assert_ne!(state_of(&r.db, "U-1").await, "retry_scheduled", "[{b}]");
@@ -603,7 +603,7 @@ async fn an_unknown_outcome_is_re_sent_with_the_same_message_id() {
         }
         let a = attempts(&r.db, id).await.expect("attempts");
         assert_eq!(a.len(), 1, "[{b}] one attempt identity");
-        assert_eq!(a[0].outcome.as_deref(), Some("accepted"), "[{b}]");
+        assert_eq!(a[0].outcome, Some(AttemptOutcome::Accepted), "[{b}]");
         assert_eq!(
             (a[0].message_id.as_str(), a[0].unknowns),
             (first_id.as_str(), 1)

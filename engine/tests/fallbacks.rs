@@ -3,6 +3,7 @@
 //! re-send, or a critical support case, as the README's table says.
 
 use engine::config::Config;
+use engine::delivery::attempts::AttemptOutcome;
 use engine::delivery::pools::{self, NewPool};
 use engine::delivery::worker::Worker;
 use engine::fallback::{notifications, support};
@@ -83,7 +84,7 @@ async fn rig(db: Db) -> Rig {
             T0,
             NewPool {
                 name,
-                role,
+                role: role.parse().expect("primary, backup or masked"),
                 from_name: "Shop",
                 from_address: &format!("{name}@shop.example"),
                 relay_url: &format!("smtp://{addr}"),
@@ -673,7 +674,7 @@ async fn an_unknown_masked_resend_goes_again_with_the_same_message_id() {
             .filter(|a| a.attempt_no > engine::delivery::attempts::MASKED_ATTEMPT_BASE)
             .collect();
         assert_eq!(masked.len(), 1, "one attempt, sent twice: {masked:?}");
-        assert_eq!(masked[0].outcome.as_deref(), Some("accepted"));
+        assert_eq!(masked[0].outcome, Some(AttemptOutcome::Accepted));
         assert_eq!(masked[0].unknowns, 1);
         // Done: nothing more goes out.
         r.clock.advance_ms(HOUR);

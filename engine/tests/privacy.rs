@@ -60,7 +60,7 @@ async fn full_order(db: &Db, at: i64, number: &str, email: &str, ip: Option<&str
             at,
             engine::delivery::pools::NewPool {
                 name: "primary",
-                role: "primary",
+                role: engine::delivery::pools::PoolRole::Primary,
                 from_name: "Shop",
                 from_address: "p@shop.example",
                 relay_url: "capture://",

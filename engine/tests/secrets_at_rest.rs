@@ -14,7 +14,7 @@ const URL: &str = "smtp://mailer:s3cret%40pass@relay.shop.example:587?tls=startt
 fn pool(name: &str) -> NewPool<'_> {
     NewPool {
         name,
-        role: "backup",
+        role: engine::delivery::pools::PoolRole::Backup,
         from_name: "Shop",
         from_address: "receipts@shop.example",
         relay_url: URL,

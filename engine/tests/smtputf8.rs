@@ -35,7 +35,7 @@ async fn pool(db: &Db, name: &str, server: &ScriptedSmtpServer, position: i64) -
         T0,
         NewPool {
             name,
-            role: "primary",
+            role: engine::delivery::pools::PoolRole::Primary,
             from_name: "Shop",
             from_address: &format!("{name}@shop.example"),
             relay_url: &format!("smtp://{}", server.addr()),

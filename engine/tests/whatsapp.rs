@@ -133,7 +133,7 @@ async fn worker(db: &Db, clock: &ManualClock, config: &Config) -> (Worker, Scrip
             T0,
             NewPool {
                 name,
-                role,
+                role: role.parse().expect("primary, backup or masked"),
                 from_name: "Toko",
                 from_address: &format!("{name}@toko.example"),
                 relay_url: &format!("smtp://{}", relay.addr()),

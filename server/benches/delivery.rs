@@ -1247,7 +1247,7 @@ async fn dispatch(backend: &Backend, sink: &Sink, rows: &mut Vec<Row>) {
         clock.now_ms(),
         NewPool {
             name: "primary",
-            role: "primary",
+            role: engine::delivery::pools::PoolRole::Primary,
             from_name: "Rebound Demo Shop",
             from_address: "receipts@shop.example",
             relay_url: &relay,

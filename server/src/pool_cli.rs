@@ -8,7 +8,7 @@
 use clap::Subcommand;
 use engine::audit::Actor;
 use engine::clock::{Clock, SystemClock};
-use engine::delivery::pools::{self, NewPool, SenderPool};
+use engine::delivery::pools::{self, NewPool, PoolRole, SenderPool};
 use engine::delivery::relay_url::RelayUrl;
 use engine::{Config, Db, pool_file};
 
@@ -27,7 +27,7 @@ pub enum PoolCommand {
         name: String,
         /// primary, backup or masked.
         #[arg(long)]
-        role: String,
+        role: PoolRole,
         /// The From address.
         #[arg(long)]
         from: String,
@@ -51,8 +51,9 @@ pub enum PoolCommand {
     /// Change a pool; what is not given stays as it is.
     Set {
         name: String,
+        /// primary, backup or masked.
         #[arg(long)]
-        role: Option<String>,
+        role: Option<PoolRole>,
         #[arg(long)]
         from: Option<String>,
         #[arg(long)]
@@ -122,7 +123,7 @@ pub async fn run(command: PoolCommand, config: &Config) -> anyhow::Result<()> {
                 &cli,
                 NewPool {
                     name: &spec.name,
-                    role: &spec.role,
+                    role: spec.role,
                     from_name: &spec.from_name,
                     from_address: &spec.from,
                     relay_url: &relay,
@@ -157,7 +158,7 @@ pub async fn run(command: PoolCommand, config: &Config) -> anyhow::Result<()> {
                 Some(relay_url) => {
                     let spec = pool_file::PoolSpec {
                         name: name.clone(),
-                        role: pool.role.clone(),
+                        role: pool.role,
                         from: pool.from_address.clone(),
                         from_name: pool.from_name.clone(),
                         relay_url,
@@ -177,7 +178,7 @@ pub async fn run(command: PoolCommand, config: &Config) -> anyhow::Result<()> {
                 pool.id,
                 NewPool {
                     name: &pool.name,
-                    role: role.as_deref().unwrap_or(&pool.role),
+                    role: role.unwrap_or(pool.role),
                     from_name: from_name.as_deref().unwrap_or(&pool.from_name),
                     from_address: from.as_deref().unwrap_or(&pool.from_address),
                     relay_url: relay.as_deref().unwrap_or(&pool.relay_url),

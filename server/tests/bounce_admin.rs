@@ -117,7 +117,7 @@ async fn pool_health_soft_bounces_and_the_csv_link_render_on_the_server() {
             now,
             NewPool {
                 name: "primary",
-                role: "primary",
+                role: engine::delivery::pools::PoolRole::Primary,
                 from_name: "Shop",
                 from_address: "receipts@shop.example",
                 relay_url: "capture://",

@@ -103,7 +103,7 @@ fn demo_history_is_seeded_counted_and_cleared() {
             0,
             engine::delivery::pools::NewPool {
                 name: "real relay",
-                role: "backup",
+                role: engine::delivery::pools::PoolRole::Backup,
                 from_name: "Shop",
                 from_address: "r@shop.example",
                 relay_url: "smtp://relay.shop.example:587",

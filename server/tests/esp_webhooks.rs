@@ -58,7 +58,7 @@ async fn sent_order(srv: &TestServer, key: &str, number: &str, email: &str) -> S
             srv.clock_now(),
             NewPool {
                 name: "primary",
-                role: "primary",
+                role: engine::delivery::pools::PoolRole::Primary,
                 from_name: "Shop",
                 from_address: "receipts@shop.example",
                 relay_url: "capture://",

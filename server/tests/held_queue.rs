@@ -159,7 +159,10 @@ async fn an_agent_re_sends_a_fresh_link_through_the_pool_they_choose() {
             .await
             .expect("pools");
         let all = pools::list(&db).await.expect("pools");
-        let backup = all.iter().find(|p| p.role == "backup").expect("backup");
+        let backup = all
+            .iter()
+            .find(|p| p.role.as_str() == "backup")
+            .expect("backup");
         let order_id = held_order(&srv, "RP-1", "reader@example.com").await;
         srv.add_user("agent@test.local", Role::Agent).await;
         srv.add_user("manager@test.local", Role::Manager).await;

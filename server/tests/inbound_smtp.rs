@@ -55,7 +55,7 @@ async fn sent_order(srv: &TestServer, number: &str, email: &str) -> (String, Str
             srv.clock_now(),
             NewPool {
                 name: "primary",
-                role: "primary",
+                role: engine::delivery::pools::PoolRole::Primary,
                 from_name: "Shop",
                 from_address: "receipts@shop.example",
                 relay_url: "capture://",

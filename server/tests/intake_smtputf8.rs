@@ -67,7 +67,7 @@ async fn add_pool(srv: &TestServer, name: &str, role: &str, position: i64) -> i6
         srv.clock_now(),
         NewPool {
             name,
-            role,
+            role: role.parse().expect("primary, backup or masked"),
             from_name: "Shop",
             from_address: "receipts@shop.example",
             relay_url: "capture://",

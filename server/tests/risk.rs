@@ -101,7 +101,7 @@ async fn orders_are_flagged_scored_routed_and_listed() {
         let now = srv.clock_now();
         let pool = |name: &'static str, role: &'static str, position: i64| NewPool {
             name,
-            role,
+            role: role.parse().expect("primary, backup or masked"),
             from_name: "Shop",
             from_address: "receipts@shop.example",
             relay_url: "capture://",

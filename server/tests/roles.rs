@@ -113,7 +113,7 @@ async fn web_takes_orders_workers_send_them_and_stop_on_sigterm() {
             T0,
             NewPool {
                 name: "primary",
-                role: "primary",
+                role: engine::delivery::pools::PoolRole::Primary,
                 from_name: "Shop",
                 from_address: "primary@shop.example",
                 relay_url: &format!("smtp://{}", smtp.addr()),

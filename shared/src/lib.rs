@@ -59,6 +59,47 @@ impl Role {
     }
 }
 
+/// What a sender pool is for. Receipts go through primaries, then backups;
+/// the masked pool sends fallback re-sends under a neutral name.
+///
+/// Stored (TEXT), sent (JSON), written in `rebound.toml` and on the command
+/// line as `primary`, `backup`, `masked`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::Display,
+    strum::EnumString,
+    strum::AsRefStr,
+    strum::IntoStaticStr,
+)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(feature = "sqlx", sqlx(type_name = "text", rename_all = "lowercase"))]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum PoolRole {
+    /// Sends receipts first.
+    Primary,
+    /// Takes the retries after a primary.
+    Backup,
+    /// Sends the fallback's secure link under a neutral sender.
+    Masked,
+}
+
+impl PoolRole {
+    pub const ALL: [PoolRole; 3] = [PoolRole::Primary, PoolRole::Backup, PoolRole::Masked];
+
+    /// The stored name (`primary`, …).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +116,16 @@ mod tests {
         assert_eq!(Role::parse(" Admin "), Some(Role::Admin));
         assert!("root".parse::<Role>().is_err());
         assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn pool_roles_round_trip() {
+        for r in PoolRole::ALL {
+            assert_eq!(r.as_str().parse::<PoolRole>(), Ok(r));
+            let json = serde_json::to_string(&r).expect("json");
+            assert_eq!(json, format!("\"{}\"", r.as_str()));
+        }
+        assert!("Primary ".parse::<PoolRole>().is_err());
+        assert!(serde_json::from_str::<PoolRole>("\"relay\"").is_err());
     }
 }

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 
 use crate::components::status::{ActionStatus, ErrorNotice};
 use crate::server_fns::pools::{SavePool, SetPoolEnabled, list_pools, pool_health};
-use crate::types::{HealthWindowView, PoolHealthView, PoolRow};
+use crate::types::{HealthWindowView, PoolHealthView, PoolRole, PoolRow};
 
 /// Sender pools: who receipts are sent as and through which relay.
 #[component]
@@ -199,7 +199,7 @@ fn PoolForm(save: ServerAction<SavePool>, pool: Option<PoolRow>) -> impl IntoVie
     let p = pool.unwrap_or(PoolRow {
         id: 0,
         name: String::new(),
-        role: "backup".into(),
+        role: PoolRole::Backup,
         from: String::new(),
         relay: String::new(),
         enabled: true,
@@ -231,7 +231,7 @@ fn PoolForm(save: ServerAction<SavePool>, pool: Option<PoolRow>) -> impl IntoVie
                 <input id="pool-name" name="name" required maxlength="60" value=p.name.clone()/>
                 <label for="pool-role">"Role"</label>
                 <select id="pool-role" name="role">
-                    {["primary", "backup", "masked"].into_iter().map(|r| view! { <option value=r selected=r == p.role>{r}</option> }).collect_view()}
+                    {PoolRole::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == p.role>{r.as_str()}</option> }).collect_view()}
                 </select>
                 <label for="pool-from-name">"From name"</label>
                 <input id="pool-from-name" name="from_name" required value=from_name/>

@@ -1,6 +1,7 @@
 //! The `[[pools]]` tables: sender pools as code, applied by `crate::pool_file`.
 
 use serde::{Deserialize, Serialize};
+use shared::PoolRole;
 
 /// One `[[pools]]` table.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -9,7 +10,7 @@ pub struct PoolSpec {
     /// Unique; how the page, the CLI and the logs name it.
     pub name: String,
     /// `primary`, `backup` or `masked`.
-    pub role: String,
+    pub role: PoolRole,
     /// The From address receipts are sent as.
     pub from: String,
     /// The From display name.

@@ -66,7 +66,7 @@ pub struct Attempt {
     pub verp_token: String,
     pub started_at: Millis,
     pub finished_at: Option<Millis>,
-    pub outcome: Option<String>,
+    pub outcome: Option<AttemptOutcome>,
     pub smtp_code: Option<i64>,
     pub smtp_text: Option<String>,
     pub reason: Option<String>,

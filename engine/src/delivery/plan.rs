@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::attempts::Attempt;
+use super::attempts::{Attempt, AttemptOutcome};
 use super::outcome::Outcome;
 use super::pools::{SenderPool, pick_pool};
 use super::queue::Job;
@@ -126,7 +126,7 @@ impl Worker {
         };
         if history
             .iter()
-            .any(|a| a.attempt_no == job.attempt_no && a.outcome.as_deref() == Some("accepted"))
+            .any(|a| a.attempt_no == job.attempt_no && a.outcome == Some(AttemptOutcome::Accepted))
         {
             // The relay accepted before a crash; record it, never resend.
             return write(job, flight.accepted(), "accepted before a restart");

@@ -10,12 +10,13 @@ use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::{exec_on_pool, on_pool};
 
+pub use shared::PoolRole;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
 pub struct SenderPool {
     pub id: i64,
     pub name: String,
-    /// `primary`, `backup` or `masked`.
-    pub role: String,
+    pub role: PoolRole,
     pub from_name: String,
     pub from_address: String,
     /// `smtp://…`, `smtps://…` or `capture://`; may hold credentials, so it
@@ -48,7 +49,7 @@ pub struct SenderPool {
 
 pub struct NewPool<'a> {
     pub name: &'a str,
-    pub role: &'a str,
+    pub role: PoolRole,
     pub from_name: &'a str,
     pub from_address: &'a str,
     pub relay_url: &'a str,
@@ -217,9 +218,6 @@ pub async fn get(db: &Db, id: i64) -> Result<Option<SenderPool>> {
 }
 
 fn validate(p: &NewPool<'_>) -> Result<()> {
-    if !matches!(p.role, "primary" | "backup" | "masked") {
-        return Err(Error::invalid("role must be primary, backup or masked"));
-    }
     if p.name.trim().is_empty() || p.name.chars().count() > 60 {
         return Err(Error::invalid("name must be 1 to 60 characters"));
     }
@@ -305,7 +303,7 @@ pub fn name_of(pools: &[SenderPool], id: i64) -> String {
 pub fn send_chain(pools: &[SenderPool]) -> Vec<&SenderPool> {
     let mut chain: Vec<&SenderPool> = pools
         .iter()
-        .filter(|p| p.enabled && (p.role == "primary" || p.role == "backup"))
+        .filter(|p| p.enabled && matches!(p.role, PoolRole::Primary | PoolRole::Backup))
         .collect();
     // Pools whose relay does not answer go last, whatever their role; before
     // them the ones the health guard demoted.
@@ -313,7 +311,7 @@ pub fn send_chain(pools: &[SenderPool]) -> Vec<&SenderPool> {
         (
             p.relay_down_since.is_some(),
             p.health_state == "demoted",
-            p.role != "primary",
+            p.role != PoolRole::Primary,
             p.position,
             p.id,
         )
@@ -345,21 +343,15 @@ pub async fn ensure_dev_pools(db: &Db, now: Millis) -> Result<bool> {
     if !list(db).await?.is_empty() {
         return Ok(false);
     }
-    for (i, (name, role)) in [
-        ("primary", "primary"),
-        ("backup", "backup"),
-        ("masked", "masked"),
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (i, role) in PoolRole::ALL.into_iter().enumerate() {
+        let name = role.as_str();
         create(
             db,
             now,
             NewPool {
                 name,
                 role,
-                from_name: if *role == "masked" {
+                from_name: if role == PoolRole::Masked {
                     "Receipts"
                 } else {
                     "Rebound Demo Shop"
@@ -502,11 +494,11 @@ pub async fn health(db: &Db, since: Millis) -> Result<Vec<PoolHealth>> {
 mod tests {
     use super::*;
 
-    fn pool(id: i64, role: &str, position: i64) -> SenderPool {
+    fn pool(id: i64, role: PoolRole, position: i64) -> SenderPool {
         SenderPool {
             id,
             name: format!("p{id}"),
-            role: role.into(),
+            role,
             from_name: "x".into(),
             from_address: "x@y.z".into(),
             relay_url: "capture://".into(),
@@ -527,10 +519,10 @@ mod tests {
     #[test]
     fn chain_alternates_and_avoids_a_blocked_pool() {
         let pools = vec![
-            pool(3, "backup", 0),
-            pool(1, "primary", 1),
-            pool(2, "masked", 0),
-            pool(4, "backup", 1),
+            pool(3, PoolRole::Backup, 0),
+            pool(1, PoolRole::Primary, 1),
+            pool(2, PoolRole::Masked, 0),
+            pool(4, PoolRole::Backup, 1),
         ];
         let chain = send_chain(&pools);
         assert_eq!(
@@ -575,7 +567,7 @@ mod tests {
                 T0,
                 NewPool {
                     name: "intl",
-                    role: "primary",
+                    role: PoolRole::Primary,
                     from_name: "Shop",
                     from_address: "receipts@shop.example",
                     relay_url: "capture://",
@@ -628,7 +620,7 @@ mod tests {
 
         for t in crate::testing::all_backends().await {
             let db = &t.db;
-            let mk = |name: &'static str, role: &'static str, position: i64| NewPool {
+            let mk = |name: &'static str, role: PoolRole, position: i64| NewPool {
                 name,
                 role,
                 from_name: "Shop",
@@ -637,10 +629,10 @@ mod tests {
                 max_per_second: 100,
                 position,
             };
-            let primary = create(db, T0, mk("primary", "primary", 0))
+            let primary = create(db, T0, mk("primary", PoolRole::Primary, 0))
                 .await
                 .expect("pool");
-            let backup = create(db, T0, mk("backup", "backup", 1))
+            let backup = create(db, T0, mk("backup", PoolRole::Backup, 1))
                 .await
                 .expect("pool");
             for (i, email) in ["a@example.com", "b@example.com", "c@example.com"]

@@ -5,8 +5,8 @@
 
 use crate::bounce::{BounceClass, SmtpReply};
 use crate::clock::Millis;
-use crate::delivery::attempts::{self, Attempt, MASKED_ATTEMPT_BASE};
-use crate::delivery::pools::SenderPool;
+use crate::delivery::attempts::{self, Attempt, AttemptOutcome, MASKED_ATTEMPT_BASE};
+use crate::delivery::pools::{PoolRole, SenderPool};
 use crate::delivery::queue::{DEFER_SQL, Job};
 use crate::delivery::smtp::SendOutcome;
 use crate::delivery::worker::Worker;
@@ -40,7 +40,8 @@ impl Worker {
             .await?
             .into_iter()
             .any(|a| {
-                a.attempt_no == attempt_no && a.outcome.as_deref().is_some_and(|o| o != "unknown")
+                a.attempt_no == attempt_no
+                    && a.outcome.is_some_and(|o| o != AttemptOutcome::Unknown)
             });
         // The automatic re-send is skipped once the customer has the receipt;
         // a fresh link they asked for (attempt 2 on) is always sent.
@@ -51,7 +52,9 @@ impl Worker {
         // An agent may have chosen the pool; otherwise the masked pool.
         let masked = match job.pool_id {
             Some(id) => pools.iter().find(|p| p.enabled && p.id == id),
-            None => pools.iter().find(|p| p.enabled && p.role == "masked"),
+            None => pools
+                .iter()
+                .find(|p| p.enabled && p.role == PoolRole::Masked),
         };
         let suppressed = crate::suppression::active(db, now, &order.customer_email).await?;
         let failure = match (masked, suppressed) {

@@ -110,7 +110,7 @@ async fn rollups_count_sends_bounces_and_reach_and_refresh_only_what_changed() {
         let db = &t.db;
         let pool = |name: &'static str, role: &'static str, position: i64| NewPool {
             name,
-            role,
+            role: role.parse().expect("primary, backup or masked"),
             from_name: "Shop",
             from_address: "receipts@shop.example",
             relay_url: "capture://",

@@ -67,7 +67,7 @@ pub async fn smtp_pool(
         now,
         NewPool {
             name,
-            role,
+            role: role.parse().expect("primary, backup or masked"),
             from_name: "Shop",
             from_address: &format!("{name}@shop.example"),
             relay_url: &format!("smtp://{smtp}"),

@@ -171,7 +171,7 @@ pub async fn show(
                 message_id: a.message_id,
                 started_at: a.started_at,
                 finished_at: a.finished_at,
-                outcome: a.outcome,
+                outcome: a.outcome.map(|o| o.to_string()),
                 smtp_code: a.smtp_code,
                 smtp_text: a.smtp_text,
                 reason: a.reason,

@@ -85,7 +85,7 @@ pub async fn setup(t: &TestDb, smtp: &ScriptedSmtpServer) -> String {
             T0,
             NewPool {
                 name,
-                role,
+                role: role.parse().expect("primary, backup or masked"),
                 from_name: "Shop",
                 from_address: &format!("{name}@shop.example"),
                 relay_url: &format!("smtp://{}", smtp.addr()),

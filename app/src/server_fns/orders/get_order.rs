@@ -103,7 +103,7 @@ pub async fn get_order(order_number: String) -> Result<OrderDetail, AppError> {
                 pool: engine::delivery::pools::name_of(&pools, a.pool_id),
                 message_id: a.message_id,
                 started_at: format_utc(a.started_at),
-                outcome: super::words::outcome(a.outcome.as_deref()),
+                outcome: super::words::outcome(a.outcome.map(|o| o.as_str())),
                 smtp: match (a.smtp_code, a.smtp_text) {
                     (Some(c), Some(t)) => format!("{c} {t}"),
                     (None, Some(t)) => t,

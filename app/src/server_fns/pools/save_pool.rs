@@ -32,9 +32,15 @@ pub async fn save_pool(
             "A new pool needs a relay URL (smtp://…, smtps://… or capture://).",
         ));
     }
+    let role: pools::PoolRole = role.trim().parse().map_err(|_| {
+        AppError::new(
+            http::StatusCode::UNPROCESSABLE_ENTITY,
+            "The role must be primary, backup or masked.",
+        )
+    })?;
     let fields = NewPool {
         name: &name,
-        role: &role,
+        role,
         from_name: &from_name,
         from_address: &from_address,
         relay_url: if keep_relay {
