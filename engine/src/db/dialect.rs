@@ -149,6 +149,18 @@ pub fn begin_read_snapshot(db: &Db) -> &'static str {
     }
 }
 
+/// Starts a transaction that reads and then writes what it read decided.
+/// SQLite takes the write lock first: a deferred transaction that read and
+/// then finds another connection wrote meanwhile cannot upgrade to a writer
+/// (SQLITE_BUSY_SNAPSHOT, at once, no busy wait). PostgreSQL's default read
+/// committed is enough where `ON CONFLICT` settles a race.
+pub fn begin_read_then_write(db: &Db) -> &'static str {
+    match db {
+        Db::Sqlite(_) => "BEGIN IMMEDIATE",
+        Db::Postgres(_) => "BEGIN",
+    }
+}
+
 /// Starts a transaction that reads one snapshot and then writes: SQLite
 /// takes the write lock first (no other writer between the reads and the
 /// writes); PostgreSQL fails it if a row it touches changed meanwhile.

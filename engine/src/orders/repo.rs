@@ -510,7 +510,7 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
     )?;
     let turn = crate::db::write_turn(db).await;
     let inserted: Vec<Order> = on_pool!(db, p => {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_with(crate::db::dialect::begin_read_then_write(db)).await?;
         // Repeats (a shop retrying a checkout) are left out before the insert,
         // so they take no PostgreSQL sequence number and ids stay alike on
         // both backends; ON CONFLICT still settles a race inside the batch.
