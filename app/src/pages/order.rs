@@ -16,6 +16,8 @@ use crate::pages::order_actions::{OrderActions, ReachCard, RegenerateConfirm};
 use crate::server_fns::orders::get_order;
 use crate::server_fns::support::{Done, case_view};
 
+// One `view!` tree (its length is markup): the order's sections in the order
+// the page shows them; the actions and the reach card are their own components.
 #[component]
 pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();

@@ -225,88 +225,26 @@ fn heading(view: &ReceiptView, key: &str) -> String {
     sanitize(&view.language.t(key, &[]).to_uppercase())
 }
 
+/// The receipt laid out on A4 pages, top to bottom: header, billed to, the
+/// items, the totals kept together, the footer.
 fn layout(view: &ReceiptView) -> Vec<Vec<Op>> {
     let mut l = Layout {
         view,
         pages: vec![Vec::new()],
         y: PAGE_HEIGHT - MARGIN - 20.0,
     };
+    l.header();
+    l.billed_to();
+    let (cols, amount_width) = columns(view);
+    l.items(&cols);
+    l.totals(amount_width);
+    l.footer();
+    l.pages
+}
 
-    // Header: shop name on the left, order number and date on the right.
-    let t = |key: &str| view.language.t(key, &[]);
-    let order_label = view
-        .language
-        .t("receipt-order-number", &[("order", &view.order_number)]);
-    let right_block_width = [
-        Font::Bold.width(&sanitize(&order_label), 11.0),
-        Font::Regular.width(&sanitize(&view.placed_at), BODY_SIZE),
-    ]
-    .into_iter()
-    .fold(0.0f32, f32::max)
-    .min(CONTENT_WIDTH / 2.0);
-    // At most three lines of shop name, so the header never needs a page
-    // break.
-    let mut shop_lines = wrap(
-        &view.shop.name,
-        Font::Bold,
-        20.0,
-        CONTENT_WIDTH - right_block_width - COLUMN_GAP,
-    );
-    if shop_lines.len() > 3 {
-        shop_lines.truncate(3);
-        if let Some(last) = shop_lines.last_mut() {
-            *last = truncate_to_width(
-                &format!("{last}\u{2026}"),
-                Font::Bold,
-                20.0,
-                CONTENT_WIDTH - right_block_width - COLUMN_GAP,
-            );
-        }
-    }
-    let top = l.y;
-    for line in &shop_lines {
-        l.text(MARGIN, Font::Bold, 20.0, INK, line);
-        l.y -= 24.0;
-    }
-    let after_shop = l.y;
-    l.y = top;
-    let order = truncate_to_width(
-        &sanitize(&order_label),
-        Font::Bold,
-        11.0,
-        CONTENT_WIDTH / 2.0,
-    );
-    l.text_right(RIGHT, Font::Bold, 11.0, INK, &order);
-    l.y -= 15.0;
-    l.text_right(RIGHT, Font::Regular, BODY_SIZE, MUTED, &view.placed_at);
-    l.y = after_shop.min(top - 30.0);
-
-    l.y -= 8.0;
-    l.ensure(40.0);
-    l.text(
-        MARGIN,
-        Font::Bold,
-        14.0,
-        INK,
-        &sanitize(&t("receipt-heading")),
-    );
-    l.y -= 26.0;
-
-    // Billed to.
-    l.ensure(30.0);
-    let billed_to = sanitize(&t("receipt-billed-to").to_uppercase());
-    l.text(MARGIN, Font::Bold, SMALL_SIZE, MUTED, &billed_to);
-    l.y -= BODY_LEADING;
-    let customer = [view.customer.name.as_str(), view.customer.email.as_str()];
-    for line in customer
-        .into_iter()
-        .chain(view.billing_address.iter().map(String::as_str))
-    {
-        l.paragraph(line, Font::Regular, BODY_SIZE, INK);
-    }
-    l.y -= 16.0;
-
-    // Items table.
+/// The items table's columns, sized to their widest cell; also the amount
+/// column's width, which the totals line up with.
+fn columns(view: &ReceiptView) -> (Columns, f32) {
     let qty_width = view
         .items
         .iter()
@@ -346,95 +284,196 @@ fn layout(view: &ReceiptView) -> Vec<Vec<Op>> {
         qty_right,
         price_right,
     };
+    (cols, amount_width)
+}
 
-    l.ensure(BODY_LEADING * 3.0);
-    l.table_header(&cols);
-    for item in &view.items {
-        let lines = wrap(&item.name, Font::Regular, BODY_SIZE, cols.name);
-        // Keep at least the first line with its numbers.
-        if l.ensure(BODY_LEADING) {
-            l.table_header(&cols);
-        }
-        l.text_right(
-            cols.qty_right,
-            Font::Regular,
-            BODY_SIZE,
-            INK,
-            &item.quantity.to_string(),
-        );
-        l.text_right(
-            cols.price_right,
-            Font::Regular,
-            BODY_SIZE,
-            INK,
-            &item.unit_price,
-        );
-        l.text_right(RIGHT, Font::Regular, BODY_SIZE, INK, &item.line_total);
-        for (index, line) in lines.iter().enumerate() {
-            if index > 0 && l.ensure(BODY_LEADING) {
-                l.table_header(&cols);
-            }
-            l.text(MARGIN, Font::Regular, BODY_SIZE, INK, line);
-            l.y -= BODY_LEADING;
-        }
-        let y = l.y + BODY_LEADING - 4.0;
-        l.rule(y, 0.5, RULE);
-        l.y -= 4.0;
-    }
-
-    // Totals: kept together on one page.
-    let mut rows: Vec<(String, &str)> = vec![(t("receipt-subtotal"), view.subtotal.as_str())];
-    if view.has_discount {
-        rows.push((t("receipt-discount"), view.discount.as_str()));
-    }
-    if view.has_shipping {
-        rows.push((t("receipt-shipping"), view.shipping.as_str()));
-    }
-    rows.push((t("receipt-tax"), view.tax.as_str()));
-    let row_count = u16::try_from(rows.len()).unwrap_or(u16::MAX);
-    l.y -= 6.0;
-    l.ensure(f32::from(row_count) * 15.0 + 30.0);
-    let label_right = RIGHT - amount_width - COLUMN_GAP;
-    for (label, amount) in rows {
-        l.text_right(
-            label_right,
-            Font::Regular,
-            BODY_SIZE,
-            MUTED,
-            &sanitize(&label),
-        );
-        l.text_right(RIGHT, Font::Regular, BODY_SIZE, INK, amount);
-        l.y -= 15.0;
-    }
-    let y = l.y + 10.0;
-    let x1 = (label_right - 120.0).max(MARGIN);
-    l.ops().push(Op::Line {
-        x1,
-        y1: y,
-        x2: RIGHT,
-        y2: y,
-        width: 1.0,
-        gray: INK,
-    });
-    l.y -= 6.0;
-    let total_label = sanitize(
-        &view
+impl Layout<'_> {
+    /// Shop name on the left, order number and date on the right.
+    fn header(&mut self) {
+        let view = self.view;
+        let order_label = view
             .language
-            .t("receipt-total-currency", &[("currency", view.currency)]),
-    );
-    l.text_right(label_right, Font::Bold, 12.0, INK, &total_label);
-    l.text_right(RIGHT, Font::Bold, 12.0, INK, &view.total);
-    l.y -= 36.0;
+            .t("receipt-order-number", &[("order", &view.order_number)]);
+        let right_block_width = [
+            Font::Bold.width(&sanitize(&order_label), 11.0),
+            Font::Regular.width(&sanitize(&view.placed_at), BODY_SIZE),
+        ]
+        .into_iter()
+        .fold(0.0f32, f32::max)
+        .min(CONTENT_WIDTH / 2.0);
+        // At most three lines of shop name, so the header never needs a page
+        // break.
+        let mut shop_lines = wrap(
+            &view.shop.name,
+            Font::Bold,
+            20.0,
+            CONTENT_WIDTH - right_block_width - COLUMN_GAP,
+        );
+        if shop_lines.len() > 3 {
+            shop_lines.truncate(3);
+            if let Some(last) = shop_lines.last_mut() {
+                *last = truncate_to_width(
+                    &format!("{last}\u{2026}"),
+                    Font::Bold,
+                    20.0,
+                    CONTENT_WIDTH - right_block_width - COLUMN_GAP,
+                );
+            }
+        }
+        let top = self.y;
+        for line in &shop_lines {
+            self.text(MARGIN, Font::Bold, 20.0, INK, line);
+            self.y -= 24.0;
+        }
+        let after_shop = self.y;
+        self.y = top;
+        let order = truncate_to_width(
+            &sanitize(&order_label),
+            Font::Bold,
+            11.0,
+            CONTENT_WIDTH / 2.0,
+        );
+        self.text_right(RIGHT, Font::Bold, 11.0, INK, &order);
+        self.y -= 15.0;
+        self.text_right(RIGHT, Font::Regular, BODY_SIZE, MUTED, &view.placed_at);
+        self.y = after_shop.min(top - 30.0);
 
-    // Footer text and support contact.
-    if !view.shop.footer_text.is_empty() {
-        l.paragraph(&view.shop.footer_text, Font::Regular, 9.0, MUTED);
-        l.y -= 6.0;
+        self.y -= 8.0;
+        self.ensure(40.0);
+        self.text(
+            MARGIN,
+            Font::Bold,
+            14.0,
+            INK,
+            &sanitize(&view.language.t("receipt-heading", &[])),
+        );
+        self.y -= 26.0;
     }
-    let support = format!("{} {}", t("receipt-questions"), view.shop.support_email);
-    l.paragraph(&support, Font::Regular, 9.0, MUTED);
 
-    l.pages
+    fn billed_to(&mut self) {
+        let view = self.view;
+        self.ensure(30.0);
+        let billed_to = sanitize(&view.language.t("receipt-billed-to", &[]).to_uppercase());
+        self.text(MARGIN, Font::Bold, SMALL_SIZE, MUTED, &billed_to);
+        self.y -= BODY_LEADING;
+        let customer = [view.customer.name.as_str(), view.customer.email.as_str()];
+        for line in customer
+            .into_iter()
+            .chain(view.billing_address.iter().map(String::as_str))
+        {
+            self.paragraph(line, Font::Regular, BODY_SIZE, INK);
+        }
+        self.y -= 16.0;
+    }
+
+    fn items(&mut self, cols: &Columns) {
+        let view = self.view;
+        self.ensure(BODY_LEADING * 3.0);
+        self.table_header(cols);
+        for item in &view.items {
+            let lines = wrap(&item.name, Font::Regular, BODY_SIZE, cols.name);
+            // Keep at least the first line with its numbers.
+            if self.ensure(BODY_LEADING) {
+                self.table_header(cols);
+            }
+            self.text_right(
+                cols.qty_right,
+                Font::Regular,
+                BODY_SIZE,
+                INK,
+                &item.quantity.to_string(),
+            );
+            self.text_right(
+                cols.price_right,
+                Font::Regular,
+                BODY_SIZE,
+                INK,
+                &item.unit_price,
+            );
+            self.text_right(RIGHT, Font::Regular, BODY_SIZE, INK, &item.line_total);
+            for (index, line) in lines.iter().enumerate() {
+                if index > 0 && self.ensure(BODY_LEADING) {
+                    self.table_header(cols);
+                }
+                self.text(MARGIN, Font::Regular, BODY_SIZE, INK, line);
+                self.y -= BODY_LEADING;
+            }
+            let y = self.y + BODY_LEADING - 4.0;
+            self.rule(y, 0.5, RULE);
+            self.y -= 4.0;
+        }
+    }
+
+    /// Kept together on one page.
+    fn totals(&mut self, amount_width: f32) {
+        let view = self.view;
+        let mut rows: Vec<(String, &str)> = vec![(
+            view.language.t("receipt-subtotal", &[]),
+            view.subtotal.as_str(),
+        )];
+        if view.has_discount {
+            rows.push((
+                view.language.t("receipt-discount", &[]),
+                view.discount.as_str(),
+            ));
+        }
+        if view.has_shipping {
+            rows.push((
+                view.language.t("receipt-shipping", &[]),
+                view.shipping.as_str(),
+            ));
+        }
+        rows.push((view.language.t("receipt-tax", &[]), view.tax.as_str()));
+        let row_count = u16::try_from(rows.len()).unwrap_or(u16::MAX);
+        self.y -= 6.0;
+        self.ensure(f32::from(row_count) * 15.0 + 30.0);
+        let label_right = RIGHT - amount_width - COLUMN_GAP;
+        for (label, amount) in rows {
+            self.text_right(
+                label_right,
+                Font::Regular,
+                BODY_SIZE,
+                MUTED,
+                &sanitize(&label),
+            );
+            self.text_right(RIGHT, Font::Regular, BODY_SIZE, INK, amount);
+            self.y -= 15.0;
+        }
+        let y = self.y + 10.0;
+        let x1 = (label_right - 120.0).max(MARGIN);
+        self.ops().push(Op::Line {
+            x1,
+            y1: y,
+            x2: RIGHT,
+            y2: y,
+            width: 1.0,
+            gray: INK,
+        });
+        self.y -= 6.0;
+        let total_label = sanitize(
+            &view
+                .language
+                .t("receipt-total-currency", &[("currency", view.currency)]),
+        );
+        self.text_right(label_right, Font::Bold, 12.0, INK, &total_label);
+        self.text_right(RIGHT, Font::Bold, 12.0, INK, &view.total);
+        self.y -= 36.0;
+    }
+
+    /// Footer text and support contact.
+    fn footer(&mut self) {
+        let view = self.view;
+        if !view.shop.footer_text.is_empty() {
+            self.paragraph(&view.shop.footer_text, Font::Regular, 9.0, MUTED);
+            self.y -= 6.0;
+        }
+        let support = format!(
+            "{} {}",
+            view.language.t("receipt-questions", &[]),
+            view.shop.support_email
+        );
+        self.paragraph(&support, Font::Regular, 9.0, MUTED);
+    }
 }
 
 fn write_pdf(view: &ReceiptView, pages: Vec<Vec<Op>>) -> Result<Vec<u8>, RenderError> {

@@ -354,6 +354,8 @@ async fn w(reader: &mut BufReader<TcpStream>, bytes: Vec<u8>) -> std::io::Result
     reader.get_mut().write_all(&bytes).await
 }
 
+// One SMTP session as a single loop over the commands, each arm a reply the
+// tests script: long, but read top to bottom like the conversation itself.
 async fn handle_connection(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
     let _ = stream.set_nodelay(true);
     let mut reader = BufReader::new(stream);
