@@ -37,7 +37,7 @@ mkdir -p "$root/var/lib/rebound"
   REBOUND_CONFIG="$root$config" LEPTOS_SITE_ROOT="$root$site" \
   DATABASE_URL="sqlite://$root/var/lib/rebound/data/rebound.db" \
   REBOUND_SECRETS_KEY=$(head -c 32 /dev/urandom | base64) REBOUND_BIND="127.0.0.1:$port" \
-  "$root$exe" serve --role all >"$root/serve.log" 2>&1) &
+  exec "$root$exe" serve --role all >"$root/serve.log" 2>&1) &
 pid=$!
 for _ in $(seq 1 100); do
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
