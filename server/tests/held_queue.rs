@@ -6,23 +6,13 @@ mod support;
 
 use engine::accounts::Role;
 use engine::delivery::pools;
-use engine::fallback::decide::PRIORITY_CRITICAL;
 use engine::on_pool;
 use engine::orders::AccountKind;
-use support::{PASSWORD, TestServer, intake, order, servers, test_config};
+use support::{PASSWORD, TestServer, intake, open_critical_case, order, servers, test_config};
 
 async fn held_order(srv: &TestServer, number: &str, email: &str) -> i64 {
     let o = intake(srv, order(number, email, AccountKind::Guest, None)).await;
-    engine::fallback::support::open(
-        &srv.state.db,
-        srv.clock_now(),
-        o.id,
-        PRIORITY_CRITICAL,
-        "the masked re-send also failed",
-        &srv.state.config.fallback,
-    )
-    .await
-    .expect("open a case");
+    open_critical_case(srv, o.id).await;
     o.id
 }
 

@@ -9,24 +9,14 @@
 mod support;
 
 use engine::accounts::Role;
-use engine::fallback::decide::PRIORITY_CRITICAL;
-use support::{PASSWORD, TestServer, intake, servers, test_config};
+use support::{PASSWORD, TestServer, intake, open_critical_case, servers, test_config};
 
 /// A held guest order with a phone and an open critical case.
 async fn held_order(srv: &TestServer, number: &str, email: &str) -> engine::orders::Order {
     let mut input = engine::testing::fixtures::order_input(number, email);
     input.customer.phone = Some("+6281234567890".into());
     let o = intake(srv, input.validate().expect("valid")).await;
-    engine::fallback::support::open(
-        &srv.state.db,
-        srv.clock_now(),
-        o.id,
-        PRIORITY_CRITICAL,
-        "the masked re-send also failed",
-        &srv.state.config.fallback,
-    )
-    .await
-    .expect("open a case");
+    open_critical_case(srv, o.id).await;
     o
 }
 
@@ -38,13 +28,7 @@ async fn page(srv: &TestServer, c: &reqwest::Client, path: &str) -> (u16, String
         .send()
         .await
         .expect("get");
-    let status = res.status().as_u16();
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let (status, location) = status_and_location(&res);
     let body = res.text().await.unwrap_or_default().replace("<!>", "");
     (status, location, body)
 }
@@ -65,14 +49,17 @@ async fn form_post(
         .send()
         .await
         .expect("post");
-    let status = res.status().as_u16();
+    status_and_location(&res)
+}
+
+fn status_and_location(res: &reqwest::Response) -> (u16, String) {
     let location = res
         .headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    (status, location)
+    (res.status().as_u16(), location)
 }
 
 async fn signed_in(srv: &TestServer, email: &str) -> reqwest::Client {

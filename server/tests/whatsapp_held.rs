@@ -5,10 +5,9 @@
 mod support;
 
 use engine::accounts::Role;
-use engine::fallback::decide::PRIORITY_CRITICAL;
 use engine::sms;
 use support::whatsapp::{PHONE, opted_in_order, whatsapp_config};
-use support::{PASSWORD, servers};
+use support::{PASSWORD, open_critical_case, servers};
 
 #[tokio::test]
 async fn agents_send_the_link_on_whatsapp_only_to_customers_who_opted_in() {
@@ -18,16 +17,7 @@ async fn agents_send_the_link_on_whatsapp_only_to_customers_who_opted_in() {
         let mut ids = Vec::new();
         for (number, opt_in) in [("WQ-1", true), ("WQ-2", false)] {
             let o = opted_in_order(&srv, number, opt_in).await;
-            engine::fallback::support::open(
-                db,
-                srv.clock_now(),
-                o.id,
-                PRIORITY_CRITICAL,
-                "the masked re-send also failed",
-                &srv.state.config.fallback,
-            )
-            .await
-            .expect("open a case");
+            open_critical_case(&srv, o.id).await;
             ids.push(o.id);
         }
         srv.add_user("agent@test.local", Role::Agent).await;

@@ -192,6 +192,21 @@ pub fn order(
     .expect("valid order")
 }
 
+/// Opens the critical support case a held order gets when its masked re-send
+/// failed too (the held queue's usual row).
+pub async fn open_critical_case(srv: &TestServer, order_id: i64) {
+    engine::fallback::support::open(
+        &srv.state.db,
+        srv.clock_now(),
+        order_id,
+        engine::fallback::decide::PRIORITY_CRITICAL,
+        "the masked re-send also failed",
+        &srv.state.config.fallback,
+    )
+    .await
+    .expect("open a case");
+}
+
 /// Stores `o` as the shop API would.
 pub async fn intake(srv: &TestServer, o: engine::orders::ValidOrder) -> engine::orders::Order {
     engine::orders::intake(&srv.state.db, srv.clock_now(), o, None)
