@@ -64,6 +64,12 @@ pub fn claim_jobs(db: &Db) -> &'static str {
     }
 }
 
+/// Run before [`claim_jobs`] in its transaction on PostgreSQL: no bitmap
+/// scan and no sort, so the claim walks the `(state, due_at)` index and stops
+/// at its limit, also on a table whose statistics are stale.
+pub const CLAIM_PLAN_PG: &str = "SELECT set_config('enable_bitmapscan', 'off', true), \
+     set_config('enable_sort', 'off', true)";
+
 /// The SQL type of a value read from a JSON batch parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsonType {

@@ -81,7 +81,13 @@ pub fn build(email: &ReceiptEmail) -> Result<Vec<u8>, MessageError> {
     let to = mailbox("To", email.to_name, email.to_address)?;
     let message_id = checked_message_id(email.message_id)?;
 
+    // The envelope given, not derived: lettre would parse the From and To
+    // headers back into addresses for it, and the relay gets Rebound's own
+    // envelope (the VERP return path) anyway.
+    let envelope = lettre::address::Envelope::new(Some(from.email.clone()), vec![to.email.clone()])
+        .map_err(|e| MessageError::Build(e.to_string()))?;
     let mut builder = Message::builder()
+        .envelope(envelope)
         .from(from)
         .to(to)
         .subject(clean_value(email.subject))

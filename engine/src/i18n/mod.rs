@@ -110,8 +110,26 @@ impl Lang {
     /// The language for any well-formed tag: a language without a catalogue
     /// is English. `None` only for a malformed tag.
     pub fn from_tag(tag: &str) -> Option<Lang> {
-        canonical_tag(tag)?;
-        Some(Lang::supported(tag).unwrap_or_default())
+        // Remembered per thread: a receipt asks for its language once per
+        // message of its templates, and parsing the tag three times each was
+        // about 5 % of a send worker's CPU (`make bench`, perf). Bounded: tags
+        // come from orders.
+        const REMEMBERED: usize = 64;
+        thread_local! {
+            static SEEN: std::cell::RefCell<std::collections::HashMap<String, Option<Lang>>> =
+                std::cell::RefCell::new(std::collections::HashMap::new());
+        }
+        if let Some(lang) = SEEN.with(|seen| seen.borrow().get(tag).cloned()) {
+            return lang;
+        }
+        let lang = canonical_tag(tag).map(|_| Lang::supported(tag).unwrap_or_default());
+        SEEN.with(|seen| {
+            let mut seen = seen.borrow_mut();
+            if seen.len() < REMEMBERED {
+                seen.insert(tag.to_owned(), lang.clone());
+            }
+        });
+        lang
     }
 
     /// The catalogue's language: `en`, `id`.
