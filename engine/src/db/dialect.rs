@@ -35,10 +35,13 @@ pub fn bytewise(db: &Db) -> &'static str {
 /// `$1` until `$2`, oldest due first.
 ///
 /// SQLite runs one writer at a time, so the single statement is already
-/// atomic. PostgreSQL skips rows other workers hold, and takes the due jobs
-/// and the expired leases as two index range scans (an `OR` of the two made
-/// it scan and sort the whole queue on every claim); with expired leases about
-/// it may claim up to twice `$4`.
+/// atomic; it takes expired leases first, then due jobs, each an index range
+/// that stops at `$4` (an `OR` of the two read every due job and sorted them
+/// on every claim: a burst of 30,000 queued made each claim read 30,000).
+/// PostgreSQL skips rows other workers hold, and takes the due jobs and the
+/// expired leases as two index range scans (the same `OR` made it scan and
+/// sort the whole queue); with expired leases about it may claim up to twice
+/// `$4`.
 pub fn claim_jobs(db: &Db) -> &'static str {
     match db {
         // The send token: 12 random bytes as hex, from each backend's strong source
@@ -46,9 +49,12 @@ pub fn claim_jobs(db: &Db) -> &'static str {
         Db::Sqlite(_) => {
             "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2,
                  send_token = COALESCE(send_token, lower(hex(randomblob(12))))
-             WHERE id IN (SELECT id FROM jobs
-                          WHERE (state = 'queued' AND due_at <= $3) OR (state = 'running' AND lease_until < $3)
-                          ORDER BY due_at, id LIMIT $4)
+             WHERE id IN (SELECT id FROM (
+                 SELECT id FROM (SELECT id FROM jobs WHERE state = 'running' AND lease_until < $3
+                                 ORDER BY due_at, id LIMIT $4)
+                 UNION ALL
+                 SELECT id FROM (SELECT id FROM jobs WHERE state = 'queued' AND due_at <= $3
+                                 ORDER BY due_at, id LIMIT $4)) LIMIT $4)
              RETURNING id, kind, order_id, attempt_no, due_at, slot_at, pool_id, send_token"
         }
         Db::Postgres(_) => {
