@@ -39,12 +39,16 @@ pub struct IntakeWriter {
 }
 
 impl IntakeWriter {
-    /// Starts the writer tasks: one on SQLite (it has one writer anyway), a
-    /// few on PostgreSQL so one batch's round trips overlap the next's.
+    /// Starts the writer tasks: one on SQLite (it has one writer anyway), two
+    /// on PostgreSQL so one batch's round trips overlap the next's. Not more:
+    /// under `wrk -c32` four writers split the orders into batches of about
+    /// five, and each batch's statements cost PostgreSQL as much as its rows
+    /// (`make bench`: machine CPU per order 254–332 µs with four, 208–253
+    /// with two, the same p99).
     pub fn start(db: Db) -> Self {
         let writers = match db {
             Db::Sqlite(_) => 1,
-            Db::Postgres(_) => 4,
+            Db::Postgres(_) => 2,
         };
         let (queue, rx) = mpsc::channel(QUEUE);
         let rx = Arc::new(Mutex::new(rx));
