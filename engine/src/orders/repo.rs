@@ -508,9 +508,9 @@ impl<'a> IntakeRow<'a> {
 
 /// Inserts prepared orders with their first send job and timeline entry, all
 /// in one transaction and one statement per table (on PostgreSQL one for all
-/// three), so concurrent checkouts share one commit and a few round trips. Per order: the stored row, or
-/// `None` when its number or key was already taken (by an earlier order in
-/// the same batch too).
+/// three), so concurrent checkouts share one commit and a few round trips.
+/// Per order: the stored row, or `None` when its number or key was already
+/// taken (by an earlier order in the same batch too).
 pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Option<Order>>> {
     if batch.is_empty() {
         return Ok(Vec::new());
