@@ -123,8 +123,7 @@ pub async fn active_many(db: &Db, now: Millis, emails: &[&str]) -> Result<Active
         )
     });
     let keys = crate::db::json_param(&keys)?;
-    // Planned at each run (one statement a send batch): a plan PostgreSQL
-    // kept from when the table was small scans it whole (see `attempts::of_orders`).
+    // Planned at each run (see `dialect::in_json_list`).
     let rows: Vec<Suppression> = on_pool!(db, p => sqlx::query_as(sql)
         .persistent(false).bind(now).bind(&keys).fetch_all(p).await)?;
     let mut by_email = HashMap::with_capacity(rows.len());

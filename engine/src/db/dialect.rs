@@ -112,6 +112,14 @@ pub fn json_rows(db: &Db, param: usize, cols: &[(&str, JsonType)]) -> String {
 /// `col` is one of the values of the JSON list `$param` (`[a, b, …]`).
 /// PostgreSQL gets them as an array, so it looks each up in `col`'s index
 /// (as a subquery it hashes a scan of the whole table against them).
+///
+/// A read through this on a table that grows, run once a batch, is best run
+/// with sqlx's `.persistent(false)` (planned at each run): PostgreSQL settles
+/// a kept statement's plan after five runs, and on the young, never analysed
+/// table of a fresh database that plan is a sequential scan, kept while the
+/// table grows (`make bench`: intake's taken-check 3 ms a batch, the send
+/// batch's attempts 2.5 ms at 30,000 rows). The parse and plan cost a batch,
+/// not a row.
 pub fn in_json_list(db: &Db, col: &str, param: usize, ty: JsonType) -> String {
     match db {
         Db::Sqlite(_) => format!("{col} IN (SELECT value FROM json_each(${param}))"),

@@ -182,10 +182,7 @@ pub(crate) async fn of_orders(
         return Ok(HashMap::new());
     }
     let ids = crate::db::json_param(order_ids)?;
-    // Planned at each run, not kept: PostgreSQL settles a prepared statement's
-    // plan after five runs, and on the young table of a fresh database that
-    // plan is a sequential scan, kept while the table grows (seen in `make
-    // bench`: 2.5 ms a batch at 30,000 attempts). One statement a send batch.
+    // Planned at each run (see `dialect::in_json_list`).
     let rows: Vec<Attempt> = on_pool!(db, p => {
         sqlx::query_as(&sql.of_orders).persistent(false).bind(&ids).fetch_all(p).await
     })?;

@@ -152,8 +152,7 @@ pub async fn get_many(db: &Db, ids: &[i64]) -> Result<Vec<Order>> {
         )
     });
     let ids = crate::db::json_param(ids)?;
-    // Planned at each run: a kept plan made while the table was young is a
-    // sequential scan (see `delivery::attempts::of_orders`).
+    // Planned at each run (see `dialect::in_json_list`).
     Ok(on_pool!(db, p => sqlx::query_as(sql).persistent(false).bind(&ids).fetch_all(p).await)?)
 }
 
@@ -535,10 +534,7 @@ pub async fn insert_prepared(db: &Db, batch: &[&PreparedOrder]) -> Result<Vec<Op
         // Repeats (a shop retrying a checkout) are left out before the insert,
         // so they take no PostgreSQL sequence number and ids stay alike on
         // both backends; ON CONFLICT still settles a race inside the batch.
-        // Planned at each run, not kept: PostgreSQL settles a kept statement's
-        // plan after five runs, and on a young table (never analysed, a few
-        // pages) that plan is a sequential scan, kept while the table grows
-        // (seen: 0.2x of the bare insert in `make bench`, 3 ms a batch).
+        // Planned at each run (see `dialect::in_json_list`).
         let taken: Vec<(String, Option<String>)> = sqlx::query_as(&sql.taken)
             .persistent(false)
             .bind(&numbers)
