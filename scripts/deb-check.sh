@@ -21,7 +21,13 @@ exe=$(value ExecStart | cut -d' ' -f1)
 site=$(value Environment | sed -n 's/^LEPTOS_SITE_ROOT=//p')
 config=$(value Environment | sed -n 's/^REBOUND_CONFIG=//p')
 [ -x "$root$exe" ] || fail "ExecStart names $exe, not in the package"
-[ -f "$root$site/pkg/rebound.wasm" ] || fail "LEPTOS_SITE_ROOT $site has no pkg/rebound.wasm"
+hashes=$(value Environment | sed -n 's/^LEPTOS_HASH_FILE_NAME=//p')
+[ -f "$root$hashes" ] || fail "LEPTOS_HASH_FILE_NAME names $hashes, not in the package"
+wasm="rebound.$(sed -n 's/^wasm: *//p' "$root$hashes").wasm"
+css="rebound.$(sed -n 's/^css: *//p' "$root$hashes").css"
+for f in "$wasm" "$css"; do
+  [ -f "$root$site/pkg/$f" ] || fail "$hashes names $f, not in LEPTOS_SITE_ROOT $site/pkg"
+done
 [ -f "$root$config" ] || fail "REBOUND_CONFIG names $config, not in the package"
 [ -f "$root/etc/rebound/all.env" ] || fail "no /etc/rebound/all.env for rebound@all"
 grep -qx /etc/rebound/rebound.toml "$root/conffiles" || fail "rebound.toml is not a conffile"
@@ -34,7 +40,7 @@ done
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$root/var/lib/rebound"
 (cd "$root/var/lib/rebound" &&
-  REBOUND_CONFIG="$root$config" LEPTOS_SITE_ROOT="$root$site" \
+  REBOUND_CONFIG="$root$config" LEPTOS_SITE_ROOT="$root$site" LEPTOS_HASH_FILE_NAME="$root$hashes" \
   DATABASE_URL="sqlite://$root/var/lib/rebound/data/rebound.db" \
   REBOUND_SECRETS_KEY=$(head -c 32 /dev/urandom | base64) REBOUND_BIND="127.0.0.1:$port" \
   exec "$root$exe" serve --role all >"$root/serve.log" 2>&1) &
@@ -44,8 +50,15 @@ for _ in $(seq 1 100); do
   sleep 0.2
 done
 curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$root/serve.log"; fail "the unpacked binary did not start"; }
-enc=$(curl -s -o /dev/null -H 'Accept-Encoding: br, gzip' -w '%header{content-encoding}' "http://127.0.0.1:$port/pkg/rebound.wasm")
+enc=$(curl -s -o /dev/null -H 'Accept-Encoding: br, gzip' -w '%header{content-encoding}' "http://127.0.0.1:$port/pkg/$wasm")
 [ "$enc" = br ] || fail "the WASM was served with content-encoding '$enc', not br"
-code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/login")
-[ "$code" = 200 ] || fail "/login answered $code"
-echo "deb-check: $deb: unit paths present, serves /login and the WASM (br) from the unpacked tree"
+page=$(curl -sf "http://127.0.0.1:$port/login") || fail "/login did not answer 200"
+for f in "$wasm" "$css"; do
+  grep -q "/pkg/$f" <<<"$page" || fail "/login does not link /pkg/$f"
+done
+cache=$(curl -s -o /dev/null -w '%header{cache-control}' "http://127.0.0.1:$port/pkg/$css")
+[[ "$cache" == *immutable* ]] || fail "/pkg/$css is cached as '$cache', not immutable"
+# The main WASM is rewritten after the build names it: asked for again each time.
+cache=$(curl -s -o /dev/null -w '%header{cache-control}' "http://127.0.0.1:$port/pkg/$wasm")
+[ "$cache" = no-cache ] || fail "/pkg/$wasm is cached as '$cache', not no-cache"
+echo "deb-check: $deb: unit paths present, /login links the hashed app, WASM (br, no-cache), CSS immutable"

@@ -4,6 +4,7 @@
 # packs it: nothing to install, and the layout below is all there is.
 #   /usr/bin/rebound                      the binary
 #   /usr/share/rebound/site/              the browser app (LEPTOS_SITE_ROOT)
+#   /usr/share/rebound/hash.txt           its hashed file names (LEPTOS_HASH_FILE_NAME)
 #   /lib/systemd/system/rebound@.service  deploy/rebound@.service
 #   /etc/rebound/rebound.toml, all.env    conffiles (kept on upgrade)
 #   /usr/share/doc/rebound/               the docs and nginx.conf
@@ -12,7 +13,8 @@ cd "$(dirname "$0")/.."
 profile=${1:-release}
 bin="target/$profile/rebound"
 [ -x "$bin" ] || { echo "deb: $bin is missing: run 'make release' (or 'make build' for debug)" >&2; exit 1; }
-[ -f target/site/pkg/rebound.wasm ] || { echo "deb: target/site is missing: run 'make release'" >&2; exit 1; }
+hashes="target/$profile/hash.txt"
+[ -f "$hashes" ] && [ -d target/site/pkg ] || { echo "deb: target/site or $hashes is missing: run 'make release'" >&2; exit 1; }
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 arch=$(dpkg --print-architecture)
 root=$(mktemp -d)
@@ -22,6 +24,7 @@ pkg="$root/rebound"
 install -D -m 0755 "$bin" "$pkg/usr/bin/rebound"
 mkdir -p "$pkg/usr/share/rebound"
 cp -r target/site "$pkg/usr/share/rebound/site"
+install -m 0644 "$hashes" "$pkg/usr/share/rebound/hash.txt"
 install -D -m 0644 deploy/rebound@.service "$pkg/lib/systemd/system/rebound@.service"
 install -D -m 0644 deploy/debian/rebound.toml "$pkg/etc/rebound/rebound.toml"
 install -D -m 0644 deploy/debian/all.env "$pkg/etc/rebound/all.env"

@@ -14,12 +14,13 @@ sizes() { # prints "raw gzip brotli" for the files given
     console.log(r, g, b)' "$@"
 }
 pkg=target/site/pkg
-printf '%-24s %10s %10s %10s\n' file raw gzip brotli
-for f in "$pkg"/rebound.wasm "$pkg"/rebound.js "$pkg"/rebound.css; do
-  [ -f "$f" ] && printf '%-24s %10s %10s %10s\n' "$(basename "$f")" $(sizes "$f")
-done
 shopt -s nullglob
+printf '%-40s %10s %10s %10s\n' file raw gzip brotli
+# rebound.<hash>.wasm etc. (hash-files), or the plain names of an older build.
+for f in "$pkg"/rebound*.wasm "$pkg"/rebound*.js "$pkg"/rebound*.css; do
+  printf '%-40s %10s %10s %10s\n' "$(basename "$f")" $(sizes "$f")
+done
 chunks=("$pkg"/chunk_*.wasm "$pkg"/__wasm_split*.js)
 if [ ${#chunks[@]} -gt 0 ]; then
-  printf '%-24s %10s %10s %10s\n' "${#chunks[@]} lazy chunks" $(sizes "${chunks[@]}")
+  printf '%-40s %10s %10s %10s\n' "${#chunks[@]} lazy chunks" $(sizes "${chunks[@]}")
 fi

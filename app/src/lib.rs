@@ -15,7 +15,7 @@ pub mod ssr;
 pub mod types;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::SsrMode;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
@@ -38,6 +38,8 @@ pub fn content_security_policy(nonce: &str) -> String {
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     // The Content-Security-Policy naming this response's script nonce is set
     // by the server around the render (`server/src/http/page_csp.rs`).
+    // The stylesheet by the name the build gave it (hashed: cached for a year).
+    let stylesheet = view! { <HashedStylesheet options=options.clone() id="leptos"/> };
     let scripts = (!is_customer_page()).then(|| {
         view! {
             <AutoReload options=options.clone()/>
@@ -51,6 +53,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light"/>
+                {stylesheet}
                 {scripts}
                 <MetaTags/>
             </head>
@@ -86,7 +89,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/rebound.css"/>
         <Title text="Rebound"/>
         <Router>
             // Async SSR: pages arrive complete, so they read fine with JavaScript off.

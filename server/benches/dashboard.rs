@@ -477,7 +477,20 @@ fn wasm_rows() -> Vec<Row> {
         notes,
     };
     let kb = |bytes: u64| bytes as f64 / 1024.0;
-    let main = dir.join("rebound.wasm");
+    // `rebound.<hash>.wasm` and `__wasm_split_manifest.<hash>.json` (hash-files).
+    let find = |prefix: &str, suffix: &str| {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|entry| entry.path())
+            .find(|path| {
+                path.file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with(prefix) && name.ends_with(suffix))
+            })
+    };
+    let main = find("rebound.", ".wasm").unwrap_or_else(|| dir.join("rebound.wasm"));
     let Some(main_gz) = gzip_len(&main) else {
         return vec![row(
             "hydrate WASM (gzip -9)",
@@ -491,8 +504,8 @@ fn wasm_rows() -> Vec<Row> {
     };
     let main_raw = std::fs::metadata(&main).map(|m| m.len()).unwrap_or(0);
     let manifest: Option<std::collections::BTreeMap<String, Vec<String>>> =
-        std::fs::read_to_string(dir.join("__wasm_split_manifest.json"))
-            .ok()
+        find("__wasm_split_manifest", ".json")
+            .and_then(|path| std::fs::read_to_string(path).ok())
             .and_then(|text| serde_json::from_str(&text).ok());
     let Some(manifest) = manifest else {
         let verdict = if kb(main_gz) <= 400.0 { "yes" } else { "NO" };

@@ -294,6 +294,11 @@ async fn serve(config: Config, time_scale: f64, role: ServeRole) -> anyhow::Resu
         .context("leptos configuration")?
         .leptos_options;
     leptos_options.site_addr = config.bind;
+    if role.serves_web() {
+        // Before anything is served: pages must link the names the build wrote.
+        crate::http::site_files::use_build_names(&mut leptos_options)
+            .context("the browser app's files")?;
+    }
     let bind = config.bind;
     // Worker processes apply `[[pools]]`: they are the ones that send.
     if runs_workers && !config.pools.is_empty() {

@@ -10,6 +10,7 @@ pub mod health;
 pub mod metrics;
 mod page_csp;
 mod receipt_links;
+pub mod site_files;
 mod staff;
 mod suppressions_csv;
 mod transfer;
@@ -81,6 +82,7 @@ pub async fn router_with_workers(
             state.config.session.idle_minutes,
         )));
 
+    let content_addressed = site_files::content_addressed(&site_files::pkg_dir(&leptos_options));
     let routes = generate_route_list(App);
     let ctx_state = state.clone();
     let router = Router::new()
@@ -118,13 +120,16 @@ pub async fn router_with_workers(
         ))
         .with_state(leptos_options);
     // The shop API carries no cookies: outside the session and CSRF layers.
-    Ok(transfer::compressed(security_headers(
-        api.merge(ops)
-            .merge(twilio)
-            .merge(receipt_links)
-            .merge(router),
-        &state.config,
-    )))
+    Ok(transfer::compressed(
+        security_headers(
+            api.merge(ops)
+                .merge(twilio)
+                .merge(receipt_links)
+                .merge(router),
+            &state.config,
+        ),
+        content_addressed,
+    ))
 }
 
 /// `/healthz`, `/readyz` and `/metrics`: no session, no CSRF (probes and
