@@ -29,6 +29,9 @@ fn command(env: &Env, db_url: &str, config: &Path) -> Command {
         .env("REBOUND_CONFIG", config)
         .env("REBOUND_DEMO__CREATE_ADMIN", "false")
         .env("REBOUND_LOG__LEVEL", "warn")
+        // The bench loads no page: an empty site, so a browser app built
+        // for another profile (its hash.txt beside that binary) is not in the way.
+        .env("LEPTOS_SITE_ROOT", env.run_dir.join("site"))
         .env_remove("RUST_LOG");
     cmd
 }

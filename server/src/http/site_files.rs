@@ -11,7 +11,7 @@
 //! JS glue gets the WASM's new name, the WASM the split loader's), so only a
 //! file whose name carries the MD5 of its own bytes is content-addressed.
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use leptos::config::LeptosOptions;
@@ -36,11 +36,20 @@ pub fn pkg_dir(options: &LeptosOptions) -> PathBuf {
 
 /// Turns hashed names on when the build wrote a hash file, after checking
 /// that every file it names is in the site; an error names what is missing.
-/// A site built without hashing (or not built yet: pages work without
-/// JavaScript) is served under the plain names.
+/// A site built without hashing is served under the plain names, and with no
+/// site at all (not built yet, or a process that serves no pages) the pages
+/// go out without the app: they work without JavaScript.
 pub fn use_build_names(options: &mut LeptosOptions) -> anyhow::Result<()> {
     let hashes_at = hash_file(options);
     let pkg = pkg_dir(options);
+    if !pkg.is_dir() {
+        options.hash_files = false;
+        tracing::warn!(
+            site = %pkg.display(),
+            "no browser app here: pages are served without it (set LEPTOS_SITE_ROOT)"
+        );
+        return Ok(());
+    }
     let Ok(hashes) = std::fs::read_to_string(&hashes_at) else {
         options.hash_files = false;
         let plain = pkg.join(format!("{}.js", options.output_name));
@@ -160,6 +169,49 @@ mod tests {
                 "__wasm_split_manifest.DDD.json",
                 "__wasm_split.EEE.js"
             ]
+        );
+    }
+
+    /// Options for a site at `root` with its hash file at `hashes` (absolute).
+    fn options(root: &Path, hashes: &Path) -> LeptosOptions {
+        LeptosOptions::builder()
+            .output_name("rebound")
+            .site_root(root.to_string_lossy().into_owned())
+            .hash_file(std::sync::Arc::<str>::from(
+                hashes.to_string_lossy().as_ref(),
+            ))
+            .build()
+    }
+
+    #[test]
+    fn start_checks_the_hash_file_against_the_site() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let hashes = dir.path().join("hash.txt");
+        // No site at all: served without the app, not refused.
+        let mut none = options(&dir.path().join("nowhere"), &hashes);
+        assert!(use_build_names(&mut none).is_ok() && !none.hash_files);
+
+        let pkg = dir.path().join("site/pkg");
+        std::fs::create_dir_all(&pkg).expect("mkdir");
+        for f in ["rebound.AAA.js", "rebound.BBB.wasm", "rebound.CCC.css"] {
+            std::fs::write(pkg.join(f), f).expect("write");
+        }
+        let mut site = options(&dir.path().join("site"), &hashes);
+        let refused = use_build_names(&mut site).expect_err("hashed files, no hash file");
+        assert!(
+            format!("{refused:#}").contains("no hash file"),
+            "{refused:#}"
+        );
+
+        std::fs::write(&hashes, "js: AAA\nwasm: BBB\ncss: CCC\n").expect("write");
+        use_build_names(&mut site).expect("the two agree");
+        assert!(site.hash_files);
+
+        std::fs::write(&hashes, "js: AAA\nwasm: OLD\ncss: CCC\n").expect("write");
+        let stale = use_build_names(&mut site).expect_err("a file the site lacks");
+        assert!(
+            format!("{stale:#}").contains("rebound.OLD.wasm"),
+            "{stale:#}"
         );
     }
 
