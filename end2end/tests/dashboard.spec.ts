@@ -49,8 +49,8 @@ test('a manager reads the overview and the trends and downloads a CSV', async ({
     await page.getByLabel('Range', { exact: true }).selectOption('7');
     await page.getByRole('button', { name: 'Show' }).click();
     await expect(page).toHaveURL(/\/trends\?days=7/);
-    // Without JavaScript that was a full page load: until its stylesheet is in
-    // (revalidated, `no-cache`), the wide and the narrow drawing both show and
+    // Without JavaScript that was a full page load: until its stylesheet is
+    // applied, the wide and the narrow drawing both show and
     // the locator below would match two images.
     await page.waitForLoadState('load');
     const chart = page.getByRole('img', { name: /in total and per class/ });
