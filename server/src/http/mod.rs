@@ -82,7 +82,13 @@ pub async fn router_with_workers(
             state.config.session.idle_minutes,
         )));
 
-    let content_addressed = site_files::content_addressed(&site_files::pkg_dir(&leptos_options));
+    // Only a build with hashed names has files to cache for a year (and
+    // reading the site is start-up work a test server need not do).
+    let content_addressed = if leptos_options.hash_files {
+        site_files::content_addressed(&site_files::pkg_dir(&leptos_options))
+    } else {
+        Default::default()
+    };
     let routes = generate_route_list(App);
     let ctx_state = state.clone();
     let router = Router::new()

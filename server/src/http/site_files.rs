@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 /// Where Leptos reads the hash file: `LEPTOS_HASH_FILE_NAME` (default
 /// `hash.txt`) beside the running binary, or that path when it is absolute.
-pub fn hash_file(options: &LeptosOptions) -> PathBuf {
+fn hash_file(options: &LeptosOptions) -> PathBuf {
     let beside = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().map(Path::to_path_buf))
