@@ -85,7 +85,7 @@ fn named_files(hashes: &str, output_name: &str) -> Vec<String> {
         .filter_map(|(kind, hash)| {
             let hash = hash.trim();
             match kind.trim() {
-                "js" | "wasm" | "css" => Some(format!("{output_name}.{hash}.{}", kind.trim())),
+                ext @ ("js" | "wasm" | "css") => Some(format!("{output_name}.{hash}.{ext}")),
                 "manifest" => Some(format!("__wasm_split_manifest.{hash}.json")),
                 "split" => Some(format!("__wasm_split.{hash}.js")),
                 _ => None,

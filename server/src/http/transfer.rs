@@ -37,9 +37,8 @@ pub fn compressed(router: Router, content_addressed: HashSet<String>) -> Router 
 }
 
 /// A file under `/pkg/` whose name is its content's hash never changes, so a
-/// browser keeps it for a year without asking (`immutable`). Every other
-/// file there (the JS glue and the main WASM, which the build rewrites after
-/// naming them; any file of a build without hashed names) must be asked for
+/// browser keeps it for a year without asking (`immutable`); which ones those
+/// are is `site_files`' finding. Every other file there must be asked for
 /// again before reuse (`no-cache`, answered `304 Not Modified` by
 /// `Last-Modified` when nothing changed): a stale WASM beside fresh HTML
 /// would break hydration.
