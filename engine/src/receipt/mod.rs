@@ -16,11 +16,14 @@
 //! * [`render`]: the [`Renderer`] holding the compiled MiniJinja templates
 //!   (defaults in `engine/templates/`, embedded at compile time; a shop can
 //!   supply its own directory).
+//! * `built_in`: the built-in receipt bodies written in Rust, the same bytes
+//!   as their templates without interpreting them for every send.
 //! * [`pdf`]: the PDF layout (standard Helvetica fonts, nothing embedded).
 //!
 //! Nothing here panics on input data: bad data is either shown as text
 //! (escaped in HTML) or reported as a [`RenderError`].
 
+mod built_in;
 mod for_order;
 pub mod model;
 pub mod pdf;

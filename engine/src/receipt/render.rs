@@ -7,6 +7,7 @@ use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment};
 
 use super::RenderError;
+use super::built_in;
 use super::model::Receipt;
 use super::view::{self, ReceiptView};
 
@@ -51,6 +52,15 @@ const MAX_FILTER_WIDTH: usize = 1_000;
 #[derive(Debug, Clone)]
 pub struct Renderer {
     env: Environment<'static>,
+    /// Which receipt bodies are the built-in templates, written by
+    /// [`super::built_in`] instead of interpreted.
+    built_in: BuiltIn,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct BuiltIn {
+    html: bool,
+    text: bool,
 }
 
 impl Renderer {
@@ -61,7 +71,11 @@ impl Renderer {
         env.add_template(TEXT_TEMPLATE, DEFAULT_TEXT_TEMPLATE)?;
         env.add_template(LINK_HTML_TEMPLATE, DEFAULT_LINK_HTML_TEMPLATE)?;
         env.add_template(LINK_TEXT_TEMPLATE, DEFAULT_LINK_TEXT_TEMPLATE)?;
-        Ok(Renderer { env })
+        let built_in = BuiltIn {
+            html: true,
+            text: true,
+        };
+        Ok(Renderer { env, built_in })
     }
 
     /// A renderer using a shop's own templates from `dir`.
@@ -106,7 +120,12 @@ impl Renderer {
                 env.add_template(name, source)?;
             }
         }
-        let renderer = Renderer { env };
+        let own = |name: &str| names.iter().any(|loaded| loaded == name);
+        let built_in = BuiltIn {
+            html: !own(HTML_TEMPLATE),
+            text: !own(TEXT_TEMPLATE),
+        };
+        let renderer = Renderer { env, built_in };
         let sample = Receipt::sample();
         renderer.render_html(&sample)?;
         renderer.render_text(&sample)?;
@@ -115,21 +134,38 @@ impl Renderer {
 
     /// The email's HTML body.
     pub fn render_html(&self, receipt: &Receipt) -> Result<String, RenderError> {
-        self.render(HTML_TEMPLATE, receipt)
+        if self.built_in.html {
+            return Ok(built_in::html(&ReceiptView::new(receipt)?));
+        }
+        self.interpret(HTML_TEMPLATE, receipt)
     }
 
     /// The email's plain-text alternative.
     pub fn render_text(&self, receipt: &Receipt) -> Result<String, RenderError> {
-        self.render(TEXT_TEMPLATE, receipt)
+        if self.built_in.text {
+            return Ok(built_in::text(&ReceiptView::new(receipt)?));
+        }
+        self.interpret(TEXT_TEMPLATE, receipt)
     }
 
     /// The email's HTML body and plain-text alternative together: the view
     /// is built and handed to the template engine once for both (a send
     /// needs both; building it was a good part of rendering's cost).
     pub fn render_email(&self, receipt: &Receipt) -> Result<(String, String), RenderError> {
-        let view = Value::from(Serde(&ReceiptView::new(receipt)?));
-        let html = self.env.get_template(HTML_TEMPLATE)?.render(&view)?;
-        let text = self.env.get_template(TEXT_TEMPLATE)?.render(&view)?;
+        let view = ReceiptView::new(receipt)?;
+        // Handed to MiniJinja once for both, if either is a shop's own.
+        let value = std::cell::OnceCell::new();
+        let value = || value.get_or_init(|| Value::from(Serde(&view)));
+        let html = if self.built_in.html {
+            built_in::html(&view)
+        } else {
+            self.env.get_template(HTML_TEMPLATE)?.render(value())?
+        };
+        let text = if self.built_in.text {
+            built_in::text(&view)
+        } else {
+            self.env.get_template(TEXT_TEMPLATE)?.render(value())?
+        };
         Ok((html, text))
     }
 
@@ -152,7 +188,8 @@ impl Renderer {
         Ok((html, text))
     }
 
-    fn render(&self, name: &str, receipt: &Receipt) -> Result<String, RenderError> {
+    /// `receipt` through the template `name`, interpreted by MiniJinja.
+    fn interpret(&self, name: &str, receipt: &Receipt) -> Result<String, RenderError> {
         let view = ReceiptView::new(receipt)?;
         let template = self.env.get_template(name)?;
         Ok(template.render(Value::from(Serde(&view)))?)
@@ -310,6 +347,62 @@ mod tests {
         receipt.branding.logo_url = Some("javascript:alert(3)".to_owned());
         receipt.billing_address = Some(vec!["<i>street</i>".to_owned()]);
         receipt
+    }
+
+    /// The built-in bodies written in Rust ([`built_in`]) are the bytes
+    /// MiniJinja makes of the template files, over receipts that take every
+    /// branch of the templates, in each catalogue language and in one
+    /// without a catalogue.
+    #[test]
+    fn same_bytes_as_the_templates() {
+        let r = renderer();
+        let mut receipts = vec![Receipt::sample(), hostile()];
+        let mut bare = Receipt::sample();
+        bare.discount_minor = 0;
+        bare.shipping_minor = 0;
+        bare.billing_address = None;
+        bare.branding.logo_url = None;
+        bare.branding.footer_text = " \r\n ".to_owned();
+        bare.items.clear();
+        receipts.push(bare);
+        let mut long = Receipt::sample();
+        long.items.push(LineItem {
+            name: format!("{} {}", "x".repeat(90), "word ".repeat(30)),
+            quantity: 1_000_000,
+            unit_price_minor: 123_456_789,
+        });
+        long.branding.footer_text = "line one\r\nline two/<&>".to_owned();
+        long.billing_address = Some(vec![String::new(), "a/b 'c'".to_owned()]);
+        long.currency = "IDR".to_owned();
+        receipts.push(long);
+        let mut all = Vec::new();
+        for receipt in receipts {
+            for locale in ["en", "id-ID", "fr-CA", "zz", ""] {
+                let mut receipt = receipt.clone();
+                receipt.locale = locale.to_owned();
+                all.push(receipt);
+            }
+        }
+        for receipt in &all {
+            let view = ok(ReceiptView::new(receipt));
+            let html = ok(r.interpret(HTML_TEMPLATE, receipt));
+            assert_eq!(built_in::html(&view), html, "{:?}", receipt.locale);
+            let text = ok(r.interpret(TEXT_TEMPLATE, receipt));
+            assert_eq!(built_in::text(&view), text, "{:?}", receipt.locale);
+            assert_eq!(ok(r.render_email(receipt)), (html, text));
+        }
+    }
+
+    #[test]
+    fn a_shops_own_template_is_interpreted_beside_a_built_in_one() {
+        let dir = temp_dir("own-text");
+        write(&dir, TEXT_TEMPLATE, "Text for {{ order_number }}");
+        let own = ok(Renderer::with_template_dir(&dir));
+        let receipt = Receipt::sample();
+        let (html, text) = ok(own.render_email(&receipt));
+        assert_eq!(text, "Text for R-1001");
+        assert_eq!(html, ok(renderer().render_html(&receipt)));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
