@@ -419,5 +419,6 @@ async fn concurrent_posts_are_grouped_and_stay_idempotent() {
         ).fetch_one(p).await)
         .expect("counts");
         assert_eq!((orders, jobs), (33, 33), "[{}]", srv.backend());
+        srv.stop().await;
     }
 }
