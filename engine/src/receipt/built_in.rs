@@ -309,13 +309,13 @@ fn line(o: &mut String, parts: &[&str]) {
 }
 
 /// The `ljust` filter: `text`, then spaces to `width` characters.
-fn ljust(o: &mut String, text: &str, width: usize) {
+pub(super) fn ljust(o: &mut String, text: &str, width: usize) {
     o.push_str(text);
     pad(o, width.saturating_sub(text.chars().count()));
 }
 
 /// The `rjust` filter: spaces to `width` characters, then `text`.
-fn rjust(o: &mut String, text: &str, width: usize) {
+pub(super) fn rjust(o: &mut String, text: &str, width: usize) {
     pad(o, width.saturating_sub(text.chars().count()));
     o.push_str(text);
 }
@@ -324,20 +324,9 @@ fn pad(o: &mut String, spaces: usize) {
     o.extend(std::iter::repeat_n(' ', spaces));
 }
 
-/// MiniJinja's HTML escaping, character for character (it escapes `/` too).
+/// `text` HTML-escaped by MiniJinja's own escaper, as its templates escape.
 fn esc(o: &mut String, text: &str) {
-    let mut rest = text;
-    while let Some(at) = rest.find(['<', '>', '&', '"', '\'', '/']) {
-        o.push_str(&rest[..at]);
-        o.push_str(match rest.as_bytes()[at] {
-            b'<' => "&lt;",
-            b'>' => "&gt;",
-            b'&' => "&amp;",
-            b'"' => "&quot;",
-            b'\'' => "&#x27;",
-            _ => "&#x2f;",
-        });
-        rest = &rest[at + 1..];
-    }
-    o.push_str(rest);
+    use std::fmt::Write;
+    // Writing to a String cannot fail.
+    let _ = write!(o, "{}", minijinja::HtmlEscape(text));
 }

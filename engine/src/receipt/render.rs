@@ -274,18 +274,16 @@ fn display(value: &Value) -> String {
 /// `{{ value|ljust(20) }}`: pads with spaces on the right to `width`
 /// characters (longer text is left as is).
 fn ljust(value: &Value, width: i64) -> String {
-    let text = display(value);
-    let width = clamp_width(width);
-    let pad = width.saturating_sub(text.chars().count());
-    format!("{text}{}", " ".repeat(pad))
+    let mut out = String::new();
+    built_in::ljust(&mut out, &display(value), clamp_width(width));
+    out
 }
 
 /// `{{ value|rjust(10) }}`: pads with spaces on the left to `width`.
 fn rjust(value: &Value, width: i64) -> String {
-    let text = display(value);
-    let width = clamp_width(width);
-    let pad = width.saturating_sub(text.chars().count());
-    format!("{}{text}", " ".repeat(pad))
+    let mut out = String::new();
+    built_in::rjust(&mut out, &display(value), clamp_width(width));
+    out
 }
 
 /// `{% for line in value|wrap(30) %}`: word-wraps to lines of at most
