@@ -107,6 +107,12 @@ async fn metrics_count_intake_and_read_the_queue_from_the_database() {
             "[{b}] {body}"
         );
         assert_eq!(sample(&body, "rebound_orders_held"), Some(0.0), "[{b}]");
+        // Finished jobs are not counted (that would read the whole table).
+        assert_eq!(
+            sample(&body, "rebound_queue_jobs{state=\"done\"}"),
+            None,
+            "[{b}] {body}"
+        );
         // Ten minutes later nobody has sent them: the lag shows.
         srv.clock.advance_ms(600_000);
         let (_, body) = get(&srv, "/metrics", &[]).await;
