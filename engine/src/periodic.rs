@@ -46,6 +46,8 @@ pub struct Periodic {
     retention_due: AtomicI64,
     /// When this process next runs the pool health guard.
     guard_due: AtomicI64,
+    /// When this process last looked for bounced masked re-sends (0: never).
+    escalated_at: AtomicI64,
 }
 
 impl Periodic {
@@ -66,6 +68,7 @@ impl Periodic {
             reach_due: AtomicI64::new(0),
             retention_due: AtomicI64::new(0),
             guard_due: AtomicI64::new(0),
+            escalated_at: AtomicI64::new(0),
         }
     }
 
@@ -103,7 +106,16 @@ impl Periodic {
     pub async fn tick(&self) -> Result<usize> {
         let now = self.clock.now_ms();
         let decided = crate::fallback::run_due(&self.db, now, &self.config).await?;
-        crate::fallback::runner::escalate_bounced_masked(&self.db, now, &self.config).await?;
+        // Bounces since the previous look (all of them on the first).
+        let last = self.escalated_at.load(Ordering::Relaxed);
+        let since = if last == 0 {
+            0
+        } else {
+            last - crate::fallback::runner::ESCALATION_OVERLAP_MS
+        };
+        crate::fallback::runner::escalate_bounced_masked(&self.db, since, now, &self.config)
+            .await?;
+        self.escalated_at.store(now, Ordering::Relaxed);
         // Reach by email is only credited after a window of an hour: scanning
         // accepted orders every 250 ms tick would be wasted work.
         if now >= self.reach_due.load(Ordering::Relaxed) {

@@ -120,12 +120,16 @@ impl IpColumn {
     };
 }
 
+/// Oldest first, through the index of rows not yet cut (`orders_ip_untruncated`):
+/// in id order PostgreSQL walked the primary key past every row already cut,
+/// again for each batch (1 M orders: 290 ms a batch of 500 and growing,
+/// against 6 ms).
 async fn truncate_ips(db: &Db, c: IpColumn, before: Millis) -> Result<u64> {
     let IpColumn { table, ip, at } = c;
     let select = format!(
         "SELECT id, {ip} FROM {table}
          WHERE {ip} IS NOT NULL AND {ip} NOT LIKE '%/%' AND {at} < $1
-         ORDER BY id LIMIT $2"
+         ORDER BY {at} LIMIT $2"
     );
     let update = format!("UPDATE {table} SET {ip} = $1 WHERE id = $2");
     let mut total = 0;
@@ -188,19 +192,23 @@ const ORDER_CHILDREN: &[&str] = &[
 /// Orders whose receipt reached the customer (accepted or reached by any
 /// channel) and that are older than `before`, with nothing left open. The
 /// dashboard rollups are aggregates and keep counting them.
+/// Each batch starts after the last one's highest id: the orders kept (held,
+/// a case open) are not read again for every batch.
 async fn delete_delivered(db: &Db, before: Millis) -> Result<u64> {
     let mut total = 0;
+    let mut after = 0_i64;
     loop {
         let ids: Vec<i64> = on_pool!(db, p => sqlx::query_scalar(
             "SELECT o.id FROM orders o
-             WHERE o.created_at < $1 AND (o.state = 'accepted' OR o.reached_at IS NOT NULL)
+             WHERE o.created_at < $1 AND o.id > $3 AND (o.state = 'accepted' OR o.reached_at IS NOT NULL)
                AND NOT EXISTS (SELECT 1 FROM support_cases s WHERE s.order_id = o.id AND s.status = 'open')
                AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.order_id = o.id AND j.state <> 'done')
              ORDER BY o.id LIMIT $2"
-        ).bind(before).bind(BATCH).fetch_all(p).await)?;
-        if ids.is_empty() {
+        ).bind(before).bind(BATCH).bind(after).fetch_all(p).await)?;
+        let Some(&last) = ids.last() else {
             return Ok(total);
-        }
+        };
+        after = last;
         // The rollups keep what these orders counted for.
         let n = crate::stats::retire_orders(db, &ids, ORDER_CHILDREN).await?;
         total += n;
@@ -215,14 +223,17 @@ async fn delete_delivered(db: &Db, before: Millis) -> Result<u64> {
 /// A pending event is never deleted, however old.
 async fn delete_finished_webhook_events(db: &Db, before: Millis) -> Result<u64> {
     let mut total = 0;
+    let mut after = 0_i64;
     loop {
+        // After the last batch's highest id: pending ones are not read again.
         let ids: Vec<i64> = on_pool!(db, p => sqlx::query_scalar(
-            "SELECT id FROM webhook_events WHERE state <> 'pending' AND created_at < $1
+            "SELECT id FROM webhook_events WHERE state <> 'pending' AND created_at < $1 AND id > $3
              ORDER BY id LIMIT $2"
-        ).bind(before).bind(BATCH).fetch_all(p).await)?;
-        if ids.is_empty() {
+        ).bind(before).bind(BATCH).bind(after).fetch_all(p).await)?;
+        let Some(&last) = ids.last() else {
             return Ok(total);
-        }
+        };
+        after = last;
         // Ids come from the database as integers: safe to write into the statement.
         let list = id_list(&ids);
         total += on_pool!(db, p => {
