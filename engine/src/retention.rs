@@ -192,6 +192,7 @@ const ORDER_CHILDREN: &[&str] = &[
 /// Orders whose receipt reached the customer (accepted or reached by any
 /// channel) and that are older than `before`, with nothing left open. The
 /// dashboard rollups are aggregates and keep counting them.
+///
 /// Each batch starts after the last one's highest id: the orders kept (held,
 /// a case open) are not read again for every batch.
 async fn delete_delivered(db: &Db, before: Millis) -> Result<u64> {
