@@ -106,15 +106,14 @@ impl Periodic {
     pub async fn tick(&self) -> Result<usize> {
         let now = self.clock.now_ms();
         let decided = crate::fallback::run_due(&self.db, now, &self.config).await?;
-        // Bounces since the previous look (all of them on the first).
-        let last = self.escalated_at.load(Ordering::Relaxed);
-        let since = if last == 0 {
-            0
-        } else {
-            last - crate::fallback::runner::ESCALATION_OVERLAP_MS
-        };
-        crate::fallback::runner::escalate_bounced_masked(&self.db, since, now, &self.config)
-            .await?;
+        let previous_look = Some(self.escalated_at.load(Ordering::Relaxed)).filter(|&at| at != 0);
+        crate::fallback::runner::escalate_bounced_masked(
+            &self.db,
+            previous_look,
+            now,
+            &self.config,
+        )
+        .await?;
         self.escalated_at.store(now, Ordering::Relaxed);
         // Reach by email is only credited after a window of an hour: scanning
         // accepted orders every 250 ms tick would be wasted work.

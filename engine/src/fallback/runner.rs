@@ -165,24 +165,25 @@ pub fn account_message(config: &Config, order: &Order) -> String {
     )
 }
 
-/// How far before its previous run [`escalate_bounced_masked`] looks again: a
+/// How far before its previous look [`escalate_bounced_masked`] looks again: a
 /// bounce stored by a transaction still open then, or by a process whose clock
 /// is behind, is dated a little earlier than it became visible.
-pub const ESCALATION_OVERLAP_MS: i64 = 10 * 60_000;
+const ESCALATION_OVERLAP_MS: i64 = 10 * 60_000;
 
 /// A masked re-send that was accepted and then bounced (a DSN or ESP event
 /// tied to its attempt) means the fallback failed too: critical support.
-/// Looks at bounces received since `since` (a process passes its previous
-/// run's time less [`ESCALATION_OVERLAP_MS`], and 0 on its first run): every
-/// round reading every bounce ever grew with the history (1 M orders: 8–15 ms
-/// a round, four rounds a second). An order already escalated for a bounce is
+/// Looks at bounces received since the process's `previous_look` less
+/// [`ESCALATION_OVERLAP_MS`] (all of them on its first look): every round
+/// reading every bounce ever grew with the history (1 M orders: 8–15 ms a
+/// round, four rounds a second). An order already escalated for a bounce is
 /// not escalated again, so looking twice is harmless.
 pub async fn escalate_bounced_masked(
     db: &Db,
-    since: Millis,
+    previous_look: Option<Millis>,
     now: Millis,
     config: &Config,
 ) -> Result<usize> {
+    let since = previous_look.map_or(0, |at| at - ESCALATION_OVERLAP_MS);
     // Not `DISTINCT`: SQLite would then walk every bounce in order-id order
     // instead of the recent ones by time; duplicates are dropped here.
     let mut ids: Vec<i64> = on_pool!(db, p => sqlx::query_scalar(
