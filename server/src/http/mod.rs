@@ -55,14 +55,14 @@ pub async fn router_with_workers(
     heartbeat: Option<Heartbeat>,
 ) -> Result<Router, sqlx::Error> {
     let ops = ops_router(state.clone(), heartbeat);
-    let api = crate::api::router(crate::api::ApiState {
+    let api = crate::api::router(crate::api::ApiState::new(crate::api::ApiParts {
         db: state.db.clone(),
         clock: state.clock.clone(),
         config: state.config.clone(),
         wake,
         risk: state.risk.clone(),
         intake: engine::orders::IntakeWriter::start(state.db.clone()),
-    });
+    }));
     // Signed by Twilio, not by a session: outside the session and CSRF layers too.
     let twilio = twilio::router(state.clone());
     // Customer receipt links: the token is the credential, no session needed.
