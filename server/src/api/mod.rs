@@ -42,6 +42,7 @@ impl std::ops::Deref for ApiState {
     }
 }
 
+/// The API's shared parts, built once per process (see [`ApiState`]).
 pub struct ApiParts {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
