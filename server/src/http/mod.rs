@@ -55,7 +55,7 @@ pub async fn router_with_workers(
     heartbeat: Option<Heartbeat>,
 ) -> Result<Router, sqlx::Error> {
     let ops = ops_router(state.clone(), heartbeat);
-    let api = crate::api::router(crate::api::ApiState::new(crate::api::ApiParts {
+    let api = crate::api::router(Arc::new(crate::api::ApiParts {
         db: state.db.clone(),
         clock: state.clock.clone(),
         config: state.config.clone(),
